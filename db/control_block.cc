@@ -1,0 +1,115 @@
+// control_block.cc: see control_block.h.
+
+#include "db/control_block.h"
+
+#include <cstring>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "port/port.h"
+#include "util/checksum.h"
+#include "util/coding.h"
+#include "util/strings.h"
+
+namespace ultradict {
+namespace control {
+
+void Block::InitHeader(const Options& options, uint32_t creator_token) {
+  EncodeFixed64(base_, kControlMagic);
+  EncodeFixed32(base_ + 8, kVersion);
+  EncodeFixed32(base_ + 12, static_cast<uint32_t>(kSize));
+  base_[16] = static_cast<char>(options.compression);
+  base_[17] = static_cast<char>(options.lifetime);
+  EncodeFixed32(base_ + 20, static_cast<uint32_t>(options.compression_threshold));
+  EncodeFixed64(base_ + 24, options.log_size);
+  EncodeFixed32(base_ + 32, creator_token);
+  EncodeFixed32(base_ + kHeaderChecksumOffset,
+                Checksum32(base_, kHeaderChecksumOffset));
+}
+
+uint32_t Block::compression_threshold() const {
+  return DecodeFixed32(base_ + 20);
+}
+uint64_t Block::initial_log_size() const { return DecodeFixed64(base_ + 24); }
+uint32_t Block::creator_token() const { return DecodeFixed32(base_ + 32); }
+
+absl::Status Block::Validate(const char* base, size_t size,
+                             std::string_view name) {
+  if (size < kSize) {
+    return absl::DataLossError(absl::StrCat(AsAbsl(name), ": control segment of ", size,
+                                            " bytes, expected ", kSize));
+  }
+  if (DecodeFixed64(base) != kControlMagic) {
+    return absl::DataLossError(
+        absl::StrCat(AsAbsl(name), ": not an UltraDict control segment (bad magic)"));
+  }
+  if (DecodeFixed32(base + kHeaderChecksumOffset) !=
+      Checksum32(base, kHeaderChecksumOffset)) {
+    return absl::DataLossError(
+        absl::StrCat(AsAbsl(name), ": control header checksum mismatch at offset 0"));
+  }
+  const uint32_t version = DecodeFixed32(base + 8);
+  if (version != kVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(AsAbsl(name), ": control format version ", version,
+                     ", this build reads ", kVersion));
+  }
+  if (DecodeFixed32(base + 12) != kSize || static_cast<uint8_t>(base[16]) > 1 ||
+      static_cast<uint8_t>(base[17]) > 2) {
+    return absl::DataLossError(
+        absl::StrCat(AsAbsl(name), ": impossible values in the control header"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ClaimMember(int fd, const Block& block, int32_t pid,
+                         uint32_t* slot, uint32_t* token) {
+  // Start at a pid-dependent slot so joiners rarely collide.
+  const uint32_t start = static_cast<uint32_t>(pid) % kMaxMembers;
+  for (int round = 0; round < 200; round++) {
+    for (uint32_t k = 0; k < kMaxMembers; k++) {
+      const uint32_t i = (start + k) % kMaxMembers;
+      if (!port::TryLockByte(fd, kMemberLockBase + i, /*exclusive=*/true)) {
+        continue;  // A live member (or a closer scanning the table).
+      }
+      uint32_t t;
+      const std::string hex = port::RandomHex(4);
+      t = static_cast<uint32_t>(std::stoul(hex, nullptr, 16)) | 1;
+      block.member_token(i).store(t, std::memory_order_relaxed);
+      block.member_pid(i).store(static_cast<uint32_t>(pid),
+                                std::memory_order_release);
+      *slot = i;
+      *token = t;
+      return absl::OkStatus();
+    }
+    // Every slot is locked: the table is full or a closing process holds
+    // the whole range for a moment. Wait a little and retry.
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "all ", kMaxMembers, " member slots are held by live processes"));
+}
+
+void ReleaseMember(int fd, const Block& block, uint32_t slot) {
+  block.member_pid(slot).store(0, std::memory_order_relaxed);
+  block.member_token(slot).store(0, std::memory_order_release);
+  port::UnlockByte(fd, kMemberLockBase + slot);
+}
+
+std::vector<Member> LiveMembers(int fd, const Block& block, uint32_t self) {
+  std::vector<Member> members;
+  for (uint32_t i = 0; i < kMaxMembers; i++) {
+    const uint32_t token = block.member_token(i).load(std::memory_order_acquire);
+    if (token == 0) continue;  // Never used or closed cleanly.
+    if (i != self && !port::IsByteLockedByOther(fd, kMemberLockBase + i)) {
+      continue;  // Died without closing.
+    }
+    members.push_back(Member{
+        i, static_cast<int32_t>(block.member_pid(i).load(std::memory_order_relaxed)),
+        token});
+  }
+  return members;
+}
+
+}  // namespace control
+}  // namespace ultradict

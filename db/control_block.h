@@ -1,0 +1,132 @@
+// control_block.h: the control segment (ud.N) of a dictionary: identity,
+// options, the robust write mutex, the head word, counters and the table of
+// attached processes. Frozen layout; the grammar is in doc/design.md.
+//
+//   offset size  field
+//        0    8  magic kControlMagic ("UDCTRL\0\1")
+//        8    4  version
+//       12    4  segment size
+//       16    1  compression (ultradict::Compression)
+//       17    1  lifetime (ultradict::Lifetime)
+//       20    4  compression_threshold
+//       24    8  initial log size
+//       32    4  creator token (member token of the creating process)
+//       40    4  header checksum: XXH3 low 32 of [0, 40)
+//       64   64  robust process-shared mutex (writers)
+//      128    8  head: generation << 32 | committed record bytes of its log
+//      136    4  state: 1 ready, 2 destroyed
+//      140    4  change word (futex; +1 per commit)
+//      144    8  sequence: commits so far
+//      152    8  entries      160 compactions   168 puts
+//      176    8  deletes      184 recoveries (writers found dead holding the lock)
+//     4096  8*M  members: pid fixed32, token fixed32 (0 = free)
+// Liveness of member i: an OFD write lock on byte kMemberLockBase + i of the
+// file, which the kernel drops when the process dies.
+
+#ifndef ULTRADICT_DB_CONTROL_BLOCK_H_
+#define ULTRADICT_DB_CONTROL_BLOCK_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "ultradict/options.h"
+
+namespace ultradict {
+namespace control {
+
+inline constexpr uint64_t kControlMagic = 0x0100'4c52'5443'4455ULL;  // UDCTRL\0\1
+inline constexpr uint32_t kVersion = 1;
+inline constexpr size_t kHeaderChecksumOffset = 40;
+inline constexpr size_t kMutexOffset = 64;
+inline constexpr size_t kMembersOffset = 4096;
+inline constexpr uint32_t kMaxMembers = 4096;
+inline constexpr size_t kSize = kMembersOffset + 8 * kMaxMembers;
+inline constexpr uint64_t kMemberLockBase = uint64_t{1} << 20;
+
+inline constexpr uint32_t kStateReady = 1;
+inline constexpr uint32_t kStateDestroyed = 2;
+
+inline uint64_t MakeHead(uint32_t gen, uint32_t offset) {
+  return (uint64_t{gen} << 32) | offset;
+}
+inline uint32_t HeadGeneration(uint64_t head) {
+  return static_cast<uint32_t>(head >> 32);
+}
+inline uint32_t HeadOffset(uint64_t head) {
+  return static_cast<uint32_t>(head);
+}
+
+// A view of a mapped control segment.
+class Block {
+ public:
+  explicit Block(char* base) : base_(base) {}
+
+  // Writes the header of a new control segment (mutex initialized apart).
+  void InitHeader(const Options& options, uint32_t creator_token);
+
+  // Checks magic, version, size and header checksum.
+  static absl::Status Validate(const char* base, size_t size,
+                               std::string_view name);
+
+  Compression compression() const {
+    return static_cast<Compression>(base_[16]);
+  }
+  Lifetime lifetime() const { return static_cast<Lifetime>(base_[17]); }
+  uint32_t compression_threshold() const;
+  uint64_t initial_log_size() const;
+  uint32_t creator_token() const;
+
+  void* mutex() const { return base_ + kMutexOffset; }
+  std::atomic<uint64_t>& head() const { return At64(128); }
+  std::atomic<uint32_t>& state() const { return At32(136); }
+  std::atomic<uint32_t>& change() const { return At32(140); }
+  std::atomic<uint64_t>& sequence() const { return At64(144); }
+  std::atomic<uint64_t>& entries() const { return At64(152); }
+  std::atomic<uint64_t>& compactions() const { return At64(160); }
+  std::atomic<uint64_t>& puts() const { return At64(168); }
+  std::atomic<uint64_t>& deletes() const { return At64(176); }
+  std::atomic<uint64_t>& recoveries() const { return At64(184); }
+
+  std::atomic<uint32_t>& member_pid(uint32_t i) const {
+    return At32(kMembersOffset + 8 * i);
+  }
+  std::atomic<uint32_t>& member_token(uint32_t i) const {
+    return At32(kMembersOffset + 8 * i + 4);
+  }
+
+  char* base() const { return base_; }
+
+ private:
+  std::atomic<uint64_t>& At64(size_t offset) const {
+    return *reinterpret_cast<std::atomic<uint64_t>*>(base_ + offset);
+  }
+  std::atomic<uint32_t>& At32(size_t offset) const {
+    return *reinterpret_cast<std::atomic<uint32_t>*>(base_ + offset);
+  }
+  char* base_;
+};
+
+// Claims a free member slot of the control segment open as `fd` for this
+// process: takes the slot's liveness lock, records pid and a fresh token.
+// ResourceExhausted when all kMaxMembers slots are held by live processes.
+absl::Status ClaimMember(int fd, const Block& block, int32_t pid,
+                         uint32_t* slot, uint32_t* token);
+void ReleaseMember(int fd, const Block& block, uint32_t slot);
+
+struct Member {
+  uint32_t slot;
+  int32_t pid;
+  uint32_t token;
+};
+// The live members (those whose liveness lock is held), including this
+// process's own slot `self` (pass kMaxMembers for none).
+std::vector<Member> LiveMembers(int fd, const Block& block, uint32_t self);
+
+}  // namespace control
+}  // namespace ultradict
+
+#endif  // ULTRADICT_DB_CONTROL_BLOCK_H_

@@ -1,0 +1,1085 @@
+// db_impl.cc: the engine. See db_impl.h for the locking rules and
+// doc/design.md for the protocols (reads, writes, compaction, recovery,
+// membership and lifetimes).
+
+#include "db/db_impl.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <thread>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "db/db_iter.h"
+#include "db/fault_point.h"
+#include "db/filename.h"
+#include "db/log_format.h"
+#include "db/log_writer.h"
+#include "db/snapshot_builder.h"
+#include "db/write_batch_internal.h"
+#include "util/coding.h"
+#include "util/strings.h"
+
+namespace ultradict {
+
+namespace {
+
+// The DB whose write lock this thread holds (to refuse re-entry from an
+// Update/Transact callback instead of deadlocking).
+thread_local const DBImpl* tls_writer = nullptr;
+
+constexpr size_t kMinLogSize = 4096;
+constexpr size_t kMaxLogSize = size_t{1} << 31;
+
+// Collects a batch's operations (to validate it before applying any).
+struct OpCollector : public WriteBatch::Handler {
+  struct Op {
+    std::string_view key;
+    std::string_view value;
+    bool deleted;
+  };
+  std::vector<Op> ops;
+  void Put(std::string_view key, std::string_view value) override {
+    ops.push_back(Op{key, value, false});
+  }
+  void Delete(std::string_view key) override {
+    ops.push_back(Op{key, {}, true});
+  }
+};
+
+absl::Status CheckSizes(std::string_view key, std::string_view value) {
+  if (key.size() > kMaxKeySize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "key of ", key.size(), " bytes; the limit is ", kMaxKeySize));
+  }
+  if (value.size() > kMaxValueSize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "value of ", value.size(), " bytes; the limit is ", kMaxValueSize));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateOptions(const Options& options) {
+  if (options.log_size < kMinLogSize || options.log_size > kMaxLogSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("log_size ", options.log_size, " outside [", kMinLogSize,
+                     ", ", kMaxLogSize, "]"));
+  }
+  if (options.compression != Compression::kNoCompression &&
+      options.compression != Compression::kZstdCompression) {
+    return absl::InvalidArgumentError("unknown compression");
+  }
+  if (static_cast<uint8_t>(options.lifetime) > 2) {
+    return absl::InvalidArgumentError("unknown lifetime");
+  }
+  if (options.compression_threshold > kMaxValueSize) {
+    return absl::InvalidArgumentError("compression_threshold over the value limit");
+  }
+  if ((options.mode & ~0666u) != 0 || (options.mode & 0600u) != 0600u) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "mode 0", absl::Hex(options.mode),
+        " must give the owner read and write and nobody execute"));
+  }
+  if (options.write_lock_timeout_ms <= 0) {
+    return absl::InvalidArgumentError("write_lock_timeout_ms must be positive");
+  }
+  return absl::OkStatus();
+}
+
+const char* LifetimeName(Lifetime lifetime) {
+  switch (lifetime) {
+    case Lifetime::kPersistent:
+      return "persistent";
+    case Lifetime::kUntilLastClose:
+      return "until-last-close";
+    case Lifetime::kUntilCreatorCloses:
+      return "until-creator-closes";
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+// Holds the cross-process write lock for a scope.
+class DBImpl::WriterLock {
+ public:
+  explicit WriterLock(DBImpl* db) : db_(db) { status_ = db_->LockWriter(); }
+  ~WriterLock() {
+    if (status_.ok()) db_->UnlockWriter();
+  }
+  const absl::Status& status() const { return status_; }
+
+ private:
+  DBImpl* db_;
+  absl::Status status_;
+};
+
+DBImpl::DBImpl(const Options& options, std::string name, std::string dir)
+    : options_(options), name_(std::move(name)), dir_(std::move(dir)) {}
+
+DBImpl::~DBImpl() { Close(); }
+
+absl::StatusOr<std::unique_ptr<DB>> DB::Open(const Options& options,
+                                             std::string_view name) {
+  absl::Status s = ValidateOptions(options);
+  if (!s.ok()) return s;
+  std::string db_name(name);
+  if (db_name.empty()) db_name = "d" + port::RandomHex(6);
+  s = ValidateName(db_name);
+  if (!s.ok()) return s;
+  auto db = std::make_unique<DBImpl>(options, db_name,
+                                     port::SegmentDirectory(options.directory));
+  s = db->Init();
+  if (!s.ok()) return s;
+  return std::unique_ptr<DB>(std::move(db));
+}
+
+absl::Status DBImpl::CreateControl(const std::string& path,
+                                   port::Segment* segment) {
+  const std::string tmp = absl::StrCat(path, ".tmp.", port::RandomHex(4));
+  absl::StatusOr<port::Segment> created =
+      port::Segment::Create(tmp, control::kSize, options_.mode);
+  if (!created.ok()) return created.status();
+  control::Block block(created->data());
+  const uint32_t creator_token =
+      static_cast<uint32_t>(std::stoul(port::RandomHex(4), nullptr, 16)) | 1;
+  block.InitHeader(options_, creator_token);
+  absl::Status s = port::ProcessMutex::Init(block.mutex());
+  if (s.ok()) {
+    block.state().store(control::kStateReady, std::memory_order_relaxed);
+    block.head().store(control::MakeHead(0, 0), std::memory_order_release);
+    // Join before the name appears, so that no closer can see it memberless.
+    s = control::ClaimMember(created->fd(), block, port::CurrentPid(), &slot_,
+                             &token_);
+    if (s.ok()) {
+      block.member_token(slot_).store(creator_token, std::memory_order_release);
+      token_ = creator_token;
+      s = port::Link(tmp, path);  // Appears complete, or not at all.
+    }
+  }
+  port::Unlink(tmp).IgnoreError();
+  if (!s.ok()) {
+    slot_ = control::kMaxMembers;
+    return s;
+  }
+  *segment = std::move(*created);
+  return absl::OkStatus();
+}
+
+absl::Status DBImpl::Init() {
+  const std::string path = ControlFileName(dir_, name_);
+  for (int attempt = 0; attempt < 100; attempt++) {
+    port::Segment segment;
+    bool created = false;
+    absl::StatusOr<port::Segment> opened =
+        port::Segment::Open(path, options_.allow_other_owner, true);
+    if (absl::IsNotFound(opened.status())) {
+      if (!options_.create_if_missing) {
+        return absl::NotFoundError(absl::StrCat(
+            "dictionary \"", name_, "\" does not exist in ", dir_,
+            " (create_if_missing is false)"));
+      }
+      absl::Status s = CreateControl(path, &segment);
+      if (absl::IsAlreadyExists(s)) continue;  // Another process won; join it.
+      if (!s.ok()) return s;
+      created = true;
+    } else if (!opened.ok()) {
+      return opened.status();
+    } else {
+      if (options_.error_if_exists) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "dictionary \"", name_, "\" already exists (error_if_exists)"));
+      }
+      segment = std::move(*opened);
+    }
+    absl::Status s =
+        control::Block::Validate(segment.data(), segment.size(), path);
+    if (!s.ok()) return s;
+    control::Block block(segment.data());
+    if (block.compression() != options_.compression) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          path, ": created with compression ",
+          static_cast<int>(block.compression()), ", opened with ",
+          static_cast<int>(options_.compression)));
+    }
+    if (!created) {
+      s = control::ClaimMember(segment.fd(), block, port::CurrentPid(), &slot_,
+                               &token_);
+      if (!s.ok()) return s;
+    }
+    if (block.state().load(std::memory_order_acquire) != control::kStateReady) {
+      // Destroyed between our open and our joining: start over.
+      control::ReleaseMember(segment.fd(), block, slot_);
+      slot_ = control::kMaxMembers;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      continue;
+    }
+    control_segment_ = std::move(segment);
+    block_ = control::Block(control_segment_.data());
+    compress_ = block_.compression() == Compression::kZstdCompression;
+    pid_.store(port::CurrentPid(), std::memory_order_relaxed);
+    std::unique_lock<std::shared_mutex> l(mu_);
+    return RefreshLocked();
+  }
+  return absl::UnavailableError(
+      absl::StrCat(path, ": could not join (destroyed again and again)"));
+}
+
+void DBImpl::Close() {
+  if (!control_segment_.valid()) return;
+  if (port::CurrentPid() != pid_.load(std::memory_order_relaxed)) {
+    // A fork child that never used the handle: it holds no slot of its own.
+    return;
+  }
+  const int fd = control_segment_.fd();
+  const bool creator = token_ == block_.creator_token();
+  control::ReleaseMember(fd, block_, slot_);
+  bool destroy = false;
+  switch (block_.lifetime()) {
+    case Lifetime::kPersistent:
+      break;
+    case Lifetime::kUntilLastClose:
+      // Holding every slot's lock at once proves that no member is alive;
+      // joiners wait meanwhile and then see the destroyed state.
+      if (port::TryLockRange(fd, control::kMemberLockBase, control::kMaxMembers)) {
+        destroy = true;
+      }
+      break;
+    case Lifetime::kUntilCreatorCloses: {
+      destroy = creator;
+      if (!destroy) {  // The creator died without closing?
+        bool creator_alive = false;
+        for (const control::Member& m :
+             control::LiveMembers(fd, block_, control::kMaxMembers)) {
+          if (m.token == block_.creator_token()) creator_alive = true;
+        }
+        destroy = !creator_alive;
+      }
+      break;
+    }
+  }
+  if (destroy) {
+    bool owner_died = false;
+    const bool locked = port::ProcessMutex::Lock(block_.mutex(), 1000,
+                                                 &owner_died).ok();
+    block_.state().store(control::kStateDestroyed, std::memory_order_release);
+    DestroyFiles(dir_, name_).IgnoreError();
+    if (locked) {
+      if (owner_died) port::ProcessMutex::MarkConsistent(block_.mutex());
+      port::ProcessMutex::Unlock(block_.mutex());
+    }
+  }
+}
+
+absl::Status DBImpl::DestroyFiles(const std::string& dir,
+                                  std::string_view name) {
+  absl::StatusOr<std::vector<std::string>> files = port::ListDirectory(dir);
+  if (!files.ok()) return files.status();
+  bool found = false;
+  for (const std::string& file : *files) {
+    std::string file_name;
+    FileType type;
+    uint64_t gen;
+    if (ParseFileName(file, &file_name, &type, &gen) && file_name == name) {
+      port::Unlink(dir + "/" + file).IgnoreError();
+      found = true;
+    }
+  }
+  if (!found) {
+    return absl::NotFoundError(
+        absl::StrCat("dictionary \"", AsAbsl(name), "\" does not exist in ", dir));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DestroyDB(std::string_view name, const Options& options) {
+  absl::Status s = ValidateName(name);
+  if (!s.ok()) return s;
+  const std::string dir = port::SegmentDirectory(options.directory);
+  const std::string path = ControlFileName(dir, name);
+  // Mark it destroyed under the write lock, so no writer of another
+  // process creates a new generation after the files are gone.
+  absl::StatusOr<port::Segment> segment =
+      port::Segment::Open(path, options.allow_other_owner, true);
+  if (segment.ok() &&
+      control::Block::Validate(segment->data(), segment->size(), path).ok()) {
+    control::Block block(segment->data());
+    bool owner_died = false;
+    const bool locked =
+        port::ProcessMutex::Lock(block.mutex(), 5000, &owner_died).ok();
+    block.state().store(control::kStateDestroyed, std::memory_order_release);
+    s = DBImpl::DestroyFiles(dir, name);
+    if (locked) {
+      if (owner_died) port::ProcessMutex::MarkConsistent(block.mutex());
+      port::ProcessMutex::Unlock(block.mutex());
+    }
+    return s;
+  }
+  if (absl::IsPermissionDenied(segment.status())) return segment.status();
+  return DBImpl::DestroyFiles(dir, name);  // Damaged or partial: remove all.
+}
+
+absl::StatusOr<std::vector<std::string>> ListDBs(const Options& options) {
+  const std::string dir = port::SegmentDirectory(options.directory);
+  absl::StatusOr<std::vector<std::string>> files = port::ListDirectory(dir);
+  if (!files.ok()) return files.status();
+  std::vector<std::string> names;
+  for (const std::string& file : *files) {
+    std::string name;
+    FileType type;
+    uint64_t gen;
+    if (ParseFileName(file, &name, &type, &gen) && type == FileType::kControl) {
+      names.push_back(name);
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+absl::Status DBImpl::CheckFork() {
+  const int32_t pid = port::CurrentPid();
+  if (pid == pid_.load(std::memory_order_relaxed)) return absl::OkStatus();
+  std::lock_guard<std::mutex> l(fork_mu_);
+  if (pid == pid_.load(std::memory_order_relaxed)) return absl::OkStatus();
+  // A fork child: take a description of the control file of its own (the
+  // inherited one shares the parent's locks) and join as a new member.
+  absl::Status s = control_segment_.Reopen();
+  if (s.ok()) {
+    s = control::ClaimMember(control_segment_.fd(), block_, pid, &slot_,
+                             &token_);
+  }
+  if (!s.ok()) return s;
+  pid_.store(pid, std::memory_order_relaxed);
+  return absl::OkStatus();
+}
+
+absl::Status DBImpl::LoadGeneration(uint32_t gen,
+                                    std::shared_ptr<Generation>* out) {
+  auto g = std::make_shared<Generation>();
+  g->gen = gen;
+  if (gen != 0) {
+    const std::string snap_name = SnapshotFileName(dir_, name_, gen);
+    const std::string log_name = LogFileName(dir_, name_, gen);
+    absl::StatusOr<port::Segment> snap =
+        port::Segment::Open(snap_name, options_.allow_other_owner, false);
+    if (!snap.ok()) return snap.status();
+    absl::StatusOr<port::Segment> log =
+        port::Segment::Open(log_name, options_.allow_other_owner, true);
+    if (!log.ok()) return log.status();
+    g->snap_segment = std::move(*snap);
+    g->log_segment = std::move(*log);
+    absl::Status s = g->snapshot.Open(g->snap_segment.data(),
+                                      g->snap_segment.size(), snap_name);
+    if (!s.ok()) return s;
+    s = log::ParseHeader(g->log_segment.data(), g->log_segment.size(), log_name,
+                         &g->log_header);
+    if (!s.ok()) return s;
+    if (g->snapshot.generation() != gen || g->log_header.generation != gen) {
+      return absl::DataLossError(
+          absl::StrCat(log_name, ": segments of generation ",
+                       g->snapshot.generation(), "/", g->log_header.generation,
+                       " under the name of generation ", gen));
+    }
+    g->records = g->log_segment.data() + log::kHeaderSize;
+    g->record_capacity = g->log_segment.size() - log::kHeaderSize;
+  }
+  *out = std::move(g);
+  return absl::OkStatus();
+}
+
+absl::Status DBImpl::RefreshLocked() {
+  for (int attempt = 0;; attempt++) {
+    const uint64_t head = block_.head().load(std::memory_order_acquire);
+    if (head == applied_head_.load(std::memory_order_relaxed)) {
+      return absl::OkStatus();
+    }
+    const uint32_t gen = control::HeadGeneration(head);
+    const uint32_t offset = control::HeadOffset(head);
+    if (current_ == nullptr || current_->gen != gen) {
+      std::shared_ptr<Generation> g;
+      absl::Status s = LoadGeneration(gen, &g);
+      if (absl::IsNotFound(s) && attempt < 1000 &&
+          block_.head().load(std::memory_order_acquire) != head) {
+        continue;  // Retired by a compaction meanwhile: follow the head.
+      }
+      if (absl::IsNotFound(s)) {
+        return absl::DataLossError(absl::StrCat(
+            "generation ", gen, " of \"", name_,
+            "\" is current but its segment is missing: ", s.message()));
+      }
+      if (!s.ok()) return s;
+      current_ = std::move(g);
+    }
+    if (offset > current_->record_capacity) {
+      return absl::DataLossError(absl::StrCat(
+          LogFileName(dir_, name_, gen), ": head offset ", offset,
+          " past the log's capacity ", current_->record_capacity));
+    }
+    absl::Status s = ApplyRecordsLocked(current_.get(), offset);
+    if (!s.ok()) return s;
+    applied_head_.store(head, std::memory_order_relaxed);
+    return absl::OkStatus();
+  }
+}
+
+absl::Status DBImpl::ApplyRecordsLocked(Generation* g, uint32_t end) {
+  if (end < g->applied) {
+    return absl::DataLossError(absl::StrCat(
+        LogFileName(dir_, name_, g->gen), ": head moved back from ",
+        g->applied, " to ", end));
+  }
+  while (g->applied < end) {
+    log::Record record;
+    absl::Status s =
+        log::ReadRecord(g->records, end, g->applied,
+                        g->log_segment.path(), &record);
+    if (!s.ok()) return s;
+    std::string scratch;
+    std::string_view batch;
+    s = log::RecordBatch(record, &scratch, &batch);
+    if (!s.ok()) {
+      return absl::DataLossError(absl::StrCat(
+          g->log_segment.path(), ": ", s.message(), " at offset ",
+          log::kHeaderSize + g->applied));
+    }
+    if (!scratch.empty()) {
+      g->buffers.push_back(std::move(scratch));
+      batch = g->buffers.back();
+    }
+    OpCollector ops;
+    s = WriteBatchInternal::Iterate(batch, &ops);
+    if (!s.ok()) {
+      return absl::DataLossError(absl::StrCat(g->log_segment.path(), ": ",
+                                              s.message(), " at offset ",
+                                              log::kHeaderSize + g->applied));
+    }
+    for (const OpCollector::Op& op : ops.ops) {
+      LogValue& v = g->index[op.key];
+      v.value = op.value;
+      v.deleted = op.deleted;
+    }
+    g->applied += static_cast<uint32_t>(record.size);
+    g->applied_records++;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DBImpl::LookupLocked(std::string_view key, std::string* scratch,
+                                  std::string_view* value) {
+  const Generation& g = *current_;
+  if (!g.index.empty()) {
+    auto it = g.index.find(key);
+    if (it != g.index.end()) {
+      if (it->second.deleted) return absl::NotFoundError("");
+      *value = it->second.value;
+      return absl::OkStatus();
+    }
+  }
+  if (g.gen == 0) return absl::NotFoundError("");
+  snapshot::Entry entry;
+  absl::Status s = g.snapshot.Find(key, &entry);
+  if (!s.ok()) return s;
+  return snapshot::EntryValue(entry, scratch, value);
+}
+
+template <typename Fn>
+absl::Status DBImpl::WithReadView(Fn&& fn) {
+  absl::Status s = CheckFork();
+  if (!s.ok()) return s;
+  {
+    std::shared_lock<std::shared_mutex> l(mu_);
+    if (block_.head().load(std::memory_order_acquire) ==
+        applied_head_.load(std::memory_order_relaxed)) {
+      return fn();
+    }
+  }
+  std::unique_lock<std::shared_mutex> l(mu_);
+  s = RefreshLocked();
+  if (!s.ok()) return s;
+  return fn();
+}
+
+absl::Status DBImpl::Get(std::string_view key, std::string* value) {
+  return WithReadView([&]() -> absl::Status {
+    std::string scratch;
+    std::string_view v;
+    absl::Status s = LookupLocked(key, &scratch, &v);
+    if (absl::IsNotFound(s)) {
+      return absl::NotFoundError(absl::StrCat("key not found: ", absl::CHexEscape(AsAbsl(key.substr(0, 64)))));
+    }
+    if (s.ok()) value->assign(v.data(), v.size());
+    return s;
+  });
+}
+
+absl::Status DBImpl::GetPinned(std::string_view key, PinnableValue* value) {
+  return WithReadView([&]() -> absl::Status {
+    auto scratch = std::make_shared<std::string>();
+    std::string_view v;
+    absl::Status s = LookupLocked(key, scratch.get(), &v);
+    if (absl::IsNotFound(s)) return absl::NotFoundError("key not found");
+    if (!s.ok()) return s;
+    if (!scratch->empty()) {
+      value->pin_ = scratch;  // Decompressed: the copy is the pin.
+    } else {
+      value->pin_ = current_;  // Keeps the mapping alive.
+    }
+    value->data_ = v;
+    return absl::OkStatus();
+  });
+}
+
+absl::Status DBImpl::LockWriter() {
+  if (tls_writer == this) {
+    return absl::FailedPreconditionError(
+        "a write was called from inside Update/Transact of the same DB");
+  }
+  absl::Status s = CheckFork();
+  if (!s.ok()) return s;
+  bool owner_died = false;
+  s = port::ProcessMutex::Lock(block_.mutex(), options_.write_lock_timeout_ms,
+                               &owner_died);
+  if (!s.ok()) return s;
+  if (owner_died) {
+    RecoverLocked();
+    port::ProcessMutex::MarkConsistent(block_.mutex());
+  }
+  if (block_.state().load(std::memory_order_acquire) != control::kStateReady) {
+    port::ProcessMutex::Unlock(block_.mutex());
+    return absl::FailedPreconditionError(
+        absl::StrCat("dictionary \"", name_, "\" was destroyed"));
+  }
+  tls_writer = this;
+  return absl::OkStatus();
+}
+
+void DBImpl::UnlockWriter() {
+  tls_writer = nullptr;
+  port::ProcessMutex::Unlock(block_.mutex());
+}
+
+void DBImpl::RecoverLocked() {
+  // A writer died holding the lock. Nothing it wrote is visible unless it
+  // published the head; what it left is bytes past the head (overwritten by
+  // the next write) and maybe files of an unpublished or retired generation.
+  block_.recoveries().fetch_add(1, std::memory_order_relaxed);
+  const uint32_t gen =
+      control::HeadGeneration(block_.head().load(std::memory_order_acquire));
+  absl::StatusOr<std::vector<std::string>> files = port::ListDirectory(dir_);
+  if (!files.ok()) return;
+  for (const std::string& file : *files) {
+    std::string file_name;
+    FileType type;
+    uint64_t file_gen;
+    if (ParseFileName(file, &file_name, &type, &file_gen) && file_name == name_ &&
+        (type == FileType::kLog || type == FileType::kSnapshot) &&
+        file_gen != gen) {
+      port::Unlink(dir_ + "/" + file).IgnoreError();
+    }
+  }
+}
+
+absl::Status DBImpl::CheckBatch(std::string_view rep, uint32_t* count) const {
+  OpCollector ops;
+  absl::Status s = WriteBatchInternal::Iterate(rep, &ops);
+  if (!s.ok()) return s;
+  for (const OpCollector::Op& op : ops.ops) {
+    s = CheckSizes(op.key, op.value);
+    if (!s.ok()) return s;
+  }
+  if (rep.size() > log::kMaxBatchSize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "batch of ", rep.size(), " bytes; the limit is ", log::kMaxBatchSize));
+  }
+  *count = static_cast<uint32_t>(ops.ops.size());
+  return absl::OkStatus();
+}
+
+absl::Status DBImpl::CommitLocked(std::string_view rep) {
+  std::unique_lock<std::shared_mutex> l(mu_);
+  absl::Status s = RefreshLocked();
+  if (!s.ok()) return s;
+  Generation& g = *current_;
+
+  // Entry count: which keys exist before and after.
+  OpCollector ops;
+  s = WriteBatchInternal::Iterate(rep, &ops);
+  if (!s.ok()) return s;
+  int64_t delta = 0;
+  uint64_t puts = 0, deletes = 0;
+  absl::flat_hash_map<std::string_view, bool> overlay;
+  std::string scratch;
+  for (const OpCollector::Op& op : ops.ops) {
+    bool existed;
+    auto it = overlay.find(op.key);
+    if (it != overlay.end()) {
+      existed = it->second;
+    } else {
+      std::string_view unused;
+      existed = LookupLocked(op.key, &scratch, &unused).ok();
+    }
+    const bool exists = !op.deleted;
+    delta += static_cast<int64_t>(exists) - static_cast<int64_t>(existed);
+    if (ops.ops.size() > 1) overlay[op.key] = exists;
+    (op.deleted ? deletes : puts)++;
+  }
+
+  std::string record;
+  log::AppendRecord(rep, compress_ && rep.size() >= block_.compression_threshold(),
+                    &record);
+  if (g.gen == 0 || record.size() > g.record_capacity - g.applied) {
+    s = CompactLocked(rep);  // Folds the batch into the new snapshot.
+    if (!s.ok()) return s;
+  } else {
+    std::memcpy(const_cast<char*>(g.records) + g.applied, record.data(),
+                record.size());
+    FaultPoint("write.before_publish");
+    block_.entries().fetch_add(static_cast<uint64_t>(delta),
+                               std::memory_order_relaxed);
+    block_.head().store(
+        control::MakeHead(g.gen, g.applied + static_cast<uint32_t>(record.size())),
+        std::memory_order_release);
+    FaultPoint("write.after_publish");
+    s = RefreshLocked();
+    if (!s.ok()) return s;
+  }
+  block_.puts().fetch_add(puts, std::memory_order_relaxed);
+  block_.deletes().fetch_add(deletes, std::memory_order_relaxed);
+  block_.sequence().fetch_add(1, std::memory_order_relaxed);
+  block_.change().fetch_add(1, std::memory_order_release);
+  port::FutexWakeAll(&block_.change());
+  return absl::OkStatus();
+}
+
+absl::Status DBImpl::CompactLocked(std::string_view pending_rep) {
+  const Generation& g = *current_;
+  // The final state of the log (plus the pending batch), sorted.
+  absl::flat_hash_map<std::string_view, LogValue> changes = g.index;
+  if (!pending_rep.empty()) {
+    OpCollector ops;
+    absl::Status s = WriteBatchInternal::Iterate(pending_rep, &ops);
+    if (!s.ok()) return s;
+    for (const OpCollector::Op& op : ops.ops) {
+      changes[op.key] = LogValue{op.value, op.deleted};
+    }
+  }
+  std::vector<std::pair<std::string_view, LogValue>> sorted(changes.begin(),
+                                                            changes.end());
+  std::sort(sorted.begin(), sorted.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+
+  // Merge with the snapshot (both sorted by key).
+  std::vector<std::pair<std::string_view, std::string_view>> merged;
+  std::deque<std::string> plain;  // Decompressed snapshot values.
+  const uint64_t snap_count = g.gen == 0 ? 0 : g.snapshot.count();
+  merged.reserve(snap_count + sorted.size());
+  uint64_t si = 0;
+  size_t li = 0;
+  snapshot::Entry entry;
+  bool have_entry = false;
+  while (true) {
+    if (!have_entry && si < snap_count) {
+      absl::Status s = g.snapshot.EntryAt(si, &entry);
+      if (!s.ok()) return s;
+      have_entry = true;
+    }
+    const bool snap_left = have_entry;
+    const bool log_left = li < sorted.size();
+    if (!snap_left && !log_left) break;
+    if (log_left && (!snap_left || sorted[li].first <= entry.key)) {
+      if (snap_left && sorted[li].first == entry.key) {
+        have_entry = false;
+        si++;
+      }
+      if (!sorted[li].second.deleted) {
+        merged.emplace_back(sorted[li].first, sorted[li].second.value);
+      }
+      li++;
+    } else {
+      std::string_view value = entry.value;
+      if (entry.compressed) {
+        plain.emplace_back();
+        absl::Status s = snapshot::EntryValue(entry, &plain.back(), &value);
+        if (!s.ok()) return s;
+      }
+      merged.emplace_back(entry.key, value);
+      have_entry = false;
+      si++;
+    }
+  }
+
+  const uint32_t new_gen = g.gen + 1;
+  const std::string snap_name = SnapshotFileName(dir_, name_, new_gen);
+  const std::string log_name = LogFileName(dir_, name_, new_gen);
+  // Leftovers of a writer that died before publishing this generation.
+  port::Unlink(snap_name).IgnoreError();
+  port::Unlink(log_name).IgnoreError();
+
+  FaultPoint("compact.before_snapshot");
+  snapshot::BuildOptions build;
+  build.generation = new_gen;
+  build.compress = compress_;
+  build.compression_threshold = block_.compression_threshold();
+  build.mode = options_.mode;
+  absl::StatusOr<port::Segment> snap = snapshot::Build(snap_name, build, merged);
+  if (!snap.ok()) return snap.status();
+  FaultPoint("compact.after_snapshot");
+
+  // The log grows with the data: compaction costs O(data) and happens
+  // after O(data) bytes of writes, so its cost per write stays flat.
+  size_t capacity = std::max<size_t>(block_.initial_log_size(),
+                                     snap->size() / 2);
+  capacity = std::min(capacity, kMaxLogSize);
+  capacity = (capacity + log::kHeaderSize + 4095) & ~size_t{4095};
+  absl::StatusOr<port::Segment> log_segment =
+      port::Segment::Create(log_name, capacity, options_.mode);
+  if (!log_segment.ok()) {
+    port::Unlink(snap_name).IgnoreError();
+    return log_segment.status();
+  }
+  const uint64_t base_sequence = g.log_header.base_sequence +
+                                 g.applied_records + (pending_rep.empty() ? 0 : 1);
+  log::EncodeHeader(log_segment->data(), new_gen, capacity, base_sequence);
+
+  auto next = std::make_shared<Generation>();
+  next->gen = new_gen;
+  next->snap_segment = std::move(*snap);
+  next->log_segment = std::move(*log_segment);
+  absl::Status s = next->snapshot.Open(next->snap_segment.data(),
+                                       next->snap_segment.size(), snap_name);
+  if (s.ok()) {
+    s = log::ParseHeader(next->log_segment.data(), next->log_segment.size(),
+                         log_name, &next->log_header);
+  }
+  if (!s.ok()) {
+    port::Unlink(snap_name).IgnoreError();
+    port::Unlink(log_name).IgnoreError();
+    return s;
+  }
+  next->records = next->log_segment.data() + log::kHeaderSize;
+  next->record_capacity = next->log_segment.size() - log::kHeaderSize;
+
+  FaultPoint("compact.before_publish");
+  block_.entries().store(merged.size(), std::memory_order_relaxed);
+  const uint64_t head = control::MakeHead(new_gen, 0);
+  block_.head().store(head, std::memory_order_release);
+  FaultPoint("compact.after_publish");
+  block_.compactions().fetch_add(1, std::memory_order_relaxed);
+  if (g.gen != 0) {
+    // Retire the old generation. Processes that still map it keep their
+    // mapping; those that try to open it now follow the head instead.
+    port::Unlink(SnapshotFileName(dir_, name_, g.gen)).IgnoreError();
+    port::Unlink(LogFileName(dir_, name_, g.gen)).IgnoreError();
+  }
+  current_ = std::move(next);
+  applied_head_.store(head, std::memory_order_relaxed);
+  return absl::OkStatus();
+}
+
+absl::Status DBImpl::Write(const WriteBatch& batch) {
+  const std::string_view rep = WriteBatchInternal::Contents(batch);
+  uint32_t count = 0;
+  absl::Status s = CheckBatch(rep, &count);
+  if (!s.ok() || count == 0) return s;
+  WriterLock lock(this);
+  if (!lock.status().ok()) return lock.status();
+  return CommitLocked(rep);
+}
+
+absl::Status DBImpl::Put(std::string_view key, std::string_view value) {
+  absl::Status s = CheckSizes(key, value);
+  if (!s.ok()) return s;
+  WriteBatch batch;
+  batch.Put(key, value);
+  WriterLock lock(this);
+  if (!lock.status().ok()) return lock.status();
+  return CommitLocked(WriteBatchInternal::Contents(batch));
+}
+
+absl::Status DBImpl::Delete(std::string_view key) {
+  absl::Status s = CheckSizes(key, {});
+  if (!s.ok()) return s;
+  WriteBatch batch;
+  batch.Delete(key);
+  WriterLock lock(this);
+  if (!lock.status().ok()) return lock.status();
+  return CommitLocked(WriteBatchInternal::Contents(batch));
+}
+
+absl::Status DBImpl::Update(
+    std::string_view key,
+    absl::FunctionRef<std::optional<std::string>(const std::string_view*)> fn) {
+  absl::Status s = CheckSizes(key, {});
+  if (!s.ok()) return s;
+  WriterLock lock(this);
+  if (!lock.status().ok()) return lock.status();
+  std::optional<std::string> current;
+  {
+    std::unique_lock<std::shared_mutex> l(mu_);
+    s = RefreshLocked();
+    if (!s.ok()) return s;
+    std::string scratch;
+    std::string_view v;
+    s = LookupLocked(key, &scratch, &v);
+    if (s.ok()) {
+      current.emplace(v);
+    } else if (!absl::IsNotFound(s)) {
+      return s;
+    }
+  }
+  std::string_view current_view;
+  if (current.has_value()) current_view = *current;
+  std::optional<std::string> next =
+      fn(current.has_value() ? &current_view : nullptr);
+  WriteBatch batch;
+  if (next.has_value()) {
+    s = CheckSizes(key, *next);
+    if (!s.ok()) return s;
+    batch.Put(key, *next);
+  } else {
+    if (!current.has_value()) return absl::OkStatus();  // Nothing to do.
+    batch.Delete(key);
+  }
+  return CommitLocked(WriteBatchInternal::Contents(batch));
+}
+
+// A transaction's view: its own writes over the DB (whose head cannot move
+// while the write lock is held).
+class TransactionImpl : public Transaction {
+ public:
+  explicit TransactionImpl(DBImpl* db) : db_(db) {}
+
+  absl::Status Get(std::string_view key, std::string* value) override {
+    auto it = writes_.find(std::string(key));
+    if (it != writes_.end()) {
+      if (!it->second.has_value()) return absl::NotFoundError("key not found");
+      *value = *it->second;
+      return absl::OkStatus();
+    }
+    std::shared_lock<std::shared_mutex> l(db_->mu_);
+    std::string scratch;
+    std::string_view v;
+    absl::Status s = db_->LookupLocked(key, &scratch, &v);
+    if (absl::IsNotFound(s)) return absl::NotFoundError("key not found");
+    if (s.ok()) value->assign(v.data(), v.size());
+    return s;
+  }
+  void Put(std::string_view key, std::string_view value) override {
+    if (!CheckSizes(key, value).ok() && status_.ok()) {
+      status_ = CheckSizes(key, value);
+    }
+    writes_[std::string(key)] = std::string(value);
+    batch_.Put(key, value);
+  }
+  void Delete(std::string_view key) override {
+    if (!CheckSizes(key, {}).ok() && status_.ok()) status_ = CheckSizes(key, {});
+    writes_[std::string(key)] = std::nullopt;
+    batch_.Delete(key);
+  }
+
+  const WriteBatch& batch() const { return batch_; }
+  const absl::Status& status() const { return status_; }
+
+ private:
+  DBImpl* db_;
+  std::map<std::string, std::optional<std::string>> writes_;
+  WriteBatch batch_;
+  absl::Status status_;
+};
+
+absl::Status DBImpl::Transact(absl::FunctionRef<absl::Status(Transaction&)> fn) {
+  WriterLock lock(this);
+  if (!lock.status().ok()) return lock.status();
+  {
+    std::unique_lock<std::shared_mutex> l(mu_);
+    absl::Status s = RefreshLocked();
+    if (!s.ok()) return s;
+  }
+  TransactionImpl txn(this);
+  absl::Status s = fn(txn);
+  if (!s.ok()) return s;
+  if (!txn.status().ok()) return txn.status();
+  if (txn.batch().Count() == 0) return absl::OkStatus();
+  return CommitLocked(WriteBatchInternal::Contents(txn.batch()));
+}
+
+std::unique_ptr<Iterator> DBImpl::NewIterator() {
+  std::shared_ptr<const Generation> g;
+  std::vector<std::pair<std::string_view, LogValue>> entries;
+  absl::Status s = CheckFork();
+  if (!s.ok()) return NewErrorIterator(s);
+  {
+    std::unique_lock<std::shared_mutex> l(mu_);
+    s = RefreshLocked();
+    if (!s.ok()) return NewErrorIterator(s);
+    g = current_;
+    entries.assign(current_->index.begin(), current_->index.end());
+  }
+  std::sort(entries.begin(), entries.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  return NewDBIterator(std::move(g), std::move(entries));
+}
+
+absl::Status DBImpl::CompactLog() {
+  WriterLock lock(this);
+  if (!lock.status().ok()) return lock.status();
+  std::unique_lock<std::shared_mutex> l(mu_);
+  absl::Status s = RefreshLocked();
+  if (!s.ok()) return s;
+  return CompactLocked({});
+}
+
+absl::Status DBImpl::Sync() {
+  absl::Status s = CheckFork();
+  if (!s.ok()) return s;
+  std::shared_ptr<Generation> g;
+  {
+    std::unique_lock<std::shared_mutex> l(mu_);
+    s = RefreshLocked();
+    if (!s.ok()) return s;
+    g = current_;
+  }
+  if (g->gen != 0) {
+    s = g->snap_segment.Sync();
+    if (s.ok()) s = g->log_segment.Sync();
+  }
+  if (s.ok()) s = control_segment_.Sync();
+  return s;
+}
+
+uint64_t DBImpl::LatestSequence() {
+  std::unique_lock<std::shared_mutex> l(mu_);
+  if (!CheckFork().ok() || !RefreshLocked().ok()) {
+    return block_.sequence().load(std::memory_order_relaxed);
+  }
+  return current_->log_header.base_sequence + current_->applied_records;
+}
+
+uint64_t DBImpl::WaitForChange(uint64_t since, int64_t timeout_ms) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    const uint32_t word = block_.change().load(std::memory_order_acquire);
+    const uint64_t latest = LatestSequence();
+    if (latest > since) return latest;
+    const int64_t left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             deadline - std::chrono::steady_clock::now())
+                             .count();
+    if (left <= 0) return latest;
+    // Sleeps only while no commit happened since `word` was read.
+    port::FutexWait(&block_.change(), word, std::min<int64_t>(left, 1000));
+  }
+}
+
+absl::StatusOr<uint64_t> DBImpl::ReadChanges(uint64_t since,
+                                             WriteBatch::Handler* handler) {
+  absl::Status s = CheckFork();
+  if (!s.ok()) return s;
+  std::shared_ptr<Generation> g;
+  uint32_t end;
+  {
+    std::unique_lock<std::shared_mutex> l(mu_);
+    s = RefreshLocked();
+    if (!s.ok()) return s;
+    g = current_;
+    end = g->applied;
+  }
+  const uint64_t base = g->log_header.base_sequence;
+  if (since < base) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "updates ", since + 1, "..", base, " were folded into a snapshot"));
+  }
+  uint64_t seq = base;
+  for (uint32_t offset = 0; offset < end;) {
+    log::Record record;
+    s = log::ReadRecord(g->records, end, offset, g->log_segment.path(), &record);
+    if (!s.ok()) return s;
+    seq++;
+    if (seq > since) {
+      std::string scratch;
+      std::string_view batch;
+      s = log::RecordBatch(record, &scratch, &batch);
+      if (s.ok()) s = WriteBatchInternal::Iterate(batch, handler);
+      if (!s.ok()) return s;
+    }
+    offset += static_cast<uint32_t>(record.size);
+  }
+  return std::max(seq, since);
+}
+
+std::string DBImpl::StatsString() {
+  std::shared_ptr<Generation> g;
+  uint64_t head;
+  {
+    std::unique_lock<std::shared_mutex> l(mu_);
+    RefreshLocked().IgnoreError();
+    g = current_;
+    head = applied_head_.load(std::memory_order_relaxed);
+  }
+  std::vector<std::string> pids;
+  const std::vector<control::Member> members =
+      control::LiveMembers(control_segment_.fd(), block_, slot_);
+  for (const control::Member& m : members) pids.push_back(absl::StrCat(m.pid));
+  return absl::StrCat(
+      "name: ", name_, "\n", "directory: ", dir_, "\n",
+      "generation: ", control::HeadGeneration(head), "\n",
+      "entries: ", block_.entries().load(std::memory_order_relaxed), "\n",
+      "sequence: ", g->log_header.base_sequence + g->applied_records, "\n",
+      "log bytes used: ", control::HeadOffset(head), "\n",
+      "log bytes capacity: ", g->record_capacity, "\n",
+      "snapshot bytes: ", g->snap_segment.size(), "\n",
+      "snapshot entries: ", g->gen == 0 ? 0 : g->snapshot.count(), "\n",
+      "compactions: ", block_.compactions().load(std::memory_order_relaxed), "\n",
+      "puts: ", block_.puts().load(std::memory_order_relaxed), "\n",
+      "deletes: ", block_.deletes().load(std::memory_order_relaxed), "\n",
+      "recoveries: ", block_.recoveries().load(std::memory_order_relaxed), "\n",
+      "members: ", members.size(), " (pids ", absl::StrJoin(pids, ","), ")\n",
+      "lifetime: ", LifetimeName(block_.lifetime()), "\n",
+      "compression: ", compress_ ? "zstd" : "none", "\n");
+}
+
+bool DBImpl::GetProperty(std::string_view property, std::string* value) {
+  if (!CheckFork().ok()) return false;
+  if (property == "ultradict.stats") {
+    *value = StatsString();
+    return true;
+  }
+  if (property == "ultradict.approximate-memory-usage") {
+    std::shared_lock<std::shared_mutex> l(mu_);
+    *value = absl::StrCat(control_segment_.size() + current_->snap_segment.size() +
+                          current_->log_segment.size());
+    return true;
+  }
+  if (property == "ultradict.num-entries") {
+    *value = absl::StrCat(block_.entries().load(std::memory_order_relaxed));
+    return true;
+  }
+  if (property == "ultradict.generation") {
+    *value = absl::StrCat(
+        control::HeadGeneration(block_.head().load(std::memory_order_acquire)));
+    return true;
+  }
+  if (property == "ultradict.members") {
+    std::vector<std::string> pids;
+    for (const control::Member& m :
+         control::LiveMembers(control_segment_.fd(), block_, slot_)) {
+      pids.push_back(absl::StrCat(m.pid));
+    }
+    *value = absl::StrJoin(pids, ",");
+    return true;
+  }
+  if (property == "ultradict.lifetime") {
+    *value = LifetimeName(block_.lifetime());
+    return true;
+  }
+  if (property == "ultradict.compression") {
+    *value = compress_ ? "zstd" : "none";
+    return true;
+  }
+  return false;
+}
+
+}  // namespace ultradict

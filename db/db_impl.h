@@ -1,0 +1,139 @@
+// db_impl.h: the engine behind ultradict::DB (see doc/design.md).
+//
+// Shared state lives in three kinds of segments (control, log, snapshot);
+// this process keeps a mapping of the current generation and an index of its
+// log records (keys and values point into the mapping, nothing is copied).
+//
+// Locks, in order: the cross-process write mutex (in the control segment),
+// then mu_ (this handle's index). Readers take only mu_, shared.
+
+#ifndef ULTRADICT_DB_DB_IMPL_H_
+#define ULTRADICT_DB_DB_IMPL_H_
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "db/control_block.h"
+#include "db/log_reader.h"
+#include "db/snapshot_reader.h"
+#include "port/port.h"
+#include "ultradict/db.h"
+
+namespace ultradict {
+
+class DBImpl : public DB {
+ public:
+  DBImpl(const Options& options, std::string name, std::string dir);
+  ~DBImpl() override;
+
+  // Opens or creates the control segment and joins as a member.
+  absl::Status Init();
+
+  const std::string& name() const override { return name_; }
+  absl::Status Put(std::string_view key, std::string_view value) override;
+  absl::Status Delete(std::string_view key) override;
+  absl::Status Write(const WriteBatch& batch) override;
+  absl::Status Get(std::string_view key, std::string* value) override;
+  absl::Status GetPinned(std::string_view key, PinnableValue* value) override;
+  absl::Status Update(
+      std::string_view key,
+      absl::FunctionRef<std::optional<std::string>(const std::string_view*)> fn)
+      override;
+  absl::Status Transact(
+      absl::FunctionRef<absl::Status(Transaction&)> fn) override;
+  std::unique_ptr<Iterator> NewIterator() override;
+  absl::Status CompactLog() override;
+  absl::Status Sync() override;
+  uint64_t LatestSequence() override;
+  uint64_t WaitForChange(uint64_t since, int64_t timeout_ms) override;
+  absl::StatusOr<uint64_t> ReadChanges(uint64_t since,
+                                       WriteBatch::Handler* handler) override;
+  bool GetProperty(std::string_view property, std::string* value) override;
+
+  // Removes every file of dictionary `name` in `dir`.
+  static absl::Status DestroyFiles(const std::string& dir,
+                                   std::string_view name);
+
+  // A value in the log: a view into the mapped log (or a decompressed
+  // buffer of the generation), or a deletion.
+  struct LogValue {
+    std::string_view value;
+    bool deleted = false;
+  };
+
+  // One mapped generation and the index of its log records.
+  struct Generation {
+    uint32_t gen = 0;
+    port::Segment log_segment;
+    port::Segment snap_segment;
+    log::Header log_header;
+    snapshot::Reader snapshot;
+    const char* records = nullptr;  // The record area of the log.
+    size_t record_capacity = 0;
+    uint32_t applied = 0;  // Record bytes indexed.
+    uint64_t applied_records = 0;
+    absl::flat_hash_map<std::string_view, LogValue> index;
+    std::deque<std::string> buffers;  // Decompressed record payloads.
+  };
+
+ private:
+  friend class TransactionImpl;
+
+  // The write-lock holder's scope.
+  class WriterLock;
+
+  absl::Status CheckFork();
+  absl::Status CreateControl(const std::string& path, port::Segment* segment);
+  absl::Status LoadGeneration(uint32_t gen, std::shared_ptr<Generation>* out);
+  // Requires mu_ held exclusively (also for the *Locked methods below,
+  // except LookupLocked, which needs it shared).
+  absl::Status RefreshLocked();
+  absl::Status ApplyRecordsLocked(Generation* g, uint32_t end)
+     ;
+  // Finds key in the current generation: OK with *value (valid while the
+  // generation lives; may use *scratch), NotFound, or DataLoss.
+  absl::Status LookupLocked(std::string_view key, std::string* scratch,
+                            std::string_view* value);
+  // Runs fn(key) lookup with mu_ held, refreshing first when needed.
+  template <typename Fn>
+  absl::Status WithReadView(Fn&& fn);
+
+  absl::Status LockWriter();
+  void UnlockWriter();
+  void RecoverLocked();  // After a writer died holding the write lock.
+  absl::Status CommitLocked(std::string_view rep);
+  absl::Status CompactLocked(std::string_view pending_rep)
+     ;
+  absl::Status CheckBatch(std::string_view rep, uint32_t* count) const;
+  void Close();
+  std::string StatsString();
+
+  const Options options_;
+  const std::string name_;
+  const std::string dir_;
+  port::Segment control_segment_;
+  control::Block block_{nullptr};
+  bool compress_ = false;
+  uint32_t slot_ = control::kMaxMembers;
+  uint32_t token_ = 0;
+  std::atomic<int32_t> pid_{0};
+  std::mutex fork_mu_;
+
+  // Guards current_ (std::shared_mutex, which ThreadSanitizer sees).
+  std::shared_mutex mu_;
+  std::shared_ptr<Generation> current_;  // Guarded by mu_.
+  // The head value current_ reflects entirely (0 before the first load).
+  std::atomic<uint64_t> applied_head_{~uint64_t{0}};
+};
+
+}  // namespace ultradict
+
+#endif  // ULTRADICT_DB_DB_IMPL_H_

@@ -1,0 +1,131 @@
+// db_iter.cc: see db_iter.h.
+
+#include "db/db_iter.h"
+
+#include <algorithm>
+#include <string>
+
+namespace ultradict {
+
+namespace {
+
+class DBIter : public Iterator {
+ public:
+  DBIter(std::shared_ptr<const DBImpl::Generation> generation,
+         std::vector<std::pair<std::string_view, DBImpl::LogValue>> log_entries)
+      : gen_(std::move(generation)), log_(std::move(log_entries)) {
+    snap_count_ = gen_->gen == 0 ? 0 : gen_->snapshot.count();
+  }
+
+  bool Valid() const override { return valid_; }
+  absl::Status status() const override { return status_; }
+  std::string_view key() const override { return key_; }
+  std::string_view value() const override { return value_; }
+
+  void SeekToFirst() override {
+    li_ = 0;
+    si_ = 0;
+    have_snap_ = false;
+    FindNext();
+  }
+
+  void Seek(std::string_view target) override {
+    li_ = std::lower_bound(log_.begin(), log_.end(), target,
+                           [](const auto& e, std::string_view t) {
+                             return e.first < t;
+                           }) -
+          log_.begin();
+    si_ = 0;
+    if (snap_count_ > 0) {
+      absl::Status s = gen_->snapshot.LowerBound(target, &si_);
+      if (!s.ok()) return Fail(s);
+    }
+    have_snap_ = false;
+    FindNext();
+  }
+
+  void Next() override {
+    if (!valid_) return;
+    FindNext();
+  }
+
+ private:
+  void Fail(absl::Status s) {
+    status_ = std::move(s);
+    valid_ = false;
+  }
+
+  // Positions on the next live entry at or after (li_, si_).
+  void FindNext() {
+    valid_ = false;
+    if (!status_.ok()) return;
+    for (;;) {
+      if (!have_snap_ && si_ < snap_count_) {
+        absl::Status s = gen_->snapshot.EntryAt(si_, &snap_);
+        if (!s.ok()) return Fail(s);
+        have_snap_ = true;
+      }
+      const bool log_left = li_ < log_.size();
+      if (!have_snap_ && !log_left) return;
+      if (log_left && (!have_snap_ || log_[li_].first <= snap_.key)) {
+        const auto& entry = log_[li_++];
+        if (have_snap_ && entry.first == snap_.key) {  // The log's is newer.
+          have_snap_ = false;
+          si_++;
+        }
+        if (entry.second.deleted) continue;
+        key_ = entry.first;
+        value_ = entry.second.value;
+      } else {
+        key_ = snap_.key;
+        absl::Status s = snapshot::EntryValue(snap_, &scratch_, &value_);
+        if (!s.ok()) return Fail(s);
+        have_snap_ = false;
+        si_++;
+      }
+      valid_ = true;
+      return;
+    }
+  }
+
+  std::shared_ptr<const DBImpl::Generation> gen_;
+  std::vector<std::pair<std::string_view, DBImpl::LogValue>> log_;
+  uint64_t snap_count_ = 0;
+  size_t li_ = 0;
+  uint64_t si_ = 0;
+  snapshot::Entry snap_;
+  bool have_snap_ = false;
+  bool valid_ = false;
+  std::string_view key_, value_;
+  std::string scratch_;
+  absl::Status status_;
+};
+
+class ErrorIterator : public Iterator {
+ public:
+  explicit ErrorIterator(absl::Status status) : status_(std::move(status)) {}
+  bool Valid() const override { return false; }
+  void SeekToFirst() override {}
+  void Seek(std::string_view) override {}
+  void Next() override {}
+  std::string_view key() const override { return {}; }
+  std::string_view value() const override { return {}; }
+  absl::Status status() const override { return status_; }
+
+ private:
+  absl::Status status_;
+};
+
+}  // namespace
+
+std::unique_ptr<Iterator> NewDBIterator(
+    std::shared_ptr<const DBImpl::Generation> generation,
+    std::vector<std::pair<std::string_view, DBImpl::LogValue>> log_entries) {
+  return std::make_unique<DBIter>(std::move(generation), std::move(log_entries));
+}
+
+std::unique_ptr<Iterator> NewErrorIterator(absl::Status status) {
+  return std::make_unique<ErrorIterator>(std::move(status));
+}
+
+}  // namespace ultradict

@@ -1,0 +1,28 @@
+// db_iter.h: the Iterator of a DB: a merge of a generation's snapshot with
+// the log entries that were committed when the iterator was made.
+
+#ifndef ULTRADICT_DB_DB_ITER_H_
+#define ULTRADICT_DB_DB_ITER_H_
+
+#include <memory>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "db/db_impl.h"
+#include "ultradict/iterator.h"
+
+namespace ultradict {
+
+// `log_entries` must be sorted by key; their views point into `generation`
+// (which the iterator keeps alive).
+std::unique_ptr<Iterator> NewDBIterator(
+    std::shared_ptr<const DBImpl::Generation> generation,
+    std::vector<std::pair<std::string_view, DBImpl::LogValue>> log_entries);
+
+// An iterator that is never valid and reports `status`.
+std::unique_ptr<Iterator> NewErrorIterator(absl::Status status);
+
+}  // namespace ultradict
+
+#endif  // ULTRADICT_DB_DB_ITER_H_

@@ -1,0 +1,87 @@
+// filename.cc: see filename.h.
+
+#include "db/filename.h"
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/match.h"
+#include "ultradict/options.h"
+#include "util/strings.h"
+
+namespace ultradict {
+
+namespace {
+constexpr std::string_view kPrefix = "ud.";
+
+bool IsNameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+}  // namespace
+
+absl::Status ValidateName(std::string_view name) {
+  if (name.empty()) return absl::InvalidArgumentError("empty dictionary name");
+  if (name.size() > kMaxNameLength) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("dictionary name of ", name.size(),
+                     " characters; the limit is ", kMaxNameLength));
+  }
+  for (char c : name) {
+    if (!IsNameChar(c)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "dictionary name \"", absl::CEscape(AsAbsl(name)),
+          "\" may only hold letters, digits, '_' and '-'"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string ControlFileName(const std::string& dir, std::string_view name) {
+  return absl::StrCat(dir, "/", AsAbsl(kPrefix), AsAbsl(name));
+}
+
+std::string LogFileName(const std::string& dir, std::string_view name,
+                        uint64_t gen) {
+  return absl::StrCat(dir, "/", AsAbsl(kPrefix), AsAbsl(name), ".", gen, ".log");
+}
+
+std::string SnapshotFileName(const std::string& dir, std::string_view name,
+                             uint64_t gen) {
+  return absl::StrCat(dir, "/", AsAbsl(kPrefix), AsAbsl(name), ".", gen, ".snap");
+}
+
+bool ParseFileName(std::string_view file, std::string* name, FileType* type,
+                   uint64_t* gen) {
+  if (!absl::StartsWith(AsAbsl(file), AsAbsl(kPrefix))) return false;
+  file.remove_prefix(kPrefix.size());
+  std::vector<std::string_view> parts;
+  for (absl::string_view part : absl::StrSplit(AsAbsl(file), '.')) {
+    parts.emplace_back(part.data(), part.size());
+  }
+  if (ValidateName(parts[0]).ok() == false) return false;
+  *name = std::string(parts[0]);
+  *gen = 0;
+  if (parts.size() == 1) {
+    *type = FileType::kControl;
+    return true;
+  }
+  if (parts.size() == 3 && parts[1] == "tmp") {
+    *type = FileType::kTemp;
+    return true;
+  }
+  if (parts.size() == 3 && absl::SimpleAtoi(AsAbsl(parts[1]), gen)) {
+    if (parts[2] == "log") {
+      *type = FileType::kLog;
+      return true;
+    }
+    if (parts[2] == "snap") {
+      *type = FileType::kSnapshot;
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace ultradict

@@ -1,0 +1,87 @@
+// log_reader.cc: see log_reader.h.
+
+#include "db/log_reader.h"
+
+#include "absl/strings/str_cat.h"
+#include "db/log_format.h"
+#include "util/checksum.h"
+#include "util/coding.h"
+#include "util/compression.h"
+#include "util/strings.h"
+
+namespace ultradict {
+namespace log {
+
+absl::Status ParseHeader(const char* data, size_t size, std::string_view name,
+                         Header* header) {
+  if (size < kHeaderSize) {
+    return absl::DataLossError(
+        absl::StrCat(AsAbsl(name), ": truncated log segment (", size, " bytes)"));
+  }
+  if (DecodeFixed64(data) != kLogMagic) {
+    return absl::DataLossError(absl::StrCat(AsAbsl(name), ": not a log segment (bad magic)"));
+  }
+  if (DecodeFixed32(data + kHeaderChecksumOffset) !=
+      Checksum32(data, kHeaderChecksumOffset)) {
+    return absl::DataLossError(
+        absl::StrCat(AsAbsl(name), ": header checksum mismatch at offset 0"));
+  }
+  const uint32_t version = DecodeFixed32(data + 8);
+  if (version != kLogVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        AsAbsl(name), ": log format version ", version, ", this build reads ", kLogVersion));
+  }
+  header->generation = DecodeFixed64(data + 16);
+  header->capacity = DecodeFixed64(data + 24);
+  header->base_sequence = DecodeFixed64(data + 32);
+  if (DecodeFixed32(data + 12) != kHeaderSize || header->capacity != size) {
+    return absl::DataLossError(absl::StrCat(
+        AsAbsl(name), ": header claims ", header->capacity, " bytes, segment has ", size));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadRecord(const char* data, size_t limit, size_t offset,
+                        std::string_view name, Record* record) {
+  const size_t file_offset = kHeaderSize + offset;
+  if (offset > limit || limit - offset < kRecordHeaderSize) {
+    return absl::DataLossError(absl::StrCat(
+        AsAbsl(name), ": truncated record header at offset ", file_offset));
+  }
+  const char* p = data + offset;
+  const uint32_t length = DecodeFixed32(p + 4);
+  if (length > limit - offset - kRecordHeaderSize) {
+    return absl::DataLossError(absl::StrCat(AsAbsl(name), ": record length ", length,
+                                            " past the end at offset ",
+                                            file_offset));
+  }
+  std::string_view payload(p + kRecordHeaderSize, length);
+  if (DecodeFixed32(p) != Checksum32(std::string_view(p + 4, 5), payload)) {
+    return absl::DataLossError(
+        absl::StrCat(AsAbsl(name), ": checksum mismatch at offset ", file_offset));
+  }
+  record->type = static_cast<uint8_t>(p[8]);
+  if ((record->type & ~kCompressedFlag) != kBatchRecord) {
+    return absl::DataLossError(absl::StrCat(AsAbsl(name), ": unknown record type ",
+                                            static_cast<int>(record->type), " at offset ",
+                                            file_offset));
+  }
+  record->payload = payload;
+  record->size = kRecordHeaderSize + length;
+  return absl::OkStatus();
+}
+
+absl::Status RecordBatch(const Record& record, std::string* scratch,
+                         std::string_view* batch) {
+  if ((record.type & kCompressedFlag) == 0) {
+    *batch = record.payload;
+    return absl::OkStatus();
+  }
+  absl::Status s = ZstdUncompress(record.payload, kMaxBatchSize, scratch);
+  if (!s.ok()) return s;
+  *batch = *scratch;
+  return absl::OkStatus();
+}
+
+}  // namespace log
+}  // namespace ultradict

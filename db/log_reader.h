@@ -1,0 +1,47 @@
+// log_reader.h: bounded parsing of log headers and records (format in
+// log_format.h). Every record is checked against its checksum; damage is
+// reported as DataLoss naming the segment and offset, never skipped.
+
+#ifndef ULTRADICT_DB_LOG_READER_H_
+#define ULTRADICT_DB_LOG_READER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+
+namespace ultradict {
+namespace log {
+
+struct Header {
+  uint64_t generation = 0;
+  uint64_t capacity = 0;
+  uint64_t base_sequence = 0;
+};
+
+// Parses and checks the header of a log segment of `size` bytes; `name`
+// is used in messages.
+absl::Status ParseHeader(const char* data, size_t size, std::string_view name,
+                         Header* header);
+
+struct Record {
+  uint8_t type = 0;
+  std::string_view payload;  // As stored (maybe compressed).
+  size_t size = 0;           // Bytes the record takes, header included.
+};
+
+// Parses the record at `offset` of the record area [data, data + limit).
+absl::Status ReadRecord(const char* data, size_t limit, size_t offset,
+                        std::string_view name, Record* record);
+
+// The batch encoding of a record: its payload, or the decompressed payload
+// stored into *scratch.
+absl::Status RecordBatch(const Record& record, std::string* scratch,
+                         std::string_view* batch);
+
+}  // namespace log
+}  // namespace ultradict
+
+#endif  // ULTRADICT_DB_LOG_READER_H_

@@ -1,0 +1,51 @@
+// log_writer.cc: see log_writer.h.
+
+#include "db/log_writer.h"
+
+#include <cstring>
+
+#include "db/log_format.h"
+#include "util/checksum.h"
+#include "util/coding.h"
+#include "util/compression.h"
+
+namespace ultradict {
+namespace log {
+
+void EncodeHeader(char* dst, uint64_t generation, uint64_t capacity,
+                  uint64_t base_sequence) {
+  std::memset(dst, 0, kHeaderSize);
+  EncodeFixed64(dst, kLogMagic);
+  EncodeFixed32(dst + 8, kLogVersion);
+  EncodeFixed32(dst + 12, kHeaderSize);
+  EncodeFixed64(dst + 16, generation);
+  EncodeFixed64(dst + 24, capacity);
+  EncodeFixed64(dst + 32, base_sequence);
+  EncodeFixed32(dst + kHeaderChecksumOffset,
+                Checksum32(dst, kHeaderChecksumOffset));
+}
+
+void AppendRecord(std::string_view batch_rep, bool compress, std::string* out) {
+  uint8_t type = kBatchRecord;
+  std::string compressed;
+  std::string_view payload = batch_rep;
+  if (compress) {
+    ZstdCompress(batch_rep, &compressed);
+    if (!compressed.empty() && compressed.size() < batch_rep.size()) {
+      payload = compressed;
+      type |= kCompressedFlag;
+    }
+  }
+  const size_t start = out->size();
+  out->resize(start + kRecordHeaderSize);
+  char* header = &(*out)[start];
+  EncodeFixed32(header + 4, static_cast<uint32_t>(payload.size()));
+  header[8] = static_cast<char>(type);
+  out->append(payload.data(), payload.size());
+  // The checksum covers length, type and payload.
+  header = &(*out)[start];
+  EncodeFixed32(header, Checksum32(std::string_view(header + 4, 5), payload));
+}
+
+}  // namespace log
+}  // namespace ultradict

@@ -1,0 +1,24 @@
+// log_writer.h: encodes log headers and records (format in log_format.h).
+
+#ifndef ULTRADICT_DB_LOG_WRITER_H_
+#define ULTRADICT_DB_LOG_WRITER_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace ultradict {
+namespace log {
+
+// Writes the 64-byte header at dst.
+void EncodeHeader(char* dst, uint64_t generation, uint64_t capacity,
+                  uint64_t base_sequence);
+
+// Appends one record holding `batch_rep` to *out; zstd-compresses it when
+// `compress` and that makes it smaller.
+void AppendRecord(std::string_view batch_rep, bool compress, std::string* out);
+
+}  // namespace log
+}  // namespace ultradict
+
+#endif  // ULTRADICT_DB_LOG_WRITER_H_

@@ -1,0 +1,42 @@
+// snapshot_format.h: layout of a snapshot segment (ud.N.<gen>.snap), the
+// complete, immutable state of a dictionary at the start of a generation.
+// Frozen; the grammar with an example is in doc/design.md ("Snapshot").
+//
+//   header (128 bytes, fixed64 unless said):
+//     0 magic kSnapshotMagic ("UDSNAP\0\1")   8 version fixed32
+//    12 header_size fixed32 (128)            16 generation
+//    24 entry_count                          32 data_offset (= 128)
+//    40 data_size                            48 offsets_offset (8-aligned)
+//    56 index_offset (8-aligned)             64 index_slots (power of two)
+//    72 file_size                            80 flags fixed32
+//    84 body_checksum fixed32: XXH3 low 32 of [data_offset, file_size)
+//    88 header_checksum fixed32: XXH3 low 32 of [0, 88)
+//   data: entries in bytewise key order, back to back:
+//     checksum fixed32 (XXH3 low 32 of the rest of the entry)
+//     key_length varint32, value_length varint32, flags uint8
+//     (kEntryCompressed: value is a zstd frame), key, value
+//   offsets: entry_count x fixed64, offset of each entry from data_offset
+//   index: index_slots x fixed64, open addressing, linear probing, load
+//     <= 1/2: 0 = empty, else (hash >> 32) << 32 | (entry number + 1), where
+//     hash is XXH3-64 of the key and the home slot is hash & (slots - 1).
+
+#ifndef ULTRADICT_DB_SNAPSHOT_FORMAT_H_
+#define ULTRADICT_DB_SNAPSHOT_FORMAT_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace ultradict {
+namespace snapshot {
+
+inline constexpr uint64_t kSnapshotMagic = 0x0100'5041'4e53'4455ULL;  // UDSNAP\0\1
+inline constexpr uint32_t kSnapshotVersion = 1;
+inline constexpr size_t kHeaderSize = 128;
+inline constexpr size_t kHeaderChecksumOffset = 88;
+inline constexpr uint8_t kEntryCompressed = 1;
+inline constexpr uint32_t kFlagCompression = 1;  // Values may be compressed.
+
+}  // namespace snapshot
+}  // namespace ultradict
+
+#endif  // ULTRADICT_DB_SNAPSHOT_FORMAT_H_

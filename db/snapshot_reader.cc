@@ -1,0 +1,160 @@
+// snapshot_reader.cc: see snapshot_reader.h and snapshot_format.h.
+
+#include "db/snapshot_reader.h"
+
+#include "absl/strings/str_cat.h"
+#include "db/snapshot_format.h"
+#include "ultradict/options.h"
+#include "util/checksum.h"
+#include "util/coding.h"
+#include "util/compression.h"
+#include "util/strings.h"
+
+namespace ultradict {
+namespace snapshot {
+
+absl::Status Reader::Open(const char* data, size_t size, std::string name) {
+  name_ = std::move(name);
+  if (size < kHeaderSize) {
+    return absl::DataLossError(
+        absl::StrCat(name_, ": truncated snapshot (", size, " bytes)"));
+  }
+  if (DecodeFixed64(data) != kSnapshotMagic) {
+    return absl::DataLossError(absl::StrCat(name_, ": not a snapshot (bad magic)"));
+  }
+  if (DecodeFixed32(data + kHeaderChecksumOffset) !=
+      Checksum32(data, kHeaderChecksumOffset)) {
+    return absl::DataLossError(
+        absl::StrCat(name_, ": header checksum mismatch at offset 0"));
+  }
+  const uint32_t version = DecodeFixed32(data + 8);
+  if (version != kSnapshotVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        name_, ": snapshot format version ", version, ", this build reads ",
+        kSnapshotVersion));
+  }
+  generation_ = DecodeFixed64(data + 16);
+  count_ = DecodeFixed64(data + 24);
+  const uint64_t data_offset = DecodeFixed64(data + 32);
+  data_size_ = DecodeFixed64(data + 40);
+  const uint64_t offsets_offset = DecodeFixed64(data + 48);
+  const uint64_t index_offset = DecodeFixed64(data + 56);
+  slots_ = DecodeFixed64(data + 64);
+  const uint64_t file_size = DecodeFixed64(data + 72);
+  body_checksum_ = DecodeFixed32(data + 84);
+  // Every region must lie inside the segment, in order, without overflow.
+  const bool ok =
+      DecodeFixed32(data + 12) == kHeaderSize && file_size == size &&
+      data_offset == kHeaderSize && data_size_ <= size - kHeaderSize &&
+      offsets_offset >= data_offset + data_size_ && offsets_offset % 8 == 0 &&
+      count_ <= (size - offsets_offset) / 8 &&
+      index_offset == offsets_offset + 8 * count_ && slots_ >= 1 &&
+      (slots_ & (slots_ - 1)) == 0 && slots_ <= (size - index_offset) / 8 &&
+      index_offset + 8 * slots_ == size && count_ < slots_;
+  if (!ok) {
+    return absl::DataLossError(
+        absl::StrCat(name_, ": impossible sizes in the snapshot header"));
+  }
+  data_ = data;
+  size_ = size;
+  entries_ = data + data_offset;
+  offsets_ = data + offsets_offset;
+  index_ = data + index_offset;
+  return absl::OkStatus();
+}
+
+absl::Status Reader::ParseEntryAt(uint64_t offset, Entry* entry) const {
+  const char* limit = entries_ + data_size_;
+  auto damaged = [&](std::string_view what) {
+    return absl::DataLossError(absl::StrCat(name_, ": ", AsAbsl(what), " at offset ",
+                                            kHeaderSize + offset));
+  };
+  if (offset >= data_size_ || data_size_ - offset < 4 + 3) {
+    return damaged("entry out of bounds");
+  }
+  const char* start = entries_ + offset;
+  const char* p = start + 4;
+  uint32_t key_size, value_size;
+  p = GetVarint32Ptr(p, limit, &key_size);
+  if (p != nullptr) p = GetVarint32Ptr(p, limit, &value_size);
+  if (p == nullptr || p >= limit) return damaged("bad entry lengths");
+  const uint8_t flags = static_cast<uint8_t>(*p++);
+  if (static_cast<uint64_t>(limit - p) < uint64_t{key_size} + value_size) {
+    return damaged("entry past the end");
+  }
+  if (DecodeFixed32(start) !=
+      Checksum32(start + 4, (p - start - 4) + key_size + value_size)) {
+    return damaged("entry checksum mismatch");
+  }
+  entry->key = std::string_view(p, key_size);
+  entry->value = std::string_view(p + key_size, value_size);
+  entry->compressed = (flags & kEntryCompressed) != 0;
+  return absl::OkStatus();
+}
+
+absl::Status Reader::EntryAt(uint64_t i, Entry* entry) const {
+  if (i >= count_) {
+    return absl::DataLossError(absl::StrCat(name_, ": entry number ", i,
+                                            " out of range"));
+  }
+  return ParseEntryAt(DecodeFixed64(offsets_ + 8 * i), entry);
+}
+
+absl::Status Reader::Find(std::string_view key, Entry* entry) const {
+  const uint64_t hash = Hash64(key);
+  const uint64_t tag = hash >> 32;
+  const uint64_t mask = slots_ - 1;
+  uint64_t pos = hash & mask;
+  for (uint64_t probes = 0; probes < slots_; probes++) {
+    const uint64_t slot = DecodeFixed64(index_ + 8 * pos);
+    if (slot == 0) return absl::NotFoundError("");
+    if ((slot >> 32) == tag) {
+      absl::Status s = EntryAt((slot & 0xffffffffu) - 1, entry);
+      if (!s.ok()) return s;
+      if (entry->key == key) return absl::OkStatus();
+    }
+    pos = (pos + 1) & mask;
+  }
+  return absl::NotFoundError("");  // A damaged, full index: not an endless probe.
+}
+
+absl::Status Reader::LowerBound(std::string_view target, uint64_t* i) const {
+  uint64_t lo = 0, hi = count_;
+  while (lo < hi) {
+    const uint64_t mid = lo + (hi - lo) / 2;
+    Entry entry;
+    absl::Status s = EntryAt(mid, &entry);
+    if (!s.ok()) return s;
+    if (entry.key < target) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  *i = lo;
+  return absl::OkStatus();
+}
+
+absl::Status Reader::VerifyBody() const {
+  if (Checksum32(data_ + kHeaderSize, size_ - kHeaderSize) != body_checksum_) {
+    return absl::DataLossError(
+        absl::StrCat(name_, ": body checksum mismatch (offsets ", kHeaderSize,
+                     "..", size_, ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status EntryValue(const Entry& entry, std::string* scratch,
+                        std::string_view* value) {
+  if (!entry.compressed) {
+    *value = entry.value;
+    return absl::OkStatus();
+  }
+  absl::Status s = ZstdUncompress(entry.value, kMaxValueSize, scratch);
+  if (!s.ok()) return s;
+  *value = *scratch;
+  return absl::OkStatus();
+}
+
+}  // namespace snapshot
+}  // namespace ultradict

@@ -1,0 +1,75 @@
+// snapshot_reader.h: reads a snapshot segment in place (zero copy). Every
+// offset and length taken from the segment is bounds-checked and each entry
+// is checked against its checksum when read: damage gives DataLoss naming
+// the segment and offset, never a crash, overread or endless probe.
+
+#ifndef ULTRADICT_DB_SNAPSHOT_READER_H_
+#define ULTRADICT_DB_SNAPSHOT_READER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+
+namespace ultradict {
+namespace snapshot {
+
+struct Entry {
+  std::string_view key;
+  std::string_view value;  // As stored: a zstd frame when compressed.
+  bool compressed = false;
+};
+
+class Reader {
+ public:
+  Reader() = default;
+
+  // Checks the header of the segment [data, data + size). The bytes must
+  // stay mapped while the reader is used. `name` is used in messages.
+  absl::Status Open(const char* data, size_t size, std::string name);
+
+  uint64_t count() const { return count_; }
+  uint64_t generation() const { return generation_; }
+  size_t size() const { return size_; }
+  size_t data_size() const { return data_size_; }
+
+  // The entry of `key`: OK, NotFound, or DataLoss.
+  absl::Status Find(std::string_view key, Entry* entry) const;
+
+  // The i-th entry in key order (i < count()).
+  absl::Status EntryAt(uint64_t i, Entry* entry) const;
+
+  // Index of the first entry with key >= target (count() when none).
+  absl::Status LowerBound(std::string_view target, uint64_t* i) const;
+
+  // Checks the checksum of the whole body (O(size)).
+  absl::Status VerifyBody() const;
+
+  const std::string& name() const { return name_; }
+
+ private:
+  absl::Status ParseEntryAt(uint64_t offset, Entry* entry) const;
+
+  const char* data_ = nullptr;
+  size_t size_ = 0;
+  std::string name_;
+  uint64_t generation_ = 0;
+  uint64_t count_ = 0;
+  uint64_t data_size_ = 0;
+  const char* entries_ = nullptr;
+  const char* offsets_ = nullptr;
+  const char* index_ = nullptr;
+  uint64_t slots_ = 0;
+  uint32_t body_checksum_ = 0;
+};
+
+// Plain value bytes of an entry (decompressed into *scratch when needed).
+absl::Status EntryValue(const Entry& entry, std::string* scratch,
+                        std::string_view* value);
+
+}  // namespace snapshot
+}  // namespace ultradict
+
+#endif  // ULTRADICT_DB_SNAPSHOT_READER_H_

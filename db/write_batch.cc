@@ -1,0 +1,91 @@
+// write_batch.cc: WriteBatch, whose encoding (see write_batch_internal.h) is
+// also the payload of a log record. The count is kept in a fixed 5-byte
+// varint slot at the front so that it can be rewritten in place.
+
+#include "ultradict/write_batch.h"
+
+#include "absl/strings/str_cat.h"
+#include "db/write_batch_internal.h"
+#include "util/coding.h"
+
+namespace ultradict {
+
+namespace {
+constexpr size_t kCountSize = 5;  // A varint32 padded to 5 bytes.
+
+void EncodeCount(std::string* rep, uint32_t count) {
+  // Padded varint: continuation bits on the first four bytes.
+  for (size_t i = 0; i < kCountSize - 1; i++) {
+    (*rep)[i] = static_cast<char>((count & 0x7f) | 0x80);
+    count >>= 7;
+  }
+  (*rep)[kCountSize - 1] = static_cast<char>(count & 0x0f);
+}
+}  // namespace
+
+WriteBatch::WriteBatch() { Clear(); }
+
+void WriteBatch::Clear() {
+  rep_.assign(kCountSize, '\0');
+  EncodeCount(&rep_, 0);
+}
+
+uint32_t WriteBatch::Count() const { return WriteBatchInternal::Count(rep_); }
+
+void WriteBatch::Put(std::string_view key, std::string_view value) {
+  EncodeCount(&rep_, Count() + 1);
+  rep_.push_back(static_cast<char>(BatchTag::kPut));
+  PutLengthPrefixed(&rep_, key);
+  PutLengthPrefixed(&rep_, value);
+}
+
+void WriteBatch::Delete(std::string_view key) {
+  EncodeCount(&rep_, Count() + 1);
+  rep_.push_back(static_cast<char>(BatchTag::kDelete));
+  PutLengthPrefixed(&rep_, key);
+}
+
+absl::Status WriteBatch::Iterate(Handler* handler) const {
+  return WriteBatchInternal::Iterate(rep_, handler);
+}
+
+uint32_t WriteBatchInternal::Count(std::string_view rep) {
+  uint32_t count = 0;
+  return GetVarint32(&rep, &count) ? count : 0;
+}
+
+absl::Status WriteBatchInternal::Iterate(std::string_view rep,
+                                         WriteBatch::Handler* handler) {
+  uint32_t count;
+  if (!GetVarint32(&rep, &count)) {
+    return absl::DataLossError("write batch: bad count");
+  }
+  for (uint32_t i = 0; i < count; i++) {
+    if (rep.empty()) {
+      return absl::DataLossError(
+          absl::StrCat("write batch: ", count, " entries claimed, ", i, " found"));
+    }
+    const uint8_t tag = static_cast<uint8_t>(rep[0]);
+    rep.remove_prefix(1);
+    std::string_view key, value;
+    if (!GetLengthPrefixed(&rep, &key)) {
+      return absl::DataLossError("write batch: bad key");
+    }
+    if (tag == static_cast<uint8_t>(BatchTag::kPut)) {
+      if (!GetLengthPrefixed(&rep, &value)) {
+        return absl::DataLossError("write batch: bad value");
+      }
+      handler->Put(key, value);
+    } else if (tag == static_cast<uint8_t>(BatchTag::kDelete)) {
+      handler->Delete(key);
+    } else {
+      return absl::DataLossError(absl::StrCat("write batch: unknown tag ", tag));
+    }
+  }
+  if (!rep.empty()) {
+    return absl::DataLossError("write batch: trailing bytes");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace ultradict

@@ -1,0 +1,185 @@
+// db.h: UltraDict's main interface, a key-value dictionary in shared memory
+// that many independent processes open by name and use at once.
+//
+//   auto db = ultradict::DB::Open(ultradict::Options(), "sessions");
+//   if (!db.ok()) return db.status();
+//   absl::Status s = (*db)->Put("user:42", "alice");
+//   std::string value;
+//   s = (*db)->Get("user:42", &value);   // in any process that opened it
+//
+// Promises (each is tested, see doc/reliability.md):
+// - Readers never lock and never wait for a writer, in this or another
+//   process. A Get sees every write whose call returned before it started.
+// - Writers of all processes are serialized by one robust cross-process
+//   mutex. A process killed at any point, even holding the mutex or in the
+//   middle of a compaction, never wedges the others and never leaves a
+//   half-visible write: each Put, Delete, Write and Update is all or nothing.
+// - Everything read is checked (xxHash checksums, bounds): damaged segments
+//   give DataLoss naming the segment and offset, never a crash.
+//
+// Thread safety: a DB may be used by many threads of a process at once.
+// Iterator and PinnableValue objects are not thread-safe.
+//
+// Caveats (LMDB style; see README "Caveats"):
+// - Names: 1..64 characters of [A-Za-z0-9_.-], not starting with '.'.
+// - Keys up to 64 KiB, values up to 256 MiB.
+// - Processes must share the same segment directory (default /dev/shm) and,
+//   by default, the same user (Options::mode/allow_other_owner to share).
+// - fork(): the child may keep using the parent's DB; it registers itself
+//   as a new member on its first call. Do not fork while another thread of
+//   the parent is inside a DB call.
+// - In containers, share the segment directory (`--ipc=host`, or a common
+//   /dev/shm volume) and give /dev/shm room (`--shm-size`): a full /dev/shm
+//   gives ResourceExhausted, never SIGBUS.
+
+#ifndef ULTRADICT_INCLUDE_DB_H_
+#define ULTRADICT_INCLUDE_DB_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "ultradict/iterator.h"
+#include "ultradict/options.h"
+#include "ultradict/write_batch.h"
+
+namespace ultradict {
+
+// A value read without a copy (DB::GetPinned). data() stays valid while
+// this object lives, even if other processes overwrite the key or compact
+// the dictionary meanwhile.
+class PinnableValue {
+ public:
+  PinnableValue() = default;
+  std::string_view data() const { return data_; }
+  size_t size() const { return data_.size(); }
+
+ private:
+  friend class DBImpl;
+  std::shared_ptr<const void> pin_;  // Keeps the mapping (or copy) alive.
+  std::string_view data_;
+};
+
+// Reads and writes of one atomic multi-key transaction (DB::Transact).
+class Transaction {
+ public:
+  virtual ~Transaction() = default;
+  // Reads key as of the transaction, including its own earlier writes.
+  // NotFound when absent.
+  virtual absl::Status Get(std::string_view key, std::string* value) = 0;
+  virtual void Put(std::string_view key, std::string_view value) = 0;
+  virtual void Delete(std::string_view key) = 0;
+};
+
+class DB {
+ public:
+  // Opens (or, with options.create_if_missing, creates) the dictionary
+  // `name`. An empty name creates a new dictionary with a fresh random name
+  // (see name()).
+  // Errors: InvalidArgument (bad name or options), NotFound (missing and not
+  // create_if_missing), AlreadyExists (error_if_exists), FailedPrecondition
+  // (created with other compression or another format version),
+  // PermissionDenied (segment of another user or mode), ResourceExhausted
+  // (no room for the segments), DataLoss (damaged control segment).
+  static absl::StatusOr<std::unique_ptr<DB>> Open(const Options& options,
+                                                  std::string_view name);
+
+  DB() = default;
+  DB(const DB&) = delete;
+  DB& operator=(const DB&) = delete;
+
+  // Closes this handle; with Lifetime::kUntilLastClose or
+  // kUntilCreatorCloses this may remove the dictionary.
+  virtual ~DB() = default;
+
+  // The dictionary's name (the generated one for an empty name).
+  virtual const std::string& name() const = 0;
+
+  // Stores key -> value, replacing any previous value. Visible to every
+  // process when the call returns. Errors: InvalidArgument (size limits),
+  // ResourceExhausted (no room), DeadlineExceeded (write lock timeout).
+  virtual absl::Status Put(std::string_view key, std::string_view value) = 0;
+
+  // Removes key; OK when it was absent.
+  virtual absl::Status Delete(std::string_view key) = 0;
+
+  // Applies the batch atomically: every process sees all of it or none.
+  virtual absl::Status Write(const WriteBatch& batch) = 0;
+
+  // Copies the value of key into *value. NotFound when absent (then *value
+  // is left alone); DataLoss when the stored bytes are damaged.
+  virtual absl::Status Get(std::string_view key, std::string* value) = 0;
+
+  // Like Get, without a copy: *value pins the bytes in place.
+  virtual absl::Status GetPinned(std::string_view key,
+                                 PinnableValue* value) = 0;
+
+  // Read-modify-write of one key under the write lock. fn gets the current
+  // value (nullptr when absent) and returns the new value, or std::nullopt
+  // to delete the key. fn may run while the write lock is held: keep it
+  // short and do not call this DB from it.
+  virtual absl::Status Update(
+      std::string_view key,
+      absl::FunctionRef<std::optional<std::string>(const std::string_view*)>
+          fn) = 0;
+
+  // Runs fn with a Transaction under the write lock; its writes commit as
+  // one record when fn returns OK, and are dropped when it returns an
+  // error (which Transact returns).
+  virtual absl::Status Transact(
+      absl::FunctionRef<absl::Status(Transaction&)> fn) = 0;
+
+  // A point-in-time ordered view (see iterator.h). Caller owns it.
+  virtual std::unique_ptr<Iterator> NewIterator() = 0;
+
+  // Folds the update log into a new snapshot now (also done by itself when
+  // the log is full).
+  virtual absl::Status CompactLog() = 0;
+
+  // Flushes the segments to their files (msync). Only meaningful for a
+  // dictionary in a directory on a disk (Options::directory).
+  virtual absl::Status Sync() = 0;
+
+  // Number of updates committed so far by all processes (a change counter).
+  virtual uint64_t LatestSequence() = 0;
+
+  // Blocks until LatestSequence() > since or timeout_ms passes, without
+  // spinning. Returns the latest sequence (== since on timeout).
+  virtual uint64_t WaitForChange(uint64_t since, int64_t timeout_ms) = 0;
+
+  // Calls handler for each update committed after sequence `since`, in
+  // order, and returns the sequence reached. OutOfRange when some of those
+  // updates were already folded into a snapshot (read the whole dictionary
+  // instead).
+  virtual absl::StatusOr<uint64_t> ReadChanges(uint64_t since,
+                                               WriteBatch::Handler* handler) = 0;
+
+  // Properties:
+  //  "ultradict.stats": human-readable counters (generation, entries, log
+  //      bytes used/capacity, snapshot bytes, compactions, members...).
+  //  "ultradict.approximate-memory-usage": bytes of the segments.
+  //  "ultradict.num-entries", "ultradict.generation", "ultradict.members",
+  //  "ultradict.lifetime", "ultradict.compression".
+  // Returns false for an unknown property.
+  virtual bool GetProperty(std::string_view property, std::string* value) = 0;
+};
+
+// Removes every segment of the dictionary `name` (in options.directory).
+// Processes that still have it open keep working on their mapping until they
+// close. NotFound when it does not exist.
+absl::Status DestroyDB(std::string_view name,
+                       const Options& options = Options());
+
+// Names of the dictionaries in options.directory, sorted.
+absl::StatusOr<std::vector<std::string>> ListDBs(
+    const Options& options = Options());
+
+}  // namespace ultradict
+
+#endif  // ULTRADICT_INCLUDE_DB_H_

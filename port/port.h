@@ -1,0 +1,134 @@
+// port.h: everything UltraDict needs from the operating system, and the only
+// place that knows which one it is. port_posix.cc implements it for Linux.
+//
+// - Segment: a named file of fixed size in a directory (/dev/shm by default),
+//   mapped read-write into this process. Pages are reserved up front, so a
+//   full filesystem is an error at creation, never a SIGBUS later.
+// - ProcessMutex: a robust mutex that lives inside a segment and is shared by
+//   processes; a holder that dies hands it on with `owner_died` set.
+// - Byte locks: open-file-description locks on single bytes of a segment
+//   file, released by the kernel when the holder dies (liveness).
+// - Futex wait/wake on a 32-bit word in a segment (change notification).
+
+#ifndef ULTRADICT_PORT_PORT_H_
+#define ULTRADICT_PORT_PORT_H_
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace ultradict {
+namespace port {
+
+// A mapped segment file. Movable, not copyable; unmaps and closes on
+// destruction (the file itself stays until Unlink).
+class Segment {
+ public:
+  Segment() = default;
+  Segment(Segment&& other) noexcept;
+  Segment& operator=(Segment&& other) noexcept;
+  Segment(const Segment&) = delete;
+  Segment& operator=(const Segment&) = delete;
+  ~Segment();
+
+  // Creates path (O_EXCL) with `size` zeroed bytes reserved and maps it.
+  // AlreadyExists when it exists; ResourceExhausted (with the bytes asked
+  // and left) when the filesystem is full.
+  static absl::StatusOr<Segment> Create(const std::string& path, size_t size,
+                                        mode_t mode);
+
+  // Opens and maps an existing segment (its whole size). NotFound when it
+  // does not exist; PermissionDenied when owned by another user and
+  // !allow_other_owner.
+  static absl::StatusOr<Segment> Open(const std::string& path,
+                                      bool allow_other_owner, bool writable);
+
+  char* data() const { return data_; }
+  size_t size() const { return size_; }
+  int fd() const { return fd_; }
+  const std::string& path() const { return path_; }
+  bool valid() const { return data_ != nullptr; }
+
+  // Flushes the mapping to the file (msync).
+  absl::Status Sync() const;
+
+  // Re-opens the file under a new open file description (after fork, so
+  // the child's byte locks are its own). The mapping stays.
+  absl::Status Reopen();
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  char* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+// Removes the file at path. NotFound when absent.
+absl::Status Unlink(const std::string& path);
+
+// Makes `to` a second name of `from`; AlreadyExists when `to` exists (an
+// atomic create-if-absent of a fully written file).
+absl::Status Link(const std::string& from, const std::string& to);
+
+// Ends this process at once, as a crash would (fault points in tests).
+[[noreturn]] void KillSelf();
+
+// Names of the entries of a directory (not "." / "..").
+absl::StatusOr<std::vector<std::string>> ListDirectory(const std::string& dir);
+
+// The segment directory: `requested` if not empty, else $ULTRADICT_DIR, else
+// /dev/shm.
+std::string SegmentDirectory(const std::string& requested);
+
+// A robust, process-shared mutex placed in shared memory.
+class ProcessMutex {
+ public:
+  // Bytes of shared memory a mutex takes (aligned to 8).
+  static size_t StorageSize();
+  // Initializes the mutex at storage (creation only).
+  static absl::Status Init(void* storage);
+
+  // Locks, waiting at most timeout_ms. Sets *owner_died when the previous
+  // holder died holding it: the caller must repair the protected state, then
+  // call MarkConsistent before Unlock. DeadlineExceeded on timeout.
+  static absl::Status Lock(void* storage, int64_t timeout_ms, bool* owner_died);
+  static void MarkConsistent(void* storage);
+  static void Unlock(void* storage);
+};
+
+// Open-file-description byte locks on fd (see fcntl(2) F_OFD_SETLK).
+// TryLockByte returns true when this description now holds the lock.
+bool TryLockByte(int fd, uint64_t offset, bool exclusive);
+void UnlockByte(int fd, uint64_t offset);
+// True when a lock conflicting with an exclusive lock is held on the byte
+// by another open file description (a live process).
+bool IsByteLockedByOther(int fd, uint64_t offset);
+// Tries to lock [offset, offset+len) exclusively at once.
+bool TryLockRange(int fd, uint64_t offset, uint64_t len);
+void UnlockRange(int fd, uint64_t offset, uint64_t len);
+
+// Waits while *word == expected, at most timeout_ms (futex, shared).
+void FutexWait(std::atomic<uint32_t>* word, uint32_t expected,
+               int64_t timeout_ms);
+void FutexWakeAll(std::atomic<uint32_t>* word);
+
+// This process's id (cheap).
+int32_t CurrentPid();
+
+// n random bytes from the kernel, hex-encoded.
+std::string RandomHex(size_t n);
+
+// Free bytes on the filesystem of dir (0 when unknown).
+uint64_t FreeSpace(const std::string& dir);
+
+}  // namespace port
+}  // namespace ultradict
+
+#endif  // ULTRADICT_PORT_PORT_H_

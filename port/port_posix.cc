@@ -1,0 +1,343 @@
+// port_posix.cc: port.h for Linux (POSIX plus OFD locks and futexes).
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "port/port.h"
+
+namespace ultradict {
+namespace port {
+
+namespace {
+
+// Turns errno into a Status naming the file, like LevelDB's PosixError.
+absl::Status PosixError(const std::string& context, int error_number) {
+  const std::string message =
+      absl::StrCat(context, ": ", std::strerror(error_number));
+  switch (error_number) {
+    case ENOENT:
+      return absl::NotFoundError(message);
+    case EEXIST:
+      return absl::AlreadyExistsError(message);
+    case EACCES:
+    case EPERM:
+      return absl::PermissionDeniedError(message);
+    case ENOSPC:
+    case ENOMEM:
+    case EDQUOT:
+      return absl::ResourceExhaustedError(message);
+    default:
+      return absl::InternalError(message);
+  }
+}
+
+std::atomic<int32_t> g_pid{0};
+
+void RefreshPidAfterFork() { g_pid.store(getpid(), std::memory_order_relaxed); }
+
+struct PidInit {
+  PidInit() {
+    g_pid.store(getpid(), std::memory_order_relaxed);
+    pthread_atfork(nullptr, nullptr, &RefreshPidAfterFork);
+  }
+};
+
+pthread_mutex_t* AsMutex(void* storage) {
+  return static_cast<pthread_mutex_t*>(storage);
+}
+
+}  // namespace
+
+Segment::Segment(Segment&& other) noexcept { *this = std::move(other); }
+
+Segment& Segment::operator=(Segment&& other) noexcept {
+  if (this != &other) {
+    this->~Segment();
+    path_ = std::move(other.path_);
+    fd_ = other.fd_;
+    data_ = other.data_;
+    size_ = other.size_;
+    other.fd_ = -1;
+    other.data_ = nullptr;
+    other.size_ = 0;
+  }
+  return *this;
+}
+
+Segment::~Segment() {
+  if (data_ != nullptr) munmap(data_, size_);
+  if (fd_ >= 0) close(fd_);
+  data_ = nullptr;
+  fd_ = -1;
+}
+
+absl::StatusOr<Segment> Segment::Create(const std::string& path, size_t size,
+                                        mode_t mode) {
+  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) return PosixError(path, errno);
+  Segment segment;
+  segment.path_ = path;
+  segment.fd_ = fd;
+  if (fchmod(fd, mode) != 0) {  // The umask must not narrow the asked mode.
+    const int e = errno;
+    unlink(path.c_str());
+    return PosixError(path, e);
+  }
+  // Reserve every page now: a full filesystem fails here, not with SIGBUS.
+  const int e = posix_fallocate(fd, 0, static_cast<off_t>(size));
+  if (e != 0) {
+    unlink(path.c_str());
+    if (e == ENOSPC || e == EDQUOT || e == EFBIG) {
+      const size_t slash = path.rfind('/');
+      const std::string dir =
+          slash == std::string::npos ? "." : path.substr(0, slash);
+      return absl::ResourceExhaustedError(
+          absl::StrCat(path, ": no room for ", size, " bytes (",
+                       FreeSpace(dir), " bytes free in ", dir, ")"));
+    }
+    return PosixError(path, e);
+  }
+  void* data = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (data == MAP_FAILED) {
+    const int e2 = errno;
+    unlink(path.c_str());
+    return PosixError(path, e2);
+  }
+  segment.data_ = static_cast<char*>(data);
+  segment.size_ = size;
+  return segment;
+}
+
+absl::StatusOr<Segment> Segment::Open(const std::string& path,
+                                      bool allow_other_owner, bool writable) {
+  const int fd = open(path.c_str(), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+  if (fd < 0) return PosixError(path, errno);
+  Segment segment;
+  segment.path_ = path;
+  segment.fd_ = fd;
+  struct stat st;
+  if (fstat(fd, &st) != 0) return PosixError(path, errno);
+  if (!S_ISREG(st.st_mode)) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": not a regular file"));
+  }
+  if (!allow_other_owner && st.st_uid != geteuid()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(path, ": owned by uid ", st.st_uid, ", not by this user (uid ",
+                     geteuid(), "); refusing it (Options::allow_other_owner)"));
+  }
+  if (st.st_size <= 0) {
+    return absl::DataLossError(absl::StrCat(path, ": empty segment"));
+  }
+  const size_t size = static_cast<size_t>(st.st_size);
+  void* data = mmap(nullptr, size, PROT_READ | (writable ? PROT_WRITE : 0),
+                    writable ? MAP_SHARED : MAP_PRIVATE, fd, 0);
+  if (data == MAP_FAILED) return PosixError(path, errno);
+  segment.data_ = static_cast<char*>(data);
+  segment.size_ = size;
+  return segment;
+}
+
+absl::Status Segment::Sync() const {
+  if (data_ != nullptr && msync(data_, size_, MS_SYNC) != 0) {
+    return PosixError(path_, errno);
+  }
+  if (fd_ >= 0 && fsync(fd_) != 0) return PosixError(path_, errno);
+  return absl::OkStatus();
+}
+
+absl::Status Segment::Reopen() {
+  const int fd = open(path_.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return PosixError(path_, errno);
+  if (fd_ >= 0) close(fd_);
+  fd_ = fd;
+  return absl::OkStatus();
+}
+
+absl::Status Unlink(const std::string& path) {
+  if (unlink(path.c_str()) != 0) return PosixError(path, errno);
+  return absl::OkStatus();
+}
+
+absl::Status Link(const std::string& from, const std::string& to) {
+  if (link(from.c_str(), to.c_str()) != 0) return PosixError(to, errno);
+  return absl::OkStatus();
+}
+
+void KillSelf() {
+  kill(getpid(), SIGKILL);
+  _exit(137);
+}
+
+absl::StatusOr<std::vector<std::string>> ListDirectory(const std::string& dir) {
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return PosixError(dir, errno);
+  std::vector<std::string> names;
+  while (struct dirent* entry = readdir(d)) {
+    const std::string name = entry->d_name;
+    if (name != "." && name != "..") names.push_back(name);
+  }
+  closedir(d);
+  return names;
+}
+
+std::string SegmentDirectory(const std::string& requested) {
+  if (!requested.empty()) return requested;
+  const char* env = std::getenv("ULTRADICT_DIR");
+  if (env != nullptr && env[0] != '\0') return env;
+  return "/dev/shm";
+}
+
+size_t ProcessMutex::StorageSize() {
+  return (sizeof(pthread_mutex_t) + 7) & ~size_t{7};
+}
+
+absl::Status ProcessMutex::Init(void* storage) {
+  pthread_mutexattr_t attr;
+  pthread_mutexattr_init(&attr);
+  int r = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+  if (r == 0) r = pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+  if (r == 0) r = pthread_mutex_init(AsMutex(storage), &attr);
+  pthread_mutexattr_destroy(&attr);
+  if (r != 0) return PosixError("pthread_mutex_init", r);
+  return absl::OkStatus();
+}
+
+absl::Status ProcessMutex::Lock(void* storage, int64_t timeout_ms,
+                                bool* owner_died) {
+  *owner_died = false;
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  const int64_t deadline_ns =
+      now.tv_sec * 1000000000LL + now.tv_nsec + timeout_ms * 1000000LL;
+  for (;;) {
+    // Wait in short slices: a waiter killed at the wrong moment can swallow
+    // a wake-up of a robust mutex, and the slices bound what that costs.
+    struct timespec abs;
+    clock_gettime(CLOCK_REALTIME, &abs);
+    int64_t ns = abs.tv_nsec + 10 * 1000000LL;
+    abs.tv_sec += ns / 1000000000LL;
+    abs.tv_nsec = ns % 1000000000LL;
+    const int r = pthread_mutex_timedlock(AsMutex(storage), &abs);
+    if (r == 0) return absl::OkStatus();
+    if (r == EOWNERDEAD) {
+      *owner_died = true;
+      return absl::OkStatus();
+    }
+    if (r != ETIMEDOUT && r != EINTR) {
+      return PosixError("robust mutex", r);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec * 1000000000LL + now.tv_nsec >= deadline_ns) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "write lock not acquired within ", timeout_ms, " ms"));
+    }
+  }
+}
+
+void ProcessMutex::MarkConsistent(void* storage) {
+  pthread_mutex_consistent(AsMutex(storage));
+}
+
+void ProcessMutex::Unlock(void* storage) {
+  pthread_mutex_unlock(AsMutex(storage));
+}
+
+namespace {
+bool SetOfdLock(int fd, short type, uint64_t offset, uint64_t len) {
+  struct flock fl;
+  std::memset(&fl, 0, sizeof(fl));
+  fl.l_type = type;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = static_cast<off_t>(offset);
+  fl.l_len = static_cast<off_t>(len);
+  return fcntl(fd, F_OFD_SETLK, &fl) == 0;
+}
+}  // namespace
+
+bool TryLockByte(int fd, uint64_t offset, bool exclusive) {
+  return SetOfdLock(fd, exclusive ? F_WRLCK : F_RDLCK, offset, 1);
+}
+
+void UnlockByte(int fd, uint64_t offset) { SetOfdLock(fd, F_UNLCK, offset, 1); }
+
+bool IsByteLockedByOther(int fd, uint64_t offset) {
+  struct flock fl;
+  std::memset(&fl, 0, sizeof(fl));
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = static_cast<off_t>(offset);
+  fl.l_len = 1;
+  if (fcntl(fd, F_OFD_GETLK, &fl) != 0) return false;
+  return fl.l_type != F_UNLCK;
+}
+
+bool TryLockRange(int fd, uint64_t offset, uint64_t len) {
+  return SetOfdLock(fd, F_WRLCK, offset, len);
+}
+
+void UnlockRange(int fd, uint64_t offset, uint64_t len) {
+  SetOfdLock(fd, F_UNLCK, offset, len);
+}
+
+void FutexWait(std::atomic<uint32_t>* word, uint32_t expected,
+               int64_t timeout_ms) {
+  if (timeout_ms <= 0) return;
+  struct timespec ts;
+  ts.tv_sec = timeout_ms / 1000;
+  ts.tv_nsec = (timeout_ms % 1000) * 1000000L;
+  // Not FUTEX_PRIVATE: the word is shared between processes.
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT, expected,
+          &ts, nullptr, 0);
+}
+
+void FutexWakeAll(std::atomic<uint32_t>* word) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE, INT_MAX,
+          nullptr, nullptr, 0);
+}
+
+int32_t CurrentPid() {
+  static PidInit init;
+  return g_pid.load(std::memory_order_relaxed);
+}
+
+std::string RandomHex(size_t n) {
+  std::string bytes(n, '\0');
+  size_t got = 0;
+  while (got < n) {
+    const ssize_t r = getrandom(&bytes[got], n - got, 0);
+    if (r > 0) got += static_cast<size_t>(r);
+  }
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+uint64_t FreeSpace(const std::string& dir) {
+  struct statvfs st;
+  if (statvfs(dir.c_str(), &st) != 0) return 0;
+  return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+}
+
+}  // namespace port
+}  // namespace ultradict

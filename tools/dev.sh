@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Developer entry point for UltraDict: install dependencies, build, test,
+# run sanitizers, benchmarks and fuzzers. Run `tools/dev.sh help` for usage.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+PACKAGES=(
+  bazel-bootstrap bazel-rules-java libabsl-dev libzstd-dev libxxhash-dev
+  liblmdb-dev libgtest-dev libgmock-dev libbenchmark-dev clang-14
+  libclang-rt-14-dev pkg-config procps
+)
+
+# Tests tagged like this are skipped by the sanitizer runs.
+SANITIZE_SKIP_TAGS="benchmark"
+
+usage() {
+  cat <<'USAGE'
+Usage: tools/dev.sh <command> [args]
+
+Commands:
+  setup      Install missing Debian packages (apt-get; idempotent).
+  demo       Build and run the demo: bazel run -c opt //examples:demo
+  test       Run the whole test suite: bazel test //...
+  sanitize   Run the suite under ASan+UBSan and under TSan (clang-14).
+  bench      Run the benchmark: bazel run -c opt //benchmarks:db_bench -- [args]
+  fuzz       Run each fuzzer under //tests/fuzz for ${FUZZ_SECONDS:-30}s.
+  help       Show this message.
+USAGE
+}
+
+setup() {
+  local missing=() pkg
+  for pkg in "${PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+      missing+=("$pkg")
+    fi
+  done
+  [[ ${#missing[@]} -eq 0 ]] && return 0
+  echo "dev.sh: installing ${missing[*]}" >&2
+  local sudo=()
+  [[ $(id -u) -ne 0 ]] && sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# sanitize_run <asan|tsan> [extra bazel args]: test //... under one sanitizer.
+sanitize_run() {
+  local cfg=$1; shift
+  local filters="-no-${cfg},-${SANITIZE_SKIP_TAGS}"
+  bazel test --config="$cfg" --test_tag_filters="$filters" \
+    --build_tag_filters="$filters" "$@" //...
+}
+
+fuzz() {
+  local seconds=${FUZZ_SECONDS:-30} scope=${FUZZ_SCOPE:-//tests/fuzz/...}
+  local targets target name pkg corpus bin bindir status=0
+  targets=$(bazel query --noshow_progress "attr(tags, fuzzer, $scope)" 2>/dev/null || true)
+  if [[ -z $targets ]]; then
+    echo "dev.sh fuzz: no fuzzer targets under //tests/fuzz; nothing to do."
+    return 0
+  fi
+  # shellcheck disable=SC2086
+  bazel build --config=fuzz $targets
+  bindir=$(bazel info --config=fuzz bazel-bin 2>/dev/null)
+  for target in $targets; do
+    name=${target##*:}
+    pkg=${target#//}; pkg=${pkg%%:*}
+    corpus=tests/fuzz/corpus/$name
+    [[ -d $corpus ]] || corpus=""  # Run without a seed corpus.
+    bin=$bindir/$pkg/$name
+    echo "=== fuzzing $target for ${seconds}s (corpus: ${corpus:-none})"
+    # New inputs go to a scratch dir so the checked-in corpus stays clean.
+    local scratch; scratch=$(mktemp -d)
+    if ! "$bin" -max_total_time="$seconds" -artifact_prefix="$scratch/" \
+        -print_final_stats=1 "$scratch" ${corpus:+"$corpus"}; then
+      echo "dev.sh fuzz: $target FAILED; artifacts in $scratch" >&2
+      status=1
+    else
+      rm -rf "$scratch"
+    fi
+  done
+  return $status
+}
+
+cmd=${1:-help}
+[[ $# -gt 0 ]] && shift
+case "$cmd" in
+  setup) setup ;;
+  demo) setup; bazel run -c opt //examples:demo -- "$@" ;;
+  test) setup; bazel test "$@" //... ;;
+  sanitize)
+    setup
+    rc=0
+    sanitize_run asan "$@" || rc=1
+    sanitize_run tsan "$@" || rc=1
+    exit $rc
+    ;;
+  bench) setup; bazel run -c opt //benchmarks:db_bench -- "$@" ;;
+  fuzz) setup; fuzz ;;
+  help|-h|--help) usage ;;
+  *) usage >&2; exit 2 ;;
+esac

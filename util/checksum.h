@@ -1,0 +1,29 @@
+// checksum.h: xxHash (XXH3) checksums and hashes. Nothing here knows the DB.
+
+#ifndef ULTRADICT_UTIL_CHECKSUM_H_
+#define ULTRADICT_UTIL_CHECKSUM_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace ultradict {
+
+// 64-bit XXH3 of the bytes.
+uint64_t Hash64(const void* data, size_t size);
+inline uint64_t Hash64(std::string_view s) { return Hash64(s.data(), s.size()); }
+
+// The checksum stored in headers and records: the low 32 bits of XXH3-64.
+inline uint32_t Checksum32(const void* data, size_t size) {
+  return static_cast<uint32_t>(Hash64(data, size));
+}
+inline uint32_t Checksum32(std::string_view s) {
+  return Checksum32(s.data(), s.size());
+}
+
+// Checksum of the concatenation a + b without building it.
+uint32_t Checksum32(std::string_view a, std::string_view b);
+
+}  // namespace ultradict
+
+#endif  // ULTRADICT_UTIL_CHECKSUM_H_
