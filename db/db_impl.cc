@@ -602,7 +602,7 @@ absl::Status DBImpl::CommitLocked(std::string_view rep) {
   std::unique_lock<std::shared_mutex> l(mu_);
   absl::Status s = RefreshLocked();
   if (!s.ok()) return s;
-  Generation& g = *current_;
+  const Generation& g = *current_;
 
   // Entry count: which keys exist before and after.
   OpCollector ops;
@@ -630,10 +630,16 @@ absl::Status DBImpl::CommitLocked(std::string_view rep) {
   std::string record;
   log::AppendRecord(rep, compress_ && rep.size() >= block_.compression_threshold(),
                     &record);
+  bool folded = false;
   if (g.gen == 0 || record.size() > g.record_capacity - g.applied) {
-    s = CompactLocked(rep);  // Folds the batch into the new snapshot.
+    // A new log holds at least initial_log_size bytes; a record larger
+    // than that goes straight into the new snapshot.
+    folded = record.size() > block_.initial_log_size();
+    s = CompactLocked(folded ? rep : std::string_view());
     if (!s.ok()) return s;
-  } else {
+  }
+  if (!folded) {
+    Generation& g = *current_;
     std::memcpy(const_cast<char*>(g.records) + g.applied, record.data(),
                 record.size());
     FaultPoint("write.before_publish");

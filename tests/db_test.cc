@@ -1,0 +1,353 @@
+// db_test.cc: the DB API within one process (several handles).
+
+#include "ultradict/db.h"
+
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "tests/testutil.h"
+
+namespace ultradict {
+namespace {
+
+using testing::IsOk;
+using testing::ScopedDestroy;
+using testing::UniqueName;
+
+std::string Key(int i) { return absl::StrCat("key", 100000 + i); }
+std::string Value(int i, size_t size = 100) {
+  std::string v = absl::StrCat("value", i, ":");
+  v.resize(size, static_cast<char>('a' + i % 26));
+  return v;
+}
+
+class DBTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    name_ = UniqueName("db");
+    auto db = DB::Open(options_, name_);
+    ASSERT_THAT(db.status(), IsOk());
+    db_ = std::move(*db);
+  }
+  void TearDown() override {
+    db_.reset();
+    DestroyDB(name_).IgnoreError();
+    EXPECT_TRUE(testing::LeftoverFiles(name_).empty());
+  }
+
+  std::unique_ptr<DB> OpenAgain() {
+    auto db = DB::Open(options_, name_);
+    EXPECT_THAT(db.status(), IsOk());
+    return db.ok() ? std::move(*db) : nullptr;
+  }
+
+  Options options_;
+  std::string name_;
+  std::unique_ptr<DB> db_;
+};
+
+TEST_F(DBTest, PutGetDelete) {
+  std::string value;
+  EXPECT_TRUE(absl::IsNotFound(db_->Get("a", &value)));
+  ASSERT_THAT(db_->Put("a", "1"), IsOk());
+  ASSERT_THAT(db_->Get("a", &value), IsOk());
+  EXPECT_EQ(value, "1");
+  ASSERT_THAT(db_->Put("a", "2"), IsOk());
+  ASSERT_THAT(db_->Get("a", &value), IsOk());
+  EXPECT_EQ(value, "2");
+  ASSERT_THAT(db_->Delete("a"), IsOk());
+  EXPECT_TRUE(absl::IsNotFound(db_->Get("a", &value)));
+  EXPECT_EQ(value, "2");  // Left alone on a miss.
+  EXPECT_THAT(db_->Delete("never"), IsOk());
+}
+
+TEST_F(DBTest, EmptyKeyAndBinaryValues) {
+  const std::string binary("\0\xff\n\0", 4);
+  ASSERT_THAT(db_->Put("", binary), IsOk());
+  ASSERT_THAT(db_->Put(binary, ""), IsOk());
+  std::string value;
+  ASSERT_THAT(db_->Get("", &value), IsOk());
+  EXPECT_EQ(value, binary);
+  ASSERT_THAT(db_->Get(binary, &value), IsOk());
+  EXPECT_EQ(value, "");
+}
+
+TEST_F(DBTest, OtherHandleSeesWrites) {
+  std::unique_ptr<DB> other = OpenAgain();
+  ASSERT_NE(other, nullptr);
+  ASSERT_THAT(db_->Put("k", "v"), IsOk());
+  std::string value;
+  ASSERT_THAT(other->Get("k", &value), IsOk());
+  EXPECT_EQ(value, "v");
+  ASSERT_THAT(other->Delete("k"), IsOk());
+  EXPECT_TRUE(absl::IsNotFound(db_->Get("k", &value)));
+}
+
+TEST_F(DBTest, ManyWritesCompactAndStayReadable) {
+  Options small;
+  small.log_size = 4096;
+  std::string name = UniqueName("small");
+  ScopedDestroy destroy(name);
+  auto db = DB::Open(small, name);
+  ASSERT_THAT(db.status(), IsOk());
+  auto other = DB::Open(small, name);
+  ASSERT_THAT(other.status(), IsOk());
+  for (int i = 0; i < 5000; i++) {
+    ASSERT_THAT((*db)->Put(Key(i % 1000), Value(i)), IsOk()) << i;
+    if (i % 7 == 0) {
+      ASSERT_THAT((*db)->Delete(Key((i * 13) % 1000)), IsOk());
+    }
+  }
+  std::string gen;
+  ASSERT_TRUE((*db)->GetProperty("ultradict.generation", &gen));
+  EXPECT_GT(std::stoi(gen), 3);
+  // Compare the two handles' view against a model.
+  std::map<std::string, std::string> model;
+  for (int i = 0; i < 5000; i++) {
+    model[Key(i % 1000)] = Value(i);
+    if (i % 7 == 0) model.erase(Key((i * 13) % 1000));
+  }
+  for (int i = 0; i < 1000; i++) {
+    std::string value;
+    absl::Status s = (*other)->Get(Key(i), &value);
+    auto it = model.find(Key(i));
+    if (it == model.end()) {
+      EXPECT_TRUE(absl::IsNotFound(s)) << Key(i) << " " << s;
+    } else {
+      ASSERT_THAT(s, IsOk()) << Key(i);
+      EXPECT_EQ(value, it->second);
+    }
+  }
+  std::string entries;
+  ASSERT_TRUE((*other)->GetProperty("ultradict.num-entries", &entries));
+  EXPECT_EQ(std::stoul(entries), model.size());
+  // Iteration gives the model, in order.
+  auto it = (*other)->NewIterator();
+  auto m = model.begin();
+  for (it->SeekToFirst(); it->Valid(); it->Next(), ++m) {
+    ASSERT_NE(m, model.end());
+    EXPECT_EQ(it->key(), m->first);
+    EXPECT_EQ(it->value(), m->second);
+  }
+  EXPECT_THAT(it->status(), IsOk());
+  EXPECT_EQ(m, model.end());
+}
+
+TEST_F(DBTest, WriteBatchIsAtomicAndOrdered) {
+  WriteBatch batch;
+  batch.Put("a", "1");
+  batch.Put("b", "2");
+  batch.Delete("a");
+  batch.Put("c", "3");
+  EXPECT_EQ(batch.Count(), 4u);
+  ASSERT_THAT(db_->Write(batch), IsOk());
+  std::string value;
+  EXPECT_TRUE(absl::IsNotFound(db_->Get("a", &value)));
+  ASSERT_THAT(db_->Get("b", &value), IsOk());
+  EXPECT_EQ(value, "2");
+  ASSERT_THAT(db_->Get("c", &value), IsOk());
+  EXPECT_EQ(value, "3");
+  EXPECT_THAT(db_->Write(WriteBatch()), IsOk());
+}
+
+TEST_F(DBTest, IteratorIsAPointInTimeView) {
+  for (int i = 0; i < 10; i++) ASSERT_THAT(db_->Put(Key(i), Value(i)), IsOk());
+  auto it = db_->NewIterator();
+  ASSERT_THAT(db_->Put(Key(3), "changed"), IsOk());
+  ASSERT_THAT(db_->Delete(Key(4)), IsOk());
+  ASSERT_THAT(db_->CompactLog(), IsOk());
+  ASSERT_THAT(db_->Put(Key(11), "new"), IsOk());
+  int n = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next(), n++) {
+    EXPECT_EQ(it->key(), Key(n));
+    EXPECT_EQ(it->value(), Value(n));
+  }
+  EXPECT_EQ(n, 10);
+  it->Seek(Key(5));
+  ASSERT_TRUE(it->Valid());
+  EXPECT_EQ(it->key(), Key(5));
+  it->Seek("zzz");
+  EXPECT_FALSE(it->Valid());
+}
+
+TEST_F(DBTest, ValueLargerThanTheLog) {
+  Options small;
+  small.log_size = 4096;
+  std::string name = UniqueName("big");
+  ScopedDestroy destroy(name);
+  auto db = DB::Open(small, name);
+  ASSERT_THAT(db.status(), IsOk());
+  const std::string big(1 << 20, 'x');
+  ASSERT_THAT((*db)->Put("big", big), IsOk());
+  ASSERT_THAT((*db)->Put("small", "s"), IsOk());
+  std::string value;
+  ASSERT_THAT((*db)->Get("big", &value), IsOk());
+  EXPECT_EQ(value, big);
+  PinnableValue pinned;
+  ASSERT_THAT((*db)->GetPinned("big", &pinned), IsOk());
+  ASSERT_THAT((*db)->Put("big", "replaced"), IsOk());
+  ASSERT_THAT((*db)->CompactLog(), IsOk());
+  EXPECT_EQ(pinned.data(), big);  // Still pinned after overwrite+compaction.
+}
+
+TEST_F(DBTest, Compression) {
+  Options zstd;
+  zstd.compression = Compression::kZstdCompression;
+  zstd.compression_threshold = 64;
+  zstd.log_size = 8192;
+  std::string name = UniqueName("zstd");
+  ScopedDestroy destroy(name);
+  auto db = DB::Open(zstd, name);
+  ASSERT_THAT(db.status(), IsOk());
+  for (int i = 0; i < 300; i++) {
+    ASSERT_THAT((*db)->Put(Key(i), Value(i, 1000)), IsOk());
+  }
+  for (int i = 0; i < 300; i++) {
+    std::string value;
+    ASSERT_THAT((*db)->Get(Key(i), &value), IsOk());
+    EXPECT_EQ(value, Value(i, 1000));
+  }
+  // Opening without compression is refused.
+  auto plain = DB::Open(Options(), name);
+  EXPECT_TRUE(absl::IsFailedPrecondition(plain.status())) << plain.status();
+}
+
+TEST_F(DBTest, UpdateAndTransact) {
+  for (int i = 0; i < 10; i++) {
+    ASSERT_THAT(db_->Update("counter",
+                            [](const std::string_view* v) -> std::optional<std::string> {
+                              int n = v == nullptr ? 0 : std::stoi(std::string(*v));
+                              return std::to_string(n + 1);
+                            }),
+                IsOk());
+  }
+  std::string value;
+  ASSERT_THAT(db_->Get("counter", &value), IsOk());
+  EXPECT_EQ(value, "10");
+  // A failing transaction writes nothing.
+  absl::Status s = db_->Transact([](Transaction& txn) {
+    txn.Put("x", "1");
+    return absl::AbortedError("no");
+  });
+  EXPECT_TRUE(absl::IsAborted(s));
+  EXPECT_TRUE(absl::IsNotFound(db_->Get("x", &value)));
+  ASSERT_THAT(db_->Transact([](Transaction& txn) {
+                std::string c;
+                absl::Status st = txn.Get("counter", &c);
+                if (!st.ok()) return st;
+                txn.Put("copy", c);
+                txn.Delete("counter");
+                return txn.Get("counter", &c).code() == absl::StatusCode::kNotFound
+                           ? absl::OkStatus()
+                           : absl::InternalError("own delete not seen");
+              }),
+              IsOk());
+  ASSERT_THAT(db_->Get("copy", &value), IsOk());
+  EXPECT_EQ(value, "10");
+  // Re-entry is refused, not a deadlock.
+  s = db_->Update("k", [&](const std::string_view*) -> std::optional<std::string> {
+    EXPECT_TRUE(absl::IsFailedPrecondition(db_->Put("y", "1")));
+    return std::nullopt;
+  });
+  EXPECT_THAT(s, IsOk());
+}
+
+TEST_F(DBTest, BadInput) {
+  EXPECT_TRUE(absl::IsInvalidArgument(DB::Open(Options(), "a/b").status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(DB::Open(Options(), std::string("a\0b", 3)).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(DB::Open(Options(), std::string(65, 'a')).status()));
+  Options bad;
+  bad.log_size = 10;
+  EXPECT_TRUE(absl::IsInvalidArgument(DB::Open(bad, "x").status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(db_->Put(std::string(kMaxKeySize + 1, 'k'), "v")));
+  Options missing;
+  missing.create_if_missing = false;
+  EXPECT_TRUE(absl::IsNotFound(DB::Open(missing, UniqueName("missing")).status()));
+  Options exclusive;
+  exclusive.error_if_exists = true;
+  EXPECT_TRUE(absl::IsAlreadyExists(DB::Open(exclusive, name_).status()));
+  EXPECT_TRUE(absl::IsNotFound(DestroyDB(UniqueName("nothing"))));
+}
+
+TEST_F(DBTest, GeneratedNameAndLifetimes) {
+  Options last;
+  last.lifetime = Lifetime::kUntilLastClose;
+  auto a = DB::Open(last, "");
+  ASSERT_THAT(a.status(), IsOk());
+  const std::string name = (*a)->name();
+  auto b = DB::Open(last, name);
+  ASSERT_THAT(b.status(), IsOk());
+  ASSERT_THAT((*a)->Put("k", "v"), IsOk());
+  a->reset();
+  EXPECT_FALSE(testing::LeftoverFiles(name).empty());  // b still attached.
+  std::string value;
+  ASSERT_THAT((*b)->Get("k", &value), IsOk());
+  b->reset();
+  EXPECT_TRUE(testing::LeftoverFiles(name).empty());
+
+  Options creator;
+  creator.lifetime = Lifetime::kUntilCreatorCloses;
+  auto c = DB::Open(creator, "");
+  ASSERT_THAT(c.status(), IsOk());
+  const std::string name2 = (*c)->name();
+  auto d = DB::Open(creator, name2);
+  ASSERT_THAT(d.status(), IsOk());
+  ASSERT_THAT((*d)->Put("k", "v"), IsOk());
+  d->reset();
+  EXPECT_FALSE(testing::LeftoverFiles(name2).empty());
+  c->reset();
+  EXPECT_TRUE(testing::LeftoverFiles(name2).empty());
+}
+
+TEST_F(DBTest, ConcurrentThreads) {
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; t++) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 2000; i++) {
+        if (t % 2 == 0) {
+          ASSERT_THAT(db_->Put(Key(t * 10000 + i), Value(i)), IsOk());
+        } else {
+          std::string value;
+          absl::Status s = db_->Get(Key((t - 1) * 10000 + i), &value);
+          ASSERT_TRUE(s.ok() || absl::IsNotFound(s)) << s;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::string entries;
+  ASSERT_TRUE(db_->GetProperty("ultradict.num-entries", &entries));
+  EXPECT_EQ(entries, "4000");
+}
+
+TEST_F(DBTest, WaitForChangeAndReadChanges) {
+  const uint64_t start = db_->LatestSequence();
+  EXPECT_EQ(db_->WaitForChange(start, 20), start);  // Times out.
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ASSERT_THAT(db_->Put("w", "1"), IsOk());
+  });
+  EXPECT_GT(db_->WaitForChange(start, 5000), start);
+  writer.join();
+  struct Collect : WriteBatch::Handler {
+    std::vector<std::string> seen;
+    void Put(std::string_view k, std::string_view v) override {
+      seen.push_back(absl::StrCat("put ", std::string(k), "=", std::string(v)));
+    }
+    void Delete(std::string_view k) override {
+      seen.push_back(absl::StrCat("del ", std::string(k)));
+    }
+  } collect;
+  ASSERT_THAT(db_->Delete("w"), IsOk());
+  auto seq = db_->ReadChanges(start, &collect);
+  ASSERT_THAT(seq.status(), IsOk());
+  EXPECT_EQ(*seq, start + 2);
+  EXPECT_EQ(collect.seen, (std::vector<std::string>{"put w=1", "del w"}));
+}
+
+}  // namespace
+}  // namespace ultradict
