@@ -773,8 +773,8 @@ absl::Status DBImpl::CompactLocked(std::string_view pending_rep) {
   const uint64_t head = control::MakeHead(new_gen, 0);
   block_.head().store(head, std::memory_order_release);
   FaultPoint("compact.after_publish");
-  block_.compactions().fetch_add(1, std::memory_order_relaxed);
   if (g.gen != 0) {
+    block_.compactions().fetch_add(1, std::memory_order_relaxed);
     // Retire the old generation. Processes that still map it keep their
     // mapping; those that try to open it now follow the head instead.
     port::Unlink(SnapshotFileName(dir_, name_, g.gen)).IgnoreError();
