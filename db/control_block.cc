@@ -90,6 +90,32 @@ absl::Status ClaimMember(int fd, const Block& block, int32_t pid,
       "all ", kMaxMembers, " member slots are held by live processes"));
 }
 
+absl::Status AdoptAfterReboot(int fd, const Block& block) {
+  const uint64_t boot = port::BootId();
+  if (boot == 0 || block.boot_id().load(std::memory_order_acquire) == boot) {
+    return absl::OkStatus();
+  }
+  bool locked = false;
+  for (int i = 0; i < 5000 && !locked; i++) {
+    locked = port::TryLockByte(fd, kAdoptLockByte, /*exclusive=*/true);
+    if (!locked) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (!locked) {
+    return absl::UnavailableError("another process is adopting the dictionary");
+  }
+  absl::Status s;
+  if (block.boot_id().load(std::memory_order_acquire) != boot) {
+    s = port::ProcessMutex::Init(block.mutex());
+    for (uint32_t i = 0; i < kMaxMembers; i++) {
+      block.member_pid(i).store(0, std::memory_order_relaxed);
+      block.member_token(i).store(0, std::memory_order_relaxed);
+    }
+    if (s.ok()) block.boot_id().store(boot, std::memory_order_release);
+  }
+  port::UnlockByte(fd, kAdoptLockByte);
+  return s;
+}
+
 void ReleaseMember(int fd, const Block& block, uint32_t slot) {
   block.member_pid(slot).store(0, std::memory_order_relaxed);
   block.member_token(slot).store(0, std::memory_order_release);

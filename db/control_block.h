@@ -19,6 +19,7 @@
 //      144    8  sequence: commits so far
 //      152    8  entries      160 compactions   168 puts
 //      176    8  deletes      184 recoveries (writers found dead holding the lock)
+//      192    8  boot id of the machine's boot that last set up the mutex
 //     4096  8*M  members: pid fixed32, token fixed32 (0 = free)
 // Liveness of member i: an OFD write lock on byte kMemberLockBase + i of the
 // file, which the kernel drops when the process dies.
@@ -46,6 +47,8 @@ inline constexpr size_t kMembersOffset = 4096;
 inline constexpr uint32_t kMaxMembers = 4096;
 inline constexpr size_t kSize = kMembersOffset + 8 * kMaxMembers;
 inline constexpr uint64_t kMemberLockBase = uint64_t{1} << 20;
+// OFD lock byte taken while adopting a control segment after a reboot.
+inline constexpr uint64_t kAdoptLockByte = kMemberLockBase - 1;
 
 inline constexpr uint32_t kStateReady = 1;
 inline constexpr uint32_t kStateDestroyed = 2;
@@ -90,6 +93,7 @@ class Block {
   std::atomic<uint64_t>& puts() const { return At64(168); }
   std::atomic<uint64_t>& deletes() const { return At64(176); }
   std::atomic<uint64_t>& recoveries() const { return At64(184); }
+  std::atomic<uint64_t>& boot_id() const { return At64(192); }
 
   std::atomic<uint32_t>& member_pid(uint32_t i) const {
     return At32(kMembersOffset + 8 * i);
@@ -116,6 +120,11 @@ class Block {
 absl::Status ClaimMember(int fd, const Block& block, int32_t pid,
                          uint32_t* slot, uint32_t* token);
 void ReleaseMember(int fd, const Block& block, uint32_t slot);
+
+// A control segment that outlived a reboot (a dictionary on a disk) holds a
+// mutex and member table of processes that no longer exist: the first
+// process of the new boot re-initializes them (under the adopt lock).
+absl::Status AdoptAfterReboot(int fd, const Block& block);
 
 struct Member {
   uint32_t slot;

@@ -150,6 +150,7 @@ absl::Status DBImpl::CreateControl(const std::string& path,
   absl::Status s = port::ProcessMutex::Init(block.mutex());
   if (s.ok()) {
     block.state().store(control::kStateReady, std::memory_order_relaxed);
+    block.boot_id().store(port::BootId(), std::memory_order_relaxed);
     block.head().store(control::MakeHead(0, 0), std::memory_order_release);
     // Join before the name appears, so that no closer can see it memberless.
     s = control::ClaimMember(created->fd(), block, port::CurrentPid(), &slot_,
@@ -206,6 +207,8 @@ absl::Status DBImpl::Init() {
           static_cast<int>(options_.compression)));
     }
     if (!created) {
+      s = control::AdoptAfterReboot(segment.fd(), block);
+      if (!s.ok()) return s;
       s = control::ClaimMember(segment.fd(), block, port::CurrentPid(), &slot_,
                                &token_);
       if (!s.ok()) return s;

@@ -122,6 +122,10 @@ void FutexWakeAll(std::atomic<uint32_t>* word);
 // This process's id (cheap).
 int32_t CurrentPid();
 
+// A number that identifies this boot of the machine (a hash of
+// /proc/sys/kernel/random/boot_id); 0 when unknown.
+uint64_t BootId();
+
 // n random bytes from the kernel, hex-encoded.
 std::string RandomHex(size_t n);
 

@@ -163,7 +163,10 @@ absl::Status Segment::Sync() const {
 }
 
 absl::Status Segment::Reopen() {
-  const int fd = open(path_.c_str(), O_RDWR | O_CLOEXEC);
+  // Through /proc: the same file even when path_ no longer names it (a
+  // creator's control segment was created under a temporary name).
+  int fd = open(absl::StrCat("/proc/self/fd/", fd_).c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) fd = open(path_.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return PosixError(path_, errno);
   if (fd_ >= 0) close(fd_);
   fd_ = fd;
@@ -331,6 +334,22 @@ std::string RandomHex(size_t n) {
     out.push_back(kHex[c & 15]);
   }
   return out;
+}
+
+uint64_t BootId() {
+  static const uint64_t boot_id = [] {
+    const int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return uint64_t{0};
+    char buf[64];
+    const ssize_t n = read(fd, buf, sizeof(buf));
+    close(fd);
+    uint64_t h = 1469598103934665603ULL;  // FNV-1a: no dependency needed here.
+    for (ssize_t i = 0; i < n; i++) {
+      h = (h ^ static_cast<unsigned char>(buf[i])) * 1099511628211ULL;
+    }
+    return n > 0 ? (h | 1) : uint64_t{0};
+  }();
+  return boot_id;
 }
 
 uint64_t FreeSpace(const std::string& dir) {

@@ -1,0 +1,321 @@
+// environment_test.cc: real-environment hazards (issue "Hardened for real
+// environments"): a full filesystem, PID namespaces, other users, a
+// dictionary on a disk after every process was killed, a reboot, fork().
+// Cases that need root or namespaces skip with a message when not allowed.
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "db/control_block.h"
+#include "db/filename.h"
+#include "gtest/gtest.h"
+#include "port/port.h"
+#include "tests/testutil.h"
+#include "ultradict/db.h"
+
+namespace ultradict {
+namespace {
+
+using testing::IsOk;
+using testing::UniqueName;
+
+constexpr int kSkipExit = 77;
+
+std::string PrivateDir(const std::string& hint) {
+  std::string dir = absl::StrCat(::testing::TempDir(), "/env_", getpid(), "_", hint);
+  mkdir(dir.c_str(), 0700);
+  return dir;
+}
+
+// Runs fn in a forked child; returns its exit status (or -signal).
+template <typename Fn>
+int InChild(Fn&& fn) {
+  const pid_t pid = fork();
+  if (pid == 0) _exit(fn());
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}
+
+int MembersOf(DB* db) {
+  std::string members;
+  db->GetProperty("ultradict.members", &members);
+  return members.empty() ? 0
+                         : static_cast<int>(std::count(members.begin(), members.end(), ',') + 1);
+}
+
+TEST(EnvironmentTest, FullFilesystemIsResourceExhaustedNotSigbus) {
+  const std::string dir = PrivateDir("tmpfs");
+  const int rc = InChild([&]() -> int {
+    // A private 8 MiB tmpfs in a private mount namespace.
+    if (unshare(CLONE_NEWNS) != 0) return kSkipExit;
+    if (mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return kSkipExit;
+    if (mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=8m") != 0) return kSkipExit;
+    Options options;
+    options.directory = dir;
+    options.log_size = 64 * 1024;
+    auto db = DB::Open(options, "full");
+    if (!db.ok()) return 10;
+    const std::string small(100, 's');
+    for (int i = 0; i < 100; i++) {
+      if (!(*db)->Put(absl::StrCat("k", i), small).ok()) return 11;
+    }
+    // A value that needs more room than the filesystem has left.
+    absl::Status s = (*db)->Put("huge", std::string(12 << 20, 'h'));
+    if (!absl::IsResourceExhausted(s)) return 12;
+    if (s.message().find("no room for") == std::string::npos) return 13;
+    std::fprintf(stderr, "as expected: %s\n", s.ToString().c_str());
+    // Reads and smaller writes go on at the previous size.
+    std::string value;
+    if (!(*db)->Get("k7", &value).ok() || value != small) return 14;
+    if (!absl::IsNotFound((*db)->Get("huge", &value))) return 15;
+    for (int i = 0; i < 50; i++) {
+      if (!(*db)->Put(absl::StrCat("after", i), small).ok()) return 16;
+    }
+    // Fill it with medium values until the space runs out: every failure is
+    // a Status, never a SIGBUS.
+    int failures = 0;
+    for (int i = 0; i < 400 && failures == 0; i++) {
+      s = (*db)->Put(absl::StrCat("m", i), std::string(64 * 1024, 'm'));
+      if (!s.ok()) {
+        if (!absl::IsResourceExhausted(s)) return 17;
+        failures++;
+      }
+    }
+    if (failures == 0) return 18;
+    if (!(*db)->Get("after49", &value).ok()) return 19;
+    db->reset();
+    DestroyDB("full", options).IgnoreError();
+    return 0;
+  });
+  if (rc == kSkipExit) GTEST_SKIP() << "needs root and mount namespaces (unshare -m)";
+  EXPECT_EQ(rc, 0) << "child failed at step " << rc;
+}
+
+TEST(EnvironmentTest, MembersInAnotherPidNamespaceAreTrackedAndReclaimed) {
+  const std::string name = UniqueName("pidns");
+  testing::ScopedDestroy destroy(name);
+  auto db = DB::Open(Options(), name);
+  ASSERT_THAT(db.status(), IsOk());
+  ASSERT_EQ(MembersOf(db->get()), 1);
+  int ready[2], report[2];
+  ASSERT_EQ(pipe(ready), 0);
+  ASSERT_EQ(pipe(report), 0);
+  const pid_t middle = fork();
+  if (middle == 0) {
+    if (unshare(CLONE_NEWPID) != 0) _exit(kSkipExit);
+    const pid_t inner = fork();  // pid 1 of the new namespace.
+    if (inner == 0) {
+      auto child_db = DB::Open(Options(), name);
+      if (!child_db.ok() || !(*child_db)->Put("from-ns", "1").ok()) _exit(3);
+      const char c = static_cast<char>(getpid());  // 1 here.
+      if (write(ready[1], &c, 1) != 1) _exit(4);
+      pause();
+      _exit(0);
+    }
+    if (write(report[1], &inner, sizeof(inner)) != sizeof(inner)) _exit(5);
+    int status;
+    waitpid(inner, &status, 0);
+    _exit(0);
+  }
+  close(ready[1]);
+  close(report[1]);
+  pid_t inner = 0;
+  char ns_pid = 0;
+  const bool started = read(report[0], &inner, sizeof(inner)) == sizeof(inner) &&
+                       read(ready[0], &ns_pid, 1) == 1;
+  if (!started) {
+    int status;
+    waitpid(middle, &status, 0);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == kSkipExit) {
+      GTEST_SKIP() << "needs root for unshare(CLONE_NEWPID)";
+    }
+    FAIL() << "the namespaced child did not start";
+  }
+  EXPECT_EQ(ns_pid, 1);  // kill(pid, 0) with this pid would ask the wrong process.
+  EXPECT_EQ(MembersOf(db->get()), 2);
+  kill(inner, SIGKILL);
+  int status;
+  waitpid(middle, &status, 0);
+  EXPECT_EQ(MembersOf(db->get()), 1);  // Its liveness lock died with it.
+  std::string value;
+  EXPECT_THAT((*db)->Get("from-ns", &value), IsOk());
+  EXPECT_THAT((*db)->Put("still", "works"), IsOk());
+}
+
+TEST(EnvironmentTest, SegmentOfAnotherOwnerIsRefused) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to chown a segment";
+  const std::string name = UniqueName("owner");
+  testing::ScopedDestroy destroy(name);
+  {
+    auto db = DB::Open(Options(), name);
+    ASSERT_THAT(db.status(), IsOk());
+    ASSERT_THAT((*db)->Put("k", "v"), IsOk());
+  }
+  const std::string control = ControlFileName(port::SegmentDirectory(""), name);
+  ASSERT_EQ(chown(control.c_str(), 65534, 65534), 0);
+  auto db = DB::Open(Options(), name);
+  EXPECT_TRUE(absl::IsPermissionDenied(db.status())) << db.status();
+  EXPECT_NE(db.status().message().find("owned by uid 65534"), std::string::npos);
+  Options allow;
+  allow.allow_other_owner = true;
+  auto allowed = DB::Open(allow, name);
+  EXPECT_THAT(allowed.status(), IsOk());
+}
+
+TEST(EnvironmentTest, AnotherUserCannotOpenA0600Dictionary) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to switch to another user";
+  const std::string name = UniqueName("user");
+  testing::ScopedDestroy destroy(name);
+  auto db = DB::Open(Options(), name);
+  ASSERT_THAT(db.status(), IsOk());
+  struct stat st;
+  const std::string control = ControlFileName(port::SegmentDirectory(""), name);
+  ASSERT_EQ(stat(control.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  const int rc = InChild([&]() -> int {
+    if (setgid(65534) != 0 || setuid(65534) != 0) return 20;
+    Options options;
+    options.create_if_missing = false;
+    auto other = DB::Open(options, name);
+    return absl::IsPermissionDenied(other.status()) ? 0 : 21;
+  });
+  EXPECT_EQ(rc, 0);
+}
+
+TEST(EnvironmentTest, DiskBackedDictionaryKeepsSyncedWritesAfterKills) {
+  Options options;
+  options.directory = PrivateDir("disk");
+  options.log_size = 16 * 1024;
+  const std::string name = UniqueName("disk");
+  testing::ScopedDestroy destroy(name, options);
+  const int kProcs = 3;
+  pid_t pids[kProcs];
+  int done[2];
+  ASSERT_EQ(pipe(done), 0);
+  for (int p = 0; p < kProcs; p++) {
+    pids[p] = fork();
+    if (pids[p] == 0) {
+      auto db = DB::Open(options, name);
+      if (!db.ok()) _exit(2);
+      for (int i = 0; i < 500; i++) {
+        if (!(*db)->Put(absl::StrCat("p", p, "_", i), std::to_string(i)).ok()) _exit(3);
+      }
+      if (!(*db)->Sync().ok()) _exit(4);
+      const char c = 1;
+      if (write(done[1], &c, 1) != 1) _exit(5);
+      pause();  // Killed while attached.
+      _exit(0);
+    }
+  }
+  for (int p = 0; p < kProcs; p++) {
+    char c;
+    ASSERT_EQ(read(done[0], &c, 1), 1);
+  }
+  for (pid_t pid : pids) kill(pid, SIGKILL);
+  for (pid_t pid : pids) waitpid(pid, nullptr, 0);
+  auto db = DB::Open(options, name);
+  ASSERT_THAT(db.status(), IsOk());
+  for (int p = 0; p < kProcs; p++) {
+    for (int i = 0; i < 500; i++) {
+      std::string value;
+      ASSERT_THAT((*db)->Get(absl::StrCat("p", p, "_", i), &value), IsOk());
+      EXPECT_EQ(value, std::to_string(i));
+    }
+  }
+  EXPECT_EQ(MembersOf(db->get()), 1);
+}
+
+TEST(EnvironmentTest, AMutexLeftLockedByAPreviousBootIsAdopted) {
+  Options options;
+  options.directory = PrivateDir("reboot");
+  options.write_lock_timeout_ms = 2000;
+  const std::string name = UniqueName("reboot");
+  testing::ScopedDestroy destroy(name, options);
+  {
+    auto db = DB::Open(options, name);
+    ASSERT_THAT(db.status(), IsOk());
+    ASSERT_THAT((*db)->Put("before", "reboot"), IsOk());
+  }
+  // What a machine crash leaves: the mutex word says "locked by a thread"
+  // that no longer exists (no robust list will ever release it), and the
+  // member table names processes of the old boot.
+  const std::string control = ControlFileName(options.directory, name);
+  auto segment = port::Segment::Open(control, false, true);
+  ASSERT_THAT(segment.status(), IsOk());
+  control::Block block(segment->data());
+  const size_t mutex_size = port::ProcessMutex::StorageSize();
+  std::string locked_state(mutex_size, '\0');
+  int pipefd[2];
+  ASSERT_EQ(pipe(pipefd), 0);
+  const int rc = InChild([&]() -> int {
+    bool died;
+    if (!port::ProcessMutex::Lock(block.mutex(), 1000, &died).ok()) return 2;
+    const std::string bytes(static_cast<const char*>(block.mutex()), mutex_size);
+    port::ProcessMutex::Unlock(block.mutex());
+    return write(pipefd[1], bytes.data(), bytes.size()) ==
+                   static_cast<ssize_t>(bytes.size())
+               ? 0
+               : 3;
+  });
+  ASSERT_EQ(rc, 0);
+  ASSERT_EQ(read(pipefd[0], &locked_state[0], mutex_size),
+            static_cast<ssize_t>(mutex_size));
+  std::memcpy(block.mutex(), locked_state.data(), mutex_size);
+  block.boot_id().store(12345, std::memory_order_relaxed);  // Another boot.
+  block.member_pid(7).store(4242);
+  block.member_token(7).store(99);
+
+  auto db = DB::Open(options, name);
+  ASSERT_THAT(db.status(), IsOk());
+  std::string value;
+  ASSERT_THAT((*db)->Get("before", &value), IsOk());
+  EXPECT_THAT((*db)->Put("after", "reboot"), IsOk());  // No 2 s timeout.
+  EXPECT_EQ(MembersOf(db->get()), 1);
+}
+
+TEST(EnvironmentTest, ForkChildRegistersAsANewMember) {
+  const std::string name = UniqueName("fork");
+  testing::ScopedDestroy destroy(name);
+  auto db = DB::Open(Options(), name);
+  ASSERT_THAT(db.status(), IsOk());
+  int go[2], back[2];
+  ASSERT_EQ(pipe(go), 0);
+  ASSERT_EQ(pipe(back), 0);
+  const pid_t child = fork();
+  if (child == 0) {
+    if (!(*db)->Put("child", std::to_string(getpid())).ok()) _exit(2);
+    const char c = static_cast<char>(MembersOf(db->get()));
+    if (write(back[1], &c, 1) != 1) _exit(3);
+    char wait;
+    if (read(go[0], &wait, 1) != 1) _exit(4);
+    _exit(0);  // Without closing: its membership dies with it.
+  }
+  char members_seen_by_child = 0;
+  ASSERT_EQ(read(back[0], &members_seen_by_child, 1), 1);
+  EXPECT_EQ(members_seen_by_child, 2);
+  EXPECT_EQ(MembersOf(db->get()), 2);
+  std::string value;
+  ASSERT_THAT((*db)->Get("child", &value), IsOk());
+  EXPECT_EQ(value, std::to_string(child));
+  ASSERT_EQ(write(go[1], "x", 1), 1);
+  int status;
+  waitpid(child, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_EQ(MembersOf(db->get()), 1);  // The parent's slot is untouched.
+  EXPECT_THAT((*db)->Put("parent", "ok"), IsOk());
+}
+
+}  // namespace
+}  // namespace ultradict
