@@ -200,22 +200,20 @@ absl::Status DBImpl::Init() {
         control::Block::Validate(segment.data(), segment.size(), path);
     if (!s.ok()) return s;
     control::Block block(segment.data());
-    if (block.compression() != options_.compression) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          path, ": created with compression ",
-          static_cast<int>(block.compression()), ", opened with ",
-          static_cast<int>(options_.compression)));
-    }
     if (!created) {
       s = control::AdoptAfterReboot(segment.fd(), block);
       if (!s.ok()) return s;
-      s = control::ClaimMember(segment.fd(), block, port::CurrentPid(), &slot_,
-                               &token_);
-      if (!s.ok()) return s;
+      if (!options_.observer) {
+        s = control::ClaimMember(segment.fd(), block, port::CurrentPid(),
+                                 &slot_, &token_);
+        if (!s.ok()) return s;
+      }
     }
     if (block.state().load(std::memory_order_acquire) != control::kStateReady) {
       // Destroyed between our open and our joining: start over.
-      control::ReleaseMember(segment.fd(), block, slot_);
+      if (slot_ != control::kMaxMembers) {
+        control::ReleaseMember(segment.fd(), block, slot_);
+      }
       slot_ = control::kMaxMembers;
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
       continue;
@@ -233,8 +231,10 @@ absl::Status DBImpl::Init() {
 
 void DBImpl::Close() {
   if (!control_segment_.valid()) return;
-  if (port::CurrentPid() != pid_.load(std::memory_order_relaxed)) {
-    // A fork child that never used the handle: it holds no slot of its own.
+  if (port::CurrentPid() != pid_.load(std::memory_order_relaxed) ||
+      slot_ == control::kMaxMembers) {
+    // An observer, or a fork child that never used the handle: it holds no
+    // slot of its own, so its close changes nothing.
     return;
   }
   const int fd = control_segment_.fd();
@@ -350,7 +350,7 @@ absl::Status DBImpl::CheckFork() {
   // A fork child: take a description of the control file of its own (the
   // inherited one shares the parent's locks) and join as a new member.
   absl::Status s = control_segment_.Reopen();
-  if (s.ok()) {
+  if (s.ok() && slot_ != control::kMaxMembers) {
     s = control::ClaimMember(control_segment_.fd(), block_, pid, &slot_,
                              &token_);
   }

@@ -211,9 +211,15 @@ TEST_F(DBTest, Compression) {
     ASSERT_THAT((*db)->Get(Key(i), &value), IsOk());
     EXPECT_EQ(value, Value(i, 1000));
   }
-  // Opening without compression is refused.
+  // Later opens use the dictionary's compression, whatever they ask.
   auto plain = DB::Open(Options(), name);
-  EXPECT_TRUE(absl::IsFailedPrecondition(plain.status())) << plain.status();
+  ASSERT_THAT(plain.status(), IsOk());
+  std::string compression, value;
+  ASSERT_TRUE((*plain)->GetProperty("ultradict.compression", &compression));
+  EXPECT_EQ(compression, "zstd");
+  ASSERT_THAT((*plain)->Put("late", Value(1, 1000)), IsOk());
+  ASSERT_THAT((*db)->Get("late", &value), IsOk());
+  EXPECT_EQ(value, Value(1, 1000));
 }
 
 TEST_F(DBTest, UpdateAndTransact) {
@@ -286,6 +292,14 @@ TEST_F(DBTest, GeneratedNameAndLifetimes) {
   EXPECT_FALSE(testing::LeftoverFiles(name).empty());  // b still attached.
   std::string value;
   ASSERT_THAT((*b)->Get("k", &value), IsOk());
+  // An observer neither keeps it alive nor removes it.
+  Options observer;
+  observer.observer = true;
+  observer.create_if_missing = false;
+  auto o = DB::Open(observer, name);
+  ASSERT_THAT(o.status(), IsOk());
+  o->reset();
+  EXPECT_FALSE(testing::LeftoverFiles(name).empty());
   b->reset();
   EXPECT_TRUE(testing::LeftoverFiles(name).empty());
 

@@ -21,7 +21,7 @@
 // Iterator and PinnableValue objects are not thread-safe.
 //
 // Caveats (LMDB style; see README "Caveats"):
-// - Names: 1..64 characters of [A-Za-z0-9_.-], not starting with '.'.
+// - Names: 1..64 characters of [A-Za-z0-9_-].
 // - Keys up to 64 KiB, values up to 256 MiB.
 // - Processes must share the same segment directory (default /dev/shm) and,
 //   by default, the same user (Options::mode/allow_other_owner to share).
@@ -82,9 +82,11 @@ class DB {
   // Opens (or, with options.create_if_missing, creates) the dictionary
   // `name`. An empty name creates a new dictionary with a fresh random name
   // (see name()).
+  // Options that shape the dictionary (log_size, compression, lifetime) are
+  // only used when this call creates it; later opens use the dictionary's.
   // Errors: InvalidArgument (bad name or options), NotFound (missing and not
   // create_if_missing), AlreadyExists (error_if_exists), FailedPrecondition
-  // (created with other compression or another format version),
+  // (another format version),
   // PermissionDenied (segment of another user or mode), ResourceExhausted
   // (no room for the segments), DataLoss (damaged control segment).
   static absl::StatusOr<std::unique_ptr<DB>> Open(const Options& options,

@@ -18,7 +18,7 @@
 namespace ultradict {
 
 // Whether values are stored zstd-compressed. Chosen when the dictionary is
-// created; later opens must ask for the same (else FailedPrecondition).
+// created; later opens use the dictionary's choice, whatever they ask.
 enum class Compression : uint8_t {
   kNoCompression = 0,
   kZstdCompression = 1,
@@ -55,7 +55,7 @@ struct Options {
   // compaction per write stays flat. Only used at creation. Default: 4 MiB.
   size_t log_size = 4 * 1024 * 1024;
 
-  // Compression of values (set at creation, checked on every open).
+  // Compression of values. Only used at creation.
   Compression compression = Compression::kNoCompression;
 
   // Values of at least this many bytes are compressed when compression is
@@ -83,6 +83,12 @@ struct Options {
   // How long a writer waits for the cross-process write lock before giving
   // up with DeadlineExceeded. Default: 60 s.
   int64_t write_lock_timeout_ms = 60 * 1000;
+
+  // Open as an observer: the handle reads and writes like any other but is
+  // not a member, so it neither keeps a kUntilLastClose dictionary alive nor
+  // removes it when it closes (for tools such as `ultradict stat`).
+  // Default: false.
+  bool observer = false;
 };
 
 }  // namespace ultradict
