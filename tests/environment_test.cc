@@ -157,7 +157,9 @@ TEST(EnvironmentTest, MembersInAnotherPidNamespaceAreTrackedAndReclaimed) {
 TEST(EnvironmentTest, SegmentOfAnotherOwnerIsRefused) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root to chown a segment";
   const std::string name = UniqueName("owner");
-  testing::ScopedDestroy destroy(name);
+  Options allow;
+  allow.allow_other_owner = true;  // Destroying needs it too.
+  testing::ScopedDestroy destroy(name, allow);
   {
     auto db = DB::Open(Options(), name);
     ASSERT_THAT(db.status(), IsOk());
@@ -168,8 +170,6 @@ TEST(EnvironmentTest, SegmentOfAnotherOwnerIsRefused) {
   auto db = DB::Open(Options(), name);
   EXPECT_TRUE(absl::IsPermissionDenied(db.status())) << db.status();
   EXPECT_NE(db.status().message().find("owned by uid 65534"), std::string::npos);
-  Options allow;
-  allow.allow_other_owner = true;
   auto allowed = DB::Open(allow, name);
   EXPECT_THAT(allowed.status(), IsOk());
 }

@@ -7,8 +7,7 @@
 #include "ultradict/db.h"
 
 int main() {
-  ultradict::Options options;
-  options.lifetime = ultradict::Lifetime::kUntilLastClose;
+  ultradict::Options options;  // Persistent until DestroyDB.
   absl::StatusOr<std::unique_ptr<ultradict::DB>> db =
       ultradict::DB::Open(options, "");  // Empty name: fresh random name.
   if (!db.ok()) {
