@@ -24,6 +24,7 @@ Commands:
   test       Run the whole test suite: bazel test //...
   sanitize   Run the suite under ASan+UBSan and under TSan (clang-14).
   bench      Run the benchmark: bazel run -c opt //benchmarks:db_bench -- [args]
+  install    Build the `ultradict` tool (-c opt) and copy it to ${PREFIX:-/usr/local}/bin.
   fuzz       Run each fuzzer under //tests/fuzz for ${FUZZ_SECONDS:-30}s.
   help       Show this message.
 USAGE
@@ -97,6 +98,13 @@ case "$cmd" in
     exit $rc
     ;;
   bench) setup; bazel run -c opt //benchmarks:db_bench -- "$@" ;;
+  install)
+    setup
+    bazel build -c opt //tools:ultradict
+    install -D -m 0755 "$(bazel info -c opt bazel-bin)/tools/ultradict" \
+      "${PREFIX:-/usr/local}/bin/ultradict"
+    echo "installed ${PREFIX:-/usr/local}/bin/ultradict"
+    ;;
   fuzz) setup; fuzz ;;
   help|-h|--help) usage ;;
   *) usage >&2; exit 2 ;;
