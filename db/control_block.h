@@ -20,6 +20,8 @@
 //      152    8  entries      160 compactions   168 puts
 //      176    8  deletes      184 recoveries (writers found dead holding the lock)
 //      192    8  boot id of the machine's boot that last set up the mutex
+//      200    4  waiters: processes blocked in WaitForChange (writers make
+//                the futex wake syscall only when it is not 0)
 //     4096  8*M  members: pid fixed32, token fixed32 (0 = free)
 // Liveness of member i: an OFD write lock on byte kMemberLockBase + i of the
 // file, which the kernel drops when the process dies.
@@ -94,6 +96,7 @@ class Block {
   std::atomic<uint64_t>& deletes() const { return At64(176); }
   std::atomic<uint64_t>& recoveries() const { return At64(184); }
   std::atomic<uint64_t>& boot_id() const { return At64(192); }
+  std::atomic<uint32_t>& waiters() const { return At32(200); }
 
   std::atomic<uint32_t>& member_pid(uint32_t i) const {
     return At32(kMembersOffset + 8 * i);

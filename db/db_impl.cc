@@ -511,7 +511,7 @@ absl::Status DBImpl::Get(std::string_view key, std::string* value) {
     std::string_view v;
     absl::Status s = LookupLocked(key, &scratch, &v);
     if (absl::IsNotFound(s)) {
-      return absl::NotFoundError(absl::StrCat("key not found: ", absl::CHexEscape(AsAbsl(key.substr(0, 64)))));
+      return absl::NotFoundError("");  // No message: a miss stays cheap.
     }
     if (s.ok()) value->assign(v.data(), v.size());
     return s;
@@ -602,83 +602,118 @@ absl::Status DBImpl::CheckBatch(std::string_view rep, uint32_t* count) const {
 }
 
 absl::Status DBImpl::CommitLocked(std::string_view rep) {
-  std::unique_lock<std::shared_mutex> l(mu_);
-  absl::Status s = RefreshLocked();
-  if (!s.ok()) return s;
-  const Generation& g = *current_;
+  // The write lock is held, so only this thread moves the head (and with it
+  // current_ and its index) until it returns. mu_ is taken exclusively only
+  // for the short moments that change them, so this process's readers wait
+  // for an index insert at most, never for a compaction.
+  std::shared_ptr<Generation> g;
+  {
+    std::unique_lock<std::shared_mutex> l(mu_);
+    absl::Status s = RefreshLocked();
+    if (!s.ok()) return s;
+    g = current_;
+  }
 
   // Entry count: which keys exist before and after.
   OpCollector ops;
-  s = WriteBatchInternal::Iterate(rep, &ops);
+  absl::Status s = WriteBatchInternal::Iterate(rep, &ops);
   if (!s.ok()) return s;
   int64_t delta = 0;
   uint64_t puts = 0, deletes = 0;
-  absl::flat_hash_map<std::string_view, bool> overlay;
-  std::string scratch;
-  for (const OpCollector::Op& op : ops.ops) {
-    bool existed;
-    auto it = overlay.find(op.key);
-    if (it != overlay.end()) {
-      existed = it->second;
-    } else {
-      std::string_view unused;
-      existed = LookupLocked(op.key, &scratch, &unused).ok();
+  {
+    std::shared_lock<std::shared_mutex> l(mu_);
+    absl::flat_hash_map<std::string_view, bool> overlay;
+    std::string scratch;
+    for (const OpCollector::Op& op : ops.ops) {
+      bool existed;
+      auto it = overlay.find(op.key);
+      if (it != overlay.end()) {
+        existed = it->second;
+      } else {
+        std::string_view unused;
+        existed = LookupLocked(op.key, &scratch, &unused).ok();
+      }
+      const bool exists = !op.deleted;
+      delta += static_cast<int64_t>(exists) - static_cast<int64_t>(existed);
+      if (ops.ops.size() > 1) overlay[op.key] = exists;
+      (op.deleted ? deletes : puts)++;
     }
-    const bool exists = !op.deleted;
-    delta += static_cast<int64_t>(exists) - static_cast<int64_t>(existed);
-    if (ops.ops.size() > 1) overlay[op.key] = exists;
-    (op.deleted ? deletes : puts)++;
   }
 
   std::string record;
   log::AppendRecord(rep, compress_ && rep.size() >= block_.compression_threshold(),
                     &record);
   bool folded = false;
-  if (g.gen == 0 || record.size() > g.record_capacity - g.applied) {
+  if (g->gen == 0 || record.size() > g->record_capacity - g->applied) {
     // A new log holds at least initial_log_size bytes; a record larger
     // than that goes straight into the new snapshot.
     folded = record.size() > block_.initial_log_size();
     s = CompactLocked(folded ? rep : std::string_view());
     if (!s.ok()) return s;
+    std::shared_lock<std::shared_mutex> l(mu_);
+    g = current_;
   }
   if (!folded) {
-    Generation& g = *current_;
-    std::memcpy(const_cast<char*>(g.records) + g.applied, record.data(),
+    // Past the head: no reader looks at these bytes until the head moves.
+    std::memcpy(const_cast<char*>(g->records) + g->applied, record.data(),
                 record.size());
     FaultPoint("write.before_publish");
     block_.entries().fetch_add(static_cast<uint64_t>(delta),
                                std::memory_order_relaxed);
     block_.head().store(
-        control::MakeHead(g.gen, g.applied + static_cast<uint32_t>(record.size())),
+        control::MakeHead(g->gen, g->applied + static_cast<uint32_t>(record.size())),
         std::memory_order_release);
     FaultPoint("write.after_publish");
-    s = RefreshLocked();
+    std::unique_lock<std::shared_mutex> l(mu_);
+    s = RefreshLocked();  // Indexes the new record (unless a reader did).
     if (!s.ok()) return s;
   }
   block_.puts().fetch_add(puts, std::memory_order_relaxed);
   block_.deletes().fetch_add(deletes, std::memory_order_relaxed);
   block_.sequence().fetch_add(1, std::memory_order_relaxed);
-  block_.change().fetch_add(1, std::memory_order_release);
-  port::FutexWakeAll(&block_.change());
+  block_.change().fetch_add(1, std::memory_order_seq_cst);
+  // A syscall only when some process waits (see WaitForChange).
+  if (block_.waiters().load(std::memory_order_seq_cst) != 0) {
+    port::FutexWakeAll(&block_.change());
+  }
   return absl::OkStatus();
 }
 
 absl::Status DBImpl::CompactLocked(std::string_view pending_rep) {
-  const Generation& g = *current_;
-  // The final state of the log (plus the pending batch), sorted.
-  absl::flat_hash_map<std::string_view, LogValue> changes = g.index;
+  // Holding the write lock: the old generation and its index are stable.
+  // They are read under mu_ shared, so this process's readers go on.
+  std::shared_ptr<const Generation> old;
+  std::shared_lock<std::shared_mutex> reading(mu_);
+  old = current_;
+  const Generation& g = *old;
+  // The final state of the log plus the pending batch, sorted by key; for
+  // equal keys the later write wins (higher `order`).
+  struct Change {
+    std::string_view key;
+    LogValue value;
+    size_t order;
+  };
+  std::vector<Change> changes;
+  changes.reserve(g.index.size());
+  for (const auto& [key, value] : g.index) changes.push_back(Change{key, value, 0});
   if (!pending_rep.empty()) {
     OpCollector ops;
     absl::Status s = WriteBatchInternal::Iterate(pending_rep, &ops);
     if (!s.ok()) return s;
     for (const OpCollector::Op& op : ops.ops) {
-      changes[op.key] = LogValue{op.value, op.deleted};
+      changes.push_back(
+          Change{op.key, LogValue{op.value, op.deleted}, changes.size() + 1});
     }
   }
-  std::vector<std::pair<std::string_view, LogValue>> sorted(changes.begin(),
-                                                            changes.end());
-  std::sort(sorted.begin(), sorted.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(changes.begin(), changes.end(), [](const Change& a, const Change& b) {
+    return a.key != b.key ? a.key < b.key : a.order < b.order;
+  });
+  std::vector<std::pair<std::string_view, LogValue>> sorted;
+  sorted.reserve(changes.size());
+  for (size_t i = 0; i < changes.size(); i++) {
+    if (i + 1 < changes.size() && changes[i + 1].key == changes[i].key) continue;
+    sorted.emplace_back(changes[i].key, changes[i].value);
+  }
 
   // Merge with the snapshot (both sorted by key).
   std::vector<std::pair<std::string_view, std::string_view>> merged;
@@ -739,8 +774,7 @@ absl::Status DBImpl::CompactLocked(std::string_view pending_rep) {
 
   // The log grows with the data: compaction costs O(data) and happens
   // after O(data) bytes of writes, so its cost per write stays flat.
-  size_t capacity = std::max<size_t>(block_.initial_log_size(),
-                                     snap->size() / 2);
+  size_t capacity = std::max<size_t>(block_.initial_log_size(), snap->size());
   capacity = std::min(capacity, kMaxLogSize);
   capacity = (capacity + log::kHeaderSize + 4095) & ~size_t{4095};
   absl::StatusOr<port::Segment> log_segment =
@@ -771,6 +805,7 @@ absl::Status DBImpl::CompactLocked(std::string_view pending_rep) {
   next->records = next->log_segment.data() + log::kHeaderSize;
   next->record_capacity = next->log_segment.size() - log::kHeaderSize;
 
+  reading.unlock();
   FaultPoint("compact.before_publish");
   block_.entries().store(merged.size(), std::memory_order_relaxed);
   const uint64_t head = control::MakeHead(new_gen, 0);
@@ -783,6 +818,7 @@ absl::Status DBImpl::CompactLocked(std::string_view pending_rep) {
     port::Unlink(SnapshotFileName(dir_, name_, g.gen)).IgnoreError();
     port::Unlink(LogFileName(dir_, name_, g.gen)).IgnoreError();
   }
+  std::unique_lock<std::shared_mutex> l(mu_);
   current_ = std::move(next);
   applied_head_.store(head, std::memory_order_relaxed);
   return absl::OkStatus();
@@ -935,9 +971,11 @@ std::unique_ptr<Iterator> DBImpl::NewIterator() {
 absl::Status DBImpl::CompactLog() {
   WriterLock lock(this);
   if (!lock.status().ok()) return lock.status();
-  std::unique_lock<std::shared_mutex> l(mu_);
-  absl::Status s = RefreshLocked();
-  if (!s.ok()) return s;
+  {
+    std::unique_lock<std::shared_mutex> l(mu_);
+    absl::Status s = RefreshLocked();
+    if (!s.ok()) return s;
+  }
   return CompactLocked({});
 }
 
@@ -978,8 +1016,14 @@ uint64_t DBImpl::WaitForChange(uint64_t since, int64_t timeout_ms) {
                              deadline - std::chrono::steady_clock::now())
                              .count();
     if (left <= 0) return latest;
-    // Sleeps only while no commit happened since `word` was read.
-    port::FutexWait(&block_.change(), word, std::min<int64_t>(left, 1000));
+    // Sleeps only while no commit happened since `word` was read. Writers
+    // read `waiters` after bumping the change word (both seq_cst), so either
+    // they see this waiter and wake it, or the wait sees the new word.
+    block_.waiters().fetch_add(1, std::memory_order_seq_cst);
+    if (block_.change().load(std::memory_order_seq_cst) == word) {
+      port::FutexWait(&block_.change(), word, std::min<int64_t>(left, 1000));
+    }
+    block_.waiters().fetch_sub(1, std::memory_order_seq_cst);
   }
 }
 

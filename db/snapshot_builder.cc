@@ -41,6 +41,10 @@ absl::StatusOr<port::Segment> Build(
     data_size += 4 + VarintLength(key.size()) + VarintLength(value.size()) + 1 +
                  key.size() + value.size();
   }
+  if (data_size > kMaxDataSize) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        path, ": a snapshot of ", data_size, " bytes; the limit is ", kMaxDataSize));
+  }
   size_t slots = 8;
   while (slots < 2 * count) slots <<= 1;
   const size_t offsets_offset = Align8(kHeaderSize + data_size);
@@ -48,7 +52,7 @@ absl::StatusOr<port::Segment> Build(
   const size_t file_size = index_offset + 8 * slots;
 
   absl::StatusOr<port::Segment> segment =
-      port::Segment::Create(path, file_size, options.mode);
+      port::Segment::Create(path, file_size, options.mode, /*populate=*/true);
   if (!segment.ok()) return segment.status();
   char* base = segment->data();
 
@@ -61,7 +65,8 @@ absl::StatusOr<port::Segment> Build(
     const std::string_view value =
         is_compressed ? std::string_view(compressed[compressed_index[i]])
                       : entries[i].second;
-    EncodeFixed64(offsets + 8 * i, static_cast<uint64_t>(p - (base + kHeaderSize)));
+    const uint64_t entry_offset = static_cast<uint64_t>(p - (base + kHeaderSize));
+    EncodeFixed64(offsets + 8 * i, entry_offset);
     char* entry = p;
     p += 4;
     p = EncodeVarint32(p, static_cast<uint32_t>(key.size()));
@@ -76,7 +81,7 @@ absl::StatusOr<port::Segment> Build(
     const uint64_t hash = Hash64(key);
     size_t pos = hash & (slots - 1);
     while (DecodeFixed64(index + 8 * pos) != 0) pos = (pos + 1) & (slots - 1);
-    EncodeFixed64(index + 8 * pos, (hash >> 32 << 32) | (i + 1));
+    EncodeFixed64(index + 8 * pos, IndexSlot(hash, entry_offset));
   }
 
   EncodeFixed64(base, kSnapshotMagic);

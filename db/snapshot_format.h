@@ -17,8 +17,10 @@
 //     (kEntryCompressed: value is a zstd frame), key, value
 //   offsets: entry_count x fixed64, offset of each entry from data_offset
 //   index: index_slots x fixed64, open addressing, linear probing, load
-//     <= 1/2: 0 = empty, else (hash >> 32) << 32 | (entry number + 1), where
-//     hash is XXH3-64 of the key and the home slot is hash & (slots - 1).
+//     <= 1/2: 0 = empty, else ((hash >> 32) | 1) << 32 | entry offset (from
+//     data_offset), where hash is XXH3-64 of the key and the home slot is
+//     hash & (slots - 1). One probe leads straight to the entry; data_size
+//     is therefore below 4 GiB.
 
 #ifndef ULTRADICT_DB_SNAPSHOT_FORMAT_H_
 #define ULTRADICT_DB_SNAPSHOT_FORMAT_H_
@@ -35,6 +37,12 @@ inline constexpr size_t kHeaderSize = 128;
 inline constexpr size_t kHeaderChecksumOffset = 88;
 inline constexpr uint8_t kEntryCompressed = 1;
 inline constexpr uint32_t kFlagCompression = 1;  // Values may be compressed.
+inline constexpr uint64_t kMaxDataSize = (uint64_t{1} << 32) - 1;
+
+// The index slot of an entry at `offset` whose key hashes to `hash`.
+inline uint64_t IndexSlot(uint64_t hash, uint64_t offset) {
+  return ((hash >> 32) | 1) << 32 | offset;
+}
 
 }  // namespace snapshot
 }  // namespace ultradict

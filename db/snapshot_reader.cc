@@ -46,6 +46,7 @@ absl::Status Reader::Open(const char* data, size_t size, std::string name) {
   const bool ok =
       DecodeFixed32(data + 12) == kHeaderSize && file_size == size &&
       data_offset == kHeaderSize && data_size_ <= size - kHeaderSize &&
+      data_size_ <= kMaxDataSize &&
       offsets_offset >= data_offset + data_size_ && offsets_offset % 8 == 0 &&
       count_ <= (size - offsets_offset) / 8 &&
       index_offset == offsets_offset + 8 * count_ && slots_ >= 1 &&
@@ -102,14 +103,14 @@ absl::Status Reader::EntryAt(uint64_t i, Entry* entry) const {
 
 absl::Status Reader::Find(std::string_view key, Entry* entry) const {
   const uint64_t hash = Hash64(key);
-  const uint64_t tag = hash >> 32;
+  const uint64_t tag = IndexSlot(hash, 0) >> 32;
   const uint64_t mask = slots_ - 1;
   uint64_t pos = hash & mask;
   for (uint64_t probes = 0; probes < slots_; probes++) {
     const uint64_t slot = DecodeFixed64(index_ + 8 * pos);
     if (slot == 0) return absl::NotFoundError("");
     if ((slot >> 32) == tag) {
-      absl::Status s = EntryAt((slot & 0xffffffffu) - 1, entry);
+      absl::Status s = ParseEntryAt(slot & 0xffffffffu, entry);
       if (!s.ok()) return s;
       if (entry->key == key) return absl::OkStatus();
     }

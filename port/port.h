@@ -41,8 +41,10 @@ class Segment {
   // Creates path (O_EXCL) with `size` zeroed bytes reserved and maps it.
   // AlreadyExists when it exists; ResourceExhausted (with the bytes asked
   // and left) when the filesystem is full.
+  // With `populate`, the page tables are filled at once (for a segment that
+  // is written whole right away, such as a snapshot).
   static absl::StatusOr<Segment> Create(const std::string& path, size_t size,
-                                        mode_t mode);
+                                        mode_t mode, bool populate = false);
 
   // Opens and maps an existing segment (its whole size). NotFound when it
   // does not exist; PermissionDenied when owned by another user and

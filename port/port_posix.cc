@@ -89,7 +89,7 @@ Segment::~Segment() {
 }
 
 absl::StatusOr<Segment> Segment::Create(const std::string& path, size_t size,
-                                        mode_t mode) {
+                                        mode_t mode, bool populate) {
   const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) return PosixError(path, errno);
   Segment segment;
@@ -114,7 +114,8 @@ absl::StatusOr<Segment> Segment::Create(const std::string& path, size_t size,
     }
     return PosixError(path, e);
   }
-  void* data = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  void* data = mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                    MAP_SHARED | (populate ? MAP_POPULATE : 0), fd, 0);
   if (data == MAP_FAILED) {
     const int e2 = errno;
     unlink(path.c_str());
