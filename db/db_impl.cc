@@ -660,13 +660,35 @@ absl::Status DBImpl::CommitLocked(std::string_view rep) {
     FaultPoint("write.before_publish");
     block_.entries().fetch_add(static_cast<uint64_t>(delta),
                                std::memory_order_relaxed);
-    block_.head().store(
-        control::MakeHead(g->gen, g->applied + static_cast<uint32_t>(record.size())),
-        std::memory_order_release);
+    const uint64_t old_head = control::MakeHead(g->gen, g->applied);
+    const uint64_t new_head = control::MakeHead(
+        g->gen, g->applied + static_cast<uint32_t>(record.size()));
+    block_.head().store(new_head, std::memory_order_release);
     FaultPoint("write.after_publish");
     std::unique_lock<std::shared_mutex> l(mu_);
-    s = RefreshLocked();  // Indexes the new record (unless a reader did).
-    if (!s.ok()) return s;
+    const bool compressed =
+        (static_cast<uint8_t>(record[8]) & log::kCompressedFlag) != 0;
+    if (!compressed && current_ == g &&
+        applied_head_.load(std::memory_order_relaxed) == old_head) {
+      // Index our own record from the ops already decoded (and checked)
+      // above, pointing into the record's copy in the log.
+      const char* payload = g->records + g->applied + log::kRecordHeaderSize;
+      for (const OpCollector::Op& op : ops.ops) {
+        LogValue& v = g->index[std::string_view(
+            payload + (op.key.data() - rep.data()), op.key.size())];
+        v.value = op.deleted ? std::string_view()
+                             : std::string_view(
+                                   payload + (op.value.data() - rep.data()),
+                                   op.value.size());
+        v.deleted = op.deleted;
+      }
+      g->applied += static_cast<uint32_t>(record.size());
+      g->applied_records++;
+      applied_head_.store(new_head, std::memory_order_relaxed);
+    } else {
+      s = RefreshLocked();  // A reader of this process indexed it already.
+      if (!s.ok()) return s;
+    }
   }
   block_.puts().fetch_add(puts, std::memory_order_relaxed);
   block_.deletes().fetch_add(deletes, std::memory_order_relaxed);
@@ -688,25 +710,44 @@ absl::Status DBImpl::CompactLocked(std::string_view pending_rep) {
   const Generation& g = *old;
   // The final state of the log plus the pending batch, sorted by key; for
   // equal keys the later write wins (higher `order`).
+  // The first 16 key bytes as two big-endian, zero-padded words order like
+  // the keys do as far as they go: most comparisons of the sort end there,
+  // without touching the keys scattered over the log.
   struct Change {
+    std::pair<uint64_t, uint64_t> prefix;
     std::string_view key;
     LogValue value;
     size_t order;
   };
+  auto word_at = [](std::string_view key, size_t start) {
+    uint64_t word = 0;
+    for (size_t i = start; i < start + 8; i++) {
+      word = word << 8 |
+             (i < key.size() ? static_cast<unsigned char>(key[i]) : 0u);
+    }
+    return word;
+  };
+  auto prefix_of = [&](std::string_view key) {
+    return std::make_pair(word_at(key, 0), word_at(key, 8));
+  };
   std::vector<Change> changes;
   changes.reserve(g.index.size());
-  for (const auto& [key, value] : g.index) changes.push_back(Change{key, value, 0});
+  for (const auto& [key, value] : g.index) {
+    changes.push_back(Change{prefix_of(key), key, value, 0});
+  }
   if (!pending_rep.empty()) {
     OpCollector ops;
     absl::Status s = WriteBatchInternal::Iterate(pending_rep, &ops);
     if (!s.ok()) return s;
     for (const OpCollector::Op& op : ops.ops) {
-      changes.push_back(
-          Change{op.key, LogValue{op.value, op.deleted}, changes.size() + 1});
+      changes.push_back(Change{prefix_of(op.key), op.key,
+                               LogValue{op.value, op.deleted}, changes.size() + 1});
     }
   }
   std::sort(changes.begin(), changes.end(), [](const Change& a, const Change& b) {
-    return a.key != b.key ? a.key < b.key : a.order < b.order;
+    if (a.prefix != b.prefix) return a.prefix < b.prefix;
+    const int c = a.key.compare(b.key);
+    return c != 0 ? c < 0 : a.order < b.order;
   });
   std::vector<std::pair<std::string_view, LogValue>> sorted;
   sorted.reserve(changes.size());
@@ -789,6 +830,7 @@ absl::Status DBImpl::CompactLocked(std::string_view pending_rep) {
 
   auto next = std::make_shared<Generation>();
   next->gen = new_gen;
+  next->index.reserve(g.index.size());  // Likely as many keys again.
   next->snap_segment = std::move(*snap);
   next->log_segment = std::move(*log_segment);
   absl::Status s = next->snapshot.Open(next->snap_segment.data(),
