@@ -32,6 +32,9 @@ namespace {
 thread_local const DBImpl* tls_writer = nullptr;
 
 constexpr size_t kMinLogSize = 4096;
+// Readers search up to this many bytes of new records in place before they
+// index them (which takes the handle's lock exclusively).
+constexpr uint32_t kMaxTailBytes = 2048;
 constexpr size_t kMaxLogSize = size_t{1} << 31;
 
 // Collects a batch's operations (to validate it before applying any).
@@ -470,9 +473,51 @@ absl::Status DBImpl::ApplyRecordsLocked(Generation* g, uint32_t end) {
   return absl::OkStatus();
 }
 
+absl::Status DBImpl::ScanTail(const Generation& g, uint32_t from, uint32_t to,
+                              std::string_view key, std::string* scratch,
+                              std::string_view* value, bool* found) {
+  struct Finder : public WriteBatch::Handler {
+    std::string_view key, value;
+    bool found = false, deleted = false;
+    void Put(std::string_view k, std::string_view v) override {
+      if (k == key) found = true, deleted = false, value = v;
+    }
+    void Delete(std::string_view k) override {
+      if (k == key) found = true, deleted = true;
+    }
+  } finder;
+  finder.key = key;
+  std::string buffer;
+  for (uint32_t offset = from; offset < to;) {
+    log::Record record;
+    absl::Status s =
+        log::ReadRecord(g.records, to, offset, g.log_segment.path(), &record);
+    if (!s.ok()) return s;
+    std::string_view batch;
+    s = log::RecordBatch(record, &buffer, &batch);
+    if (s.ok()) s = WriteBatchInternal::Iterate(batch, &finder);
+    if (!s.ok()) return s;
+    if (finder.found && !finder.deleted && !buffer.empty()) {
+      scratch->assign(finder.value.data(), finder.value.size());  // Owned.
+      finder.value = *scratch;
+    }
+    buffer.clear();
+    offset += static_cast<uint32_t>(record.size);
+  }
+  *found = finder.found;
+  if (finder.found && finder.deleted) return absl::NotFoundError("");
+  *value = finder.value;
+  return absl::OkStatus();
+}
+
 absl::Status DBImpl::LookupLocked(std::string_view key, std::string* scratch,
-                                  std::string_view* value) {
+                                  std::string_view* value, uint32_t tail_end) {
   const Generation& g = *current_;
+  if (tail_end > g.applied) {
+    bool found = false;
+    absl::Status s = ScanTail(g, g.applied, tail_end, key, scratch, value, &found);
+    if (found || !s.ok()) return s;
+  }
   if (!g.index.empty()) {
     auto it = g.index.find(key);
     if (it != g.index.end()) {
@@ -494,22 +539,28 @@ absl::Status DBImpl::WithReadView(Fn&& fn) {
   if (!s.ok()) return s;
   {
     std::shared_lock<std::shared_mutex> l(mu_);
-    if (block_.head().load(std::memory_order_acquire) ==
-        applied_head_.load(std::memory_order_relaxed)) {
-      return fn();
+    const uint64_t head = block_.head().load(std::memory_order_acquire);
+    const uint64_t applied = applied_head_.load(std::memory_order_relaxed);
+    if (head == applied) return fn(0);
+    // A few records behind in the same generation: search them in place.
+    if (control::HeadGeneration(head) == control::HeadGeneration(applied) &&
+        control::HeadOffset(head) > control::HeadOffset(applied) &&
+        control::HeadOffset(head) - control::HeadOffset(applied) <= kMaxTailBytes &&
+        control::HeadOffset(head) <= current_->record_capacity) {
+      return fn(control::HeadOffset(head));
     }
   }
   std::unique_lock<std::shared_mutex> l(mu_);
   s = RefreshLocked();
   if (!s.ok()) return s;
-  return fn();
+  return fn(0);
 }
 
 absl::Status DBImpl::Get(std::string_view key, std::string* value) {
-  return WithReadView([&]() -> absl::Status {
+  return WithReadView([&](uint32_t tail_end) -> absl::Status {
     std::string scratch;
     std::string_view v;
-    absl::Status s = LookupLocked(key, &scratch, &v);
+    absl::Status s = LookupLocked(key, &scratch, &v, tail_end);
     if (absl::IsNotFound(s)) {
       return absl::NotFoundError("");  // No message: a miss stays cheap.
     }
@@ -519,10 +570,10 @@ absl::Status DBImpl::Get(std::string_view key, std::string* value) {
 }
 
 absl::Status DBImpl::GetPinned(std::string_view key, PinnableValue* value) {
-  return WithReadView([&]() -> absl::Status {
+  return WithReadView([&](uint32_t tail_end) -> absl::Status {
     auto scratch = std::make_shared<std::string>();
     std::string_view v;
-    absl::Status s = LookupLocked(key, scratch.get(), &v);
+    absl::Status s = LookupLocked(key, scratch.get(), &v, tail_end);
     if (absl::IsNotFound(s)) return absl::NotFoundError("key not found");
     if (!s.ok()) return s;
     if (!scratch->empty()) {

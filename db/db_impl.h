@@ -100,9 +100,17 @@ class DBImpl : public DB {
      ;
   // Finds key in the current generation: OK with *value (valid while the
   // generation lives; may use *scratch), NotFound, or DataLoss.
+  // Records of the current log in [applied, tail_end) are not indexed yet
+  // and are searched first (0: none).
   absl::Status LookupLocked(std::string_view key, std::string* scratch,
-                            std::string_view* value);
-  // Runs fn(key) lookup with mu_ held, refreshing first when needed.
+                            std::string_view* value, uint32_t tail_end = 0);
+  // Searches the unindexed records [from, to) of g for key's last update.
+  absl::Status ScanTail(const Generation& g, uint32_t from, uint32_t to,
+                        std::string_view key, std::string* scratch,
+                        std::string_view* value, bool* found);
+  // Runs fn(tail_end) with mu_ held shared and the view current to the
+  // head it loaded: a short tail of new records is searched in place
+  // (tail_end) rather than indexed, which would need mu_ exclusively.
   template <typename Fn>
   absl::Status WithReadView(Fn&& fn);
 

@@ -203,8 +203,20 @@ TEST_F(DBTest, Compression) {
   ScopedDestroy destroy(name);
   auto db = DB::Open(zstd, name);
   ASSERT_THAT(db.status(), IsOk());
+  auto reader = DB::Open(zstd, name);  // Reads new records in place.
+  ASSERT_THAT(reader.status(), IsOk());
   for (int i = 0; i < 300; i++) {
     ASSERT_THAT((*db)->Put(Key(i), Value(i, 1000)), IsOk());
+    std::string value;
+    ASSERT_THAT((*reader)->Get(Key(i), &value), IsOk());
+    EXPECT_EQ(value, Value(i, 1000));
+    if (i % 3 == 0 && i > 0) {  // A delete, then the value back.
+      ASSERT_THAT((*db)->Delete(Key(i / 2)), IsOk());
+      EXPECT_TRUE(absl::IsNotFound((*reader)->Get(Key(i / 2), &value)));
+      ASSERT_THAT((*db)->Put(Key(i / 2), Value(i / 2, 1000)), IsOk());
+      ASSERT_THAT((*reader)->Get(Key(i / 2), &value), IsOk());
+      EXPECT_EQ(value, Value(i / 2, 1000));
+    }
   }
   for (int i = 0; i < 300; i++) {
     std::string value;
