@@ -653,17 +653,35 @@ absl::Status DBImpl::CheckBatch(std::string_view rep, uint32_t* count) const {
 }
 
 absl::Status DBImpl::CommitLocked(std::string_view rep) {
-  // The write lock is held, so only this thread moves the head (and with it
-  // current_ and its index) until it returns. mu_ is taken exclusively only
-  // for the short moments that change them, so this process's readers wait
-  // for an index insert at most, never for a compaction.
+  // The write lock is held, so only this thread moves the head until it
+  // returns. mu_ (this process's index) is taken exclusively only when a
+  // long tail of records must be indexed or a generation swapped; the new
+  // record itself is indexed only if mu_ is free at once (otherwise readers
+  // find it in the tail), so the writer never waits for readers and
+  // readers wait for the writer at most for one index insert.
   std::shared_ptr<Generation> g;
-  {
+  uint64_t head = 0;
+  uint32_t tail_end = 0;
+  for (int attempt = 0; g == nullptr; attempt++) {
+    {
+      std::shared_lock<std::shared_mutex> l(mu_);
+      head = block_.head().load(std::memory_order_acquire);
+      const uint64_t applied = applied_head_.load(std::memory_order_relaxed);
+      if (head == applied ||
+          (attempt == 0 && control::HeadGeneration(head) == current_->gen &&
+           control::HeadOffset(head) > current_->applied &&
+           control::HeadOffset(head) - current_->applied <= kMaxTailBytes &&
+           control::HeadOffset(head) <= current_->record_capacity)) {
+        g = current_;
+        if (head != applied) tail_end = control::HeadOffset(head);
+        break;
+      }
+    }
     std::unique_lock<std::shared_mutex> l(mu_);
     absl::Status s = RefreshLocked();
     if (!s.ok()) return s;
-    g = current_;
   }
+  const uint32_t end = control::HeadOffset(head);  // Where the record goes.
 
   // Entry count: which keys exist before and after.
   OpCollector ops;
@@ -682,7 +700,9 @@ absl::Status DBImpl::CommitLocked(std::string_view rep) {
         existed = it->second;
       } else {
         std::string_view unused;
-        existed = LookupLocked(op.key, &scratch, &unused).ok();
+        s = LookupLocked(op.key, &scratch, &unused, tail_end);
+        if (!s.ok() && !absl::IsNotFound(s)) return s;
+        existed = s.ok();
       }
       const bool exists = !op.deleted;
       delta += static_cast<int64_t>(exists) - static_cast<int64_t>(existed);
@@ -695,35 +715,44 @@ absl::Status DBImpl::CommitLocked(std::string_view rep) {
   log::AppendRecord(rep, compress_ && rep.size() >= block_.compression_threshold(),
                     &record);
   bool folded = false;
-  if (g->gen == 0 || record.size() > g->record_capacity - g->applied) {
+  uint32_t at = end;
+  if (g->gen == 0 || record.size() > g->record_capacity - end) {
     // A new log holds at least initial_log_size bytes; a record larger
     // than that goes straight into the new snapshot.
+    {
+      std::unique_lock<std::shared_mutex> l(mu_);
+      s = RefreshLocked();  // Compaction folds the whole log.
+      if (!s.ok()) return s;
+    }
     folded = record.size() > block_.initial_log_size();
     s = CompactLocked(folded ? rep : std::string_view());
     if (!s.ok()) return s;
     std::shared_lock<std::shared_mutex> l(mu_);
     g = current_;
+    at = 0;
   }
   if (!folded) {
     // Past the head: no reader looks at these bytes until the head moves.
-    std::memcpy(const_cast<char*>(g->records) + g->applied, record.data(),
+    std::memcpy(const_cast<char*>(g->records) + at, record.data(),
                 record.size());
     FaultPoint("write.before_publish");
     block_.entries().fetch_add(static_cast<uint64_t>(delta),
                                std::memory_order_relaxed);
-    const uint64_t old_head = control::MakeHead(g->gen, g->applied);
-    const uint64_t new_head = control::MakeHead(
-        g->gen, g->applied + static_cast<uint32_t>(record.size()));
+    const uint64_t old_head = control::MakeHead(g->gen, at);
+    const uint64_t new_head =
+        control::MakeHead(g->gen, at + static_cast<uint32_t>(record.size()));
     block_.head().store(new_head, std::memory_order_release);
     FaultPoint("write.after_publish");
-    std::unique_lock<std::shared_mutex> l(mu_);
+    std::unique_lock<std::shared_mutex> l(mu_, std::try_to_lock);
     const bool compressed =
         (static_cast<uint8_t>(record[8]) & log::kCompressedFlag) != 0;
-    if (!compressed && current_ == g &&
-        applied_head_.load(std::memory_order_relaxed) == old_head) {
+    if (!l.owns_lock()) {
+      // Readers are busy: they find the record in the tail meanwhile.
+    } else if (!compressed && current_ == g &&
+               applied_head_.load(std::memory_order_relaxed) == old_head) {
       // Index our own record from the ops already decoded (and checked)
       // above, pointing into the record's copy in the log.
-      const char* payload = g->records + g->applied + log::kRecordHeaderSize;
+      const char* payload = g->records + at + log::kRecordHeaderSize;
       for (const OpCollector::Op& op : ops.ops) {
         LogValue& v = g->index[std::string_view(
             payload + (op.key.data() - rep.data()), op.key.size())];
@@ -737,7 +766,7 @@ absl::Status DBImpl::CommitLocked(std::string_view rep) {
       g->applied_records++;
       applied_head_.store(new_head, std::memory_order_relaxed);
     } else {
-      s = RefreshLocked();  // A reader of this process indexed it already.
+      s = RefreshLocked();
       if (!s.ok()) return s;
     }
   }
