@@ -106,6 +106,7 @@ absl::Status AdoptAfterReboot(int fd, const Block& block) {
   absl::Status s;
   if (block.boot_id().load(std::memory_order_acquire) != boot) {
     s = port::ProcessMutex::Init(block.mutex());
+    if (s.ok()) s = port::ProcessMutex::Init(block.compaction_mutex());
     for (uint32_t i = 0; i < kMaxMembers; i++) {
       block.member_pid(i).store(0, std::memory_order_relaxed);
       block.member_token(i).store(0, std::memory_order_relaxed);

@@ -22,6 +22,8 @@
 //      192    8  boot id of the machine's boot that last set up the mutex
 //      200    4  waiters: processes blocked in WaitForChange (writers make
 //                the futex wake syscall only when it is not 0)
+//      256   64  robust process-shared mutex of background compaction (one
+//                compactor at a time; taken before the write mutex)
 //     4096  8*M  members: pid fixed32, token fixed32 (0 = free)
 // Liveness of member i: an OFD write lock on byte kMemberLockBase + i of the
 // file, which the kernel drops when the process dies.
@@ -45,6 +47,7 @@ inline constexpr uint64_t kControlMagic = 0x0100'4c52'5443'4455ULL;  // UDCTRL\0
 inline constexpr uint32_t kVersion = 1;
 inline constexpr size_t kHeaderChecksumOffset = 40;
 inline constexpr size_t kMutexOffset = 64;
+inline constexpr size_t kCompactionMutexOffset = 256;
 inline constexpr size_t kMembersOffset = 4096;
 inline constexpr uint32_t kMaxMembers = 4096;
 inline constexpr size_t kSize = kMembersOffset + 8 * kMaxMembers;
@@ -86,6 +89,7 @@ class Block {
   uint32_t creator_token() const;
 
   void* mutex() const { return base_ + kMutexOffset; }
+  void* compaction_mutex() const { return base_ + kCompactionMutexOffset; }
   std::atomic<uint64_t>& head() const { return At64(128); }
   std::atomic<uint32_t>& state() const { return At32(136); }
   std::atomic<uint32_t>& change() const { return At32(140); }

@@ -151,6 +151,7 @@ absl::Status DBImpl::CreateControl(const std::string& path,
       static_cast<uint32_t>(std::stoul(port::RandomHex(4), nullptr, 16)) | 1;
   block.InitHeader(options_, creator_token);
   absl::Status s = port::ProcessMutex::Init(block.mutex());
+  if (s.ok()) s = port::ProcessMutex::Init(block.compaction_mutex());
   if (s.ok()) {
     block.state().store(control::kStateReady, std::memory_order_relaxed);
     block.boot_id().store(port::BootId(), std::memory_order_relaxed);
@@ -225,6 +226,7 @@ absl::Status DBImpl::Init() {
     block_ = control::Block(control_segment_.data());
     compress_ = block_.compression() == Compression::kZstdCompression;
     pid_.store(port::CurrentPid(), std::memory_order_relaxed);
+    bg_pid_ = port::CurrentPid();
     std::unique_lock<std::shared_mutex> l(mu_);
     return RefreshLocked();
   }
@@ -233,6 +235,7 @@ absl::Status DBImpl::Init() {
 }
 
 void DBImpl::Close() {
+  StopBackground();  // Before anything it uses goes away.
   if (!control_segment_.valid()) return;
   if (port::CurrentPid() != pid_.load(std::memory_order_relaxed) ||
       slot_ == control::kMaxMembers) {
@@ -769,6 +772,8 @@ absl::Status DBImpl::CommitLocked(std::string_view rep) {
       s = RefreshLocked();
       if (!s.ok()) return s;
     }
+    MaybeScheduleCompaction(at + static_cast<uint32_t>(record.size()),
+                            g->record_capacity);
   }
   block_.puts().fetch_add(puts, std::memory_order_relaxed);
   block_.deletes().fetch_add(deletes, std::memory_order_relaxed);
@@ -781,66 +786,55 @@ absl::Status DBImpl::CommitLocked(std::string_view rep) {
   return absl::OkStatus();
 }
 
-absl::Status DBImpl::CompactLocked(std::string_view pending_rep) {
-  // Holding the write lock: the old generation and its index are stable.
-  // They are read under mu_ shared, so this process's readers go on.
-  std::shared_ptr<const Generation> old;
-  std::shared_lock<std::shared_mutex> reading(mu_);
-  old = current_;
-  const Generation& g = *old;
-  // The final state of the log plus the pending batch, sorted by key; for
-  // equal keys the later write wins (higher `order`).
-  // The first 16 key bytes as two big-endian, zero-padded words order like
-  // the keys do as far as they go: most comparisons of the sort end there,
-  // without touching the keys scattered over the log.
-  struct Change {
-    std::pair<uint64_t, uint64_t> prefix;
-    std::string_view key;
-    LogValue value;
-    size_t order;
-  };
-  auto word_at = [](std::string_view key, size_t start) {
-    uint64_t word = 0;
-    for (size_t i = start; i < start + 8; i++) {
-      word = word << 8 |
-             (i < key.size() ? static_cast<unsigned char>(key[i]) : 0u);
-    }
-    return word;
-  };
-  auto prefix_of = [&](std::string_view key) {
-    return std::make_pair(word_at(key, 0), word_at(key, 8));
-  };
-  std::vector<Change> changes;
-  changes.reserve(g.index.size());
-  for (const auto& [key, value] : g.index) {
-    changes.push_back(Change{prefix_of(key), key, value, 0});
+namespace {
+
+// One update of a key on its way into a snapshot. `prefix` holds the first
+// 16 key bytes as two big-endian, zero-padded words, which order like the
+// keys do as far as they go: most comparisons of the sort end there, without
+// touching the keys scattered over the log. For equal keys the later update
+// (higher `order`) wins.
+struct Change {
+  std::pair<uint64_t, uint64_t> prefix;
+  std::string_view key;
+  DBImpl::LogValue value;
+  size_t order;
+};
+
+uint64_t KeyWord(std::string_view key, size_t start) {
+  uint64_t word = 0;
+  for (size_t i = start; i < start + 8; i++) {
+    word = word << 8 | (i < key.size() ? static_cast<unsigned char>(key[i]) : 0u);
   }
-  if (!pending_rep.empty()) {
-    OpCollector ops;
-    absl::Status s = WriteBatchInternal::Iterate(pending_rep, &ops);
-    if (!s.ok()) return s;
-    for (const OpCollector::Op& op : ops.ops) {
-      changes.push_back(Change{prefix_of(op.key), op.key,
-                               LogValue{op.value, op.deleted}, changes.size() + 1});
-    }
-  }
-  std::sort(changes.begin(), changes.end(), [](const Change& a, const Change& b) {
+  return word;
+}
+
+Change MakeChange(std::string_view key, DBImpl::LogValue value, size_t order) {
+  return Change{{KeyWord(key, 0), KeyWord(key, 8)}, key, value, order};
+}
+
+using Entries = std::vector<std::pair<std::string_view, std::string_view>>;
+
+// Sorts the changes and merges them with g's snapshot into *merged (plain
+// values; decompressed ones are kept in *plain).
+absl::Status MergeChanges(const DBImpl::Generation& g,
+                          std::vector<Change>* changes,
+                          std::deque<std::string>* plain, Entries* merged) {
+  std::sort(changes->begin(), changes->end(), [](const Change& a, const Change& b) {
     if (a.prefix != b.prefix) return a.prefix < b.prefix;
     const int c = a.key.compare(b.key);
     return c != 0 ? c < 0 : a.order < b.order;
   });
-  std::vector<std::pair<std::string_view, LogValue>> sorted;
-  sorted.reserve(changes.size());
-  for (size_t i = 0; i < changes.size(); i++) {
-    if (i + 1 < changes.size() && changes[i + 1].key == changes[i].key) continue;
-    sorted.emplace_back(changes[i].key, changes[i].value);
+  std::vector<std::pair<std::string_view, DBImpl::LogValue>> sorted;
+  sorted.reserve(changes->size());
+  for (size_t i = 0; i < changes->size(); i++) {
+    if (i + 1 < changes->size() && (*changes)[i + 1].key == (*changes)[i].key) {
+      continue;
+    }
+    sorted.emplace_back((*changes)[i].key, (*changes)[i].value);
   }
 
-  // Merge with the snapshot (both sorted by key).
-  std::vector<std::pair<std::string_view, std::string_view>> merged;
-  std::deque<std::string> plain;  // Decompressed snapshot values.
   const uint64_t snap_count = g.gen == 0 ? 0 : g.snapshot.count();
-  merged.reserve(snap_count + sorted.size());
+  merged->reserve(snap_count + sorted.size());
   uint64_t si = 0;
   size_t li = 0;
   snapshot::Entry entry;
@@ -851,67 +845,79 @@ absl::Status DBImpl::CompactLocked(std::string_view pending_rep) {
       if (!s.ok()) return s;
       have_entry = true;
     }
-    const bool snap_left = have_entry;
     const bool log_left = li < sorted.size();
-    if (!snap_left && !log_left) break;
-    if (log_left && (!snap_left || sorted[li].first <= entry.key)) {
-      if (snap_left && sorted[li].first == entry.key) {
+    if (!have_entry && !log_left) break;
+    if (log_left && (!have_entry || sorted[li].first <= entry.key)) {
+      if (have_entry && sorted[li].first == entry.key) {
         have_entry = false;
         si++;
       }
       if (!sorted[li].second.deleted) {
-        merged.emplace_back(sorted[li].first, sorted[li].second.value);
+        merged->emplace_back(sorted[li].first, sorted[li].second.value);
       }
       li++;
     } else {
       std::string_view value = entry.value;
       if (entry.compressed) {
-        plain.emplace_back();
-        absl::Status s = snapshot::EntryValue(entry, &plain.back(), &value);
+        plain->emplace_back();
+        absl::Status s = snapshot::EntryValue(entry, &plain->back(), &value);
         if (!s.ok()) return s;
       }
-      merged.emplace_back(entry.key, value);
+      merged->emplace_back(entry.key, value);
       have_entry = false;
       si++;
     }
   }
+  return absl::OkStatus();
+}
 
-  const uint32_t new_gen = g.gen + 1;
-  const std::string snap_name = SnapshotFileName(dir_, name_, new_gen);
-  const std::string log_name = LogFileName(dir_, name_, new_gen);
-  // Leftovers of a writer that died before publishing this generation.
-  port::Unlink(snap_name).IgnoreError();
-  port::Unlink(log_name).IgnoreError();
+}  // namespace
 
-  FaultPoint("compact.before_snapshot");
+absl::Status DBImpl::BuildSnapshot(uint32_t gen, const std::string& path,
+                                   const std::vector<std::pair<std::string_view,
+                                                               std::string_view>>& entries,
+                                   port::Segment* out) {
+  // Leftovers of a writer that died before publishing it.
+  port::Unlink(path).IgnoreError();
   snapshot::BuildOptions build;
-  build.generation = new_gen;
+  build.generation = gen;
   build.compress = compress_;
   build.compression_threshold = block_.compression_threshold();
   build.mode = options_.mode;
-  absl::StatusOr<port::Segment> snap = snapshot::Build(snap_name, build, merged);
+  absl::StatusOr<port::Segment> snap = snapshot::Build(path, build, entries);
   if (!snap.ok()) return snap.status();
-  FaultPoint("compact.after_snapshot");
+  *out = std::move(*snap);
+  return absl::OkStatus();
+}
 
+absl::Status DBImpl::InstallGeneration(const Generation& old, port::Segment snap,
+                                       uint32_t carried_from, uint32_t carried_to,
+                                       uint64_t base_sequence) {
+  // Write lock held; snap is complete under its final name.
+  const uint32_t new_gen = old.gen + 1;
+  const std::string snap_name = SnapshotFileName(dir_, name_, new_gen);
+  const std::string log_name = LogFileName(dir_, name_, new_gen);
+  const uint32_t carried = carried_to - carried_from;
   // The log grows with the data: compaction costs O(data) and happens
   // after O(data) bytes of writes, so its cost per write stays flat.
-  size_t capacity = std::max<size_t>(block_.initial_log_size(), snap->size());
+  size_t capacity = std::max<size_t>(block_.initial_log_size(), snap.size());
+  capacity = std::max<size_t>(capacity, size_t{2} * carried);
   capacity = std::min(capacity, kMaxLogSize);
   capacity = (capacity + log::kHeaderSize + 4095) & ~size_t{4095};
+  port::Unlink(log_name).IgnoreError();
   absl::StatusOr<port::Segment> log_segment =
       port::Segment::Create(log_name, capacity, options_.mode);
-  if (!log_segment.ok()) {
-    port::Unlink(snap_name).IgnoreError();
-    return log_segment.status();
-  }
-  const uint64_t base_sequence = g.log_header.base_sequence +
-                                 g.applied_records + (pending_rep.empty() ? 0 : 1);
+  if (!log_segment.ok()) return log_segment.status();
   log::EncodeHeader(log_segment->data(), new_gen, capacity, base_sequence);
+  // Records committed while a background compaction ran move over as
+  // they are (a record does not depend on where it lies).
+  std::memcpy(log_segment->data() + log::kHeaderSize, old.records + carried_from,
+              carried);
 
   auto next = std::make_shared<Generation>();
   next->gen = new_gen;
-  next->index.reserve(g.index.size());  // Likely as many keys again.
-  next->snap_segment = std::move(*snap);
+  next->index.reserve(old.index.size());  // Likely as many keys again.
+  next->snap_segment = std::move(snap);
   next->log_segment = std::move(*log_segment);
   absl::Status s = next->snapshot.Open(next->snap_segment.data(),
                                        next->snap_segment.size(), snap_name);
@@ -920,30 +926,205 @@ absl::Status DBImpl::CompactLocked(std::string_view pending_rep) {
                          log_name, &next->log_header);
   }
   if (!s.ok()) {
-    port::Unlink(snap_name).IgnoreError();
     port::Unlink(log_name).IgnoreError();
     return s;
   }
   next->records = next->log_segment.data() + log::kHeaderSize;
   next->record_capacity = next->log_segment.size() - log::kHeaderSize;
 
-  reading.unlock();
   FaultPoint("compact.before_publish");
-  block_.entries().store(merged.size(), std::memory_order_relaxed);
-  const uint64_t head = control::MakeHead(new_gen, 0);
+  const uint64_t head = control::MakeHead(new_gen, carried);
   block_.head().store(head, std::memory_order_release);
   FaultPoint("compact.after_publish");
-  if (g.gen != 0) {
+  if (old.gen != 0) {
     block_.compactions().fetch_add(1, std::memory_order_relaxed);
     // Retire the old generation. Processes that still map it keep their
     // mapping; those that try to open it now follow the head instead.
-    port::Unlink(SnapshotFileName(dir_, name_, g.gen)).IgnoreError();
-    port::Unlink(LogFileName(dir_, name_, g.gen)).IgnoreError();
+    port::Unlink(SnapshotFileName(dir_, name_, old.gen)).IgnoreError();
+    port::Unlink(LogFileName(dir_, name_, old.gen)).IgnoreError();
   }
   std::unique_lock<std::shared_mutex> l(mu_);
   current_ = std::move(next);
-  applied_head_.store(head, std::memory_order_relaxed);
-  return absl::OkStatus();
+  applied_head_.store(control::MakeHead(new_gen, 0), std::memory_order_relaxed);
+  return RefreshLocked();  // Indexes the carried records.
+}
+
+absl::Status DBImpl::CompactLocked(std::string_view pending_rep) {
+  // Holding the write lock: the current generation and its index are
+  // stable (the caller refreshed it). They are read under mu_ shared, so
+  // this process's readers go on.
+  std::shared_ptr<const Generation> old;
+  std::vector<Change> changes;
+  {
+    std::shared_lock<std::shared_mutex> reading(mu_);
+    old = current_;
+    changes.reserve(old->index.size());
+    for (const auto& [key, value] : old->index) {
+      changes.push_back(MakeChange(key, value, 0));
+    }
+  }
+  const Generation& g = *old;
+  if (!pending_rep.empty()) {
+    OpCollector ops;
+    absl::Status s = WriteBatchInternal::Iterate(pending_rep, &ops);
+    if (!s.ok()) return s;
+    for (const OpCollector::Op& op : ops.ops) {
+      changes.push_back(
+          MakeChange(op.key, LogValue{op.value, op.deleted}, changes.size() + 1));
+    }
+  }
+  std::deque<std::string> plain;
+  Entries merged;
+  absl::Status s = MergeChanges(g, &changes, &plain, &merged);
+  if (!s.ok()) return s;
+
+  FaultPoint("compact.before_snapshot");
+  port::Segment snap;
+  s = BuildSnapshot(g.gen + 1, SnapshotFileName(dir_, name_, g.gen + 1), merged,
+                    &snap);
+  if (!s.ok()) return s;
+  FaultPoint("compact.after_snapshot");
+  block_.entries().store(merged.size(), std::memory_order_relaxed);
+  const uint64_t base_sequence = g.log_header.base_sequence +
+                                 g.applied_records + (pending_rep.empty() ? 0 : 1);
+  s = InstallGeneration(g, std::move(snap), g.applied, g.applied, base_sequence);
+  if (!s.ok()) port::Unlink(SnapshotFileName(dir_, name_, g.gen + 1)).IgnoreError();
+  return s;
+}
+
+void DBImpl::MaybeScheduleCompaction(uint32_t used, size_t capacity) {
+  if (!options_.background_compaction || used < capacity / 2) return;
+  if (port::CurrentPid() != bg_pid_) return;  // A fork child compacts inline.
+  std::lock_guard<std::mutex> l(bg_mu_);
+  if (bg_scheduled_ || bg_stop_) return;
+  bg_scheduled_ = true;
+  if (!bg_thread_.joinable()) {
+    bg_thread_ = std::thread([this] { BackgroundLoop(); });
+  }
+  bg_cv_.notify_one();
+}
+
+void DBImpl::BackgroundLoop() {
+  std::unique_lock<std::mutex> l(bg_mu_);
+  for (;;) {
+    bg_cv_.wait(l, [this] { return bg_scheduled_ || bg_stop_; });
+    if (bg_stop_) return;
+    l.unlock();
+    BackgroundCompaction().IgnoreError();  // Writers compact inline if need be.
+    l.lock();
+    bg_scheduled_ = false;
+    bg_cv_.notify_all();
+  }
+}
+
+void DBImpl::StopBackground() {
+  if (port::CurrentPid() != bg_pid_) {
+    // A fork child: the thread (and whatever it held) lives only in the
+    // parent. Forget it without touching its state.
+    if (bg_thread_.joinable()) new std::thread(std::move(bg_thread_));
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> l(bg_mu_);
+    bg_stop_ = true;
+    bg_cv_.notify_all();
+  }
+  if (bg_thread_.joinable()) bg_thread_.join();
+}
+
+absl::Status DBImpl::BackgroundCompaction() {
+  // One compactor at a time in all processes; skip when another one runs.
+  bool died = false;
+  absl::Status s = port::ProcessMutex::Lock(block_.compaction_mutex(), 1, &died);
+  if (!s.ok()) return s;
+  if (died) port::ProcessMutex::MarkConsistent(block_.compaction_mutex());
+  struct Unlock {
+    void* mutex;
+    ~Unlock() { port::ProcessMutex::Unlock(mutex); }
+  } unlock{block_.compaction_mutex()};
+
+  // 1. Under the write lock: the generation and how far it is committed.
+  std::shared_ptr<const Generation> old;
+  uint32_t frozen;
+  uint64_t frozen_records;
+  {
+    WriterLock lock(this);
+    if (!lock.status().ok()) return lock.status();
+    std::unique_lock<std::shared_mutex> l(mu_);
+    s = RefreshLocked();
+    if (!s.ok()) return s;
+    old = current_;
+    frozen = old->applied;
+    frozen_records = old->applied_records;
+    if (old->gen == 0 || frozen < old->record_capacity / 2) {
+      return absl::OkStatus();  // Compacted by someone else meanwhile.
+    }
+  }
+  const Generation& g = *old;
+
+  // 2. Without it: the log's records below `frozen` never change while the
+  // generation lives, so they are read in place.
+  std::vector<Change> changes;
+  std::deque<std::string> buffers;  // Decompressed records.
+  for (uint32_t offset = 0; offset < frozen;) {
+    log::Record record;
+    s = log::ReadRecord(g.records, frozen, offset, g.log_segment.path(), &record);
+    if (!s.ok()) return s;
+    std::string scratch;
+    std::string_view batch;
+    s = log::RecordBatch(record, &scratch, &batch);
+    if (!s.ok()) return s;
+    if (!scratch.empty()) {
+      buffers.push_back(std::move(scratch));
+      batch = buffers.back();
+    }
+    OpCollector ops;
+    s = WriteBatchInternal::Iterate(batch, &ops);
+    if (!s.ok()) return s;
+    for (const OpCollector::Op& op : ops.ops) {
+      changes.push_back(
+          MakeChange(op.key, LogValue{op.value, op.deleted}, changes.size()));
+    }
+    offset += static_cast<uint32_t>(record.size);
+  }
+  std::deque<std::string> plain;
+  Entries merged;
+  s = MergeChanges(g, &changes, &plain, &merged);
+  if (!s.ok()) return s;
+  const std::string tmp = TempSnapshotFileName(dir_, name_, g.gen + 1);
+  port::Segment snap;
+  FaultPoint("bgcompact.before_snapshot");
+  s = BuildSnapshot(g.gen + 1, tmp, merged, &snap);
+  if (!s.ok()) return s;
+  FaultPoint("bgcompact.after_snapshot");
+
+  // 3. Under the write lock again: carry over what was committed meanwhile
+  // and publish, unless the generation moved on (an inline compaction).
+  WriterLock lock(this);
+  if (!lock.status().ok()) {
+    port::Unlink(tmp).IgnoreError();
+    return lock.status();
+  }
+  const uint64_t head = block_.head().load(std::memory_order_acquire);
+  if (control::HeadGeneration(head) != g.gen) {
+    port::Unlink(tmp).IgnoreError();
+    return absl::OkStatus();
+  }
+  {
+    std::unique_lock<std::shared_mutex> l(mu_);
+    s = RefreshLocked();
+    if (!s.ok()) return s;
+  }
+  const std::string snap_name = SnapshotFileName(dir_, name_, g.gen + 1);
+  s = port::Rename(tmp, snap_name);
+  if (!s.ok()) {
+    port::Unlink(tmp).IgnoreError();
+    return s;
+  }
+  s = InstallGeneration(g, std::move(snap), frozen, control::HeadOffset(head),
+                        g.log_header.base_sequence + frozen_records);
+  if (!s.ok()) port::Unlink(snap_name).IgnoreError();
+  return s;
 }
 
 absl::Status DBImpl::Write(const WriteBatch& batch) {

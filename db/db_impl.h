@@ -13,11 +13,13 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -96,8 +98,7 @@ class DBImpl : public DB {
   // Requires mu_ held exclusively (also for the *Locked methods below,
   // except LookupLocked, which needs it shared).
   absl::Status RefreshLocked();
-  absl::Status ApplyRecordsLocked(Generation* g, uint32_t end)
-     ;
+  absl::Status ApplyRecordsLocked(Generation* g, uint32_t end);
   // Finds key in the current generation: OK with *value (valid while the
   // generation lives; may use *scratch), NotFound, or DataLoss.
   // Records of the current log in [applied, tail_end) are not indexed yet
@@ -118,8 +119,26 @@ class DBImpl : public DB {
   void UnlockWriter();
   void RecoverLocked();  // After a writer died holding the write lock.
   absl::Status CommitLocked(std::string_view rep);
-  absl::Status CompactLocked(std::string_view pending_rep)
-     ;
+  absl::Status CompactLocked(std::string_view pending_rep);
+  // Writes the snapshot of generation `gen` at path.
+  absl::Status BuildSnapshot(
+      uint32_t gen, const std::string& path,
+      const std::vector<std::pair<std::string_view, std::string_view>>& entries,
+      port::Segment* out);
+  // Write lock held: creates the next generation's log (carrying the
+  // records [carried_from, carried_to) of `old`), publishes the head,
+  // retires `old` and makes the new generation current.
+  absl::Status InstallGeneration(const Generation& old, port::Segment snap,
+                                 uint32_t carried_from, uint32_t carried_to,
+                                 uint64_t base_sequence);
+
+  // Background compaction: when the log is half full, a thread of this
+  // handle builds the next snapshot without the write lock, then takes it
+  // briefly to carry over the newer records and publish.
+  void MaybeScheduleCompaction(uint32_t used, size_t capacity);
+  void BackgroundLoop();
+  absl::Status BackgroundCompaction();
+  void StopBackground();
   absl::Status CheckBatch(std::string_view rep, uint32_t* count) const;
   void Close();
   std::string StatsString();
@@ -140,6 +159,13 @@ class DBImpl : public DB {
   std::shared_ptr<Generation> current_;  // Guarded by mu_.
   // The head value current_ reflects entirely (0 before the first load).
   std::atomic<uint64_t> applied_head_{~uint64_t{0}};
+
+  std::mutex bg_mu_;
+  std::condition_variable bg_cv_;
+  bool bg_scheduled_ = false;  // Guarded by bg_mu_.
+  bool bg_stop_ = false;       // Guarded by bg_mu_.
+  int32_t bg_pid_ = 0;         // The process whose thread bg_thread_ is.
+  std::thread bg_thread_;
 };
 
 }  // namespace ultradict

@@ -52,6 +52,11 @@ std::string SnapshotFileName(const std::string& dir, std::string_view name,
   return absl::StrCat(dir, "/", AsAbsl(kPrefix), AsAbsl(name), ".", gen, ".snap");
 }
 
+std::string TempSnapshotFileName(const std::string& dir, std::string_view name,
+                                 uint64_t gen) {
+  return SnapshotFileName(dir, name, gen) + ".tmp";
+}
+
 bool ParseFileName(std::string_view file, std::string* name, FileType* type,
                    uint64_t* gen) {
   if (!absl::StartsWith(AsAbsl(file), AsAbsl(kPrefix))) return false;
@@ -68,6 +73,11 @@ bool ParseFileName(std::string_view file, std::string* name, FileType* type,
     return true;
   }
   if (parts.size() == 3 && parts[1] == "tmp") {
+    *type = FileType::kTemp;
+    return true;
+  }
+  if (parts.size() == 4 && parts[2] == "snap" && parts[3] == "tmp" &&
+      absl::SimpleAtoi(AsAbsl(parts[1]), gen)) {
     *type = FileType::kTemp;
     return true;
   }

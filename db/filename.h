@@ -4,7 +4,8 @@
 //   D/ud.N            control segment (see control_block.h)
 //   D/ud.N.<gen>.log  update log of generation <gen> (see log_format.h)
 //   D/ud.N.<gen>.snap snapshot of generation <gen> (see snapshot_format.h)
-// and, briefly, D/ud.N.tmp.<random> while a control segment is created.
+// and, briefly, D/ud.N.tmp.<random> while a control segment is created and
+// D/ud.N.<gen>.snap.tmp while a background compaction builds a snapshot.
 
 #ifndef ULTRADICT_DB_FILENAME_H_
 #define ULTRADICT_DB_FILENAME_H_
@@ -28,6 +29,8 @@ std::string LogFileName(const std::string& dir, std::string_view name,
                         uint64_t gen);
 std::string SnapshotFileName(const std::string& dir, std::string_view name,
                              uint64_t gen);
+std::string TempSnapshotFileName(const std::string& dir, std::string_view name,
+                                 uint64_t gen);
 
 // Parses a file name (no directory). False when it is not one of ours.
 bool ParseFileName(std::string_view file, std::string* name, FileType* type,

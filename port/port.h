@@ -75,6 +75,9 @@ class Segment {
 // Removes the file at path. NotFound when absent.
 absl::Status Unlink(const std::string& path);
 
+// Renames atomically within a directory (replacing `to`).
+absl::Status Rename(const std::string& from, const std::string& to);
+
 // Makes `to` a second name of `from`; AlreadyExists when `to` exists (an
 // atomic create-if-absent of a fully written file).
 absl::Status Link(const std::string& from, const std::string& to);

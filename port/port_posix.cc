@@ -179,6 +179,11 @@ absl::Status Unlink(const std::string& path) {
   return absl::OkStatus();
 }
 
+absl::Status Rename(const std::string& from, const std::string& to) {
+  if (rename(from.c_str(), to.c_str()) != 0) return PosixError(to, errno);
+  return absl::OkStatus();
+}
+
 absl::Status Link(const std::string& from, const std::string& to) {
   if (link(from.c_str(), to.c_str()) != 0) return PosixError(to, errno);
   return absl::OkStatus();

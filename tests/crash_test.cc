@@ -63,8 +63,10 @@ const char* const kFaultPoints[] = {
     "write.before_publish",   "write.after_publish",
     "compact.before_snapshot", "compact.after_snapshot",
     "compact.before_publish",  "compact.after_publish",
+    // In the background compaction thread (holding the compaction mutex).
+    "bgcompact.before_snapshot", "bgcompact.after_snapshot",
 };
-constexpr int kNumFaultPoints = 6;
+constexpr int kNumFaultPoints = 8;
 
 std::string Key(int k) { return absl::StrCat("key", 100 + k); }
 int KeyOfSeq(int64_t seq) { return static_cast<int>((seq * 7) % kKeys); }

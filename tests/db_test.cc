@@ -2,6 +2,7 @@
 
 #include "ultradict/db.h"
 
+#include <atomic>
 #include <map>
 #include <string>
 #include <thread>
@@ -348,6 +349,59 @@ TEST_F(DBTest, ConcurrentThreads) {
   std::string entries;
   ASSERT_TRUE(db_->GetProperty("ultradict.num-entries", &entries));
   EXPECT_EQ(entries, "4000");
+}
+
+TEST_F(DBTest, BackgroundCompactionLosesNothing) {
+  Options small;
+  small.log_size = 64 * 1024;
+  std::string name = UniqueName("bg");
+  ScopedDestroy destroy(name);
+  auto db = DB::Open(small, name);
+  ASSERT_THAT(db.status(), IsOk());
+  auto other = DB::Open(small, name);  // Compacts in its own thread too.
+  ASSERT_THAT(other.status(), IsOk());
+  constexpr int kPerWriter = 20000;
+  std::atomic<bool> done{false};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 2; w++) {
+    threads.emplace_back([&, w] {
+      DB* target = w == 0 ? db->get() : other->get();
+      for (int i = 0; i < kPerWriter; i++) {
+        ASSERT_THAT(target->Put(Key(w * kPerWriter + i % 3000), Value(i)), IsOk());
+      }
+    });
+  }
+  std::thread reader([&] {
+    while (!done.load()) {
+      std::string value;
+      absl::Status s = (*other)->Get(Key(17), &value);
+      ASSERT_TRUE(s.ok() || absl::IsNotFound(s)) << s;
+    }
+  });
+  for (auto& t : threads) t.join();
+  done = true;
+  reader.join();
+  for (int w = 0; w < 2; w++) {
+    for (int k = 0; k < 3000; k++) {
+      // The last write of key k was i = the largest i < kPerWriter with
+      // i % 3000 == k.
+      const int last = (kPerWriter - 1) - ((kPerWriter - 1 - k) % 3000);
+      std::string value;
+      ASSERT_THAT((*db)->Get(Key(w * kPerWriter + k), &value), IsOk());
+      EXPECT_EQ(value, Value(last));
+    }
+  }
+  std::string compactions, entries;
+  ASSERT_TRUE((*db)->GetProperty("ultradict.stats", &compactions));
+  ASSERT_TRUE((*db)->GetProperty("ultradict.num-entries", &entries));
+  EXPECT_EQ(entries, "6000");
+  EXPECT_NE(compactions.find("compactions: "), std::string::npos);
+  EXPECT_EQ(compactions.find("compactions: 0\n"), std::string::npos) << compactions;
+  db->reset();
+  other->reset();
+  for (const std::string& f : testing::LeftoverFiles(name)) {
+    EXPECT_EQ(f.find(".tmp"), std::string::npos) << f;
+  }
 }
 
 TEST_F(DBTest, WaitForChangeAndReadChanges) {

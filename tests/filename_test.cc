@@ -20,6 +20,10 @@ TEST(FilenameTest, RoundTrip) {
   EXPECT_EQ(gen, 12u);
   ASSERT_TRUE(ParseFileName("ud.x.3.snap", &name, &type, &gen));
   EXPECT_EQ(type, FileType::kSnapshot);
+  ASSERT_TRUE(ParseFileName("ud.x.4.snap.tmp", &name, &type, &gen));
+  EXPECT_EQ(type, FileType::kTemp);
+  EXPECT_EQ(gen, 4u);
+  EXPECT_EQ(TempSnapshotFileName("/d", "x", 4), "/d/ud.x.4.snap.tmp");
   EXPECT_EQ(LogFileName("/d", "x", 3), "/d/ud.x.3.log");
   EXPECT_EQ(SnapshotFileName("/d", "x", 3), "/d/ud.x.3.snap");
   EXPECT_EQ(ControlFileName("/d", "x"), "/d/ud.x");
