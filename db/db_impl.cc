@@ -655,7 +655,7 @@ absl::Status DBImpl::CheckBatch(std::string_view rep, uint32_t* count) const {
   return absl::OkStatus();
 }
 
-absl::Status DBImpl::CommitLocked(std::string_view rep) {
+absl::Status DBImpl::CommitLocked(std::string_view rep, bool* wait_for_background) {
   // The write lock is held, so only this thread moves the head until it
   // returns. mu_ (this process's index) is taken exclusively only when a
   // long tail of records must be indexed or a generation swapped; the new
@@ -720,6 +720,14 @@ absl::Status DBImpl::CommitLocked(std::string_view rep) {
   bool folded = false;
   uint32_t at = end;
   if (g->gen == 0 || record.size() > g->record_capacity - end) {
+    if (wait_for_background != nullptr && g->gen != 0 &&
+        port::CurrentPid() == bg_pid_) {
+      std::lock_guard<std::mutex> l(bg_mu_);
+      if (bg_scheduled_ && !bg_stop_) {
+        *wait_for_background = true;
+        return absl::OkStatus();
+      }
+    }
     // A new log holds at least initial_log_size bytes; a record larger
     // than that goes straight into the new snapshot.
     {
@@ -993,7 +1001,7 @@ absl::Status DBImpl::CompactLocked(std::string_view pending_rep) {
 }
 
 void DBImpl::MaybeScheduleCompaction(uint32_t used, size_t capacity) {
-  if (!options_.background_compaction || used < capacity / 2) return;
+  if (!options_.background_compaction || used < capacity / 3) return;
   if (port::CurrentPid() != bg_pid_) return;  // A fork child compacts inline.
   std::lock_guard<std::mutex> l(bg_mu_);
   if (bg_scheduled_ || bg_stop_) return;
@@ -1056,7 +1064,7 @@ absl::Status DBImpl::BackgroundCompaction() {
     old = current_;
     frozen = old->applied;
     frozen_records = old->applied_records;
-    if (old->gen == 0 || frozen < old->record_capacity / 2) {
+    if (old->gen == 0 || frozen < old->record_capacity / 3) {
       return absl::OkStatus();  // Compacted by someone else meanwhile.
     }
   }
@@ -1132,9 +1140,24 @@ absl::Status DBImpl::Write(const WriteBatch& batch) {
   uint32_t count = 0;
   absl::Status s = CheckBatch(rep, &count);
   if (!s.ok() || count == 0) return s;
-  WriterLock lock(this);
-  if (!lock.status().ok()) return lock.status();
-  return CommitLocked(rep);
+  return Commit(rep);
+}
+
+absl::Status DBImpl::Commit(std::string_view rep) {
+  for (;;) {
+    bool full = false;
+    {
+      WriterLock lock(this);
+      if (!lock.status().ok()) return lock.status();
+      absl::Status s = CommitLocked(rep, &full);
+      if (!full) return s;
+    }
+    // The log is full while this process's background compaction runs:
+    // wait for it (it needs the write lock) rather than compact again.
+    std::unique_lock<std::mutex> l(bg_mu_);
+    bg_cv_.wait_for(l, std::chrono::seconds(10),
+                    [this] { return !bg_scheduled_ || bg_stop_; });
+  }
 }
 
 absl::Status DBImpl::Put(std::string_view key, std::string_view value) {
@@ -1142,9 +1165,7 @@ absl::Status DBImpl::Put(std::string_view key, std::string_view value) {
   if (!s.ok()) return s;
   WriteBatch batch;
   batch.Put(key, value);
-  WriterLock lock(this);
-  if (!lock.status().ok()) return lock.status();
-  return CommitLocked(WriteBatchInternal::Contents(batch));
+  return Commit(WriteBatchInternal::Contents(batch));
 }
 
 absl::Status DBImpl::Delete(std::string_view key) {
@@ -1152,9 +1173,7 @@ absl::Status DBImpl::Delete(std::string_view key) {
   if (!s.ok()) return s;
   WriteBatch batch;
   batch.Delete(key);
-  WriterLock lock(this);
-  if (!lock.status().ok()) return lock.status();
-  return CommitLocked(WriteBatchInternal::Contents(batch));
+  return Commit(WriteBatchInternal::Contents(batch));
 }
 
 absl::Status DBImpl::Update(

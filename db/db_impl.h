@@ -118,7 +118,13 @@ class DBImpl : public DB {
   absl::Status LockWriter();
   void UnlockWriter();
   void RecoverLocked();  // After a writer died holding the write lock.
-  absl::Status CommitLocked(std::string_view rep);
+  // Commits one batch record (write lock held). When the log is full while
+  // this process's background compaction runs and wait_for_background is
+  // given, commits nothing and sets it: the caller unlocks, waits, retries.
+  absl::Status CommitLocked(std::string_view rep,
+                            bool* wait_for_background = nullptr);
+  // Takes the write lock and commits, waiting for background compaction.
+  absl::Status Commit(std::string_view rep);
   absl::Status CompactLocked(std::string_view pending_rep);
   // Writes the snapshot of generation `gen` at path.
   absl::Status BuildSnapshot(
@@ -132,7 +138,7 @@ class DBImpl : public DB {
                                  uint32_t carried_from, uint32_t carried_to,
                                  uint64_t base_sequence);
 
-  // Background compaction: when the log is half full, a thread of this
+  // Background compaction: when a third of the log is used, a thread of this
   // handle builds the next snapshot without the write lock, then takes it
   // briefly to carry over the newer records and publish.
   void MaybeScheduleCompaction(uint32_t used, size_t capacity);

@@ -87,6 +87,8 @@ class CorruptionTest : public ::testing::TestWithParam<Compression> {
     options_.directory = dir_;
     options_.compression = GetParam();
     options_.log_size = 16384;
+    // A fixed layout to damage: no compaction of its own accord.
+    options_.background_compaction = false;
     options_.write_lock_timeout_ms = 1000;  // A damaged mutex costs 1 s.
     {
       auto db = DB::Open(options_, name_);
