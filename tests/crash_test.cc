@@ -443,11 +443,6 @@ int RunChild(int argc, char** argv) {
 }  // namespace ultradict
 
 int main(int argc, char** argv) {
-  for (int i = 1; i < argc; i++) {
-    if (std::string(argv[i]).rfind("--child=", 0) == 0) {
-      return ultradict::RunChild(argc, argv);
-    }
-  }
-  ::testing::InitGoogleTest(&argc, argv);
-  return RUN_ALL_TESTS();
+  return ultradict::testing::TestMainWithChildren(argc, argv,
+                                                  &ultradict::RunChild);
 }

@@ -13,6 +13,8 @@
 #include <chrono>
 #include <thread>
 
+#include "gtest/gtest.h"
+
 extern char** environ;
 
 namespace ultradict {
@@ -166,6 +168,15 @@ std::string DescribeStatus(int status) {
   if (WIFEXITED(status)) return "exit " + std::to_string(WEXITSTATUS(status));
   if (WIFSIGNALED(status)) return "signal " + std::to_string(WTERMSIG(status));
   return "status " + std::to_string(status);
+}
+
+int TestMainWithChildren(int argc, char** argv,
+                         int (*run_child)(int argc, char** argv)) {
+  for (int i = 1; i < argc; i++) {
+    if (std::string(argv[i]).rfind("--child=", 0) == 0) return run_child(argc, argv);
+  }
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
 }
 
 }  // namespace testing

@@ -59,6 +59,11 @@ void WriteAll(int fd, const std::string& s);
 // "--key=value" arguments of a child as a map (key without the dashes).
 std::map<std::string, std::string> ParseChildArgs(int argc, char** argv);
 
+// The main() of a test binary with child roles: runs run_child when a
+// `--child=` argument is present, else the GoogleTest suite.
+int TestMainWithChildren(int argc, char** argv,
+                         int (*run_child)(int argc, char** argv));
+
 // Text for a waitpid status ("exit 0", "signal 9").
 std::string DescribeStatus(int status);
 
