@@ -919,8 +919,10 @@ absl::Status DBImpl::InstallGeneration(const Generation& old, port::Segment snap
   log::EncodeHeader(log_segment->data(), new_gen, capacity, base_sequence);
   // Records committed while a background compaction ran move over as
   // they are (a record does not depend on where it lies).
-  std::memcpy(log_segment->data() + log::kHeaderSize, old.records + carried_from,
-              carried);
+  if (carried > 0) {
+    std::memcpy(log_segment->data() + log::kHeaderSize,
+                old.records + carried_from, carried);
+  }
 
   auto next = std::make_shared<Generation>();
   next->gen = new_gen;
