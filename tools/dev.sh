@@ -26,6 +26,8 @@ Commands:
   bench      Run the benchmark: bazel run -c opt //benchmarks:db_bench -- [args]
   install    Build the `ultradict` tool (-c opt) and copy it to ${PREFIX:-/usr/local}/bin.
   fuzz       Run each fuzzer under //tests/fuzz for ${FUZZ_SECONDS:-30}s.
+  windows    Cross-build with mingw-w64 and run the Windows tests under Wine
+             (tools/windows/run_tests.sh; see doc/windows.md).
   help       Show this message.
 USAGE
 }
@@ -106,6 +108,7 @@ case "$cmd" in
     echo "installed ${PREFIX:-/usr/local}/bin/ultradict"
     ;;
   fuzz) setup; fuzz ;;
+  windows) exec tools/windows/run_tests.sh "$@" ;;
   help|-h|--help) usage ;;
   *) usage >&2; exit 2 ;;
 esac
