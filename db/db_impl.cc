@@ -542,10 +542,28 @@ absl::Status DBImpl::WithReadView(Fn&& fn) {
   if (!s.ok()) return s;
   {
     std::shared_lock<std::shared_mutex> l(mu_);
+    if (block_.head().load(std::memory_order_acquire) ==
+        applied_head_.load(std::memory_order_relaxed)) {
+      return fn(0);
+    }
+  }
+  {
+    // New records: index them if nobody else in this process holds the
+    // lock (their cost is then paid once, not by every read) ...
+    std::unique_lock<std::shared_mutex> l(mu_, std::try_to_lock);
+    if (l.owns_lock()) {
+      s = RefreshLocked();
+      if (!s.ok()) return s;
+      return fn(0);
+    }
+  }
+  {
+    // ... else, when only a few records behind in the same generation,
+    // search them in place rather than wait for the lock.
+    std::shared_lock<std::shared_mutex> l(mu_);
     const uint64_t head = block_.head().load(std::memory_order_acquire);
     const uint64_t applied = applied_head_.load(std::memory_order_relaxed);
     if (head == applied) return fn(0);
-    // A few records behind in the same generation: search them in place.
     if (control::HeadGeneration(head) == control::HeadGeneration(applied) &&
         control::HeadOffset(head) > control::HeadOffset(applied) &&
         control::HeadOffset(head) - control::HeadOffset(applied) <= kMaxTailBytes &&
