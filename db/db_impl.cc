@@ -838,13 +838,13 @@ Change MakeChange(std::string_view key, DBImpl::LogValue value, size_t order) {
   return Change{{KeyWord(key, 0), KeyWord(key, 8)}, key, value, order};
 }
 
-using Entries = std::vector<std::pair<std::string_view, std::string_view>>;
+using Entries = std::vector<snapshot::BuildEntry>;
 
-// Sorts the changes and merges them with g's snapshot into *merged (plain
-// values; decompressed ones are kept in *plain).
+// Sorts the changes and merges them with g's snapshot into *merged. Entries
+// the changes leave alone are copied whole, checksum and compression
+// included, without being decoded.
 absl::Status MergeChanges(const DBImpl::Generation& g,
-                          std::vector<Change>* changes,
-                          std::deque<std::string>* plain, Entries* merged) {
+                          std::vector<Change>* changes, Entries* merged) {
   std::sort(changes->begin(), changes->end(), [](const Change& a, const Change& b) {
     if (a.prefix != b.prefix) return a.prefix < b.prefix;
     const int c = a.key.compare(b.key);
@@ -867,7 +867,7 @@ absl::Status MergeChanges(const DBImpl::Generation& g,
   bool have_entry = false;
   while (true) {
     if (!have_entry && si < snap_count) {
-      absl::Status s = g.snapshot.EntryAt(si, &entry);
+      absl::Status s = g.snapshot.EntryAt(si, &entry, /*verify=*/false);
       if (!s.ok()) return s;
       have_entry = true;
     }
@@ -879,17 +879,12 @@ absl::Status MergeChanges(const DBImpl::Generation& g,
         si++;
       }
       if (!sorted[li].second.deleted) {
-        merged->emplace_back(sorted[li].first, sorted[li].second.value);
+        merged->push_back(
+            snapshot::BuildEntry{sorted[li].first, sorted[li].second.value, {}});
       }
       li++;
     } else {
-      std::string_view value = entry.value;
-      if (entry.compressed) {
-        plain->emplace_back();
-        absl::Status s = snapshot::EntryValue(entry, &plain->back(), &value);
-        if (!s.ok()) return s;
-      }
-      merged->emplace_back(entry.key, value);
+      merged->push_back(snapshot::BuildEntry{entry.key, {}, entry.raw});
       have_entry = false;
       si++;
     }
@@ -899,10 +894,9 @@ absl::Status MergeChanges(const DBImpl::Generation& g,
 
 }  // namespace
 
-absl::Status DBImpl::BuildSnapshot(uint32_t gen, const std::string& path,
-                                   const std::vector<std::pair<std::string_view,
-                                                               std::string_view>>& entries,
-                                   port::Segment* out) {
+absl::Status DBImpl::BuildSnapshot(
+    uint32_t gen, const std::string& path,
+    const std::vector<snapshot::BuildEntry>& entries, port::Segment* out) {
   // Leftovers of a writer that died before publishing it.
   port::Unlink(path).IgnoreError();
   snapshot::BuildOptions build;
@@ -1001,9 +995,8 @@ absl::Status DBImpl::CompactLocked(std::string_view pending_rep) {
           MakeChange(op.key, LogValue{op.value, op.deleted}, changes.size() + 1));
     }
   }
-  std::deque<std::string> plain;
   Entries merged;
-  absl::Status s = MergeChanges(g, &changes, &plain, &merged);
+  absl::Status s = MergeChanges(g, &changes, &merged);
   if (!s.ok()) return s;
 
   FaultPoint("compact.before_snapshot");
@@ -1115,9 +1108,8 @@ absl::Status DBImpl::BackgroundCompaction() {
     }
     offset += static_cast<uint32_t>(record.size);
   }
-  std::deque<std::string> plain;
   Entries merged;
-  s = MergeChanges(g, &changes, &plain, &merged);
+  s = MergeChanges(g, &changes, &merged);
   if (!s.ok()) return s;
   const std::string tmp = TempSnapshotFileName(dir_, name_, g.gen + 1);
   port::Segment snap;

@@ -25,6 +25,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "db/control_block.h"
 #include "db/log_reader.h"
+#include "db/snapshot_builder.h"
 #include "db/snapshot_reader.h"
 #include "port/port.h"
 #include "ultradict/db.h"
@@ -127,10 +128,9 @@ class DBImpl : public DB {
   absl::Status Commit(std::string_view rep);
   absl::Status CompactLocked(std::string_view pending_rep);
   // Writes the snapshot of generation `gen` at path.
-  absl::Status BuildSnapshot(
-      uint32_t gen, const std::string& path,
-      const std::vector<std::pair<std::string_view, std::string_view>>& entries,
-      port::Segment* out);
+  absl::Status BuildSnapshot(uint32_t gen, const std::string& path,
+                             const std::vector<snapshot::BuildEntry>& entries,
+                             port::Segment* out);
   // Write lock held: creates the next generation's log (carrying the
   // records [carried_from, carried_to) of `old`), publishes the head,
   // retires `old` and makes the new generation current.

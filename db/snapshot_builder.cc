@@ -19,14 +19,27 @@ size_t Align8(size_t n) { return (n + 7) & ~size_t{7}; }
 
 absl::StatusOr<port::Segment> Build(
     const std::string& path, const BuildOptions& options,
-    const std::vector<std::pair<std::string_view, std::string_view>>& entries) {
+    const std::vector<std::pair<std::string_view, std::string_view>>& pairs) {
+  std::vector<BuildEntry> entries;
+  entries.reserve(pairs.size());
+  for (const auto& [key, value] : pairs) entries.push_back(BuildEntry{key, value, {}});
+  return Build(path, options, entries);
+}
+
+absl::StatusOr<port::Segment> Build(const std::string& path,
+                                    const BuildOptions& options,
+                                    const std::vector<BuildEntry>& entries) {
   const size_t count = entries.size();
   // Compress first: the sizes decide the layout.
   std::vector<std::string> compressed;
   std::vector<int32_t> compressed_index(count, -1);
   size_t data_size = 0;
   for (size_t i = 0; i < count; i++) {
-    std::string_view value = entries[i].second;
+    if (!entries[i].raw.empty()) {  // Copied whole.
+      data_size += entries[i].raw.size();
+      continue;
+    }
+    std::string_view value = entries[i].value;
     if (options.compress && value.size() >= options.compression_threshold &&
         value.size() >= 32) {
       std::string frame;
@@ -37,7 +50,7 @@ absl::StatusOr<port::Segment> Build(
         value = compressed.back();
       }
     }
-    const std::string_view key = entries[i].first;
+    const std::string_view key = entries[i].key;
     data_size += 4 + VarintLength(key.size()) + VarintLength(value.size()) + 1 +
                  key.size() + value.size();
   }
@@ -60,23 +73,28 @@ absl::StatusOr<port::Segment> Build(
   char* offsets = base + offsets_offset;
   char* index = base + index_offset;
   for (size_t i = 0; i < count; i++) {
-    const std::string_view key = entries[i].first;
-    const bool is_compressed = compressed_index[i] >= 0;
-    const std::string_view value =
-        is_compressed ? std::string_view(compressed[compressed_index[i]])
-                      : entries[i].second;
+    const std::string_view key = entries[i].key;
     const uint64_t entry_offset = static_cast<uint64_t>(p - (base + kHeaderSize));
     EncodeFixed64(offsets + 8 * i, entry_offset);
-    char* entry = p;
-    p += 4;
-    p = EncodeVarint32(p, static_cast<uint32_t>(key.size()));
-    p = EncodeVarint32(p, static_cast<uint32_t>(value.size()));
-    *p++ = static_cast<char>(is_compressed ? kEntryCompressed : 0);
-    std::memcpy(p, key.data(), key.size());
-    p += key.size();
-    std::memcpy(p, value.data(), value.size());
-    p += value.size();
-    EncodeFixed32(entry, Checksum32(entry + 4, p - entry - 4));
+    if (!entries[i].raw.empty()) {
+      std::memcpy(p, entries[i].raw.data(), entries[i].raw.size());
+      p += entries[i].raw.size();
+    } else {
+      const bool is_compressed = compressed_index[i] >= 0;
+      const std::string_view value =
+          is_compressed ? std::string_view(compressed[compressed_index[i]])
+                        : entries[i].value;
+      char* entry = p;
+      p += 4;
+      p = EncodeVarint32(p, static_cast<uint32_t>(key.size()));
+      p = EncodeVarint32(p, static_cast<uint32_t>(value.size()));
+      *p++ = static_cast<char>(is_compressed ? kEntryCompressed : 0);
+      std::memcpy(p, key.data(), key.size());
+      p += key.size();
+      std::memcpy(p, value.data(), value.size());
+      p += value.size();
+      EncodeFixed32(entry, Checksum32(entry + 4, p - entry - 4));
+    }
 
     const uint64_t hash = Hash64(key);
     size_t pos = hash & (slots - 1);

@@ -24,8 +24,22 @@ struct BuildOptions {
   mode_t mode = 0600;
 };
 
+// An entry of a new snapshot: a key with its plain value, or an entry of an
+// older snapshot copied whole (`raw`, as snapshot::Entry::raw: its flags and
+// checksum go along, so damage in it stays detectable).
+struct BuildEntry {
+  std::string_view key;
+  std::string_view value;
+  std::string_view raw;
+};
+
 // Creates the segment at path (O_EXCL) holding `entries`, which must be in
-// strictly increasing key order. Values are the plain bytes.
+// strictly increasing key order.
+absl::StatusOr<port::Segment> Build(const std::string& path,
+                                    const BuildOptions& options,
+                                    const std::vector<BuildEntry>& entries);
+
+// The same for plain key/value pairs.
 absl::StatusOr<port::Segment> Build(
     const std::string& path, const BuildOptions& options,
     const std::vector<std::pair<std::string_view, std::string_view>>& entries);

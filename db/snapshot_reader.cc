@@ -64,7 +64,8 @@ absl::Status Reader::Open(const char* data, size_t size, std::string name) {
   return absl::OkStatus();
 }
 
-absl::Status Reader::ParseEntryAt(uint64_t offset, Entry* entry) const {
+absl::Status Reader::ParseEntryAt(uint64_t offset, Entry* entry,
+                                  bool verify) const {
   const char* limit = entries_ + data_size_;
   auto damaged = [&](std::string_view what) {
     return absl::DataLossError(absl::StrCat(name_, ": ", AsAbsl(what), " at offset ",
@@ -83,22 +84,23 @@ absl::Status Reader::ParseEntryAt(uint64_t offset, Entry* entry) const {
   if (static_cast<uint64_t>(limit - p) < uint64_t{key_size} + value_size) {
     return damaged("entry past the end");
   }
-  if (DecodeFixed32(start) !=
-      Checksum32(start + 4, (p - start - 4) + key_size + value_size)) {
+  if (verify && DecodeFixed32(start) !=
+                    Checksum32(start + 4, (p - start - 4) + key_size + value_size)) {
     return damaged("entry checksum mismatch");
   }
   entry->key = std::string_view(p, key_size);
   entry->value = std::string_view(p + key_size, value_size);
   entry->compressed = (flags & kEntryCompressed) != 0;
+  entry->raw = std::string_view(start, (p - start) + key_size + value_size);
   return absl::OkStatus();
 }
 
-absl::Status Reader::EntryAt(uint64_t i, Entry* entry) const {
+absl::Status Reader::EntryAt(uint64_t i, Entry* entry, bool verify) const {
   if (i >= count_) {
     return absl::DataLossError(absl::StrCat(name_, ": entry number ", i,
                                             " out of range"));
   }
-  return ParseEntryAt(DecodeFixed64(offsets_ + 8 * i), entry);
+  return ParseEntryAt(DecodeFixed64(offsets_ + 8 * i), entry, verify);
 }
 
 absl::Status Reader::Find(std::string_view key, Entry* entry) const {

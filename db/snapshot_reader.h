@@ -20,6 +20,7 @@ struct Entry {
   std::string_view key;
   std::string_view value;  // As stored: a zstd frame when compressed.
   bool compressed = false;
+  std::string_view raw;    // The whole encoded entry, checksum first.
 };
 
 class Reader {
@@ -38,8 +39,10 @@ class Reader {
   // The entry of `key`: OK, NotFound, or DataLoss.
   absl::Status Find(std::string_view key, Entry* entry) const;
 
-  // The i-th entry in key order (i < count()).
-  absl::Status EntryAt(uint64_t i, Entry* entry) const;
+  // The i-th entry in key order (i < count()). Without `verify`, the
+  // entry's checksum is not checked (bounds still are): for copying it
+  // whole into a new snapshot, where its checksum goes along.
+  absl::Status EntryAt(uint64_t i, Entry* entry, bool verify = true) const;
 
   // Index of the first entry with key >= target (count() when none).
   absl::Status LowerBound(std::string_view target, uint64_t* i) const;
@@ -50,7 +53,8 @@ class Reader {
   const std::string& name() const { return name_; }
 
  private:
-  absl::Status ParseEntryAt(uint64_t offset, Entry* entry) const;
+  absl::Status ParseEntryAt(uint64_t offset, Entry* entry,
+                            bool verify = true) const;
 
   const char* data_ = nullptr;
   size_t size_ = 0;
