@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -36,7 +37,7 @@ class Segment {
   Segment& operator=(Segment&& other) noexcept;
   Segment(const Segment&) = delete;
   Segment& operator=(const Segment&) = delete;
-  ~Segment();
+  ~Segment() { Release(); }
 
   // Creates path (O_EXCL) with `size` zeroed bytes reserved and maps it.
   // AlreadyExists when it exists; ResourceExhausted (with the bytes asked
@@ -66,11 +67,33 @@ class Segment {
   absl::Status Reopen();
 
  private:
+  // Unmaps and closes (platform-specific); leaves the segment empty.
+  void Release();
+
   std::string path_;
   int fd_ = -1;
   char* data_ = nullptr;
   size_t size_ = 0;
 };
+
+// The same on every platform: take over other's mapping and handle.
+inline Segment::Segment(Segment&& other) noexcept {
+  *this = std::move(other);
+}
+
+inline Segment& Segment::operator=(Segment&& other) noexcept {
+  if (this != &other) {
+    Release();  // Unmaps and closes what this held.
+    path_ = std::move(other.path_);
+    fd_ = other.fd_;
+    data_ = other.data_;
+    size_ = other.size_;
+    other.fd_ = -1;
+    other.data_ = nullptr;
+    other.size_ = 0;
+  }
+  return *this;
+}
 
 // Removes the file at path. NotFound when absent.
 absl::Status Unlink(const std::string& path);

@@ -65,23 +65,7 @@ pthread_mutex_t* AsMutex(void* storage) {
 
 }  // namespace
 
-Segment::Segment(Segment&& other) noexcept { *this = std::move(other); }
-
-Segment& Segment::operator=(Segment&& other) noexcept {
-  if (this != &other) {
-    this->~Segment();
-    path_ = std::move(other.path_);
-    fd_ = other.fd_;
-    data_ = other.data_;
-    size_ = other.size_;
-    other.fd_ = -1;
-    other.data_ = nullptr;
-    other.size_ = 0;
-  }
-  return *this;
-}
-
-Segment::~Segment() {
+void Segment::Release() {
   if (data_ != nullptr) munmap(data_, size_);
   if (fd_ >= 0) close(fd_);
   data_ = nullptr;

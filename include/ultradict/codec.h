@@ -120,75 +120,21 @@ constexpr char IntegerTag() {
   }
 }
 
+// "int8" .. "uint64": the name of the integer type of T's width and sign.
 template <typename T>
-struct IntegerName;
-template <>
-struct IntegerName<int8_t> {
-  static constexpr char kName[] = "int8";
-};
-template <>
-struct IntegerName<int16_t> {
-  static constexpr char kName[] = "int16";
-};
-template <>
-struct IntegerName<int32_t> {
-  static constexpr char kName[] = "int32";
-};
-template <>
-struct IntegerName<int64_t> {
-  static constexpr char kName[] = "int64";
-};
-template <>
-struct IntegerName<uint8_t> {
-  static constexpr char kName[] = "uint8";
-};
-template <>
-struct IntegerName<uint16_t> {
-  static constexpr char kName[] = "uint16";
-};
-template <>
-struct IntegerName<uint32_t> {
-  static constexpr char kName[] = "uint32";
-};
-template <>
-struct IntegerName<uint64_t> {
-  static constexpr char kName[] = "uint64";
-};
-
-template <size_t N, bool S>
-struct FixedInt;
-template <>
-struct FixedInt<1, true> {
-  using type = int8_t;
-};
-template <>
-struct FixedInt<2, true> {
-  using type = int16_t;
-};
-template <>
-struct FixedInt<4, true> {
-  using type = int32_t;
-};
-template <>
-struct FixedInt<8, true> {
-  using type = int64_t;
-};
-template <>
-struct FixedInt<1, false> {
-  using type = uint8_t;
-};
-template <>
-struct FixedInt<2, false> {
-  using type = uint16_t;
-};
-template <>
-struct FixedInt<4, false> {
-  using type = uint32_t;
-};
-template <>
-struct FixedInt<8, false> {
-  using type = uint64_t;
-};
+constexpr const char* IntegerName() {
+  constexpr bool kSigned = std::is_signed_v<T>;
+  switch (sizeof(T)) {
+    case 1:
+      return kSigned ? "int8" : "uint8";
+    case 2:
+      return kSigned ? "int16" : "uint16";
+    case 4:
+      return kSigned ? "int32" : "uint32";
+    default:
+      return kSigned ? "int64" : "uint64";
+  }
+}
 
 }  // namespace codec_internal
 
@@ -201,9 +147,7 @@ struct Codec<
                         !std::is_same_v<T, char>>> {
   using Unsigned = std::make_unsigned_t<T>;
   static constexpr char kTypeTag = codec_internal::IntegerTag<T>();
-  static constexpr const char* kTypeName =
-      codec_internal::IntegerName<typename codec_internal::FixedInt<
-          sizeof(T), std::is_signed_v<T>>::type>::kName;
+  static constexpr const char* kTypeName = codec_internal::IntegerName<T>();
 
   static std::string Encode(const T& v) {
     Unsigned bits = static_cast<Unsigned>(v);
