@@ -1010,6 +1010,7 @@ absl::Status DBImpl::CompactLocked(std::string_view pending_rep) {
                                  g.applied_records + (pending_rep.empty() ? 0 : 1);
   s = InstallGeneration(g, std::move(snap), g.applied, g.applied, base_sequence);
   if (!s.ok()) port::Unlink(SnapshotFileName(dir_, name_, g.gen + 1)).IgnoreError();
+  Retire(std::move(old));
   return s;
 }
 
@@ -1025,16 +1026,39 @@ void DBImpl::MaybeScheduleCompaction(uint32_t used, size_t capacity) {
   bg_cv_.notify_one();
 }
 
+void DBImpl::Retire(std::shared_ptr<const Generation> generation) {
+  // Unmapping a large generation takes a while (the kernel frees its
+  // pages): let the background thread do it, when there is one.
+  if (!options_.background_compaction || port::CurrentPid() != bg_pid_) return;
+  std::lock_guard<std::mutex> l(bg_mu_);
+  if (bg_stop_) return;
+  retired_.push_back(std::move(generation));
+  if (!bg_thread_.joinable()) {
+    bg_thread_ = std::thread([this] { BackgroundLoop(); });
+  }
+  bg_cv_.notify_one();
+}
+
 void DBImpl::BackgroundLoop() {
   std::unique_lock<std::mutex> l(bg_mu_);
   for (;;) {
-    bg_cv_.wait(l, [this] { return bg_scheduled_ || bg_stop_; });
-    if (bg_stop_) return;
+    bg_cv_.wait(l, [this] {
+      return bg_scheduled_ || bg_stop_ || !retired_.empty();
+    });
+    std::vector<std::shared_ptr<const Generation>> retired;
+    retired.swap(retired_);
+    if (bg_stop_) return;  // `retired` is released on the way out.
+    const bool compact = bg_scheduled_;
     l.unlock();
-    BackgroundCompaction().IgnoreError();  // Writers compact inline if need be.
+    retired.clear();
+    if (compact) {
+      BackgroundCompaction().IgnoreError();  // Writers compact inline if need be.
+    }
     l.lock();
-    bg_scheduled_ = false;
-    bg_cv_.notify_all();
+    if (compact) {
+      bg_scheduled_ = false;
+      bg_cv_.notify_all();
+    }
   }
 }
 
@@ -1051,6 +1075,7 @@ void DBImpl::StopBackground() {
     bg_cv_.notify_all();
   }
   if (bg_thread_.joinable()) bg_thread_.join();
+  retired_.clear();
 }
 
 absl::Status DBImpl::BackgroundCompaction() {

@@ -145,6 +145,9 @@ class DBImpl : public DB {
   void BackgroundLoop();
   absl::Status BackgroundCompaction();
   void StopBackground();
+  // Hands a generation no longer current to the background thread, which
+  // drops it (and unmaps it unless an iterator or pinned value holds it).
+  void Retire(std::shared_ptr<const Generation> generation);
   absl::Status CheckBatch(std::string_view rep, uint32_t* count) const;
   void Close();
   std::string StatsString();
@@ -172,6 +175,7 @@ class DBImpl : public DB {
   bool bg_stop_ = false;       // Guarded by bg_mu_.
   int32_t bg_pid_ = 0;         // The process whose thread bg_thread_ is.
   std::thread bg_thread_;
+  std::vector<std::shared_ptr<const Generation>> retired_;  // Guarded by bg_mu_.
 };
 
 }  // namespace ultradict
