@@ -28,6 +28,8 @@
 // - fork(): the child may keep using the parent's DB; it registers itself
 //   as a new member on its first call. Do not fork while another thread of
 //   the parent is inside a DB call.
+// - A handle that writes may start one background thread (compaction);
+//   see Options::background_compaction.
 // - In containers, share the segment directory (`--ipc=host`, or a common
 //   /dev/shm volume) and give /dev/shm room (`--shm-size`): a full /dev/shm
 //   gives ResourceExhausted, never SIGBUS.
