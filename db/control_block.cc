@@ -62,6 +62,10 @@ absl::Status Block::Validate(const char* base, size_t size,
   return absl::OkStatus();
 }
 
+uint32_t NewToken() {
+  return static_cast<uint32_t>(std::stoul(port::RandomHex(4), nullptr, 16)) | 1;
+}
+
 absl::Status ClaimMember(int fd, const Block& block, int32_t pid,
                          uint32_t* slot, uint32_t* token) {
   // Start at a pid-dependent slot so joiners rarely collide.
@@ -72,9 +76,7 @@ absl::Status ClaimMember(int fd, const Block& block, int32_t pid,
       if (!port::TryLockByte(fd, kMemberLockBase + i, /*exclusive=*/true)) {
         continue;  // A live member (or a closer scanning the table).
       }
-      uint32_t t;
-      const std::string hex = port::RandomHex(4);
-      t = static_cast<uint32_t>(std::stoul(hex, nullptr, 16)) | 1;
+      const uint32_t t = NewToken();
       block.member_token(i).store(t, std::memory_order_relaxed);
       block.member_pid(i).store(static_cast<uint32_t>(pid),
                                 std::memory_order_release);

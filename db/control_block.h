@@ -121,6 +121,9 @@ class Block {
   char* base_;
 };
 
+// A random, non-zero member token.
+uint32_t NewToken();
+
 // Claims a free member slot of the control segment open as `fd` for this
 // process: takes the slot's liveness lock, records pid and a fresh token.
 // ResourceExhausted when all kMaxMembers slots are held by live processes.

@@ -147,8 +147,7 @@ absl::Status DBImpl::CreateControl(const std::string& path,
       port::Segment::Create(tmp, control::kSize, options_.mode);
   if (!created.ok()) return created.status();
   control::Block block(created->data());
-  const uint32_t creator_token =
-      static_cast<uint32_t>(std::stoul(port::RandomHex(4), nullptr, 16)) | 1;
+  const uint32_t creator_token = control::NewToken();
   block.InitHeader(options_, creator_token);
   absl::Status s = port::ProcessMutex::Init(block.mutex());
   if (s.ok()) s = port::ProcessMutex::Init(block.compaction_mutex());

@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "port/port.h"
 
@@ -317,13 +318,7 @@ std::string RandomHex(size_t n) {
     const ssize_t r = getrandom(&bytes[got], n - got, 0);
     if (r > 0) got += static_cast<size_t>(r);
   }
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
+  return absl::BytesToHexString(bytes);
 }
 
 uint64_t BootId() {

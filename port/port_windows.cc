@@ -53,6 +53,7 @@
 #include <mutex>
 
 #include "absl/strings/match.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "port/port.h"
 
@@ -624,13 +625,7 @@ std::string RandomHex(size_t n) {
       bytes[i] = static_cast<char>(r);
     }
   }
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
+  return absl::BytesToHexString(bytes);
 }
 
 // The boot is identified by its time: now - uptime (GetTickCount64), in whole
