@@ -512,6 +512,33 @@ absl::Status DBImpl::ScanTail(const Generation& g, uint32_t from, uint32_t to,
   return absl::OkStatus();
 }
 
+absl::Status DBImpl::ExistsLocked(std::string_view key, uint32_t tail_end,
+                                  bool* exists) {
+  const Generation& g = *current_;
+  std::string scratch;
+  std::string_view value;
+  if (tail_end > g.applied) {
+    bool found = false;
+    absl::Status s =
+        ScanTail(g, g.applied, tail_end, key, &scratch, &value, &found);
+    if (found) {
+      *exists = s.ok();
+      return s.ok() || absl::IsNotFound(s) ? absl::OkStatus() : s;
+    }
+    if (!s.ok()) return s;
+  }
+  auto it = g.index.find(key);
+  if (it != g.index.end()) {
+    *exists = !it->second.deleted;
+    return absl::OkStatus();
+  }
+  snapshot::Entry entry;
+  absl::Status s = g.gen == 0 ? absl::NotFoundError("")
+                              : g.snapshot.Find(key, &entry, /*verify=*/false);
+  *exists = s.ok();
+  return s.ok() || absl::IsNotFound(s) ? absl::OkStatus() : s;
+}
+
 absl::Status DBImpl::LookupLocked(std::string_view key, std::string* scratch,
                                   std::string_view* value, uint32_t tail_end) {
   const Generation& g = *current_;
@@ -712,17 +739,14 @@ absl::Status DBImpl::CommitLocked(std::string_view rep, bool* wait_for_backgroun
   {
     std::shared_lock<std::shared_mutex> l(mu_);
     absl::flat_hash_map<std::string_view, bool> overlay;
-    std::string scratch;
     for (const OpCollector::Op& op : ops.ops) {
       bool existed;
       auto it = overlay.find(op.key);
       if (it != overlay.end()) {
         existed = it->second;
       } else {
-        std::string_view unused;
-        s = LookupLocked(op.key, &scratch, &unused, tail_end);
-        if (!s.ok() && !absl::IsNotFound(s)) return s;
-        existed = s.ok();
+        s = ExistsLocked(op.key, tail_end, &existed);
+        if (!s.ok()) return s;
       }
       const bool exists = !op.deleted;
       delta += static_cast<int64_t>(exists) - static_cast<int64_t>(existed);

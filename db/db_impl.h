@@ -106,6 +106,10 @@ class DBImpl : public DB {
   // and are searched first (0: none).
   absl::Status LookupLocked(std::string_view key, std::string* scratch,
                             std::string_view* value, uint32_t tail_end = 0);
+  // Whether key exists (its value is neither decoded nor checksummed):
+  // what a writer needs to keep the entry count.
+  absl::Status ExistsLocked(std::string_view key, uint32_t tail_end,
+                            bool* exists);
   // Searches the unindexed records [from, to) of g for key's last update.
   absl::Status ScanTail(const Generation& g, uint32_t from, uint32_t to,
                         std::string_view key, std::string* scratch,

@@ -103,7 +103,8 @@ absl::Status Reader::EntryAt(uint64_t i, Entry* entry, bool verify) const {
   return ParseEntryAt(DecodeFixed64(offsets_ + 8 * i), entry, verify);
 }
 
-absl::Status Reader::Find(std::string_view key, Entry* entry) const {
+absl::Status Reader::Find(std::string_view key, Entry* entry,
+                          bool verify) const {
   const uint64_t hash = Hash64(key);
   const uint64_t tag = IndexSlot(hash, 0) >> 32;
   const uint64_t mask = slots_ - 1;
@@ -112,7 +113,7 @@ absl::Status Reader::Find(std::string_view key, Entry* entry) const {
     const uint64_t slot = DecodeFixed64(index_ + 8 * pos);
     if (slot == 0) return absl::NotFoundError("");
     if ((slot >> 32) == tag) {
-      absl::Status s = ParseEntryAt(slot & 0xffffffffu, entry);
+      absl::Status s = ParseEntryAt(slot & 0xffffffffu, entry, verify);
       if (!s.ok()) return s;
       if (entry->key == key) return absl::OkStatus();
     }

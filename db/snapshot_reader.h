@@ -37,7 +37,10 @@ class Reader {
   size_t data_size() const { return data_size_; }
 
   // The entry of `key`: OK, NotFound, or DataLoss.
-  absl::Status Find(std::string_view key, Entry* entry) const;
+  // Without `verify` the entry's checksum is not checked (bounds still
+  // are): enough to learn whether the key exists.
+  absl::Status Find(std::string_view key, Entry* entry,
+                    bool verify = true) const;
 
   // The i-th entry in key order (i < count()). Without `verify`, the
   // entry's checksum is not checked (bounds still are): for copying it

@@ -372,6 +372,14 @@ TEST_P(CorruptionTest, FlippedSnapshotEntryGivesDataLossOnGet) {
     ASSERT_THAT((*db)->Get(LogKey(3), &value), IsOk());
     ASSERT_THAT((*db)->Get(SnapKey(i + 1), &value), IsOk());
     EXPECT_EQ(value, ValueOf(SnapKey(i + 1), i + 1));
+    // A new write replaces the damaged value (and keeps the count right).
+    std::string entries_before, entries_after;
+    ASSERT_TRUE((*db)->GetProperty("ultradict.num-entries", &entries_before));
+    ASSERT_THAT((*db)->Put(key, "repaired"), IsOk());
+    ASSERT_THAT((*db)->Get(key, &value), IsOk());
+    EXPECT_EQ(value, "repaired");
+    ASSERT_TRUE((*db)->GetProperty("ultradict.num-entries", &entries_after));
+    EXPECT_EQ(entries_before, entries_after);
   }
   Restore();
 }
