@@ -404,6 +404,36 @@ TEST_F(DBTest, BackgroundCompactionLosesNothing) {
   }
 }
 
+// Readers of a handle whose lock is busy (other reader threads) take the
+// tail path: every write that returned must still be seen at once.
+TEST_F(DBTest, ReadsSeeEveryReturnedWriteWhileOtherThreadsRead) {
+  std::unique_ptr<DB> writer = OpenAgain();
+  ASSERT_NE(writer, nullptr);
+  std::atomic<bool> done{false};
+  std::vector<std::thread> busy;
+  for (int t = 0; t < 2; t++) {
+    busy.emplace_back([&] {
+      std::string value;
+      for (int i = 0; !done.load(); i++) {
+        absl::Status s = db_->Get(Key(i % 500), &value);
+        ASSERT_TRUE(s.ok() || absl::IsNotFound(s)) << s;
+      }
+    });
+  }
+  for (int i = 0; i < 5000; i++) {
+    ASSERT_THAT(writer->Put(Key(i % 500), Value(i)), IsOk());
+    std::string value;
+    ASSERT_THAT(db_->Get(Key(i % 500), &value), IsOk()) << i;
+    ASSERT_EQ(value, Value(i)) << i;
+    if (i % 10 == 0) {
+      ASSERT_THAT(writer->Delete(Key(i % 500)), IsOk());
+      ASSERT_TRUE(absl::IsNotFound(db_->Get(Key(i % 500), &value))) << i;
+    }
+  }
+  done = true;
+  for (auto& t : busy) t.join();
+}
+
 TEST_F(DBTest, WaitForChangeAndReadChanges) {
   const uint64_t start = db_->LatestSequence();
   EXPECT_EQ(db_->WaitForChange(start, 20), start);  // Times out.
