@@ -53,6 +53,33 @@ struct OpCollector : public WriteBatch::Handler {
   }
 };
 
+// Reads the records of g's log in [from, to), each checked against its
+// checksum, and calls fn(batch, &scratch, record_size) with its WriteBatch
+// encoding, which lies in the mapped log or, for a compressed record, in
+// scratch (fn may keep it by moving it out). Damage, in a record or in its
+// batch, is DataLoss naming the segment and the record's offset.
+template <typename Fn>
+absl::Status ForEachBatch(const DBImpl::Generation& g, uint32_t from,
+                          uint32_t to, Fn&& fn) {
+  for (uint32_t offset = from; offset < to;) {
+    log::Record record;
+    absl::Status s =
+        log::ReadRecord(g.records, to, offset, g.log_segment.path(), &record);
+    if (!s.ok()) return s;
+    std::string scratch;
+    std::string_view batch;
+    s = log::RecordBatch(record, &scratch, &batch);
+    if (s.ok()) s = fn(batch, &scratch, static_cast<uint32_t>(record.size));
+    if (!s.ok()) {
+      return absl::DataLossError(absl::StrCat(g.log_segment.path(), ": ",
+                                              s.message(), " at offset ",
+                                              log::kHeaderSize + offset));
+    }
+    offset += static_cast<uint32_t>(record.size);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckSizes(std::string_view key, std::string_view value) {
   if (key.size() > kMaxKeySize) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -439,40 +466,25 @@ absl::Status DBImpl::ApplyRecordsLocked(Generation* g, uint32_t end) {
         LogFileName(dir_, name_, g->gen), ": head moved back from ",
         g->applied, " to ", end));
   }
-  while (g->applied < end) {
-    log::Record record;
-    absl::Status s =
-        log::ReadRecord(g->records, end, g->applied,
-                        g->log_segment.path(), &record);
-    if (!s.ok()) return s;
-    std::string scratch;
-    std::string_view batch;
-    s = log::RecordBatch(record, &scratch, &batch);
-    if (!s.ok()) {
-      return absl::DataLossError(absl::StrCat(
-          g->log_segment.path(), ": ", s.message(), " at offset ",
-          log::kHeaderSize + g->applied));
-    }
-    if (!scratch.empty()) {
-      g->buffers.push_back(std::move(scratch));
-      batch = g->buffers.back();
-    }
-    OpCollector ops;
-    s = WriteBatchInternal::Iterate(batch, &ops);
-    if (!s.ok()) {
-      return absl::DataLossError(absl::StrCat(g->log_segment.path(), ": ",
-                                              s.message(), " at offset ",
-                                              log::kHeaderSize + g->applied));
-    }
-    for (const OpCollector::Op& op : ops.ops) {
-      LogValue& v = g->index[op.key];
-      v.value = op.value;
-      v.deleted = op.deleted;
-    }
-    g->applied += static_cast<uint32_t>(record.size);
-    g->applied_records++;
-  }
-  return absl::OkStatus();
+  return ForEachBatch(
+      *g, g->applied, end,
+      [g](std::string_view batch, std::string* scratch, uint32_t size) {
+        if (!scratch->empty()) {  // Decompressed: the index points into it.
+          g->buffers.push_back(std::move(*scratch));
+          batch = g->buffers.back();
+        }
+        OpCollector ops;  // The whole batch is checked before any is applied.
+        absl::Status s = WriteBatchInternal::Iterate(batch, &ops);
+        if (!s.ok()) return s;
+        for (const OpCollector::Op& op : ops.ops) {
+          LogValue& v = g->index[op.key];
+          v.value = op.value;
+          v.deleted = op.deleted;
+        }
+        g->applied += size;
+        g->applied_records++;
+        return absl::OkStatus();
+      });
 }
 
 absl::Status DBImpl::ScanTail(const Generation& g, uint32_t from, uint32_t to,
@@ -489,27 +501,31 @@ absl::Status DBImpl::ScanTail(const Generation& g, uint32_t from, uint32_t to,
     }
   } finder;
   finder.key = key;
-  std::string buffer;
-  for (uint32_t offset = from; offset < to;) {
-    log::Record record;
-    absl::Status s =
-        log::ReadRecord(g.records, to, offset, g.log_segment.path(), &record);
-    if (!s.ok()) return s;
-    std::string_view batch;
-    s = log::RecordBatch(record, &buffer, &batch);
-    if (s.ok()) s = WriteBatchInternal::Iterate(batch, &finder);
-    if (!s.ok()) return s;
-    if (finder.found && !finder.deleted && !buffer.empty()) {
-      scratch->assign(finder.value.data(), finder.value.size());  // Owned.
-      finder.value = *scratch;
-    }
-    buffer.clear();
-    offset += static_cast<uint32_t>(record.size);
-  }
+  absl::Status s = ForEachBatch(
+      g, from, to,
+      [&](std::string_view batch, std::string* buffer, uint32_t) {
+        absl::Status st = WriteBatchInternal::Iterate(batch, &finder);
+        if (st.ok() && finder.found && !finder.deleted && !buffer->empty()) {
+          // The value lies in a decompressed buffer: keep a copy.
+          scratch->assign(finder.value.data(), finder.value.size());
+          finder.value = *scratch;
+        }
+        return st;
+      });
+  if (!s.ok()) return s;
   *found = finder.found;
   if (finder.found && finder.deleted) return absl::NotFoundError("");
   *value = finder.value;
   return absl::OkStatus();
+}
+
+uint32_t DBImpl::SearchableTailEnd(uint64_t head) const {
+  const Generation& g = *current_;
+  const uint32_t end = control::HeadOffset(head);
+  const bool searchable = control::HeadGeneration(head) == g.gen &&
+                          end > g.applied && end - g.applied <= kMaxTailBytes &&
+                          end <= g.record_capacity;
+  return searchable ? end : 0;
 }
 
 absl::Status DBImpl::ExistsLocked(std::string_view key, uint32_t tail_end,
@@ -590,12 +606,8 @@ absl::Status DBImpl::WithReadView(Fn&& fn) {
     const uint64_t head = block_.head().load(std::memory_order_acquire);
     const uint64_t applied = applied_head_.load(std::memory_order_relaxed);
     if (head == applied) return fn(0);
-    if (control::HeadGeneration(head) == control::HeadGeneration(applied) &&
-        control::HeadOffset(head) > control::HeadOffset(applied) &&
-        control::HeadOffset(head) - control::HeadOffset(applied) <= kMaxTailBytes &&
-        control::HeadOffset(head) <= current_->record_capacity) {
-      return fn(control::HeadOffset(head));
-    }
+    const uint32_t tail_end = SearchableTailEnd(head);
+    if (tail_end != 0) return fn(tail_end);
   }
   std::unique_lock<std::shared_mutex> l(mu_);
   s = RefreshLocked();
@@ -714,13 +726,9 @@ absl::Status DBImpl::CommitLocked(std::string_view rep, bool* wait_for_backgroun
       std::shared_lock<std::shared_mutex> l(mu_);
       head = block_.head().load(std::memory_order_acquire);
       const uint64_t applied = applied_head_.load(std::memory_order_relaxed);
-      if (head == applied ||
-          (attempt == 0 && control::HeadGeneration(head) == current_->gen &&
-           control::HeadOffset(head) > current_->applied &&
-           control::HeadOffset(head) - current_->applied <= kMaxTailBytes &&
-           control::HeadOffset(head) <= current_->record_capacity)) {
+      if (head != applied && attempt == 0) tail_end = SearchableTailEnd(head);
+      if (head == applied || tail_end != 0) {
         g = current_;
-        if (head != applied) tail_end = control::HeadOffset(head);
         break;
       }
     }
@@ -1135,27 +1143,22 @@ absl::Status DBImpl::BackgroundCompaction() {
   // generation lives, so they are read in place.
   std::vector<Change> changes;
   std::deque<std::string> buffers;  // Decompressed records.
-  for (uint32_t offset = 0; offset < frozen;) {
-    log::Record record;
-    s = log::ReadRecord(g.records, frozen, offset, g.log_segment.path(), &record);
-    if (!s.ok()) return s;
-    std::string scratch;
-    std::string_view batch;
-    s = log::RecordBatch(record, &scratch, &batch);
-    if (!s.ok()) return s;
-    if (!scratch.empty()) {
-      buffers.push_back(std::move(scratch));
-      batch = buffers.back();
-    }
-    OpCollector ops;
-    s = WriteBatchInternal::Iterate(batch, &ops);
-    if (!s.ok()) return s;
-    for (const OpCollector::Op& op : ops.ops) {
-      changes.push_back(
-          MakeChange(op.key, LogValue{op.value, op.deleted}, changes.size()));
-    }
-    offset += static_cast<uint32_t>(record.size);
-  }
+  s = ForEachBatch(
+      g, 0, frozen,
+      [&](std::string_view batch, std::string* scratch, uint32_t) {
+        if (!scratch->empty()) {
+          buffers.push_back(std::move(*scratch));
+          batch = buffers.back();
+        }
+        OpCollector ops;
+        absl::Status st = WriteBatchInternal::Iterate(batch, &ops);
+        for (const OpCollector::Op& op : ops.ops) {
+          changes.push_back(
+              MakeChange(op.key, LogValue{op.value, op.deleted}, changes.size()));
+        }
+        return st;
+      });
+  if (!s.ok()) return s;
   Entries merged;
   s = MergeChanges(g, &changes, &merged);
   if (!s.ok()) return s;
@@ -1428,6 +1431,7 @@ absl::StatusOr<uint64_t> DBImpl::ReadChanges(uint64_t since,
         "updates ", since + 1, "..", base, " were folded into a snapshot"));
   }
   uint64_t seq = base;
+  // Not ForEachBatch: records already seen are skipped without decoding.
   for (uint32_t offset = 0; offset < end;) {
     log::Record record;
     s = log::ReadRecord(g->records, end, offset, g->log_segment.path(), &record);

@@ -106,6 +106,9 @@ class DBImpl : public DB {
   // and are searched first (0: none).
   absl::Status LookupLocked(std::string_view key, std::string* scratch,
                             std::string_view* value, uint32_t tail_end = 0);
+  // With mu_ held: the end of the records between what current_ indexes and
+  // `head` when they are few enough to search in place (ScanTail), else 0.
+  uint32_t SearchableTailEnd(uint64_t head) const;
   // Whether key exists (its value is neither decoded nor checksummed):
   // what a writer needs to keep the entry count.
   absl::Status ExistsLocked(std::string_view key, uint32_t tail_end,
