@@ -36,6 +36,11 @@ constexpr size_t kMinLogSize = 4096;
 // index them (which takes the handle's lock exclusively).
 constexpr uint32_t kMaxTailBytes = 2048;
 constexpr size_t kMaxLogSize = size_t{1} << 31;
+// A log's pages are reserved (allocated) this many bytes at a time as
+// records reach them, not all at its creation: most of a log is never
+// written before the next compaction, and allocating pages means zeroing
+// them.
+constexpr size_t kLogReserveStep = size_t{1} << 20;
 
 // Collects a batch's operations (to validate it before applying any).
 struct OpCollector : public WriteBatch::Handler {
@@ -791,6 +796,19 @@ absl::Status DBImpl::CommitLocked(std::string_view rep, bool* wait_for_backgroun
     g = current_;
     at = 0;
   }
+  if (!folded && at + record.size() > g->reserved) {
+    // Reserve the log's pages ahead of the records (any process may have
+    // done so already: reserving again is harmless).
+    size_t length = std::min(g->record_capacity - at,
+                             std::max(record.size(), kLogReserveStep));
+    s = g->log_segment.Reserve(log::kHeaderSize + at, length);
+    if (absl::IsResourceExhausted(s) && length > record.size()) {
+      length = record.size();  // A whole step does not fit: the record may.
+      s = g->log_segment.Reserve(log::kHeaderSize + at, length);
+    }
+    if (!s.ok()) return s;
+    g->reserved = at + length;
+  }
   if (!folded) {
     // Past the head: no reader looks at these bytes until the head moves.
     std::memcpy(const_cast<char*>(g->records) + at, record.data(),
@@ -843,21 +861,32 @@ absl::Status DBImpl::CommitLocked(std::string_view rep, bool* wait_for_backgroun
   return absl::OkStatus();
 }
 
-namespace {
-
-// One update of a key on its way into a snapshot. `prefix` holds the first
-// 16 key bytes as two big-endian, zero-padded words, which order like the
-// keys do as far as they go: most comparisons of the sort end there, without
-// touching the keys scattered over the log. For equal keys the later update
-// (higher `order`) wins.
-struct Change {
-  std::pair<uint64_t, uint64_t> prefix;
+// One update of a key on its way into a snapshot. For equal keys the later
+// update (higher `order`) wins. `prefix` (set by MergeChanges) holds the
+// first 16 key bytes as two big-endian, zero-padded words, which order like
+// the keys do as far as they go: most comparisons end there, without
+// touching the keys scattered over the log (a cache miss each).
+struct DBImpl::Change {
   std::string_view key;
-  DBImpl::LogValue value;
+  LogValue value;
   size_t order;
+  KeyPrefix prefix;
 };
 
+namespace {
+
+using Change = DBImpl::Change;
+
+// Bytes [start, start + 8) of key as a big-endian word, zero-padded.
 uint64_t KeyWord(std::string_view key, size_t start) {
+  if (key.size() >= start + 8) {
+    uint64_t word;
+    std::memcpy(&word, key.data() + start, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    word = __builtin_bswap64(word);
+#endif
+    return word;
+  }
   uint64_t word = 0;
   for (size_t i = start; i < start + 8; i++) {
     word = word << 8 | (i < key.size() ? static_cast<unsigned char>(key[i]) : 0u);
@@ -865,79 +894,119 @@ uint64_t KeyWord(std::string_view key, size_t start) {
   return word;
 }
 
-Change MakeChange(std::string_view key, DBImpl::LogValue value, size_t order) {
-  return Change{{KeyWord(key, 0), KeyWord(key, 8)}, key, value, order};
+DBImpl::KeyPrefix PrefixOf(std::string_view key) {
+  return {KeyWord(key, 0), KeyWord(key, 8)};
 }
 
-using Entries = std::vector<snapshot::BuildEntry>;
+// Bytewise comparison of keys a and b given their prefixes. When the
+// prefixes are equal and both keys are at most 16 bytes long, the shorter
+// key is a prefix of the longer one: the keys' bytes are not needed.
+int CompareKeys(const DBImpl::KeyPrefix& pa, std::string_view a,
+                const DBImpl::KeyPrefix& pb, std::string_view b) {
+  if (pa != pb) return pa < pb ? -1 : 1;
+  if (a.size() <= 16 && b.size() <= 16) {
+    return a.size() == b.size() ? 0 : (a.size() < b.size() ? -1 : 1);
+  }
+  return a.compare(b);
+}
 
-// Sorts the changes and merges them with g's snapshot into *merged. Entries
-// the changes leave alone are copied whole, checksum and compression
-// included, without being decoded.
-absl::Status MergeChanges(const DBImpl::Generation& g,
-                          std::vector<Change>* changes, Entries* merged) {
+Change MakeChange(std::string_view key, DBImpl::LogValue value, size_t order) {
+  return Change{key, value, order, {}};
+}
+
+// Sorts the changes and writes them, merged with g's snapshot, into
+// builder. Entries the changes leave alone are copied whole, checksum and
+// compression included, without being decoded.
+absl::Status MergeChanges(const DBImpl::Generation& g, std::vector<Change>* changes,
+                          snapshot::Builder* builder) {
+  // The keys lie all over the log: fetch them ahead of use.
+  constexpr size_t kAhead = 16;
+  const size_t total = changes->size();
+  for (size_t i = 0; i < total; i++) {
+    if (i + kAhead < total) __builtin_prefetch((*changes)[i + kAhead].key.data());
+    Change& c = (*changes)[i];
+    c.prefix = PrefixOf(c.key);
+  }
   std::sort(changes->begin(), changes->end(), [](const Change& a, const Change& b) {
-    if (a.prefix != b.prefix) return a.prefix < b.prefix;
-    const int c = a.key.compare(b.key);
+    const int c = CompareKeys(a.prefix, a.key, b.prefix, b.key);
     return c != 0 ? c < 0 : a.order < b.order;
   });
-  std::vector<std::pair<std::string_view, DBImpl::LogValue>> sorted;
-  sorted.reserve(changes->size());
-  for (size_t i = 0; i < changes->size(); i++) {
-    if (i + 1 < changes->size() && (*changes)[i + 1].key == (*changes)[i].key) {
+  // Keep the last change of each key.
+  size_t n = 0;
+  for (size_t i = 0; i < total; i++) {
+    const Change& c = (*changes)[i];
+    if (i + 1 < total &&
+        CompareKeys(c.prefix, c.key, (*changes)[i + 1].prefix,
+                    (*changes)[i + 1].key) == 0) {
       continue;
     }
-    sorted.emplace_back((*changes)[i].key, (*changes)[i].value);
+    (*changes)[n++] = c;
   }
+  changes->resize(n);
 
   const uint64_t snap_count = g.gen == 0 ? 0 : g.snapshot.count();
-  merged->reserve(snap_count + sorted.size());
   uint64_t si = 0;
   size_t li = 0;
   snapshot::Entry entry;
+  DBImpl::KeyPrefix entry_prefix;
   bool have_entry = false;
-  while (true) {
+  absl::Status s;
+  while (s.ok()) {
     if (!have_entry && si < snap_count) {
-      absl::Status s = g.snapshot.EntryAt(si, &entry, /*verify=*/false);
+      s = g.snapshot.EntryAt(si, &entry, /*verify=*/false);
       if (!s.ok()) return s;
+      entry_prefix = PrefixOf(entry.key);
       have_entry = true;
     }
-    const bool log_left = li < sorted.size();
+    const bool log_left = li < n;
     if (!have_entry && !log_left) break;
-    if (log_left && (!have_entry || sorted[li].first <= entry.key)) {
-      if (have_entry && sorted[li].first == entry.key) {
+    int order = -1;  // Of the next change against the next entry.
+    if (log_left && have_entry) {
+      const Change& c = (*changes)[li];
+      order = CompareKeys(c.prefix, c.key, entry_prefix, entry.key);
+    }
+    if (log_left && order <= 0) {
+      if (li + kAhead < n) {
+        const Change& ahead = (*changes)[li + kAhead];
+        __builtin_prefetch(ahead.key.data());
+        if (!ahead.value.deleted) __builtin_prefetch(ahead.value.value.data());
+      }
+      const Change& change = (*changes)[li++];
+      if (order == 0) {
         have_entry = false;
         si++;
       }
-      if (!sorted[li].second.deleted) {
-        merged->push_back(
-            snapshot::BuildEntry{sorted[li].first, sorted[li].second.value, {}});
-      }
-      li++;
+      if (!change.value.deleted) s = builder->Add(change.key, change.value.value);
     } else {
-      merged->push_back(snapshot::BuildEntry{entry.key, {}, entry.raw});
+      s = builder->AddRaw(entry.key, entry.raw);
       have_entry = false;
       si++;
     }
   }
-  return absl::OkStatus();
+  return s;
 }
 
 }  // namespace
 
-absl::Status DBImpl::BuildSnapshot(
-    uint32_t gen, const std::string& path,
-    const std::vector<snapshot::BuildEntry>& entries, port::Segment* out) {
+absl::Status DBImpl::BuildSnapshot(const Generation& g, std::vector<Change>* changes,
+                                   const std::string& path, port::Segment* out,
+                                   uint64_t* count) {
   // Leftovers of a writer that died before publishing it.
   port::Unlink(path).IgnoreError();
-  snapshot::BuildOptions build;
-  build.generation = gen;
-  build.compress = compress_;
-  build.compression_threshold = block_.compression_threshold();
-  build.mode = options_.mode;
-  absl::StatusOr<port::Segment> snap = snapshot::Build(path, build, entries);
+  snapshot::BuildOptions options;
+  options.generation = g.gen + 1;
+  options.compress = compress_;
+  options.compression_threshold = block_.compression_threshold();
+  options.mode = options_.mode;
+  snapshot::Builder builder;
+  const uint64_t snap_count = g.gen == 0 ? 0 : g.snapshot.count();
+  absl::Status s = builder.Start(path, options, snap_count + changes->size());
+  if (s.ok()) s = MergeChanges(g, changes, &builder);
+  if (!s.ok()) return s;  // The builder removes its file.
+  absl::StatusOr<port::Segment> snap = builder.Finish();
   if (!snap.ok()) return snap.status();
   *out = std::move(*snap);
+  *count = builder.count();
   return absl::OkStatus();
 }
 
@@ -956,8 +1025,10 @@ absl::Status DBImpl::InstallGeneration(const Generation& old, port::Segment snap
   capacity = std::min(capacity, kMaxLogSize);
   capacity = (capacity + log::kHeaderSize + 4095) & ~size_t{4095};
   port::Unlink(log_name).IgnoreError();
+  const size_t reserved =
+      std::min(capacity, log::kHeaderSize + carried + kLogReserveStep);
   absl::StatusOr<port::Segment> log_segment =
-      port::Segment::Create(log_name, capacity, options_.mode);
+      port::Segment::Create(log_name, capacity, options_.mode, reserved);
   if (!log_segment.ok()) return log_segment.status();
   log::EncodeHeader(log_segment->data(), new_gen, capacity, base_sequence);
   // Records committed while a background compaction ran move over as
@@ -984,6 +1055,7 @@ absl::Status DBImpl::InstallGeneration(const Generation& old, port::Segment snap
   }
   next->records = next->log_segment.data() + log::kHeaderSize;
   next->record_capacity = next->log_segment.size() - log::kHeaderSize;
+  next->reserved = reserved - log::kHeaderSize;
 
   FaultPoint("compact.before_publish");
   const uint64_t head = control::MakeHead(new_gen, carried);
@@ -1026,17 +1098,14 @@ absl::Status DBImpl::CompactLocked(std::string_view pending_rep) {
           MakeChange(op.key, LogValue{op.value, op.deleted}, changes.size() + 1));
     }
   }
-  Entries merged;
-  absl::Status s = MergeChanges(g, &changes, &merged);
-  if (!s.ok()) return s;
-
   FaultPoint("compact.before_snapshot");
   port::Segment snap;
-  s = BuildSnapshot(g.gen + 1, SnapshotFileName(dir_, name_, g.gen + 1), merged,
-                    &snap);
+  uint64_t count = 0;
+  absl::Status s = BuildSnapshot(g, &changes, SnapshotFileName(dir_, name_, g.gen + 1),
+                                 &snap, &count);
   if (!s.ok()) return s;
   FaultPoint("compact.after_snapshot");
-  block_.entries().store(merged.size(), std::memory_order_relaxed);
+  block_.entries().store(count, std::memory_order_relaxed);
   const uint64_t base_sequence = g.log_header.base_sequence +
                                  g.applied_records + (pending_rep.empty() ? 0 : 1);
   s = InstallGeneration(g, std::move(snap), g.applied, g.applied, base_sequence);
@@ -1159,13 +1228,11 @@ absl::Status DBImpl::BackgroundCompaction() {
         return st;
       });
   if (!s.ok()) return s;
-  Entries merged;
-  s = MergeChanges(g, &changes, &merged);
-  if (!s.ok()) return s;
   const std::string tmp = TempSnapshotFileName(dir_, name_, g.gen + 1);
   port::Segment snap;
+  uint64_t count = 0;
   FaultPoint("bgcompact.before_snapshot");
-  s = BuildSnapshot(g.gen + 1, tmp, merged, &snap);
+  s = BuildSnapshot(g, &changes, tmp, &snap, &count);
   if (!s.ok()) return s;
   FaultPoint("bgcompact.after_snapshot");
 

@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -72,6 +73,11 @@ class DBImpl : public DB {
     bool deleted = false;
   };
 
+  // The first 16 bytes of a key as two big-endian words, zero-padded.
+  using KeyPrefix = std::pair<uint64_t, uint64_t>;
+  // One update of a key on its way into a snapshot (db_impl.cc).
+  struct Change;
+
   // One mapped generation and the index of its log records.
   struct Generation {
     uint32_t gen = 0;
@@ -81,6 +87,9 @@ class DBImpl : public DB {
     snapshot::Reader snapshot;
     const char* records = nullptr;  // The record area of the log.
     size_t record_capacity = 0;
+    // Record bytes known to be reserved in the file (see kLogReserveStep);
+    // guarded by the write lock.
+    size_t reserved = 0;
     uint32_t applied = 0;  // Record bytes indexed.
     uint64_t applied_records = 0;
     absl::flat_hash_map<std::string_view, LogValue> index;
@@ -134,10 +143,11 @@ class DBImpl : public DB {
   // Takes the write lock and commits, waiting for background compaction.
   absl::Status Commit(std::string_view rep);
   absl::Status CompactLocked(std::string_view pending_rep);
-  // Writes the snapshot of generation `gen` at path.
-  absl::Status BuildSnapshot(uint32_t gen, const std::string& path,
-                             const std::vector<snapshot::BuildEntry>& entries,
-                             port::Segment* out);
+  // Writes the snapshot of generation g.gen + 1 at path: g's snapshot with
+  // `changes` (sorted and deduplicated here) applied; *count its entries.
+  absl::Status BuildSnapshot(const Generation& g, std::vector<Change>* changes,
+                             const std::string& path, port::Segment* out,
+                             uint64_t* count);
   // Write lock held: creates the next generation's log (carrying the
   // records [carried_from, carried_to) of `old`), publishes the head,
   // retires `old` and makes the new generation current.

@@ -6,7 +6,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "db/snapshot_format.h"
-#include "util/checksum.h"
 #include "util/coding.h"
 #include "util/compression.h"
 
@@ -14,110 +13,146 @@ namespace ultradict {
 namespace snapshot {
 
 namespace {
+
+// Data bytes buffered before a write(2): large enough that system calls
+// cost little, small enough to stay in the cache.
+constexpr size_t kFlushSize = size_t{1} << 20;
+
 size_t Align8(size_t n) { return (n + 7) & ~size_t{7}; }
+
 }  // namespace
+
+absl::Status Builder::Start(const std::string& path, const BuildOptions& options,
+                            size_t expected_entries) {
+  options_ = options;
+  offsets_.reserve(expected_entries);
+  hashes_.reserve(expected_entries);
+  absl::StatusOr<port::FileWriter> file = port::FileWriter::Create(path, options.mode);
+  if (!file.ok()) return file.status();
+  file_ = std::move(*file);
+  buffer_.reserve(kFlushSize + 4096);
+  const char header[kHeaderSize] = {};  // Written last, in Finish.
+  return file_.Append(header, kHeaderSize);
+}
+
+absl::Status Builder::NewEntry(std::string_view key, size_t size, char** out) {
+  if (data_size_ + size > kMaxDataSize) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(file_.path(), ": a snapshot of more than ", data_size_ + size,
+                     " data bytes; the limit is ", kMaxDataSize));
+  }
+  offsets_.push_back(data_size_);
+  hashes_.push_back(Hash64(key));
+  data_size_ += size;
+  const size_t at = buffer_.size();
+  buffer_.resize(at + size);
+  *out = &buffer_[at];
+  return absl::OkStatus();
+}
+
+absl::Status Builder::Add(std::string_view key, std::string_view value) {
+  std::string frame;
+  bool compressed = false;
+  if (options_.compress && value.size() >= options_.compression_threshold &&
+      value.size() >= 32) {
+    ZstdCompress(value, &frame);
+    if (!frame.empty() && frame.size() < value.size()) {
+      value = frame;
+      compressed = true;
+    }
+  }
+  const size_t size = 4 + VarintLength(key.size()) + VarintLength(value.size()) +
+                      1 + key.size() + value.size();
+  char* entry;
+  absl::Status s = NewEntry(key, size, &entry);
+  if (!s.ok()) return s;
+  char* p = entry + 4;
+  p = EncodeVarint32(p, static_cast<uint32_t>(key.size()));
+  p = EncodeVarint32(p, static_cast<uint32_t>(value.size()));
+  *p++ = static_cast<char>(compressed ? kEntryCompressed : 0);
+  std::memcpy(p, key.data(), key.size());
+  p += key.size();
+  std::memcpy(p, value.data(), value.size());
+  p += value.size();
+  EncodeFixed32(entry, Checksum32(entry + 4, p - entry - 4));
+  return buffer_.size() >= kFlushSize ? Flush() : absl::OkStatus();
+}
+
+absl::Status Builder::AddRaw(std::string_view key, std::string_view raw) {
+  char* entry;
+  absl::Status s = NewEntry(key, raw.size(), &entry);
+  if (!s.ok()) return s;
+  std::memcpy(entry, raw.data(), raw.size());
+  return buffer_.size() >= kFlushSize ? Flush() : absl::OkStatus();
+}
+
+absl::Status Builder::Flush() {
+  body_checksum_.Update(buffer_.data(), buffer_.size());
+  absl::Status s = file_.Append(buffer_.data(), buffer_.size());
+  buffer_.clear();
+  return s;
+}
+
+absl::StatusOr<port::Segment> Builder::Finish() {
+  const uint64_t count = offsets_.size();
+  size_t slots = 8;
+  while (slots < 2 * count) slots <<= 1;
+  const size_t offsets_offset = Align8(kHeaderSize + data_size_);
+  const size_t index_offset = offsets_offset + 8 * count;
+  const size_t file_size = index_offset + 8 * slots;
+
+  // Padding, then the offsets, go out with the last data bytes.
+  buffer_.resize(buffer_.size() + (offsets_offset - kHeaderSize - data_size_));
+  for (uint64_t offset : offsets_) PutFixed64(&buffer_, offset);
+  absl::Status s = Flush();
+  if (!s.ok()) return s;
+
+  std::string index(8 * slots, '\0');
+  for (uint64_t i = 0; i < count; i++) {
+    const uint64_t hash = hashes_[i];
+    size_t pos = hash & (slots - 1);
+    while (DecodeFixed64(&index[8 * pos]) != 0) pos = (pos + 1) & (slots - 1);
+    EncodeFixed64(&index[8 * pos], IndexSlot(hash, offsets_[i]));
+  }
+  body_checksum_.Update(index.data(), index.size());
+  s = file_.Append(index.data(), index.size());
+  if (!s.ok()) return s;
+  if (file_.size() != file_size) {
+    return absl::InternalError(absl::StrCat(file_.path(), ": wrote ", file_.size(),
+                                            " bytes, expected ", file_size));
+  }
+
+  char header[kHeaderSize] = {};
+  EncodeFixed64(header, kSnapshotMagic);
+  EncodeFixed32(header + 8, kSnapshotVersion);
+  EncodeFixed32(header + 12, kHeaderSize);
+  EncodeFixed64(header + 16, options_.generation);
+  EncodeFixed64(header + 24, count);
+  EncodeFixed64(header + 32, kHeaderSize);
+  EncodeFixed64(header + 40, data_size_);
+  EncodeFixed64(header + 48, offsets_offset);
+  EncodeFixed64(header + 56, index_offset);
+  EncodeFixed64(header + 64, slots);
+  EncodeFixed64(header + 72, file_size);
+  EncodeFixed32(header + 80, options_.compress ? kFlagCompression : 0);
+  EncodeFixed32(header + 84, body_checksum_.Checksum32());
+  EncodeFixed32(header + kHeaderChecksumOffset,
+                Checksum32(header, kHeaderChecksumOffset));
+  s = file_.WriteAt(0, header, kHeaderSize);
+  if (!s.ok()) return s;
+  return file_.Finish();
+}
 
 absl::StatusOr<port::Segment> Build(
     const std::string& path, const BuildOptions& options,
     const std::vector<std::pair<std::string_view, std::string_view>>& pairs) {
-  std::vector<BuildEntry> entries;
-  entries.reserve(pairs.size());
-  for (const auto& [key, value] : pairs) entries.push_back(BuildEntry{key, value, {}});
-  return Build(path, options, entries);
-}
-
-absl::StatusOr<port::Segment> Build(const std::string& path,
-                                    const BuildOptions& options,
-                                    const std::vector<BuildEntry>& entries) {
-  const size_t count = entries.size();
-  // Compress first: the sizes decide the layout.
-  std::vector<std::string> compressed;
-  std::vector<int32_t> compressed_index(count, -1);
-  size_t data_size = 0;
-  for (size_t i = 0; i < count; i++) {
-    if (!entries[i].raw.empty()) {  // Copied whole.
-      data_size += entries[i].raw.size();
-      continue;
-    }
-    std::string_view value = entries[i].value;
-    if (options.compress && value.size() >= options.compression_threshold &&
-        value.size() >= 32) {
-      std::string frame;
-      ZstdCompress(value, &frame);
-      if (!frame.empty() && frame.size() < value.size()) {
-        compressed_index[i] = static_cast<int32_t>(compressed.size());
-        compressed.push_back(std::move(frame));
-        value = compressed.back();
-      }
-    }
-    const std::string_view key = entries[i].key;
-    data_size += 4 + VarintLength(key.size()) + VarintLength(value.size()) + 1 +
-                 key.size() + value.size();
+  Builder builder;
+  absl::Status s = builder.Start(path, options);
+  for (size_t i = 0; s.ok() && i < pairs.size(); i++) {
+    s = builder.Add(pairs[i].first, pairs[i].second);
   }
-  if (data_size > kMaxDataSize) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        path, ": a snapshot of ", data_size, " bytes; the limit is ", kMaxDataSize));
-  }
-  size_t slots = 8;
-  while (slots < 2 * count) slots <<= 1;
-  const size_t offsets_offset = Align8(kHeaderSize + data_size);
-  const size_t index_offset = offsets_offset + 8 * count;
-  const size_t file_size = index_offset + 8 * slots;
-
-  absl::StatusOr<port::Segment> segment =
-      port::Segment::Create(path, file_size, options.mode, /*populate=*/true);
-  if (!segment.ok()) return segment.status();
-  char* base = segment->data();
-
-  char* p = base + kHeaderSize;
-  char* offsets = base + offsets_offset;
-  char* index = base + index_offset;
-  for (size_t i = 0; i < count; i++) {
-    const std::string_view key = entries[i].key;
-    const uint64_t entry_offset = static_cast<uint64_t>(p - (base + kHeaderSize));
-    EncodeFixed64(offsets + 8 * i, entry_offset);
-    if (!entries[i].raw.empty()) {
-      std::memcpy(p, entries[i].raw.data(), entries[i].raw.size());
-      p += entries[i].raw.size();
-    } else {
-      const bool is_compressed = compressed_index[i] >= 0;
-      const std::string_view value =
-          is_compressed ? std::string_view(compressed[compressed_index[i]])
-                        : entries[i].value;
-      char* entry = p;
-      p += 4;
-      p = EncodeVarint32(p, static_cast<uint32_t>(key.size()));
-      p = EncodeVarint32(p, static_cast<uint32_t>(value.size()));
-      *p++ = static_cast<char>(is_compressed ? kEntryCompressed : 0);
-      std::memcpy(p, key.data(), key.size());
-      p += key.size();
-      std::memcpy(p, value.data(), value.size());
-      p += value.size();
-      EncodeFixed32(entry, Checksum32(entry + 4, p - entry - 4));
-    }
-
-    const uint64_t hash = Hash64(key);
-    size_t pos = hash & (slots - 1);
-    while (DecodeFixed64(index + 8 * pos) != 0) pos = (pos + 1) & (slots - 1);
-    EncodeFixed64(index + 8 * pos, IndexSlot(hash, entry_offset));
-  }
-
-  EncodeFixed64(base, kSnapshotMagic);
-  EncodeFixed32(base + 8, kSnapshotVersion);
-  EncodeFixed32(base + 12, kHeaderSize);
-  EncodeFixed64(base + 16, options.generation);
-  EncodeFixed64(base + 24, count);
-  EncodeFixed64(base + 32, kHeaderSize);
-  EncodeFixed64(base + 40, data_size);
-  EncodeFixed64(base + 48, offsets_offset);
-  EncodeFixed64(base + 56, index_offset);
-  EncodeFixed64(base + 64, slots);
-  EncodeFixed64(base + 72, file_size);
-  EncodeFixed32(base + 80, options.compress ? kFlagCompression : 0);
-  EncodeFixed32(base + 84, Checksum32(base + kHeaderSize, file_size - kHeaderSize));
-  EncodeFixed32(base + kHeaderChecksumOffset,
-                Checksum32(base, kHeaderChecksumOffset));
-  return segment;
+  if (!s.ok()) return s;
+  return builder.Finish();
 }
 
 }  // namespace snapshot

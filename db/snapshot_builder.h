@@ -1,4 +1,12 @@
-// snapshot_builder.h: writes a snapshot segment from sorted entries.
+// snapshot_builder.h: writes a snapshot segment (snapshot_format.h) entry by
+// entry, in increasing key order.
+//
+// The file is written front to back with write(2) (port::FileWriter) from a
+// small buffer, then mapped: no page of it is zeroed or faulted in before it
+// is filled, and a full filesystem is a ResourceExhausted error from Add or
+// Finish, never a SIGBUS. Until Finish succeeds the file is incomplete (its
+// header is all zero, which no reader accepts); a builder destroyed before
+// that removes it.
 
 #ifndef ULTRADICT_DB_SNAPSHOT_BUILDER_H_
 #define ULTRADICT_DB_SNAPSHOT_BUILDER_H_
@@ -11,8 +19,10 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "port/port.h"
+#include "util/checksum.h"
 
 namespace ultradict {
 namespace snapshot {
@@ -24,25 +34,50 @@ struct BuildOptions {
   mode_t mode = 0600;
 };
 
-// An entry of a new snapshot: a key with its plain value, or an entry of an
-// older snapshot copied whole (`raw`, as snapshot::Entry::raw: its flags and
-// checksum go along, so damage in it stays detectable).
-struct BuildEntry {
-  std::string_view key;
-  std::string_view value;
-  std::string_view raw;
+class Builder {
+ public:
+  Builder() = default;
+  Builder(const Builder&) = delete;
+  Builder& operator=(const Builder&) = delete;
+
+  // Creates the file at path (O_EXCL: AlreadyExists when it exists).
+  // `expected_entries` (a hint) sizes the builder's tables.
+  absl::Status Start(const std::string& path, const BuildOptions& options,
+                     size_t expected_entries = 0);
+
+  // Appends an entry; keys must come in strictly increasing bytewise order.
+  // Add takes a plain value (compressed as the options say); AddRaw copies
+  // an entry of an older snapshot whole (`raw` as snapshot::Entry::raw, with
+  // `key` its key): its flags and checksum go along, so damage in it stays
+  // detectable and a compressed value is not decompressed.
+  absl::Status Add(std::string_view key, std::string_view value);
+  absl::Status AddRaw(std::string_view key, std::string_view raw);
+
+  uint64_t count() const { return hashes_.size(); }
+
+  // Writes the offsets, the index and the header, and maps the file.
+  absl::StatusOr<port::Segment> Finish();
+
+ private:
+  // Starts an entry whose encoding takes `size` bytes; *out receives where
+  // to encode it.
+  absl::Status NewEntry(std::string_view key, size_t size, char** out);
+  // Writes out the buffered data bytes.
+  absl::Status Flush();
+
+  BuildOptions options_;
+  port::FileWriter file_;
+  ChecksumStream body_checksum_;  // Of everything after the header.
+  std::string buffer_;            // Data bytes not written yet.
+  uint64_t data_size_ = 0;        // Data bytes added (written or buffered).
+  std::vector<uint64_t> offsets_;  // Of each entry, from the data's start.
+  std::vector<uint64_t> hashes_;   // Hash64 of each entry's key.
 };
 
-// Creates the segment at path (O_EXCL) holding `entries`, which must be in
-// strictly increasing key order.
-absl::StatusOr<port::Segment> Build(const std::string& path,
-                                    const BuildOptions& options,
-                                    const std::vector<BuildEntry>& entries);
-
-// The same for plain key/value pairs.
+// Builds the snapshot of `pairs` (strictly increasing keys) at path.
 absl::StatusOr<port::Segment> Build(
     const std::string& path, const BuildOptions& options,
-    const std::vector<std::pair<std::string_view, std::string_view>>& entries);
+    const std::vector<std::pair<std::string_view, std::string_view>>& pairs);
 
 }  // namespace snapshot
 }  // namespace ultradict

@@ -2,8 +2,11 @@
 // place that knows which one it is. port_posix.cc implements it for Linux.
 //
 // - Segment: a named file of fixed size in a directory (/dev/shm by default),
-//   mapped read-write into this process. Pages are reserved up front, so a
-//   full filesystem is an error at creation, never a SIGBUS later.
+//   mapped read-write into this process. Pages are reserved (allocated)
+//   before they are written, at creation or by Reserve, so a full filesystem
+//   is an error, never a SIGBUS.
+// - FileWriter: a new file written front to back with write(2) and then
+//   mapped as a Segment (snapshots: no page is zeroed before it is filled).
 // - ProcessMutex: a robust mutex that lives inside a segment and is shared by
 //   processes; a holder that dies hands it on with `owner_died` set.
 // - Byte locks: open-file-description locks on single bytes of a segment
@@ -39,13 +42,16 @@ class Segment {
   Segment& operator=(const Segment&) = delete;
   ~Segment() { Release(); }
 
-  // Creates path (O_EXCL) with `size` zeroed bytes reserved and maps it.
+  static constexpr size_t kReserveAll = ~size_t{0};
+
+  // Creates path (O_EXCL) of `size` zero bytes and maps it. The first
+  // `reserve` bytes (all by default) are reserved at once; the rest is
+  // sparse until Reserve, and must not be written before it.
   // AlreadyExists when it exists; ResourceExhausted (with the bytes asked
   // and left) when the filesystem is full.
-  // With `populate`, the page tables are filled at once (for a segment that
-  // is written whole right away, such as a snapshot).
   static absl::StatusOr<Segment> Create(const std::string& path, size_t size,
-                                        mode_t mode, bool populate = false);
+                                        mode_t mode,
+                                        size_t reserve = kReserveAll);
 
   // Opens and maps an existing segment (its whole size). NotFound when it
   // does not exist; PermissionDenied when owned by another user and
@@ -59,6 +65,12 @@ class Segment {
   const std::string& path() const { return path_; }
   bool valid() const { return data_ != nullptr; }
 
+  // Reserves the bytes [offset, offset + length) of the file (of any
+  // process's segment), so that writing them through the mapping cannot
+  // fault; ResourceExhausted when the filesystem is full. Reserving bytes
+  // again is harmless.
+  absl::Status Reserve(size_t offset, size_t length) const;
+
   // Flushes the mapping to the file (msync).
   absl::Status Sync() const;
 
@@ -67,6 +79,8 @@ class Segment {
   absl::Status Reopen();
 
  private:
+  friend class FileWriter;
+
   // Unmaps and closes (platform-specific); leaves the segment empty.
   void Release();
 
@@ -90,6 +104,52 @@ inline Segment& Segment::operator=(Segment&& other) noexcept {
     size_ = other.size_;
     other.fd_ = -1;
     other.data_ = nullptr;
+    other.size_ = 0;
+  }
+  return *this;
+}
+
+// A new file written front to back (and patched at offsets already
+// written), then mapped as a Segment. Writes go through write(2), so a full
+// filesystem is an error from Append. Movable; a writer destroyed before
+// Finish removes its file.
+class FileWriter {
+ public:
+  FileWriter() = default;
+  FileWriter(FileWriter&& other) noexcept { *this = std::move(other); }
+  FileWriter& operator=(FileWriter&& other) noexcept;
+  FileWriter(const FileWriter&) = delete;
+  FileWriter& operator=(const FileWriter&) = delete;
+  ~FileWriter() { Abandon(); }
+
+  // Creates path (O_EXCL) with the given mode. AlreadyExists when it exists.
+  static absl::StatusOr<FileWriter> Create(const std::string& path, mode_t mode);
+
+  // Appends data at the end; ResourceExhausted when the filesystem is full.
+  absl::Status Append(const char* data, size_t size);
+  // Overwrites bytes already appended.
+  absl::Status WriteAt(uint64_t offset, const char* data, size_t size);
+  uint64_t size() const { return size_; }
+  const std::string& path() const { return path_; }
+
+  // Maps the whole file read-write; the writer is empty afterwards.
+  absl::StatusOr<Segment> Finish();
+  // Closes and removes the file (unless finished).
+  void Abandon();
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  uint64_t size_ = 0;
+};
+
+inline FileWriter& FileWriter::operator=(FileWriter&& other) noexcept {
+  if (this != &other) {
+    Abandon();
+    path_ = std::move(other.path_);
+    fd_ = other.fd_;
+    size_ = other.size_;
+    other.fd_ = -1;
     other.size_ = 0;
   }
   return *this;

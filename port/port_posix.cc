@@ -56,6 +56,15 @@ absl::Status PosixError(const std::string& context, int error_number) {
   }
 }
 
+// ResourceExhausted for `size` bytes that did not fit into path's directory.
+absl::Status NoRoomError(const std::string& path, size_t size) {
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+  return absl::ResourceExhaustedError(absl::StrCat(
+      path, ": no room for ", size, " bytes (", FreeSpace(dir),
+      " bytes free in ", dir, ")"));
+}
+
 std::atomic<int32_t> g_pid{0};
 
 void RefreshPidAfterFork() { g_pid.store(getpid(), std::memory_order_relaxed); }
@@ -81,41 +90,104 @@ void Segment::Release() {
 }
 
 absl::StatusOr<Segment> Segment::Create(const std::string& path, size_t size,
-                                        mode_t mode, bool populate) {
+                                        mode_t mode, size_t reserve) {
   const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) return PosixError(path, errno);
   Segment segment;
   segment.path_ = path;
   segment.fd_ = fd;
-  if (fchmod(fd, mode) != 0) {  // The umask must not narrow the asked mode.
+  if (fchmod(fd, mode) != 0 || ftruncate(fd, static_cast<off_t>(size)) != 0) {
+    // (The umask must not narrow the asked mode.)
     const int e = errno;
     unlink(path.c_str());
     return PosixError(path, e);
   }
-  // Reserve every page now: a full filesystem fails here, not with SIGBUS.
-  const int e = posix_fallocate(fd, 0, static_cast<off_t>(size));
-  if (e != 0) {
-    unlink(path.c_str());
-    if (e == ENOSPC || e == EDQUOT || e == EFBIG) {
-      const size_t slash = path.rfind('/');
-      const std::string dir =
-          slash == std::string::npos ? "." : path.substr(0, slash);
-      return absl::ResourceExhaustedError(
-          absl::StrCat(path, ": no room for ", size, " bytes (",
-                       FreeSpace(dir), " bytes free in ", dir, ")"));
-    }
-    return PosixError(path, e);
-  }
-  void* data = mmap(nullptr, size, PROT_READ | PROT_WRITE,
-                    MAP_SHARED | (populate ? MAP_POPULATE : 0), fd, 0);
+  void* data = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (data == MAP_FAILED) {
-    const int e2 = errno;
+    const int e = errno;
     unlink(path.c_str());
-    return PosixError(path, e2);
+    return PosixError(path, e);
   }
   segment.data_ = static_cast<char*>(data);
   segment.size_ = size;
+  // Reserve the pages now: a full filesystem fails here, not with SIGBUS.
+  absl::Status s = segment.Reserve(0, std::min(reserve, size));
+  if (!s.ok()) {
+    unlink(path.c_str());
+    return s;
+  }
   return segment;
+}
+
+absl::Status Segment::Reserve(size_t offset, size_t length) const {
+  if (offset > size_ || length > size_ - offset) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path_, ": reserving [", offset, ", +", length, ") past ", size_, " bytes"));
+  }
+  if (length == 0) return absl::OkStatus();
+  const int e = posix_fallocate(fd_, static_cast<off_t>(offset),
+                                static_cast<off_t>(length));
+  if (e == 0) return absl::OkStatus();
+  if (e == ENOSPC || e == EDQUOT || e == EFBIG) return NoRoomError(path_, length);
+  return PosixError(path_, e);
+}
+
+absl::StatusOr<FileWriter> FileWriter::Create(const std::string& path,
+                                              mode_t mode) {
+  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) return PosixError(path, errno);
+  FileWriter writer;
+  writer.path_ = path;
+  writer.fd_ = fd;
+  if (fchmod(fd, mode) != 0) return PosixError(path, errno);  // Removes it.
+  return writer;
+}
+
+absl::Status FileWriter::Append(const char* data, size_t size) {
+  absl::Status s = WriteAt(size_, data, size);
+  if (s.ok()) size_ += size;
+  return s;
+}
+
+absl::Status FileWriter::WriteAt(uint64_t offset, const char* data, size_t size) {
+  while (size > 0) {
+    const ssize_t n = pwrite(fd_, data, size, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      if (errno == ENOSPC || errno == EDQUOT || errno == EFBIG) {
+        return NoRoomError(path_, size);
+      }
+      return PosixError(path_, errno);
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Segment> FileWriter::Finish() {
+  if (size_ == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(path_, ": nothing written"));
+  }
+  void* data = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
+  if (data == MAP_FAILED) return PosixError(path_, errno);  // Abandoned.
+  Segment segment;
+  segment.path_ = std::move(path_);
+  segment.fd_ = fd_;
+  segment.data_ = static_cast<char*>(data);
+  segment.size_ = size_;
+  fd_ = -1;
+  size_ = 0;
+  return segment;
+}
+
+void FileWriter::Abandon() {
+  if (fd_ < 0) return;
+  close(fd_);
+  unlink(path_.c_str());
+  fd_ = -1;
+  size_ = 0;
 }
 
 absl::StatusOr<Segment> Segment::Open(const std::string& path,

@@ -220,6 +220,18 @@ absl::Status CheckOwner(HANDLE h, const std::string& path) {
   return absl::OkStatus();
 }
 
+bool IsDiskFull(DWORD error) {
+  return error == ERROR_DISK_FULL || error == ERROR_HANDLE_DISK_FULL;
+}
+
+// ResourceExhausted for `size` bytes that did not fit into path's directory.
+absl::Status NoRoomError(const std::string& path, size_t size) {
+  const std::string dir = DirOf(path);
+  return absl::ResourceExhaustedError(absl::StrCat(
+      path, ": no room for ", size, " bytes (", FreeSpace(dir), " bytes free in ",
+      dir, ")"));
+}
+
 uint64_t Fnv1a(const void* data, size_t n) {
   uint64_t h = 1469598103934665603ULL;
   const unsigned char* p = static_cast<const unsigned char*>(data);
@@ -237,10 +249,12 @@ void Segment::Release() {
 }
 
 absl::StatusOr<Segment> Segment::Create(const std::string& path, size_t size,
-                                        mode_t mode, bool populate) {
+                                        mode_t mode, size_t reserve) {
   // `mode` has no Windows meaning: the file gets the directory's inherited
-  // ACL (%TEMP% is private to the user).
+  // ACL (%TEMP% is private to the user). Every byte is reserved at once
+  // (setting the end of file allocates it), whatever `reserve` says.
   (void)mode;
+  (void)reserve;
   HANDLE h = CreateFileW(Widen(path).c_str(), GENERIC_READ | GENERIC_WRITE | DELETE,
                          kShareAll, nullptr, CREATE_NEW, FILE_ATTRIBUTE_NORMAL,
                          nullptr);
@@ -255,12 +269,7 @@ absl::StatusOr<Segment> Segment::Create(const std::string& path, size_t size,
   if (!SetFileInformationByHandle(h, FileEndOfFileInfo, &eof, sizeof(eof))) {
     const DWORD e = GetLastError();
     DeleteOnClose(h);
-    if (e == ERROR_DISK_FULL || e == ERROR_HANDLE_DISK_FULL) {
-      const std::string dir = DirOf(path);
-      return absl::ResourceExhaustedError(
-          absl::StrCat(path, ": no room for ", size, " bytes (", FreeSpace(dir),
-                       " bytes free in ", dir, ")"));
-    }
+    if (IsDiskFull(e)) return NoRoomError(path, size);
     return WindowsError(path, e);
   }
   absl::StatusOr<char*> data = MapFile(h, size, /*writable=*/true, path);
@@ -270,13 +279,6 @@ absl::StatusOr<Segment> Segment::Create(const std::string& path, size_t size,
   }
   segment.data_ = *data;
   segment.size_ = size;
-  if (populate) {  // Fault the pages in now (MAP_POPULATE).
-    SYSTEM_INFO si;
-    GetSystemInfo(&si);
-    volatile char sink = 0;
-    for (size_t i = 0; i < size; i += si.dwPageSize) sink = sink + segment.data_[i];
-    (void)sink;
-  }
   return segment;
 }
 
@@ -311,6 +313,78 @@ absl::StatusOr<Segment> Segment::Open(const std::string& path,
   segment.data_ = *data;
   segment.size_ = size;
   return segment;
+}
+
+absl::Status Segment::Reserve(size_t offset, size_t length) const {
+  // Create reserved every byte already.
+  if (offset > size_ || length > size_ - offset) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path_, ": reserving [", offset, ", +", length, ") past ", size_, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<FileWriter> FileWriter::Create(const std::string& path,
+                                              mode_t mode) {
+  (void)mode;  // As in Segment::Create.
+  HANDLE h = CreateFileW(Widen(path).c_str(), GENERIC_READ | GENERIC_WRITE | DELETE,
+                         kShareAll, nullptr, CREATE_NEW, FILE_ATTRIBUTE_NORMAL,
+                         nullptr);
+  if (h == INVALID_HANDLE_VALUE) return WindowsError(path, GetLastError());
+  FileWriter writer;
+  writer.path_ = path;
+  writer.fd_ = AsFd(h);
+  return writer;
+}
+
+absl::Status FileWriter::Append(const char* data, size_t size) {
+  absl::Status s = WriteAt(size_, data, size);
+  if (s.ok()) size_ += size;
+  return s;
+}
+
+absl::Status FileWriter::WriteAt(uint64_t offset, const char* data, size_t size) {
+  while (size > 0) {
+    const DWORD chunk = static_cast<DWORD>(std::min<size_t>(size, 1u << 30));
+    OVERLAPPED at = {};
+    at.Offset = static_cast<DWORD>(offset);
+    at.OffsetHigh = static_cast<DWORD>(offset >> 32);
+    DWORD written = 0;
+    if (!WriteFile(AsHandle(fd_), data, chunk, &written, &at)) {
+      const DWORD e = GetLastError();
+      if (IsDiskFull(e)) return NoRoomError(path_, size);
+      return WindowsError(path_, e);
+    }
+    data += written;
+    size -= written;
+    offset += written;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Segment> FileWriter::Finish() {
+  if (size_ == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(path_, ": nothing written"));
+  }
+  absl::StatusOr<char*> data =
+      MapFile(AsHandle(fd_), static_cast<size_t>(size_), /*writable=*/true, path_);
+  if (!data.ok()) return data.status();  // Abandoned by the destructor.
+  Segment segment;
+  segment.path_ = std::move(path_);
+  segment.fd_ = fd_;
+  segment.data_ = *data;
+  segment.size_ = static_cast<size_t>(size_);
+  fd_ = -1;
+  size_ = 0;
+  return segment;
+}
+
+void FileWriter::Abandon() {
+  if (fd_ == -1) return;
+  DeleteOnClose(AsHandle(fd_));
+  CloseHandle(AsHandle(fd_));
+  fd_ = -1;
+  size_ = 0;
 }
 
 absl::Status Segment::Sync() const {

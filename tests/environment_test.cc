@@ -103,6 +103,52 @@ TEST(EnvironmentTest, FullFilesystemIsResourceExhaustedNotSigbus) {
   EXPECT_EQ(rc, 0) << "child failed at step " << rc;
 }
 
+TEST(EnvironmentTest, LogLargerThanTheFilesystemFailsCleanlyWhenItFills) {
+  // A log's pages are reserved step by step as records reach them, so a log
+  // may be created larger than the room left; the write that finds no room
+  // must fail with ResourceExhausted (never SIGBUS) and change nothing.
+  const std::string dir = PrivateDir("tmpfs-log");
+  const int rc = InChild([&]() -> int {
+    if (unshare(CLONE_NEWNS) != 0) return kSkipExit;
+    if (mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return kSkipExit;
+    if (mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=8m") != 0) return kSkipExit;
+    Options options;
+    options.directory = dir;
+    options.log_size = 32 << 20;  // Four times the filesystem.
+    auto db = DB::Open(options, "sparse");
+    if (!db.ok()) return 10;
+    if (!(*db)->Put("first", "1").ok()) return 11;
+    const std::string value(16 * 1024, 'v');
+    absl::Status s;
+    int written = 0;
+    for (; written < 2048; written++) {
+      s = (*db)->Put(absl::StrCat("k", written), value);
+      if (!s.ok()) break;
+    }
+    if (!absl::IsResourceExhausted(s)) return 12;
+    if (s.message().find("no room for") == std::string::npos) return 13;
+    std::fprintf(stderr, "after %d writes, as expected: %s\n", written,
+                 s.ToString().c_str());
+    if (written < 100) return 14;  // It got well into the log first.
+    // Everything acknowledged is there; the failed write is not.
+    std::string got;
+    for (int i = 0; i < written; i++) {
+      if (!(*db)->Get(absl::StrCat("k", i), &got).ok() || got != value) return 15;
+    }
+    if (!absl::IsNotFound((*db)->Get(absl::StrCat("k", written), &got))) return 16;
+    // Another process sees the same.
+    auto other = DB::Open(options, "sparse");
+    if (!other.ok()) return 17;
+    if (!(*other)->Get(absl::StrCat("k", written - 1), &got).ok()) return 18;
+    other->reset();
+    db->reset();
+    DestroyDB("sparse", options).IgnoreError();
+    return 0;
+  });
+  if (rc == kSkipExit) GTEST_SKIP() << "needs root and mount namespaces (unshare -m)";
+  EXPECT_EQ(rc, 0) << "child failed at step " << rc;
+}
+
 TEST(EnvironmentTest, MembersInAnotherPidNamespaceAreTrackedAndReclaimed) {
   const std::string name = UniqueName("pidns");
   testing::ScopedDestroy destroy(name);

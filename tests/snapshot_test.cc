@@ -112,6 +112,92 @@ TEST_F(SnapshotTest, DamagedHeaderOrIndexNeverCrashes) {
   EXPECT_FALSE(reader.Open(pristine.data(), 50, "S").ok());
 }
 
+TEST_F(SnapshotTest, EntriesCopiedWholeAndNewOnesMix) {
+  // A compaction's builder: entries of an older snapshot copied raw (a
+  // compressed one stays compressed, its checksum goes along), with new
+  // values in between and in place of some.
+  for (bool compress : {false, true}) {
+    Build(compress);
+    Reader old;
+    ASSERT_TRUE(old.Open(bytes_.data(), bytes_.size(), "old").ok());
+    const std::string path = absl::StrCat(path_, ".mixed");
+    unlink(path.c_str());
+    BuildOptions options;
+    options.generation = 4;
+    options.compress = compress;
+    options.compression_threshold = 100;
+    Builder builder;
+    ASSERT_TRUE(builder.Start(path, options).ok());
+    std::vector<std::pair<std::string, std::string>> expected;
+    for (uint64_t i = 0; i < old.count(); i++) {
+      Entry entry;
+      ASSERT_TRUE(old.EntryAt(i, &entry, /*verify=*/false).ok());
+      if (i % 7 == 0) {  // Replaced.
+        const std::string value(i % 2 == 0 ? 300 : 5, 'n');
+        ASSERT_TRUE(builder.Add(entry.key, value).ok());
+        expected.emplace_back(entry.key, value);
+      } else {
+        ASSERT_TRUE(builder.AddRaw(entry.key, entry.raw).ok());
+        expected.emplace_back(entry.key, values_[i]);
+      }
+      if (i % 100 == 0) {  // Inserted after it.
+        const std::string key = std::string(entry.key) + "+";
+        ASSERT_TRUE(builder.Add(key, "inserted").ok());
+        expected.emplace_back(key, "inserted");
+      }
+    }
+    EXPECT_EQ(builder.count(), expected.size());
+    absl::StatusOr<port::Segment> segment = builder.Finish();
+    ASSERT_TRUE(segment.ok()) << segment.status();
+    Reader reader;
+    ASSERT_TRUE(reader.Open(segment->data(), segment->size(), "new").ok());
+    EXPECT_EQ(reader.generation(), 4u);
+    ASSERT_EQ(reader.count(), expected.size());
+    EXPECT_TRUE(reader.VerifyBody().ok());
+    for (size_t i = 0; i < expected.size(); i++) {
+      Entry entry;
+      ASSERT_TRUE(reader.EntryAt(i, &entry).ok()) << i;
+      EXPECT_EQ(entry.key, expected[i].first);
+      ASSERT_TRUE(reader.Find(expected[i].first, &entry).ok()) << expected[i].first;
+      std::string scratch;
+      std::string_view value;
+      ASSERT_TRUE(EntryValue(entry, &scratch, &value).ok());
+      EXPECT_EQ(value, expected[i].second);
+    }
+    unlink(path.c_str());
+  }
+}
+
+TEST_F(SnapshotTest, UnfinishedBuilderLeavesNoFile) {
+  const std::string path =
+      absl::StrCat(::testing::TempDir(), "/unfinished", getpid());
+  unlink(path.c_str());
+  {
+    Builder builder;
+    ASSERT_TRUE(builder.Start(path, BuildOptions()).ok());
+    ASSERT_TRUE(builder.Add("a", std::string(3 << 20, 'x')).ok());  // Flushed.
+    EXPECT_EQ(access(path.c_str(), F_OK), 0);
+    Builder again;
+    EXPECT_TRUE(absl::IsAlreadyExists(again.Start(path, BuildOptions())));
+  }
+  EXPECT_NE(access(path.c_str(), F_OK), 0);
+}
+
+TEST_F(SnapshotTest, EmptySnapshot) {
+  const std::string path = absl::StrCat(::testing::TempDir(), "/empty", getpid());
+  unlink(path.c_str());
+  Builder builder;
+  ASSERT_TRUE(builder.Start(path, BuildOptions()).ok());
+  absl::StatusOr<port::Segment> segment = builder.Finish();
+  ASSERT_TRUE(segment.ok()) << segment.status();
+  Reader reader;
+  ASSERT_TRUE(reader.Open(segment->data(), segment->size(), "empty").ok());
+  EXPECT_EQ(reader.count(), 0u);
+  Entry entry;
+  EXPECT_TRUE(absl::IsNotFound(reader.Find("a", &entry)));
+  unlink(path.c_str());
+}
+
 }  // namespace
 }  // namespace snapshot
 }  // namespace ultradict

@@ -12,11 +12,29 @@ uint64_t Hash64(const void* data, size_t size) {
 }
 
 uint32_t Checksum32(std::string_view a, std::string_view b) {
-  XXH3_state_t state;
+  XXH3_state_t state;  // On the stack: this runs once per log record.
   XXH3_64bits_reset(&state);
   XXH3_64bits_update(&state, a.data(), a.size());
   XXH3_64bits_update(&state, b.data(), b.size());
   return static_cast<uint32_t>(XXH3_64bits_digest(&state));
+}
+
+struct ChecksumStream::State {
+  XXH3_state_t xxh3;
+};
+
+ChecksumStream::ChecksumStream() : state_(new State) {
+  XXH3_64bits_reset(&state_->xxh3);
+}
+
+ChecksumStream::~ChecksumStream() = default;
+
+void ChecksumStream::Update(const void* data, size_t size) {
+  XXH3_64bits_update(&state_->xxh3, data, size);
+}
+
+uint32_t ChecksumStream::Checksum32() const {
+  return static_cast<uint32_t>(XXH3_64bits_digest(&state_->xxh3));
 }
 
 }  // namespace ultradict

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string_view>
 
 namespace ultradict {
@@ -23,6 +24,23 @@ inline uint32_t Checksum32(std::string_view s) {
 
 // Checksum of the concatenation a + b without building it.
 uint32_t Checksum32(std::string_view a, std::string_view b);
+
+// Checksum32 of bytes given piece by piece: the same value as Checksum32 of
+// their concatenation.
+class ChecksumStream {
+ public:
+  ChecksumStream();
+  ~ChecksumStream();
+  ChecksumStream(const ChecksumStream&) = delete;
+  ChecksumStream& operator=(const ChecksumStream&) = delete;
+
+  void Update(const void* data, size_t size);
+  uint32_t Checksum32() const;
+
+ private:
+  struct State;  // XXH3's streaming state.
+  std::unique_ptr<State> state_;
+};
 
 }  // namespace ultradict
 
