@@ -132,6 +132,8 @@ class DBImpl : public DB {
   template <typename Fn>
   absl::Status WithReadView(Fn&& fn);
 
+  // Starts loading what ExistsLocked(key) will read (a hint).
+  void PrefetchForWrite(std::string_view key);
   absl::Status LockWriter();
   void UnlockWriter();
   void RecoverLocked();  // After a writer died holding the write lock.

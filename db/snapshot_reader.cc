@@ -103,6 +103,10 @@ absl::Status Reader::EntryAt(uint64_t i, Entry* entry, bool verify) const {
   return ParseEntryAt(DecodeFixed64(offsets_ + 8 * i), entry, verify);
 }
 
+void Reader::Prefetch(std::string_view key) const {
+  if (slots_ != 0) __builtin_prefetch(index_ + 8 * (Hash64(key) & (slots_ - 1)));
+}
+
 absl::Status Reader::Find(std::string_view key, Entry* entry,
                           bool verify) const {
   const uint64_t hash = Hash64(key);

@@ -42,6 +42,10 @@ class Reader {
   absl::Status Find(std::string_view key, Entry* entry,
                     bool verify = true) const;
 
+  // Starts loading the index slot where Find(key) begins (a hint, no
+  // effect on results): a writer issues it before it takes the write lock.
+  void Prefetch(std::string_view key) const;
+
   // The i-th entry in key order (i < count()). Without `verify`, the
   // entry's checksum is not checked (bounds still are): for copying it
   // whole into a new snapshot, where its checksum goes along.
