@@ -396,6 +396,22 @@ absl::Status DBImpl::CheckFork() {
   return absl::OkStatus();
 }
 
+void DBImpl::ReserveIndex(Generation* g) {
+  // Growing a large index rehashes every key (reading each from the log) in
+  // one go, with mu_ held exclusively: 60 ms at 500,000 keys, a stall for
+  // the writer and this process's readers. So it is sized at once for what
+  // the log likely holds before its next compaction replaces it: up to two
+  // thirds of the log's records (compaction starts at a third and writes go
+  // on meanwhile), records being about as large as the snapshot's entries,
+  // and no more keys than the snapshot has (a dictionary that grows fast
+  // still rehashes, but not one whose keys are rewritten).
+  const uint64_t count = g->snapshot.count();
+  if (count == 0) return;
+  const uint64_t record_size = g->snapshot.data_size() / count + 16;
+  g->index.reserve(
+      std::min<uint64_t>(count, g->record_capacity / record_size * 2 / 3));
+}
+
 absl::Status DBImpl::LoadGeneration(uint32_t gen,
                                     std::shared_ptr<Generation>* out) {
   auto g = std::make_shared<Generation>();
@@ -425,6 +441,7 @@ absl::Status DBImpl::LoadGeneration(uint32_t gen,
     }
     g->records = g->log_segment.data() + log::kHeaderSize;
     g->record_capacity = g->log_segment.size() - log::kHeaderSize;
+    ReserveIndex(g.get());
   }
   *out = std::move(g);
   return absl::OkStatus();
@@ -1010,13 +1027,12 @@ absl::Status DBImpl::BuildSnapshot(const Generation& g, std::vector<Change>* cha
   return absl::OkStatus();
 }
 
-absl::Status DBImpl::InstallGeneration(const Generation& old, port::Segment snap,
+absl::Status DBImpl::PrepareGeneration(const Generation& old, port::Segment snap,
+                                       const std::string& log_path,
                                        uint32_t carried_from, uint32_t carried_to,
-                                       uint64_t base_sequence) {
-  // Write lock held; snap is complete under its final name.
+                                       uint64_t base_sequence,
+                                       std::shared_ptr<Generation>* out) {
   const uint32_t new_gen = old.gen + 1;
-  const std::string snap_name = SnapshotFileName(dir_, name_, new_gen);
-  const std::string log_name = LogFileName(dir_, name_, new_gen);
   const uint32_t carried = carried_to - carried_from;
   // The log grows with the data: compaction costs O(data) and happens
   // after O(data) bytes of writes, so its cost per write stays flat.
@@ -1024,41 +1040,68 @@ absl::Status DBImpl::InstallGeneration(const Generation& old, port::Segment snap
   capacity = std::max<size_t>(capacity, size_t{2} * carried);
   capacity = std::min(capacity, kMaxLogSize);
   capacity = (capacity + log::kHeaderSize + 4095) & ~size_t{4095};
-  port::Unlink(log_name).IgnoreError();
+  port::Unlink(log_path).IgnoreError();  // A leftover of a dead compactor.
   const size_t reserved =
       std::min(capacity, log::kHeaderSize + carried + kLogReserveStep);
   absl::StatusOr<port::Segment> log_segment =
-      port::Segment::Create(log_name, capacity, options_.mode, reserved);
+      port::Segment::Create(log_path, capacity, options_.mode, reserved);
   if (!log_segment.ok()) return log_segment.status();
   log::EncodeHeader(log_segment->data(), new_gen, capacity, base_sequence);
-  // Records committed while a background compaction ran move over as
-  // they are (a record does not depend on where it lies).
-  if (carried > 0) {
-    std::memcpy(log_segment->data() + log::kHeaderSize,
-                old.records + carried_from, carried);
-  }
 
   auto next = std::make_shared<Generation>();
   next->gen = new_gen;
-  next->index.reserve(old.index.size());  // Likely as many keys again.
   next->snap_segment = std::move(snap);
   next->log_segment = std::move(*log_segment);
+  const std::string log_name = LogFileName(dir_, name_, new_gen);
   absl::Status s = next->snapshot.Open(next->snap_segment.data(),
-                                       next->snap_segment.size(), snap_name);
+                                       next->snap_segment.size(),
+                                       SnapshotFileName(dir_, name_, new_gen));
   if (s.ok()) {
     s = log::ParseHeader(next->log_segment.data(), next->log_segment.size(),
                          log_name, &next->log_header);
   }
   if (!s.ok()) {
-    port::Unlink(log_name).IgnoreError();
+    port::Unlink(log_path).IgnoreError();
     return s;
   }
   next->records = next->log_segment.data() + log::kHeaderSize;
   next->record_capacity = next->log_segment.size() - log::kHeaderSize;
   next->reserved = reserved - log::kHeaderSize;
+  ReserveIndex(next.get());
+  bool fits = true;
+  s = CarryRecords(old, carried_from, carried_to, next.get(), &fits);
+  if (s.ok() && !fits) s = absl::InternalError("carried records do not fit");
+  if (!s.ok()) {
+    port::Unlink(log_path).IgnoreError();
+    return s;
+  }
+  *out = std::move(next);
+  return absl::OkStatus();
+}
 
+absl::Status DBImpl::CarryRecords(const Generation& old, uint32_t from,
+                                  uint32_t to, Generation* next, bool* fits) {
+  // Records do not depend on where they lie: they move over as they are,
+  // after those carried before, and are indexed where they now lie.
+  const size_t at = next->applied;
+  const size_t length = to - from;
+  *fits = length <= next->record_capacity - at;
+  if (!*fits || length == 0) return absl::OkStatus();
+  if (at + length > next->reserved) {
+    const size_t reserve = std::min(next->record_capacity - at,
+                                    std::max(length, kLogReserveStep));
+    absl::Status s = next->log_segment.Reserve(log::kHeaderSize + at, reserve);
+    if (!s.ok()) return s;
+    next->reserved = at + reserve;
+  }
+  std::memcpy(const_cast<char*>(next->records) + at, old.records + from, length);
+  return ApplyRecordsLocked(next, static_cast<uint32_t>(at + length));
+}
+
+absl::Status DBImpl::PublishGeneration(const Generation& old,
+                                       std::shared_ptr<Generation> next) {
   FaultPoint("compact.before_publish");
-  const uint64_t head = control::MakeHead(new_gen, carried);
+  const uint64_t head = control::MakeHead(next->gen, next->applied);
   block_.head().store(head, std::memory_order_release);
   FaultPoint("compact.after_publish");
   if (old.gen != 0) {
@@ -1070,8 +1113,8 @@ absl::Status DBImpl::InstallGeneration(const Generation& old, port::Segment snap
   }
   std::unique_lock<std::shared_mutex> l(mu_);
   current_ = std::move(next);
-  applied_head_.store(control::MakeHead(new_gen, 0), std::memory_order_relaxed);
-  return RefreshLocked();  // Indexes the carried records.
+  applied_head_.store(head, std::memory_order_relaxed);
+  return absl::OkStatus();
 }
 
 absl::Status DBImpl::CompactLocked(std::string_view pending_rep) {
@@ -1108,7 +1151,10 @@ absl::Status DBImpl::CompactLocked(std::string_view pending_rep) {
   block_.entries().store(count, std::memory_order_relaxed);
   const uint64_t base_sequence = g.log_header.base_sequence +
                                  g.applied_records + (pending_rep.empty() ? 0 : 1);
-  s = InstallGeneration(g, std::move(snap), g.applied, g.applied, base_sequence);
+  std::shared_ptr<Generation> next;
+  s = PrepareGeneration(g, std::move(snap), LogFileName(dir_, name_, g.gen + 1),
+                        g.applied, g.applied, base_sequence, &next);
+  if (s.ok()) s = PublishGeneration(g, std::move(next));
   if (!s.ok()) port::Unlink(SnapshotFileName(dir_, name_, g.gen + 1)).IgnoreError();
   Retire(std::move(old));
   return s;
@@ -1236,32 +1282,63 @@ absl::Status DBImpl::BackgroundCompaction() {
   if (!s.ok()) return s;
   FaultPoint("bgcompact.after_snapshot");
 
-  // 3. Under the write lock again: carry over what was committed meanwhile
-  // and publish, unless the generation moved on (an inline compaction).
+  // 3. Still without it: the next generation's log, holding the records
+  // committed meanwhile (which never change either), indexed. A second round
+  // picks up what came during the first, so that little is left for 4.
+  const std::string tmp_log = TempLogFileName(dir_, name_, g.gen + 1);
+  struct Leftovers {  // Removed unless published.
+    const std::string& snap;
+    const std::string& log;
+    bool keep = false;
+    ~Leftovers() {
+      if (keep) return;
+      port::Unlink(snap).IgnoreError();
+      port::Unlink(log).IgnoreError();
+    }
+  } leftovers{tmp, tmp_log};
+  uint64_t head = block_.head().load(std::memory_order_acquire);
+  if (control::HeadGeneration(head) != g.gen) return absl::OkStatus();
+  const uint64_t base_sequence = g.log_header.base_sequence + frozen_records;
+  std::shared_ptr<Generation> next;
+  s = PrepareGeneration(g, std::move(snap), tmp_log, frozen,
+                        control::HeadOffset(head), base_sequence, &next);
+  if (!s.ok()) return s;
+  uint32_t carried_to = control::HeadOffset(head);
+  bool fits = true;
+  head = block_.head().load(std::memory_order_acquire);
+  if (control::HeadGeneration(head) != g.gen) return absl::OkStatus();
+  s = CarryRecords(g, carried_to, control::HeadOffset(head), next.get(), &fits);
+  if (!s.ok()) return s;
+  if (fits) carried_to = control::HeadOffset(head);
+  FaultPoint("bgcompact.after_carry");
+
+  // 4. Under the write lock again: carry the last records and publish,
+  // unless the generation moved on (an inline compaction).
   WriterLock lock(this);
-  if (!lock.status().ok()) {
-    port::Unlink(tmp).IgnoreError();
-    return lock.status();
+  if (!lock.status().ok()) return lock.status();
+  head = block_.head().load(std::memory_order_acquire);
+  if (control::HeadGeneration(head) != g.gen) return absl::OkStatus();
+  if (fits) {
+    s = CarryRecords(g, carried_to, control::HeadOffset(head), next.get(), &fits);
+    if (!s.ok()) return s;
   }
-  const uint64_t head = block_.head().load(std::memory_order_acquire);
-  if (control::HeadGeneration(head) != g.gen) {
-    port::Unlink(tmp).IgnoreError();
-    return absl::OkStatus();
-  }
-  {
-    std::unique_lock<std::shared_mutex> l(mu_);
-    s = RefreshLocked();
+  if (!fits) {  // Rare: more came than the log was sized for. Start over.
+    port::Segment built = std::move(next->snap_segment);
+    next.reset();
+    s = PrepareGeneration(g, std::move(built), tmp_log, frozen,
+                          control::HeadOffset(head), base_sequence, &next);
     if (!s.ok()) return s;
   }
   const std::string snap_name = SnapshotFileName(dir_, name_, g.gen + 1);
+  const std::string log_name = LogFileName(dir_, name_, g.gen + 1);
   s = port::Rename(tmp, snap_name);
-  if (!s.ok()) {
-    port::Unlink(tmp).IgnoreError();
-    return s;
+  if (s.ok()) {
+    s = port::Rename(tmp_log, log_name);
+    if (!s.ok()) port::Unlink(snap_name).IgnoreError();
   }
-  s = InstallGeneration(g, std::move(snap), frozen, control::HeadOffset(head),
-                        g.log_header.base_sequence + frozen_records);
-  if (!s.ok()) port::Unlink(snap_name).IgnoreError();
+  if (!s.ok()) return s;
+  leftovers.keep = true;
+  s = PublishGeneration(g, std::move(next));
   return s;
 }
 

@@ -105,6 +105,8 @@ class DBImpl : public DB {
   absl::Status CheckFork();
   absl::Status CreateControl(const std::string& path, port::Segment* segment);
   absl::Status LoadGeneration(uint32_t gen, std::shared_ptr<Generation>* out);
+  // Sizes g's index for the keys its log will likely hold.
+  void ReserveIndex(Generation* g);
   // Requires mu_ held exclusively (also for the *Locked methods below,
   // except LookupLocked, which needs it shared).
   absl::Status RefreshLocked();
@@ -150,12 +152,24 @@ class DBImpl : public DB {
   absl::Status BuildSnapshot(const Generation& g, std::vector<Change>* changes,
                              const std::string& path, port::Segment* out,
                              uint64_t* count);
-  // Write lock held: creates the next generation's log (carrying the
-  // records [carried_from, carried_to) of `old`), publishes the head,
-  // retires `old` and makes the new generation current.
-  absl::Status InstallGeneration(const Generation& old, port::Segment snap,
+  // Makes the next generation of `old` from its complete snapshot `snap`:
+  // creates its log at log_path (its final name, or a temporary one that
+  // the caller renames before publishing) holding old's records
+  // [carried_from, carried_to), and indexes them. Needs no lock: the
+  // records of a log below its published head never change.
+  absl::Status PrepareGeneration(const Generation& old, port::Segment snap,
+                                 const std::string& log_path,
                                  uint32_t carried_from, uint32_t carried_to,
-                                 uint64_t base_sequence);
+                                 uint64_t base_sequence,
+                                 std::shared_ptr<Generation>* out);
+  // Appends old's records [from, to) to next's log and indexes them; sets
+  // *fits to false (and does nothing) when they do not fit.
+  absl::Status CarryRecords(const Generation& old, uint32_t from, uint32_t to,
+                            Generation* next, bool* fits);
+  // Write lock held, next's files under their final names: publishes the
+  // head of next, retires old and makes next current.
+  absl::Status PublishGeneration(const Generation& old,
+                                 std::shared_ptr<Generation> next);
 
   // Background compaction: when a third of the log is used, a thread of this
   // handle builds the next snapshot without the write lock, then takes it

@@ -57,6 +57,11 @@ std::string TempSnapshotFileName(const std::string& dir, std::string_view name,
   return SnapshotFileName(dir, name, gen) + ".tmp";
 }
 
+std::string TempLogFileName(const std::string& dir, std::string_view name,
+                            uint64_t gen) {
+  return LogFileName(dir, name, gen) + ".tmp";
+}
+
 bool ParseFileName(std::string_view file, std::string* name, FileType* type,
                    uint64_t* gen) {
   if (!absl::StartsWith(AsAbsl(file), AsAbsl(kPrefix))) return false;
@@ -76,7 +81,8 @@ bool ParseFileName(std::string_view file, std::string* name, FileType* type,
     *type = FileType::kTemp;
     return true;
   }
-  if (parts.size() == 4 && parts[2] == "snap" && parts[3] == "tmp" &&
+  if (parts.size() == 4 && (parts[2] == "snap" || parts[2] == "log") &&
+      parts[3] == "tmp" &&
       absl::SimpleAtoi(AsAbsl(parts[1]), gen)) {
     *type = FileType::kTemp;
     return true;

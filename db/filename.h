@@ -5,7 +5,8 @@
 //   D/ud.N.<gen>.log  update log of generation <gen> (see log_format.h)
 //   D/ud.N.<gen>.snap snapshot of generation <gen> (see snapshot_format.h)
 // and, briefly, D/ud.N.tmp.<random> while a control segment is created and
-// D/ud.N.<gen>.snap.tmp while a background compaction builds a snapshot.
+// D/ud.N.<gen>.snap.tmp and D/ud.N.<gen>.log.tmp while a background
+// compaction builds the next generation.
 
 #ifndef ULTRADICT_DB_FILENAME_H_
 #define ULTRADICT_DB_FILENAME_H_
@@ -31,6 +32,8 @@ std::string SnapshotFileName(const std::string& dir, std::string_view name,
                              uint64_t gen);
 std::string TempSnapshotFileName(const std::string& dir, std::string_view name,
                                  uint64_t gen);
+std::string TempLogFileName(const std::string& dir, std::string_view name,
+                            uint64_t gen);
 
 // Parses a file name (no directory). False when it is not one of ours.
 bool ParseFileName(std::string_view file, std::string* name, FileType* type,

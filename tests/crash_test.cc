@@ -65,8 +65,9 @@ const char* const kFaultPoints[] = {
     "compact.before_publish",  "compact.after_publish",
     // In the background compaction thread (holding the compaction mutex).
     "bgcompact.before_snapshot", "bgcompact.after_snapshot",
+    "bgcompact.after_carry",
 };
-constexpr int kNumFaultPoints = 8;
+constexpr int kNumFaultPoints = 9;
 
 std::string Key(int k) { return absl::StrCat("key", 100 + k); }
 int KeyOfSeq(int64_t seq) { return static_cast<int>((seq * 7) % kKeys); }

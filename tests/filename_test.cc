@@ -24,6 +24,11 @@ TEST(FilenameTest, RoundTrip) {
   EXPECT_EQ(type, FileType::kTemp);
   EXPECT_EQ(gen, 4u);
   EXPECT_EQ(TempSnapshotFileName("/d", "x", 4), "/d/ud.x.4.snap.tmp");
+  ASSERT_TRUE(ParseFileName("ud.x.4.log.tmp", &name, &type, &gen));
+  EXPECT_EQ(type, FileType::kTemp);
+  EXPECT_EQ(gen, 4u);
+  EXPECT_EQ(TempLogFileName("/d", "x", 4), "/d/ud.x.4.log.tmp");
+  EXPECT_FALSE(ParseFileName("ud.x.4.idx.tmp", &name, &type, &gen));
   EXPECT_EQ(LogFileName("/d", "x", 3), "/d/ud.x.3.log");
   EXPECT_EQ(SnapshotFileName("/d", "x", 3), "/d/ud.x.3.snap");
   EXPECT_EQ(ControlFileName("/d", "x"), "/d/ud.x");
