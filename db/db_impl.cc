@@ -41,6 +41,10 @@ constexpr size_t kMaxLogSize = size_t{1} << 31;
 // written before the next compaction, and allocating pages means zeroing
 // them.
 constexpr size_t kLogReserveStep = size_t{1} << 20;
+// A background compaction carries records over to the next generation
+// without the write lock until at most this many bytes are left for it to
+// carry with the lock held.
+constexpr uint32_t kLockedCarryBytes = 256 * 1024;
 
 // Collects a batch's operations (to validate it before applying any).
 struct OpCollector : public WriteBatch::Handler {
@@ -499,7 +503,7 @@ absl::Status DBImpl::ApplyRecordsLocked(Generation* g, uint32_t end) {
         absl::Status s = WriteBatchInternal::Iterate(batch, &ops);
         if (!s.ok()) return s;
         for (const OpCollector::Op& op : ops.ops) {
-          LogValue& v = g->index[op.key];
+          LogValue& v = g->index[MakeIndexKey(op.key)];
           v.value = op.value;
           v.deleted = op.deleted;
         }
@@ -849,8 +853,8 @@ absl::Status DBImpl::CommitLocked(std::string_view rep, bool* wait_for_backgroun
       // above, pointing into the record's copy in the log.
       const char* payload = g->records + at + log::kRecordHeaderSize;
       for (const OpCollector::Op& op : ops.ops) {
-        LogValue& v = g->index[std::string_view(
-            payload + (op.key.data() - rep.data()), op.key.size())];
+        LogValue& v = g->index[MakeIndexKey(std::string_view(
+            payload + (op.key.data() - rep.data()), op.key.size()))];
         v.value = op.deleted ? std::string_view()
                              : std::string_view(
                                    payload + (op.value.data() - rep.data()),
@@ -1100,10 +1104,18 @@ absl::Status DBImpl::CarryRecords(const Generation& old, uint32_t from,
 
 absl::Status DBImpl::PublishGeneration(const Generation& old,
                                        std::shared_ptr<Generation> next) {
-  FaultPoint("compact.before_publish");
-  const uint64_t head = control::MakeHead(next->gen, next->applied);
-  block_.head().store(head, std::memory_order_release);
-  FaultPoint("compact.after_publish");
+  {
+    // This process's readers switch with the head: a reader that saw the
+    // new head before current_ would load and index the new generation
+    // all over again (tens of milliseconds with mu_ held).
+    std::unique_lock<std::shared_mutex> l(mu_);
+    FaultPoint("compact.before_publish");
+    const uint64_t head = control::MakeHead(next->gen, next->applied);
+    block_.head().store(head, std::memory_order_release);
+    FaultPoint("compact.after_publish");
+    current_ = std::move(next);  // `old` is still held by the caller.
+    applied_head_.store(head, std::memory_order_relaxed);
+  }
   if (old.gen != 0) {
     block_.compactions().fetch_add(1, std::memory_order_relaxed);
     // Retire the old generation. Processes that still map it keep their
@@ -1111,9 +1123,6 @@ absl::Status DBImpl::PublishGeneration(const Generation& old,
     port::Unlink(SnapshotFileName(dir_, name_, old.gen)).IgnoreError();
     port::Unlink(LogFileName(dir_, name_, old.gen)).IgnoreError();
   }
-  std::unique_lock<std::shared_mutex> l(mu_);
-  current_ = std::move(next);
-  applied_head_.store(head, std::memory_order_relaxed);
   return absl::OkStatus();
 }
 
@@ -1128,7 +1137,7 @@ absl::Status DBImpl::CompactLocked(std::string_view pending_rep) {
     old = current_;
     changes.reserve(old->index.size());
     for (const auto& [key, value] : old->index) {
-      changes.push_back(MakeChange(key, value, 0));
+      changes.push_back(MakeChange(key.key, value, 0));
     }
   }
   const Generation& g = *old;
@@ -1283,8 +1292,8 @@ absl::Status DBImpl::BackgroundCompaction() {
   FaultPoint("bgcompact.after_snapshot");
 
   // 3. Still without it: the next generation's log, holding the records
-  // committed meanwhile (which never change either), indexed. A second round
-  // picks up what came during the first, so that little is left for 4.
+  // committed meanwhile (which never change either), indexed; in rounds, so
+  // that little is left for 4.
   const std::string tmp_log = TempLogFileName(dir_, name_, g.gen + 1);
   struct Leftovers {  // Removed unless published.
     const std::string& snap;
@@ -1305,11 +1314,17 @@ absl::Status DBImpl::BackgroundCompaction() {
   if (!s.ok()) return s;
   uint32_t carried_to = control::HeadOffset(head);
   bool fits = true;
-  head = block_.head().load(std::memory_order_acquire);
-  if (control::HeadGeneration(head) != g.gen) return absl::OkStatus();
-  s = CarryRecords(g, carried_to, control::HeadOffset(head), next.get(), &fits);
-  if (!s.ok()) return s;
-  if (fits) carried_to = control::HeadOffset(head);
+  // Each round carries what came during the previous one, which is less as
+  // long as carrying is faster than writing; stop when little is left.
+  for (int round = 0; fits && round < 8; round++) {
+    head = block_.head().load(std::memory_order_acquire);
+    if (control::HeadGeneration(head) != g.gen) return absl::OkStatus();
+    const uint32_t end = control::HeadOffset(head);
+    if (end - carried_to <= kLockedCarryBytes) break;
+    s = CarryRecords(g, carried_to, end, next.get(), &fits);
+    if (!s.ok()) return s;
+    if (fits) carried_to = end;
+  }
   FaultPoint("bgcompact.after_carry");
 
   // 4. Under the write lock again: carry the last records and publish,
@@ -1502,7 +1517,8 @@ std::unique_ptr<Iterator> DBImpl::NewIterator() {
     s = RefreshLocked();
     if (!s.ok()) return NewErrorIterator(s);
     g = current_;
-    entries.assign(current_->index.begin(), current_->index.end());
+    entries.reserve(current_->index.size());
+    for (const auto& [key, value] : current_->index) entries.emplace_back(key.key, value);
   }
   std::sort(entries.begin(), entries.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
