@@ -400,20 +400,30 @@ absl::Status DBImpl::CheckFork() {
   return absl::OkStatus();
 }
 
-void DBImpl::ReserveIndex(Generation* g) {
-  // Growing a large index rehashes every key (reading each from the log) in
-  // one go, with mu_ held exclusively: 60 ms at 500,000 keys, a stall for
-  // the writer and this process's readers. So it is sized at once for what
-  // the log likely holds before its next compaction replaces it: up to two
-  // thirds of the log's records (compaction starts at a third and writes go
-  // on meanwhile), records being about as large as the snapshot's entries,
-  // and no more keys than the snapshot has (a dictionary that grows fast
-  // still rehashes, but not one whose keys are rewritten).
+void DBImpl::ExpectIndexSize(Generation* g) {
+  // Growing a large index moves every entry in one go, with mu_ held
+  // exclusively: 60 ms at 500,000 keys, a stall for the writer and this
+  // process's readers. So when it first has to grow past a small size, it
+  // grows at once to what the log likely holds before its next compaction
+  // replaces it: up to two thirds of the log's records (compaction starts at
+  // a third and writes go on meanwhile), records being about as large as
+  // the snapshot's entries, and no more keys than the snapshot has (a
+  // dictionary that grows fast still grows its index in steps, but not one
+  // whose keys are rewritten). Not before: a process that attaches to a
+  // freshly compacted dictionary does not pay for an index it may not need.
   const uint64_t count = g->snapshot.count();
   if (count == 0) return;
   const uint64_t record_size = g->snapshot.data_size() / count + 16;
-  g->index.reserve(
-      std::min<uint64_t>(count, g->record_capacity / record_size * 2 / 3));
+  g->expected_keys =
+      std::min<uint64_t>(count, g->record_capacity / record_size * 2 / 3);
+}
+
+void DBImpl::GrowIndexFor(Generation* g, size_t more) {
+  constexpr size_t kSmallIndex = 4096;
+  const size_t capacity = g->index.bucket_count();
+  const size_t wanted = g->index.size() + more;
+  if (wanted <= capacity - capacity / 8) return;  // absl's maximum load.
+  g->index.reserve(std::max(wanted < kSmallIndex ? 0 : g->expected_keys, 2 * wanted));
 }
 
 absl::Status DBImpl::LoadGeneration(uint32_t gen,
@@ -445,7 +455,7 @@ absl::Status DBImpl::LoadGeneration(uint32_t gen,
     }
     g->records = g->log_segment.data() + log::kHeaderSize;
     g->record_capacity = g->log_segment.size() - log::kHeaderSize;
-    ReserveIndex(g.get());
+    ExpectIndexSize(g.get());
   }
   *out = std::move(g);
   return absl::OkStatus();
@@ -502,6 +512,7 @@ absl::Status DBImpl::ApplyRecordsLocked(Generation* g, uint32_t end) {
         OpCollector ops;  // The whole batch is checked before any is applied.
         absl::Status s = WriteBatchInternal::Iterate(batch, &ops);
         if (!s.ok()) return s;
+        GrowIndexFor(g, ops.ops.size());
         for (const OpCollector::Op& op : ops.ops) {
           LogValue& v = g->index[MakeIndexKey(op.key)];
           v.value = op.value;
@@ -852,6 +863,7 @@ absl::Status DBImpl::CommitLocked(std::string_view rep, bool* wait_for_backgroun
       // Index our own record from the ops already decoded (and checked)
       // above, pointing into the record's copy in the log.
       const char* payload = g->records + at + log::kRecordHeaderSize;
+      GrowIndexFor(g.get(), ops.ops.size());
       for (const OpCollector::Op& op : ops.ops) {
         LogValue& v = g->index[MakeIndexKey(std::string_view(
             payload + (op.key.data() - rep.data()), op.key.size()))];
@@ -1071,7 +1083,7 @@ absl::Status DBImpl::PrepareGeneration(const Generation& old, port::Segment snap
   next->records = next->log_segment.data() + log::kHeaderSize;
   next->record_capacity = next->log_segment.size() - log::kHeaderSize;
   next->reserved = reserved - log::kHeaderSize;
-  ReserveIndex(next.get());
+  ExpectIndexSize(next.get());
   bool fits = true;
   s = CarryRecords(old, carried_from, carried_to, next.get(), &fits);
   if (s.ok() && !fits) s = absl::InternalError("carried records do not fit");

@@ -125,6 +125,7 @@ class DBImpl : public DB {
     uint32_t applied = 0;  // Record bytes indexed.
     uint64_t applied_records = 0;
     Index index;
+    size_t expected_keys = 0;  // See ExpectIndexSize.
     std::deque<std::string> buffers;  // Decompressed record payloads.
   };
 
@@ -137,8 +138,11 @@ class DBImpl : public DB {
   absl::Status CheckFork();
   absl::Status CreateControl(const std::string& path, port::Segment* segment);
   absl::Status LoadGeneration(uint32_t gen, std::shared_ptr<Generation>* out);
-  // Sizes g's index for the keys its log will likely hold.
-  void ReserveIndex(Generation* g);
+  // Sets g->expected_keys: how many keys g's log will likely hold.
+  void ExpectIndexSize(Generation* g);
+  // Before `more` keys go into g's index: when it must grow, grows it to
+  // g->expected_keys at once (see ExpectIndexSize).
+  static void GrowIndexFor(Generation* g, size_t more);
   // Requires mu_ held exclusively (also for the *Locked methods below,
   // except LookupLocked, which needs it shared).
   absl::Status RefreshLocked();
