@@ -50,6 +50,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -709,6 +710,15 @@ int Main() {
 }  // namespace ultradict
 
 int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "LevelDB-style performance runs of UltraDict, with an in-process "
+      "absl::flat_hash_map and LMDB as baselines in the same run.\n\n"
+      "  db_bench [--engine=ultradict|hashmap|lmdb|all] [--benchmarks=a,b,c] "
+      "[--num=N] [--histogram] [--json]\n\n"
+      "Benchmarks: fillseq, fillrandom, overwrite, readrandom, readmissing, "
+      "readhot, readseq, deleterandom, fillbatch, readwhilewriting, compact, "
+      "attach, mpwrite, mpread, propagation (see doc/benchmarks.md). Build "
+      "with -c opt: bazel run -c opt //benchmarks:db_bench -- --engine=all");
   absl::ParseCommandLine(argc, argv);
   return ultradict::bench::Main();
 }
