@@ -46,6 +46,9 @@ constexpr size_t kLogReserveStep = size_t{1} << 20;
 // without the write lock until at most this many bytes are left for it to
 // carry with the lock held.
 constexpr uint32_t kLockedCarryBytes = 256 * 1024;
+// How long a writer that finds the log full waits for another process's
+// background compaction before it compacts inline itself.
+constexpr int64_t kWaitForOtherCompactionMs = 10 * 1000;
 
 // Collects a batch's operations (to validate it before applying any).
 struct OpCollector : public WriteBatch::Handler {
@@ -536,6 +539,9 @@ absl::Status DBImpl::ApplyRecordsLocked(Generation* g, uint32_t end) {
         absl::Status st = WriteBatchInternal::Iterate(batch, &ops);
         if (!st.ok()) return st;
         for (const OpCollector::Op& op : ops.ops) {
+          // A large batch goes in group by group too: it was checked whole
+          // above, and no reader sees the index until mu_ is released.
+          if (pending.size() >= kGroup) insert_pending();
           const IndexKey key = MakeIndexKey(op.key);
           g->index.prefetch(key);
           pending.push_back(Pending{key, LogValue{op.value, op.deleted}});
@@ -743,17 +749,28 @@ void DBImpl::RecoverLocked() {
   block_.recoveries().fetch_add(1, std::memory_order_relaxed);
   const uint32_t gen =
       control::HeadGeneration(block_.head().load(std::memory_order_acquire));
+  RemoveStaleFiles(gen, /*other_generations=*/true, /*all_temps=*/false);
+}
+
+void DBImpl::RemoveStaleFiles(uint32_t gen, bool other_generations,
+                              bool all_temps) {
   absl::StatusOr<std::vector<std::string>> files = port::ListDirectory(dir_);
   if (!files.ok()) return;
   for (const std::string& file : *files) {
     std::string file_name;
     FileType type;
     uint64_t file_gen;
-    if (ParseFileName(file, &file_name, &type, &file_gen) && file_name == name_ &&
-        (type == FileType::kLog || type == FileType::kSnapshot) &&
-        file_gen != gen) {
-      port::Unlink(dir_ + "/" + file).IgnoreError();
+    if (!ParseFileName(file, &file_name, &type, &file_gen) || file_name != name_) {
+      continue;
     }
+    // Temporary files of a background compaction are named for the
+    // generation it builds, head + 1 while it is alive; a control segment's
+    // temporary file has generation 0 and belongs to an opener.
+    const bool stale =
+        ((type == FileType::kLog || type == FileType::kSnapshot) &&
+         other_generations && file_gen != gen) ||
+        (type == FileType::kTemp && file_gen >= 1 && (all_temps || file_gen <= gen));
+    if (stale) port::Unlink(dir_ + "/" + file).IgnoreError();
   }
 }
 
@@ -773,7 +790,8 @@ absl::Status DBImpl::CheckBatch(std::string_view rep, uint32_t* count) const {
   return absl::OkStatus();
 }
 
-absl::Status DBImpl::CommitLocked(std::string_view rep, bool* wait_for_background) {
+absl::Status DBImpl::CommitLocked(std::string_view rep, WaitFor* wait,
+                                  bool other_compaction) {
   // The write lock is held, so only this thread moves the head until it
   // returns. mu_ (this process's index) is taken exclusively only when a
   // long tail of records must be indexed or a generation swapped; the new
@@ -831,13 +849,26 @@ absl::Status DBImpl::CommitLocked(std::string_view rep, bool* wait_for_backgroun
   bool folded = false;
   uint32_t at = end;
   if (g->gen == 0 || record.size() > g->record_capacity - end) {
-    if (wait_for_background != nullptr && g->gen != 0 &&
-        port::CurrentPid() == bg_pid_) {
+    if (wait != nullptr && g->gen != 0 && port::CurrentPid() == bg_pid_) {
       std::lock_guard<std::mutex> l(bg_mu_);
       if (bg_scheduled_ && !bg_stop_) {
-        *wait_for_background = true;
+        *wait = WaitFor::kOwnCompaction;
         return absl::OkStatus();
       }
+    }
+    if (wait != nullptr && other_compaction && g->gen != 0) {
+      // Another process's background compaction holds the compaction
+      // mutex: it needs the write lock only to publish.
+      bool died = false;
+      if (!port::ProcessMutex::Lock(block_.compaction_mutex(), 0, &died).ok()) {
+        *wait = WaitFor::kOtherCompaction;
+        return absl::OkStatus();
+      }
+      if (died) {
+        RemoveStaleFiles(0, /*other_generations=*/false, /*all_temps=*/true);
+        port::ProcessMutex::MarkConsistent(block_.compaction_mutex());
+      }
+      port::ProcessMutex::Unlock(block_.compaction_mutex());
     }
     // A new log holds at least initial_log_size bytes; a record larger
     // than that goes straight into the new snapshot.
@@ -1082,10 +1113,13 @@ absl::Status DBImpl::PrepareGeneration(const Generation& old, port::Segment snap
   capacity = std::min(capacity, kMaxLogSize);
   capacity = (capacity + log::kHeaderSize + 4095) & ~size_t{4095};
   port::Unlink(log_path).IgnoreError();  // A leftover of a dead compactor.
-  const size_t reserved =
-      std::min(capacity, log::kHeaderSize + carried + kLogReserveStep);
+  size_t reserved = std::min(capacity, log::kHeaderSize + carried + kLogReserveStep);
   absl::StatusOr<port::Segment> log_segment =
       port::Segment::Create(log_path, capacity, options_.mode, reserved);
+  if (absl::IsResourceExhausted(log_segment.status())) {
+    reserved = log::kHeaderSize + carried;  // A whole step does not fit.
+    log_segment = port::Segment::Create(log_path, capacity, options_.mode, reserved);
+  }
   if (!log_segment.ok()) return log_segment.status();
   log::EncodeHeader(log_segment->data(), new_gen, capacity, base_sequence);
 
@@ -1124,6 +1158,11 @@ absl::Status DBImpl::CarryRecords(const Generation& old, uint32_t from,
                                   uint32_t to, Generation* next, bool* fits) {
   // Records do not depend on where they lie: they move over as they are,
   // after those carried before, and are indexed where they now lie.
+  if (from > to || to > old.record_capacity) {
+    return absl::DataLossError(absl::StrCat(
+        LogFileName(dir_, name_, old.gen), ": records [", from, ", ", to,
+        ") to carry over lie outside the log's ", old.record_capacity, " bytes"));
+  }
   const size_t at = next->applied;
   const size_t length = to - from;
   *fits = length <= next->record_capacity - at;
@@ -1160,6 +1199,10 @@ absl::Status DBImpl::PublishGeneration(const Generation& old,
     port::Unlink(SnapshotFileName(dir_, name_, old.gen)).IgnoreError();
     port::Unlink(LogFileName(dir_, name_, old.gen)).IgnoreError();
   }
+  // Temporary files of a compactor that died building this generation (or
+  // an older one) are of no use now; a live one building it gives up when
+  // it sees the head moved.
+  RemoveStaleFiles(old.gen + 1, /*other_generations=*/false, /*all_temps=*/false);
   return absl::OkStatus();
 }
 
@@ -1275,7 +1318,12 @@ absl::Status DBImpl::BackgroundCompaction() {
   bool died = false;
   absl::Status s = port::ProcessMutex::Lock(block_.compaction_mutex(), 1, &died);
   if (!s.ok()) return s;
-  if (died) port::ProcessMutex::MarkConsistent(block_.compaction_mutex());
+  if (died) {
+    // Its temporary files are ours to remove: no other background
+    // compactor runs while we hold the mutex (inline ones use final names).
+    RemoveStaleFiles(0, /*other_generations=*/false, /*all_temps=*/true);
+    port::ProcessMutex::MarkConsistent(block_.compaction_mutex());
+  }
   struct Unlock {
     void* mutex;
     ~Unlock() { port::ProcessMutex::Unlock(mutex); }
@@ -1403,19 +1451,36 @@ absl::Status DBImpl::Write(const WriteBatch& batch) {
 }
 
 absl::Status DBImpl::Commit(std::string_view rep) {
+  bool waited_for_other = false;
   for (;;) {
-    bool full = false;
+    WaitFor wait = WaitFor::kNothing;
     {
       WriterLock lock(this);
       if (!lock.status().ok()) return lock.status();
-      absl::Status s = CommitLocked(rep, &full);
-      if (!full) return s;
+      absl::Status s = CommitLocked(rep, &wait, /*other_compaction=*/!waited_for_other);
+      if (wait == WaitFor::kNothing) return s;
     }
-    // The log is full while this process's background compaction runs:
-    // wait for it (it needs the write lock) rather than compact again.
-    std::unique_lock<std::mutex> l(bg_mu_);
-    bg_cv_.wait_for(l, std::chrono::seconds(10),
-                    [this] { return !bg_scheduled_ || bg_stop_; });
+    if (wait == WaitFor::kOwnCompaction) {
+      // The log is full while this process's background compaction runs:
+      // wait for it (it needs the write lock) rather than compact again.
+      std::unique_lock<std::mutex> l(bg_mu_);
+      bg_cv_.wait_for(l, std::chrono::seconds(10),
+                      [this] { return !bg_scheduled_ || bg_stop_; });
+    } else {
+      // Another process's: wait until it releases the compaction mutex
+      // (published, or given up), once; then compact inline if still full.
+      waited_for_other = true;
+      bool died = false;
+      if (port::ProcessMutex::Lock(block_.compaction_mutex(),
+                                   kWaitForOtherCompactionMs, &died)
+              .ok()) {
+        if (died) {
+          RemoveStaleFiles(0, /*other_generations=*/false, /*all_temps=*/true);
+          port::ProcessMutex::MarkConsistent(block_.compaction_mutex());
+        }
+        port::ProcessMutex::Unlock(block_.compaction_mutex());
+      }
+    }
   }
 }
 

@@ -175,11 +175,19 @@ class DBImpl : public DB {
   absl::Status LockWriter();
   void UnlockWriter();
   void RecoverLocked();  // After a writer died holding the write lock.
+  // Removes this dictionary's files that no process will use: with
+  // other_generations, logs and snapshots not of generation `gen`; and
+  // compaction temporaries of generation 1..gen (every one with all_temps).
+  void RemoveStaleFiles(uint32_t gen, bool other_generations, bool all_temps);
+  // What a writer that found the log full should wait for, rather than
+  // compact inline (which would make a running compaction's work useless).
+  enum class WaitFor { kNothing, kOwnCompaction, kOtherCompaction };
   // Commits one batch record (write lock held). When the log is full while
-  // this process's background compaction runs and wait_for_background is
-  // given, commits nothing and sets it: the caller unlocks, waits, retries.
-  absl::Status CommitLocked(std::string_view rep,
-                            bool* wait_for_background = nullptr);
+  // a background compaction runs (of this process, or of another one if
+  // other_compaction) and wait is given, commits nothing and says what to
+  // wait for in *wait: the caller unlocks, waits, retries.
+  absl::Status CommitLocked(std::string_view rep, WaitFor* wait = nullptr,
+                            bool other_compaction = false);
   // Takes the write lock and commits, waiting for background compaction.
   absl::Status Commit(std::string_view rep);
   absl::Status CompactLocked(std::string_view pending_rep);

@@ -3,7 +3,9 @@
 //
 //   header (64 bytes):
 //     magic        fixed64  kLogMagic ("UDLOG\0\0\1" little-endian)
-//     version      fixed32  kLogVersion
+//     version      fixed32  kLogVersion (2: pages past the records may be
+//                           unreserved, see Segment::Reserve; version 1
+//                           logs, fully reserved, are read and written too)
 //     header_size  fixed32  64
 //     generation   fixed64
 //     capacity     fixed64  file size in bytes
@@ -30,7 +32,8 @@ namespace ultradict {
 namespace log {
 
 inline constexpr uint64_t kLogMagic = 0x0100'0047'4f4c'4455ULL;  // "UDLOG\0\0\1"
-inline constexpr uint32_t kLogVersion = 1;
+inline constexpr uint32_t kLogVersion = 2;
+inline constexpr uint32_t kMinLogVersion = 1;  // Oldest version read.
 inline constexpr size_t kHeaderSize = 64;
 inline constexpr size_t kHeaderChecksumOffset = 40;
 inline constexpr size_t kRecordHeaderSize = 9;  // checksum + length + type

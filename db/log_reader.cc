@@ -27,9 +27,10 @@ absl::Status ParseHeader(const char* data, size_t size, std::string_view name,
         absl::StrCat(AsAbsl(name), ": header checksum mismatch at offset 0"));
   }
   const uint32_t version = DecodeFixed32(data + 8);
-  if (version != kLogVersion) {
+  if (version < kMinLogVersion || version > kLogVersion) {
     return absl::FailedPreconditionError(absl::StrCat(
-        AsAbsl(name), ": log format version ", version, ", this build reads ", kLogVersion));
+        AsAbsl(name), ": log format version ", version, "; this build reads versions ",
+        kMinLogVersion, " to ", kLogVersion));
   }
   header->generation = DecodeFixed64(data + 16);
   header->capacity = DecodeFixed64(data + 24);

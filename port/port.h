@@ -183,9 +183,10 @@ class ProcessMutex {
   // Initializes the mutex at storage (creation only).
   static absl::Status Init(void* storage);
 
-  // Locks, waiting at most timeout_ms. Sets *owner_died when the previous
-  // holder died holding it: the caller must repair the protected state, then
-  // call MarkConsistent before Unlock. DeadlineExceeded on timeout.
+  // Locks, waiting at most timeout_ms (0: only if it is free now). Sets
+  // *owner_died when the previous holder died holding it: the caller must
+  // repair the protected state, then call MarkConsistent before Unlock.
+  // DeadlineExceeded on timeout.
   static absl::Status Lock(void* storage, int64_t timeout_ms, bool* owner_died);
   static void MarkConsistent(void* storage);
   static void Unlock(void* storage);

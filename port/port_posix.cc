@@ -125,8 +125,10 @@ absl::Status Segment::Reserve(size_t offset, size_t length) const {
         path_, ": reserving [", offset, ", +", length, ") past ", size_, " bytes"));
   }
   if (length == 0) return absl::OkStatus();
-  const int e = posix_fallocate(fd_, static_cast<off_t>(offset),
-                                static_cast<off_t>(length));
+  int e;
+  do {  // tmpfs gives up with EINTR when a signal is pending.
+    e = posix_fallocate(fd_, static_cast<off_t>(offset), static_cast<off_t>(length));
+  } while (e == EINTR);
   if (e == 0) return absl::OkStatus();
   if (e == ENOSPC || e == EDQUOT || e == EFBIG) return NoRoomError(path_, length);
   return PosixError(path_, e);
@@ -295,6 +297,16 @@ absl::Status ProcessMutex::Init(void* storage) {
 absl::Status ProcessMutex::Lock(void* storage, int64_t timeout_ms,
                                 bool* owner_died) {
   *owner_died = false;
+  if (timeout_ms <= 0) {  // Try once.
+    const int r = pthread_mutex_trylock(AsMutex(storage));
+    if (r == 0) return absl::OkStatus();
+    if (r == EOWNERDEAD) {  // (ThreadSanitizer's trylock sees this one.)
+      *owner_died = true;
+      return absl::OkStatus();
+    }
+    if (r == EBUSY) return absl::DeadlineExceededError("mutex held");
+    return PosixError("robust mutex", r);
+  }
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
   const int64_t deadline_ns =

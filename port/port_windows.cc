@@ -355,6 +355,7 @@ absl::Status FileWriter::WriteAt(uint64_t offset, const char* data, size_t size)
       if (IsDiskFull(e)) return NoRoomError(path_, size);
       return WindowsError(path_, e);
     }
+    if (written == 0) return NoRoomError(path_, size);  // Never loop forever.
     data += written;
     size -= written;
     offset += written;
