@@ -859,14 +859,9 @@ absl::Status DBImpl::CommitLocked(std::string_view rep, WaitFor* wait,
     if (wait != nullptr && other_compaction && g->gen != 0) {
       // Another process's background compaction holds the compaction
       // mutex: it needs the write lock only to publish.
-      bool died = false;
-      if (!port::ProcessMutex::Lock(block_.compaction_mutex(), 0, &died).ok()) {
+      if (!LockCompaction(0).ok()) {
         *wait = WaitFor::kOtherCompaction;
         return absl::OkStatus();
-      }
-      if (died) {
-        RemoveStaleFiles(0, /*other_generations=*/false, /*all_temps=*/true);
-        port::ProcessMutex::MarkConsistent(block_.compaction_mutex());
       }
       port::ProcessMutex::Unlock(block_.compaction_mutex());
     }
@@ -884,20 +879,9 @@ absl::Status DBImpl::CommitLocked(std::string_view rep, WaitFor* wait,
     g = current_;
     at = 0;
   }
-  if (!folded && at + record.size() > g->reserved) {
-    // Reserve the log's pages ahead of the records (any process may have
-    // done so already: reserving again is harmless).
-    size_t length = std::min(g->record_capacity - at,
-                             std::max(record.size(), kLogReserveStep));
-    s = g->log_segment.Reserve(log::kHeaderSize + at, length);
-    if (absl::IsResourceExhausted(s) && length > record.size()) {
-      length = record.size();  // A whole step does not fit: the record may.
-      s = g->log_segment.Reserve(log::kHeaderSize + at, length);
-    }
-    if (!s.ok()) return s;
-    g->reserved = at + length;
-  }
   if (!folded) {
+    s = ReserveLog(g.get(), at, record.size());
+    if (!s.ok()) return s;
     // Past the head: no reader looks at these bytes until the head moves.
     std::memcpy(const_cast<char*>(g->records) + at, record.data(),
                 record.size());
@@ -1113,13 +1097,10 @@ absl::Status DBImpl::PrepareGeneration(const Generation& old, port::Segment snap
   capacity = std::min(capacity, kMaxLogSize);
   capacity = (capacity + log::kHeaderSize + 4095) & ~size_t{4095};
   port::Unlink(log_path).IgnoreError();  // A leftover of a dead compactor.
-  size_t reserved = std::min(capacity, log::kHeaderSize + carried + kLogReserveStep);
+  // Only the header is reserved here; records are, by ReserveLog, as they
+  // are carried or written.
   absl::StatusOr<port::Segment> log_segment =
-      port::Segment::Create(log_path, capacity, options_.mode, reserved);
-  if (absl::IsResourceExhausted(log_segment.status())) {
-    reserved = log::kHeaderSize + carried;  // A whole step does not fit.
-    log_segment = port::Segment::Create(log_path, capacity, options_.mode, reserved);
-  }
+      port::Segment::Create(log_path, capacity, options_.mode, log::kHeaderSize);
   if (!log_segment.ok()) return log_segment.status();
   log::EncodeHeader(log_segment->data(), new_gen, capacity, base_sequence);
 
@@ -1141,7 +1122,6 @@ absl::Status DBImpl::PrepareGeneration(const Generation& old, port::Segment snap
   }
   next->records = next->log_segment.data() + log::kHeaderSize;
   next->record_capacity = next->log_segment.size() - log::kHeaderSize;
-  next->reserved = reserved - log::kHeaderSize;
   ExpectIndexSize(next.get());
   bool fits = true;
   s = CarryRecords(old, carried_from, carried_to, next.get(), &fits);
@@ -1167,15 +1147,35 @@ absl::Status DBImpl::CarryRecords(const Generation& old, uint32_t from,
   const size_t length = to - from;
   *fits = length <= next->record_capacity - at;
   if (!*fits || length == 0) return absl::OkStatus();
-  if (at + length > next->reserved) {
-    const size_t reserve = std::min(next->record_capacity - at,
-                                    std::max(length, kLogReserveStep));
-    absl::Status s = next->log_segment.Reserve(log::kHeaderSize + at, reserve);
-    if (!s.ok()) return s;
-    next->reserved = at + reserve;
-  }
+  absl::Status s = ReserveLog(next, at, length);
+  if (!s.ok()) return s;
   std::memcpy(const_cast<char*>(next->records) + at, old.records + from, length);
   return ApplyRecordsLocked(next, static_cast<uint32_t>(at + length));
+}
+
+absl::Status DBImpl::ReserveLog(Generation* g, size_t at, size_t length) {
+  if (at + length <= g->reserved) return absl::OkStatus();
+  // Any process may have reserved these pages already: again is harmless.
+  size_t step = std::min(g->record_capacity - at, std::max(length, kLogReserveStep));
+  absl::Status s = g->log_segment.Reserve(log::kHeaderSize + at, step);
+  if (absl::IsResourceExhausted(s) && step > length) {
+    step = length;  // A whole step does not fit: the bytes asked may.
+    s = g->log_segment.Reserve(log::kHeaderSize + at, step);
+  }
+  if (s.ok()) g->reserved = at + step;
+  return s;
+}
+
+absl::Status DBImpl::LockCompaction(int64_t timeout_ms) {
+  bool died = false;
+  absl::Status s = port::ProcessMutex::Lock(block_.compaction_mutex(), timeout_ms, &died);
+  if (s.ok() && died) {
+    // Its temporary files are ours to remove: no other background
+    // compactor runs while we hold the mutex (inline ones use final names).
+    RemoveStaleFiles(0, /*other_generations=*/false, /*all_temps=*/true);
+    port::ProcessMutex::MarkConsistent(block_.compaction_mutex());
+  }
+  return s;
 }
 
 absl::Status DBImpl::PublishGeneration(const Generation& old,
@@ -1315,15 +1315,8 @@ void DBImpl::StopBackground() {
 
 absl::Status DBImpl::BackgroundCompaction() {
   // One compactor at a time in all processes; skip when another one runs.
-  bool died = false;
-  absl::Status s = port::ProcessMutex::Lock(block_.compaction_mutex(), 1, &died);
+  absl::Status s = LockCompaction(1);
   if (!s.ok()) return s;
-  if (died) {
-    // Its temporary files are ours to remove: no other background
-    // compactor runs while we hold the mutex (inline ones use final names).
-    RemoveStaleFiles(0, /*other_generations=*/false, /*all_temps=*/true);
-    port::ProcessMutex::MarkConsistent(block_.compaction_mutex());
-  }
   struct Unlock {
     void* mutex;
     ~Unlock() { port::ProcessMutex::Unlock(mutex); }
@@ -1470,14 +1463,7 @@ absl::Status DBImpl::Commit(std::string_view rep) {
       // Another process's: wait until it releases the compaction mutex
       // (published, or given up), once; then compact inline if still full.
       waited_for_other = true;
-      bool died = false;
-      if (port::ProcessMutex::Lock(block_.compaction_mutex(),
-                                   kWaitForOtherCompactionMs, &died)
-              .ok()) {
-        if (died) {
-          RemoveStaleFiles(0, /*other_generations=*/false, /*all_temps=*/true);
-          port::ProcessMutex::MarkConsistent(block_.compaction_mutex());
-        }
+      if (LockCompaction(kWaitForOtherCompactionMs).ok()) {
         port::ProcessMutex::Unlock(block_.compaction_mutex());
       }
     }

@@ -210,6 +210,14 @@ class DBImpl : public DB {
   // *fits to false (and does nothing) when they do not fit.
   absl::Status CarryRecords(const Generation& old, uint32_t from, uint32_t to,
                             Generation* next, bool* fits);
+  // Reserves g's log pages for record bytes [at, at + length) unless this
+  // process knows them reserved: a kLogReserveStep at a time, or just the
+  // bytes asked when a whole step does not fit. Write lock held, or g not
+  // published yet.
+  absl::Status ReserveLog(Generation* g, size_t at, size_t length);
+  // Takes the cross-process compaction mutex (see ProcessMutex::Lock); when
+  // its holder died, removes the compaction temporaries it left.
+  absl::Status LockCompaction(int64_t timeout_ms);
   // Write lock held, next's files under their final names: publishes the
   // head of next, retires old and makes next current.
   absl::Status PublishGeneration(const Generation& old,
