@@ -27,6 +27,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 
 namespace ultradict {
 namespace port {
@@ -83,12 +84,23 @@ class Segment {
 
   // Unmaps and closes (platform-specific); leaves the segment empty.
   void Release();
+  // Reserve of a non-empty range inside the file (platform-specific).
+  absl::Status ReserveRange(size_t offset, size_t length) const;
 
   std::string path_;
   int fd_ = -1;
   char* data_ = nullptr;
   size_t size_ = 0;
 };
+
+// The same on every platform: the range check, then the platform's part.
+inline absl::Status Segment::Reserve(size_t offset, size_t length) const {
+  if (offset > size_ || length > size_ - offset) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path_, ": reserving [", offset, ", +", length, ") past ", size_, " bytes"));
+  }
+  return length == 0 ? absl::OkStatus() : ReserveRange(offset, length);
+}
 
 // The same on every platform: take over other's mapping and handle.
 inline Segment::Segment(Segment&& other) noexcept {
@@ -142,6 +154,12 @@ class FileWriter {
   int fd_ = -1;
   uint64_t size_ = 0;
 };
+
+inline absl::Status FileWriter::Append(const char* data, size_t size) {
+  absl::Status s = WriteAt(size_, data, size);
+  if (s.ok()) size_ += size;
+  return s;
+}
 
 inline FileWriter& FileWriter::operator=(FileWriter&& other) noexcept {
   if (this != &other) {

@@ -56,6 +56,22 @@ absl::Status PosixError(const std::string& context, int error_number) {
   }
 }
 
+// Whether errno value e means the filesystem (or quota) is full.
+bool IsNoRoom(int e) { return e == ENOSPC || e == EDQUOT || e == EFBIG; }
+
+// Creates path (O_EXCL) with exactly `mode` (the umask must not narrow it).
+absl::StatusOr<int> CreateExclusive(const std::string& path, mode_t mode) {
+  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) return PosixError(path, errno);
+  if (fchmod(fd, mode) != 0) {
+    const int e = errno;
+    close(fd);
+    unlink(path.c_str());
+    return PosixError(path, e);
+  }
+  return fd;
+}
+
 // ResourceExhausted for `size` bytes that did not fit into path's directory.
 absl::Status NoRoomError(const std::string& path, size_t size) {
   const size_t slash = path.rfind('/');
@@ -91,18 +107,17 @@ void Segment::Release() {
 
 absl::StatusOr<Segment> Segment::Create(const std::string& path, size_t size,
                                         mode_t mode, size_t reserve) {
-  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) return PosixError(path, errno);
+  absl::StatusOr<int> fd = CreateExclusive(path, mode);
+  if (!fd.ok()) return fd.status();
   Segment segment;
   segment.path_ = path;
-  segment.fd_ = fd;
-  if (fchmod(fd, mode) != 0 || ftruncate(fd, static_cast<off_t>(size)) != 0) {
-    // (The umask must not narrow the asked mode.)
+  segment.fd_ = *fd;
+  if (ftruncate(*fd, static_cast<off_t>(size)) != 0) {
     const int e = errno;
     unlink(path.c_str());
     return PosixError(path, e);
   }
-  void* data = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  void* data = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
   if (data == MAP_FAILED) {
     const int e = errno;
     unlink(path.c_str());
@@ -119,36 +134,24 @@ absl::StatusOr<Segment> Segment::Create(const std::string& path, size_t size,
   return segment;
 }
 
-absl::Status Segment::Reserve(size_t offset, size_t length) const {
-  if (offset > size_ || length > size_ - offset) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path_, ": reserving [", offset, ", +", length, ") past ", size_, " bytes"));
-  }
-  if (length == 0) return absl::OkStatus();
+absl::Status Segment::ReserveRange(size_t offset, size_t length) const {
   int e;
   do {  // tmpfs gives up with EINTR when a signal is pending.
     e = posix_fallocate(fd_, static_cast<off_t>(offset), static_cast<off_t>(length));
   } while (e == EINTR);
   if (e == 0) return absl::OkStatus();
-  if (e == ENOSPC || e == EDQUOT || e == EFBIG) return NoRoomError(path_, length);
+  if (IsNoRoom(e)) return NoRoomError(path_, length);
   return PosixError(path_, e);
 }
 
 absl::StatusOr<FileWriter> FileWriter::Create(const std::string& path,
                                               mode_t mode) {
-  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) return PosixError(path, errno);
+  absl::StatusOr<int> fd = CreateExclusive(path, mode);
+  if (!fd.ok()) return fd.status();
   FileWriter writer;
   writer.path_ = path;
-  writer.fd_ = fd;
-  if (fchmod(fd, mode) != 0) return PosixError(path, errno);  // Removes it.
+  writer.fd_ = *fd;
   return writer;
-}
-
-absl::Status FileWriter::Append(const char* data, size_t size) {
-  absl::Status s = WriteAt(size_, data, size);
-  if (s.ok()) size_ += size;
-  return s;
 }
 
 absl::Status FileWriter::WriteAt(uint64_t offset, const char* data, size_t size) {
@@ -156,9 +159,7 @@ absl::Status FileWriter::WriteAt(uint64_t offset, const char* data, size_t size)
     const ssize_t n = pwrite(fd_, data, size, static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      if (errno == ENOSPC || errno == EDQUOT || errno == EFBIG) {
-        return NoRoomError(path_, size);
-      }
+      if (IsNoRoom(errno)) return NoRoomError(path_, size);
       return PosixError(path_, errno);
     }
     data += n;

@@ -220,6 +220,16 @@ absl::Status CheckOwner(HANDLE h, const std::string& path) {
   return absl::OkStatus();
 }
 
+// Creates path (CREATE_NEW), shared for reading, writing and deleting,
+// with DELETE access (for DeleteOnClose).
+absl::StatusOr<HANDLE> CreateExclusive(const std::string& path) {
+  HANDLE h = CreateFileW(Widen(path).c_str(), GENERIC_READ | GENERIC_WRITE | DELETE,
+                         kShareAll, nullptr, CREATE_NEW, FILE_ATTRIBUTE_NORMAL,
+                         nullptr);
+  if (h == INVALID_HANDLE_VALUE) return WindowsError(path, GetLastError());
+  return h;
+}
+
 bool IsDiskFull(DWORD error) {
   return error == ERROR_DISK_FULL || error == ERROR_HANDLE_DISK_FULL;
 }
@@ -255,10 +265,9 @@ absl::StatusOr<Segment> Segment::Create(const std::string& path, size_t size,
   // (setting the end of file allocates it), whatever `reserve` says.
   (void)mode;
   (void)reserve;
-  HANDLE h = CreateFileW(Widen(path).c_str(), GENERIC_READ | GENERIC_WRITE | DELETE,
-                         kShareAll, nullptr, CREATE_NEW, FILE_ATTRIBUTE_NORMAL,
-                         nullptr);
-  if (h == INVALID_HANDLE_VALUE) return WindowsError(path, GetLastError());
+  absl::StatusOr<HANDLE> created = CreateExclusive(path);
+  if (!created.ok()) return created.status();
+  HANDLE h = *created;
   Segment segment;
   segment.path_ = path;
   segment.fd_ = AsFd(h);
@@ -315,32 +324,19 @@ absl::StatusOr<Segment> Segment::Open(const std::string& path,
   return segment;
 }
 
-absl::Status Segment::Reserve(size_t offset, size_t length) const {
-  // Create reserved every byte already.
-  if (offset > size_ || length > size_ - offset) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path_, ": reserving [", offset, ", +", length, ") past ", size_, " bytes"));
-  }
-  return absl::OkStatus();
+absl::Status Segment::ReserveRange(size_t, size_t) const {
+  return absl::OkStatus();  // Create reserved every byte already.
 }
 
 absl::StatusOr<FileWriter> FileWriter::Create(const std::string& path,
                                               mode_t mode) {
   (void)mode;  // As in Segment::Create.
-  HANDLE h = CreateFileW(Widen(path).c_str(), GENERIC_READ | GENERIC_WRITE | DELETE,
-                         kShareAll, nullptr, CREATE_NEW, FILE_ATTRIBUTE_NORMAL,
-                         nullptr);
-  if (h == INVALID_HANDLE_VALUE) return WindowsError(path, GetLastError());
+  absl::StatusOr<HANDLE> h = CreateExclusive(path);
+  if (!h.ok()) return h.status();
   FileWriter writer;
   writer.path_ = path;
-  writer.fd_ = AsFd(h);
+  writer.fd_ = AsFd(*h);
   return writer;
-}
-
-absl::Status FileWriter::Append(const char* data, size_t size) {
-  absl::Status s = WriteAt(size_, data, size);
-  if (s.ok()) size_ += size;
-  return s;
 }
 
 absl::Status FileWriter::WriteAt(uint64_t offset, const char* data, size_t size) {

@@ -48,6 +48,14 @@ int InChild(Fn&& fn) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
 }
 
+// In a forked child: mounts a private 8 MiB tmpfs on dir, in a private
+// mount namespace. False where that is not allowed (not root).
+bool MountSmallTmpfs(const std::string& dir) {
+  return unshare(CLONE_NEWNS) == 0 &&
+         mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
+         mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=8m") == 0;
+}
+
 int MembersOf(DB* db) {
   std::string members;
   db->GetProperty("ultradict.members", &members);
@@ -58,10 +66,7 @@ int MembersOf(DB* db) {
 TEST(EnvironmentTest, FullFilesystemIsResourceExhaustedNotSigbus) {
   const std::string dir = PrivateDir("tmpfs");
   const int rc = InChild([&]() -> int {
-    // A private 8 MiB tmpfs in a private mount namespace.
-    if (unshare(CLONE_NEWNS) != 0) return kSkipExit;
-    if (mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return kSkipExit;
-    if (mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=8m") != 0) return kSkipExit;
+    if (!MountSmallTmpfs(dir)) return kSkipExit;
     Options options;
     options.directory = dir;
     options.log_size = 64 * 1024;
@@ -109,9 +114,7 @@ TEST(EnvironmentTest, LogLargerThanTheFilesystemFailsCleanlyWhenItFills) {
   // must fail with ResourceExhausted (never SIGBUS) and change nothing.
   const std::string dir = PrivateDir("tmpfs-log");
   const int rc = InChild([&]() -> int {
-    if (unshare(CLONE_NEWNS) != 0) return kSkipExit;
-    if (mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return kSkipExit;
-    if (mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=8m") != 0) return kSkipExit;
+    if (!MountSmallTmpfs(dir)) return kSkipExit;
     Options options;
     options.directory = dir;
     options.log_size = 32 << 20;  // Four times the filesystem.
