@@ -1258,7 +1258,7 @@ void DBImpl::MaybeScheduleCompaction(uint32_t used, size_t capacity) {
   if (!bg_thread_.joinable()) {
     bg_thread_ = std::thread([this] { BackgroundLoop(); });
   }
-  bg_cv_.notify_one();
+  bg_cv_->notify_one();
 }
 
 void DBImpl::Retire(std::shared_ptr<const Generation> generation) {
@@ -1271,13 +1271,13 @@ void DBImpl::Retire(std::shared_ptr<const Generation> generation) {
   if (!bg_thread_.joinable()) {
     bg_thread_ = std::thread([this] { BackgroundLoop(); });
   }
-  bg_cv_.notify_one();
+  bg_cv_->notify_one();
 }
 
 void DBImpl::BackgroundLoop() {
   std::unique_lock<std::mutex> l(bg_mu_);
   for (;;) {
-    bg_cv_.wait(l, [this] {
+    bg_cv_->wait(l, [this] {
       return bg_scheduled_ || bg_stop_ || !retired_.empty();
     });
     std::vector<std::shared_ptr<const Generation>> retired;
@@ -1292,7 +1292,7 @@ void DBImpl::BackgroundLoop() {
     l.lock();
     if (compact) {
       bg_scheduled_ = false;
-      bg_cv_.notify_all();
+      bg_cv_->notify_all();
     }
   }
 }
@@ -1300,14 +1300,20 @@ void DBImpl::BackgroundLoop() {
 void DBImpl::StopBackground() {
   if (port::CurrentPid() != bg_pid_) {
     // A fork child: the thread (and whatever it held) lives only in the
-    // parent. Forget it without touching its state.
-    if (bg_thread_.joinable()) new std::thread(std::move(bg_thread_));
+    // parent. Forget it without touching its state: not even the condition
+    // variable it may have been waiting on at the fork, which the child
+    // inherited with a waiter that never leaves (destroying it would wait
+    // for that waiter forever).
+    if (bg_thread_.joinable()) {
+      new std::thread(std::move(bg_thread_));
+      (void)bg_cv_.release();
+    }
     return;
   }
   {
     std::lock_guard<std::mutex> l(bg_mu_);
     bg_stop_ = true;
-    bg_cv_.notify_all();
+    bg_cv_->notify_all();
   }
   if (bg_thread_.joinable()) bg_thread_.join();
   retired_.clear();
@@ -1457,7 +1463,7 @@ absl::Status DBImpl::Commit(std::string_view rep) {
       // The log is full while this process's background compaction runs:
       // wait for it (it needs the write lock) rather than compact again.
       std::unique_lock<std::mutex> l(bg_mu_);
-      bg_cv_.wait_for(l, std::chrono::seconds(10),
+      bg_cv_->wait_for(l, std::chrono::seconds(10),
                       [this] { return !bg_scheduled_ || bg_stop_; });
     } else {
       // Another process's: wait until it releases the compaction mutex

@@ -255,7 +255,9 @@ class DBImpl : public DB {
   std::atomic<uint64_t> applied_head_{~uint64_t{0}};
 
   std::mutex bg_mu_;
-  std::condition_variable bg_cv_;
+  // On the heap: a fork child leaks it rather than destroy (StopBackground).
+  std::unique_ptr<std::condition_variable> bg_cv_ =
+      std::make_unique<std::condition_variable>();
   bool bg_scheduled_ = false;  // Guarded by bg_mu_.
   bool bg_stop_ = false;       // Guarded by bg_mu_.
   int32_t bg_pid_ = 0;         // The process whose thread bg_thread_ is.

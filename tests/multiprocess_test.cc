@@ -436,6 +436,10 @@ TEST_F(MultiProcessTest, ForkChildWritesParentReads) {
   auto db = Create(Options());
   ASSERT_NE(db, nullptr);
   ASSERT_THAT(db->Put("before", "fork"), IsOk());
+  // That first write started the handle's background thread; let it reach
+  // its wait, so the child inherits a condition variable with a waiter that
+  // does not exist in the child (closing the handle there must not hang).
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
