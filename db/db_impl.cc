@@ -404,13 +404,24 @@ absl::Status DBImpl::CheckFork() {
   return absl::OkStatus();
 }
 
+void DBImpl::SetCompactionPoint(Generation* g) {
+  // The log is larger than what starts its compaction (see
+  // PrepareGeneration): the room beyond is what writers use while the
+  // background compaction runs, so that they wait for it only when it is
+  // slower than writing that much.
+  const size_t base =
+      std::max<size_t>(block_.initial_log_size(), g->snap_segment.size());
+  g->compact_at = std::min(g->record_capacity, base) / 3;
+  ExpectIndexSize(g);
+}
+
 void DBImpl::ExpectIndexSize(Generation* g) {
   // Growing a large index moves every entry in one go, with mu_ held
   // exclusively: 60 ms at 500,000 keys, a stall for the writer and this
   // process's readers. So when it first has to grow past a small size, it
   // grows at once to what the log likely holds before its next compaction
-  // replaces it: up to two thirds of the log's records (compaction starts at
-  // a third and writes go on meanwhile), records being about as large as
+  // replaces it: twice the records that start its compaction (writes go on
+  // meanwhile), records being about as large as
   // the snapshot's entries, and no more keys than the snapshot has (a
   // dictionary that grows fast still grows its index in steps, but not one
   // whose keys are rewritten). Not before: a process that attaches to a
@@ -419,7 +430,7 @@ void DBImpl::ExpectIndexSize(Generation* g) {
   if (count == 0) return;
   const uint64_t record_size = g->snapshot.data_size() / count + 16;
   g->expected_keys =
-      std::min<uint64_t>(count, g->record_capacity / record_size * 2 / 3);
+      std::min<uint64_t>(count, g->compact_at / record_size * 2);
 }
 
 void DBImpl::GrowIndexFor(Generation* g, size_t more) {
@@ -459,7 +470,7 @@ absl::Status DBImpl::LoadGeneration(uint32_t gen,
     }
     g->records = g->log_segment.data() + log::kHeaderSize;
     g->record_capacity = g->log_segment.size() - log::kHeaderSize;
-    ExpectIndexSize(g.get());
+    SetCompactionPoint(g.get());
   }
   *out = std::move(g);
   return absl::OkStatus();
@@ -921,7 +932,7 @@ absl::Status DBImpl::CommitLocked(std::string_view rep, WaitFor* wait,
       if (!s.ok()) return s;
     }
     MaybeScheduleCompaction(at + static_cast<uint32_t>(record.size()),
-                            g->record_capacity);
+                            g->compact_at);
   }
   block_.puts().fetch_add(puts, std::memory_order_relaxed);
   block_.deletes().fetch_add(deletes, std::memory_order_relaxed);
@@ -1090,10 +1101,13 @@ absl::Status DBImpl::PrepareGeneration(const Generation& old, port::Segment snap
                                        std::shared_ptr<Generation>* out) {
   const uint32_t new_gen = old.gen + 1;
   const uint32_t carried = carried_to - carried_from;
-  // The log grows with the data: compaction costs O(data) and happens
-  // after O(data) bytes of writes, so its cost per write stays flat.
-  size_t capacity = std::max<size_t>(block_.initial_log_size(), snap.size());
-  capacity = std::max<size_t>(capacity, size_t{2} * carried);
+  // The log grows with the data: compaction costs O(data) and starts after
+  // O(data) bytes of writes (SetCompactionPoint), so its cost per write
+  // stays flat. Beyond that point the log has room for twice as much again,
+  // reserved only as it is written: what writers fill while a background
+  // compaction of a large dictionary runs.
+  size_t capacity = std::max<size_t>(block_.initial_log_size(), size_t{2} * snap.size());
+  capacity = std::max<size_t>(capacity, size_t{3} * carried);
   capacity = std::min(capacity, kMaxLogSize);
   capacity = (capacity + log::kHeaderSize + 4095) & ~size_t{4095};
   port::Unlink(log_path).IgnoreError();  // A leftover of a dead compactor.
@@ -1122,7 +1136,7 @@ absl::Status DBImpl::PrepareGeneration(const Generation& old, port::Segment snap
   }
   next->records = next->log_segment.data() + log::kHeaderSize;
   next->record_capacity = next->log_segment.size() - log::kHeaderSize;
-  ExpectIndexSize(next.get());
+  SetCompactionPoint(next.get());
   bool fits = true;
   s = CarryRecords(old, carried_from, carried_to, next.get(), &fits);
   if (s.ok() && !fits) s = absl::InternalError("carried records do not fit");
@@ -1249,8 +1263,8 @@ absl::Status DBImpl::CompactLocked(std::string_view pending_rep) {
   return s;
 }
 
-void DBImpl::MaybeScheduleCompaction(uint32_t used, size_t capacity) {
-  if (!options_.background_compaction || used < capacity / 3) return;
+void DBImpl::MaybeScheduleCompaction(uint32_t used, size_t compact_at) {
+  if (!options_.background_compaction || used < compact_at) return;
   if (port::CurrentPid() != bg_pid_) return;  // A fork child compacts inline.
   std::lock_guard<std::mutex> l(bg_mu_);
   if (bg_scheduled_ || bg_stop_) return;
@@ -1341,7 +1355,7 @@ absl::Status DBImpl::BackgroundCompaction() {
     old = current_;
     frozen = old->applied;
     frozen_records = old->applied_records;
-    if (old->gen == 0 || frozen < old->record_capacity / 3) {
+    if (old->gen == 0 || frozen < old->compact_at) {
       return absl::OkStatus();  // Compacted by someone else meanwhile.
     }
   }

@@ -125,6 +125,7 @@ class DBImpl : public DB {
     uint32_t applied = 0;  // Record bytes indexed.
     uint64_t applied_records = 0;
     Index index;
+    size_t compact_at = 0;  // Record bytes that start a background compaction.
     size_t expected_keys = 0;  // See ExpectIndexSize.
     std::deque<std::string> buffers;  // Decompressed record payloads.
   };
@@ -139,6 +140,8 @@ class DBImpl : public DB {
   absl::Status CreateControl(const std::string& path, port::Segment* segment);
   absl::Status LoadGeneration(uint32_t gen, std::shared_ptr<Generation>* out);
   // Sets g->expected_keys: how many keys g's log will likely hold.
+  // Sets g->compact_at, then g->expected_keys (ExpectIndexSize).
+  void SetCompactionPoint(Generation* g);
   void ExpectIndexSize(Generation* g);
   // Before `more` keys go into g's index: when it must grow, grows it to
   // g->expected_keys at once (see ExpectIndexSize).
@@ -226,7 +229,7 @@ class DBImpl : public DB {
   // Background compaction: when a third of the log is used, a thread of this
   // handle builds the next snapshot without the write lock, then takes it
   // briefly to carry over the newer records and publish.
-  void MaybeScheduleCompaction(uint32_t used, size_t capacity);
+  void MaybeScheduleCompaction(uint32_t used, size_t compact_at);
   void BackgroundLoop();
   absl::Status BackgroundCompaction();
   void StopBackground();
