@@ -10,8 +10,9 @@
 #include <map>
 #include <thread>
 
-#include "absl/strings/escaping.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "db/db_iter.h"
@@ -36,7 +37,7 @@ constexpr size_t kMinLogSize = 4096;
 // Readers search up to this many bytes of new records in place before they
 // index them (which takes the handle's lock exclusively).
 constexpr uint32_t kMaxTailBytes = 2048;
-constexpr size_t kMaxLogSize = size_t{1} << 31;
+constexpr size_t kMaxLogSize = log::kMaxSize;
 // A log's pages are reserved (allocated) this many bytes at a time as
 // records reach them, not all at its creation: most of a log is never
 // written before the next compaction, and allocating pages means zeroing
@@ -51,18 +52,13 @@ constexpr uint32_t kLockedCarryBytes = 256 * 1024;
 constexpr int64_t kWaitForOtherCompactionMs = 10 * 1000;
 
 // Collects a batch's operations (to validate it before applying any).
-struct OpCollector : public WriteBatch::Handler {
-  struct Op {
-    std::string_view key;
-    std::string_view value;
-    bool deleted;
-  };
+struct OpCollector {
+  using Op = WriteBatchInternal::Entry;
   std::vector<Op> ops;
-  void Put(std::string_view key, std::string_view value) override {
-    ops.push_back(Op{key, value, false});
-  }
-  void Delete(std::string_view key) override {
-    ops.push_back(Op{key, {}, true});
+  // Appends the entries of an encoded batch; DataLoss on damage.
+  absl::Status Collect(std::string_view batch) {
+    return WriteBatchInternal::ForEachEntry(
+        batch, [this](const Op& op) { ops.push_back(op); });
   }
 };
 
@@ -470,6 +466,7 @@ absl::Status DBImpl::LoadGeneration(uint32_t gen,
     }
     g->records = g->log_segment.data() + log::kHeaderSize;
     g->record_capacity = g->log_segment.size() - log::kHeaderSize;
+    g->index.SetArea(g->records, g->record_capacity);
     SetCompactionPoint(g.get());
   }
   *out = std::move(g);
@@ -523,15 +520,16 @@ absl::Status DBImpl::ApplyRecordsLocked(Generation* g, uint32_t end) {
   // another's writes spends most of its time on them).
   constexpr size_t kGroup = 32;
   struct Pending {
-    IndexKey key;
-    LogValue value;
+    LogIndex::Key key;
+    LogIndex::Entry entry;
+    const char* batch_end;
   };
   absl::InlinedVector<Pending, kGroup + 8> pending;  // No allocation.
   uint32_t pending_bytes = 0;
   uint64_t pending_records = 0;
   auto insert_pending = [&] {
     GrowIndexFor(g, pending.size());
-    for (const Pending& p : pending) g->index[p.key] = p.value;
+    for (const Pending& p : pending) g->index.Insert(p.key, p.entry, p.batch_end);
     g->applied += pending_bytes;
     g->applied_records += pending_records;
     pending.clear();
@@ -547,15 +545,15 @@ absl::Status DBImpl::ApplyRecordsLocked(Generation* g, uint32_t end) {
           batch = g->buffers.back();
         }
         ops.ops.clear();  // The whole batch is checked before any is applied.
-        absl::Status st = WriteBatchInternal::Iterate(batch, &ops);
+        absl::Status st = ops.Collect(batch);
         if (!st.ok()) return st;
         for (const OpCollector::Op& op : ops.ops) {
           // A large batch goes in group by group too: it was checked whole
           // above, and no reader sees the index until mu_ is released.
           if (pending.size() >= kGroup) insert_pending();
-          const IndexKey key = MakeIndexKey(op.key);
-          g->index.prefetch(key);
-          pending.push_back(Pending{key, LogValue{op.value, op.deleted}});
+          const LogIndex::Key key = LogIndex::MakeKey(op.key);
+          g->index.Prefetch(key);
+          pending.push_back(Pending{key, op, batch.data() + batch.size()});
         }
         pending_bytes += size;
         pending_records++;
@@ -622,9 +620,9 @@ absl::Status DBImpl::ExistsLocked(std::string_view key, uint32_t tail_end,
     }
     if (!s.ok()) return s;
   }
-  auto it = g.index.find(key);
-  if (it != g.index.end()) {
-    *exists = !it->second.deleted;
+  LogIndex::Entry latest;
+  if (g.index.Find(key, &latest)) {
+    *exists = !latest.deleted;
     return absl::OkStatus();
   }
   snapshot::Entry entry;
@@ -642,13 +640,11 @@ absl::Status DBImpl::LookupLocked(std::string_view key, std::string* scratch,
     absl::Status s = ScanTail(g, g.applied, tail_end, key, scratch, value, &found);
     if (found || !s.ok()) return s;
   }
-  if (!g.index.empty()) {
-    auto it = g.index.find(key);
-    if (it != g.index.end()) {
-      if (it->second.deleted) return absl::NotFoundError("");
-      *value = it->second.value;
-      return absl::OkStatus();
-    }
+  LogIndex::Entry latest;
+  if (!g.index.empty() && g.index.Find(key, &latest)) {
+    if (latest.deleted) return absl::NotFoundError("");
+    *value = latest.value;
+    return absl::OkStatus();
   }
   if (g.gen == 0) return absl::NotFoundError("");
   snapshot::Entry entry;
@@ -787,7 +783,7 @@ void DBImpl::RemoveStaleFiles(uint32_t gen, bool other_generations,
 
 absl::Status DBImpl::CheckBatch(std::string_view rep, uint32_t* count) const {
   OpCollector ops;
-  absl::Status s = WriteBatchInternal::Iterate(rep, &ops);
+  absl::Status s = ops.Collect(rep);
   if (!s.ok()) return s;
   for (const OpCollector::Op& op : ops.ops) {
     s = CheckSizes(op.key, op.value);
@@ -831,7 +827,7 @@ absl::Status DBImpl::CommitLocked(std::string_view rep, WaitFor* wait,
 
   // Entry count: which keys exist before and after.
   OpCollector ops;
-  absl::Status s = WriteBatchInternal::Iterate(rep, &ops);
+  absl::Status s = ops.Collect(rep);
   if (!s.ok()) return s;
   int64_t delta = 0;
   uint64_t puts = 0, deletes = 0;
@@ -916,13 +912,9 @@ absl::Status DBImpl::CommitLocked(std::string_view rep, WaitFor* wait,
       const char* payload = g->records + at + log::kRecordHeaderSize;
       GrowIndexFor(g.get(), ops.ops.size());
       for (const OpCollector::Op& op : ops.ops) {
-        LogValue& v = g->index[MakeIndexKey(std::string_view(
-            payload + (op.key.data() - rep.data()), op.key.size()))];
-        v.value = op.deleted ? std::string_view()
-                             : std::string_view(
-                                   payload + (op.value.data() - rep.data()),
-                                   op.value.size());
-        v.deleted = op.deleted;
+        LogIndex::Entry in_log = op;
+        in_log.start = payload + (op.start - rep.data());
+        g->index.Insert(LogIndex::MakeKey(op.key), in_log, payload + rep.size());
       }
       g->applied += static_cast<uint32_t>(record.size());
       g->applied_records++;
@@ -1108,8 +1100,8 @@ absl::Status DBImpl::PrepareGeneration(const Generation& old, port::Segment snap
   // compaction of a large dictionary runs.
   size_t capacity = std::max<size_t>(block_.initial_log_size(), size_t{2} * snap.size());
   capacity = std::max<size_t>(capacity, size_t{3} * carried);
-  capacity = std::min(capacity, kMaxLogSize);
   capacity = (capacity + log::kHeaderSize + 4095) & ~size_t{4095};
+  capacity = std::min(capacity, kMaxLogSize);
   port::Unlink(log_path).IgnoreError();  // A leftover of a dead compactor.
   // Only the header is reserved here; records are, by ReserveLog, as they
   // are carried or written.
@@ -1136,6 +1128,7 @@ absl::Status DBImpl::PrepareGeneration(const Generation& old, port::Segment snap
   }
   next->records = next->log_segment.data() + log::kHeaderSize;
   next->record_capacity = next->log_segment.size() - log::kHeaderSize;
+  next->index.SetArea(next->records, next->record_capacity);
   SetCompactionPoint(next.get());
   bool fits = true;
   s = CarryRecords(old, carried_from, carried_to, next.get(), &fits);
@@ -1230,14 +1223,14 @@ absl::Status DBImpl::CompactLocked(std::string_view pending_rep) {
     std::shared_lock<std::shared_mutex> reading(mu_);
     old = current_;
     changes.reserve(old->index.size());
-    for (const auto& [key, value] : old->index) {
-      changes.push_back(MakeChange(key.key, value, 0));
-    }
+    old->index.ForEach([&changes](const LogIndex::Entry& e) {
+      changes.push_back(MakeChange(e.key, LogValue{e.value, e.deleted}, 0));
+    });
   }
   const Generation& g = *old;
   if (!pending_rep.empty()) {
     OpCollector ops;
-    absl::Status s = WriteBatchInternal::Iterate(pending_rep, &ops);
+    absl::Status s = ops.Collect(pending_rep);
     if (!s.ok()) return s;
     for (const OpCollector::Op& op : ops.ops) {
       changes.push_back(
@@ -1373,7 +1366,7 @@ absl::Status DBImpl::BackgroundCompaction() {
           batch = buffers.back();
         }
         OpCollector ops;
-        absl::Status st = WriteBatchInternal::Iterate(batch, &ops);
+        absl::Status st = ops.Collect(batch);
         for (const OpCollector::Op& op : ops.ops) {
           changes.push_back(
               MakeChange(op.key, LogValue{op.value, op.deleted}, changes.size()));
@@ -1496,7 +1489,7 @@ void DBImpl::PrefetchForWrite(std::string_view key) {
   // to overlap with building the record and taking the write lock.
   std::shared_lock<std::shared_mutex> l(mu_);
   if (current_ == nullptr) return;
-  current_->index.prefetch(key);
+  current_->index.Prefetch(LogIndex::MakeKey(key));
   current_->snapshot.Prefetch(key);
 }
 
@@ -1626,7 +1619,9 @@ std::unique_ptr<Iterator> DBImpl::NewIterator() {
     if (!s.ok()) return NewErrorIterator(s);
     g = current_;
     entries.reserve(current_->index.size());
-    for (const auto& [key, value] : current_->index) entries.emplace_back(key.key, value);
+    current_->index.ForEach([&entries](const LogIndex::Entry& e) {
+      entries.emplace_back(e.key, LogValue{e.value, e.deleted});
+    });
   }
   std::sort(entries.begin(), entries.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });

@@ -23,9 +23,8 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/hash/hash.h"
 #include "db/control_block.h"
+#include "db/log_index.h"
 #include "db/log_reader.h"
 #include "db/snapshot_builder.h"
 #include "db/snapshot_reader.h"
@@ -79,37 +78,6 @@ class DBImpl : public DB {
   // One update of a key on its way into a snapshot (db_impl.cc).
   struct Change;
 
-  // A key in a generation's index: a view of it in the log, with its hash,
-  // so that growing the index does not read every key from the log again
-  // (a cache miss each: 60 ms at 500,000 keys without the hash, 25 with).
-  struct IndexKey {
-    std::string_view key;
-    size_t hash;
-  };
-  struct IndexHash {
-    using is_transparent = void;
-    size_t operator()(const IndexKey& k) const { return k.hash; }
-    size_t operator()(std::string_view k) const {
-      return absl::Hash<std::string_view>{}(k);
-    }
-  };
-  struct IndexEq {
-    using is_transparent = void;
-    bool operator()(const IndexKey& a, const IndexKey& b) const {
-      return a.hash == b.hash && a.key == b.key;
-    }
-    bool operator()(const IndexKey& a, std::string_view b) const {
-      return a.key == b;
-    }
-    bool operator()(std::string_view a, const IndexKey& b) const {
-      return a == b.key;
-    }
-  };
-  using Index = absl::flat_hash_map<IndexKey, LogValue, IndexHash, IndexEq>;
-  static IndexKey MakeIndexKey(std::string_view key) {
-    return IndexKey{key, IndexHash{}(key)};
-  }
-
   // One mapped generation and the index of its log records.
   struct Generation {
     uint32_t gen = 0;
@@ -124,7 +92,7 @@ class DBImpl : public DB {
     size_t reserved = 0;
     uint32_t applied = 0;  // Record bytes indexed.
     uint64_t applied_records = 0;
-    Index index;
+    LogIndex index;  // Its area is set when the log is mapped.
     size_t compact_at = 0;  // Record bytes that start a background compaction.
     size_t expected_keys = 0;  // See ExpectIndexSize.
     std::deque<std::string> buffers;  // Decompressed record payloads.
@@ -139,8 +107,8 @@ class DBImpl : public DB {
   absl::Status CheckFork();
   absl::Status CreateControl(const std::string& path, port::Segment* segment);
   absl::Status LoadGeneration(uint32_t gen, std::shared_ptr<Generation>* out);
-  // Sets g->expected_keys: how many keys g's log will likely hold.
-  // Sets g->compact_at, then g->expected_keys (ExpectIndexSize).
+  // Sets g->compact_at, then g->expected_keys (ExpectIndexSize): how many
+  // keys g's log will likely hold.
   void SetCompactionPoint(Generation* g);
   void ExpectIndexSize(Generation* g);
   // Before `more` keys go into g's index: when it must grow, grows it to

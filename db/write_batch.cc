@@ -51,41 +51,62 @@ absl::Status WriteBatch::Iterate(Handler* handler) const {
 
 uint32_t WriteBatchInternal::Count(std::string_view rep) {
   uint32_t count = 0;
-  return GetVarint32(&rep, &count) ? count : 0;
+  return DecodeCount(&rep, &count) ? count : 0;
+}
+
+bool WriteBatchInternal::DecodeCount(std::string_view* rep, uint32_t* count) {
+  return GetVarint32(rep, count);
+}
+
+bool WriteBatchInternal::DecodeEntry(std::string_view* input, Entry* entry) {
+  std::string_view in = *input;
+  if (in.empty()) return false;
+  const char* start = in.data();
+  const uint8_t tag = static_cast<uint8_t>(in[0]);
+  in.remove_prefix(1);
+  std::string_view key, value;
+  if (!GetLengthPrefixed(&in, &key)) return false;
+  if (tag == static_cast<uint8_t>(BatchTag::kPut)) {
+    if (!GetLengthPrefixed(&in, &value)) return false;
+  } else if (tag != static_cast<uint8_t>(BatchTag::kDelete)) {
+    return false;
+  }
+  entry->start = start;
+  entry->key = key;
+  entry->value = value;
+  entry->deleted = tag != static_cast<uint8_t>(BatchTag::kPut);
+  *input = in;
+  return true;
+}
+
+absl::Status WriteBatchInternal::Damaged(std::string_view rep, uint32_t count,
+                                         uint32_t i) {
+  if (rep.empty()) {
+    return absl::DataLossError(
+        absl::StrCat("write batch: ", count, " entries claimed, ", i, " found"));
+  }
+  const uint8_t tag = static_cast<uint8_t>(rep[0]);
+  rep.remove_prefix(1);
+  if (tag != static_cast<uint8_t>(BatchTag::kPut) &&
+      tag != static_cast<uint8_t>(BatchTag::kDelete)) {
+    return absl::DataLossError(absl::StrCat("write batch: unknown tag ", tag));
+  }
+  std::string_view key;
+  if (!GetLengthPrefixed(&rep, &key)) {
+    return absl::DataLossError("write batch: bad key");
+  }
+  return absl::DataLossError("write batch: bad value");
 }
 
 absl::Status WriteBatchInternal::Iterate(std::string_view rep,
                                          WriteBatch::Handler* handler) {
-  uint32_t count;
-  if (!GetVarint32(&rep, &count)) {
-    return absl::DataLossError("write batch: bad count");
-  }
-  for (uint32_t i = 0; i < count; i++) {
-    if (rep.empty()) {
-      return absl::DataLossError(
-          absl::StrCat("write batch: ", count, " entries claimed, ", i, " found"));
-    }
-    const uint8_t tag = static_cast<uint8_t>(rep[0]);
-    rep.remove_prefix(1);
-    std::string_view key, value;
-    if (!GetLengthPrefixed(&rep, &key)) {
-      return absl::DataLossError("write batch: bad key");
-    }
-    if (tag == static_cast<uint8_t>(BatchTag::kPut)) {
-      if (!GetLengthPrefixed(&rep, &value)) {
-        return absl::DataLossError("write batch: bad value");
-      }
-      handler->Put(key, value);
-    } else if (tag == static_cast<uint8_t>(BatchTag::kDelete)) {
-      handler->Delete(key);
+  return ForEachEntry(rep, [handler](const Entry& e) {
+    if (e.deleted) {
+      handler->Delete(e.key);
     } else {
-      return absl::DataLossError(absl::StrCat("write batch: unknown tag ", tag));
+      handler->Put(e.key, e.value);
     }
-  }
-  if (!rep.empty()) {
-    return absl::DataLossError("write batch: trailing bytes");
-  }
-  return absl::OkStatus();
+  });
 }
 
 }  // namespace ultradict

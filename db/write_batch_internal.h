@@ -23,12 +23,51 @@ class WriteBatchInternal {
   static std::string_view Contents(const WriteBatch& batch) {
     return batch.rep_;
   }
+  // One decoded entry: views into the encoding it was decoded from.
+  struct Entry {
+    const char* start = nullptr;  // Its first byte (the tag).
+    std::string_view key;
+    std::string_view value;  // Empty for a delete.
+    bool deleted = true;
+  };
+
+  // Decodes the entry at the front of *input into *entry and removes it
+  // from *input; false (and *input unchanged) when it is damaged or runs
+  // past the end. Reads nothing outside *input.
+  static bool DecodeEntry(std::string_view* input, Entry* entry);
+
+  // Calls fn(const Entry&) for each entry of an encoded batch, in order;
+  // DataLoss on damage (entries before it have been passed to fn).
+  template <typename Fn>
+  static absl::Status ForEachEntry(std::string_view rep, Fn&& fn);
+
   // Calls handler for each entry of an encoded batch; DataLoss on damage.
   static absl::Status Iterate(std::string_view rep,
                               WriteBatch::Handler* handler);
   // Number of entries claimed by an encoded batch (0 when damaged).
   static uint32_t Count(std::string_view rep);
+
+ private:
+  // Removes the count from the front of *rep; false when damaged.
+  static bool DecodeCount(std::string_view* rep, uint32_t* count);
+  // Why the entry at the front of rep, the i-th of count, does not decode.
+  static absl::Status Damaged(std::string_view rep, uint32_t count, uint32_t i);
 };
+
+template <typename Fn>
+absl::Status WriteBatchInternal::ForEachEntry(std::string_view rep, Fn&& fn) {
+  uint32_t count;
+  if (!DecodeCount(&rep, &count)) {
+    return absl::DataLossError("write batch: bad count");
+  }
+  Entry entry;
+  for (uint32_t i = 0; i < count; i++) {
+    if (!DecodeEntry(&rep, &entry)) return Damaged(rep, count, i);
+    fn(static_cast<const Entry&>(entry));
+  }
+  if (!rep.empty()) return absl::DataLossError("write batch: trailing bytes");
+  return absl::OkStatus();
+}
 
 }  // namespace ultradict
 

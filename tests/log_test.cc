@@ -117,6 +117,23 @@ TEST_F(LogTest, DamagedHeader) {
   EXPECT_TRUE(absl::IsDataLoss(ParseHeader(segment_.data(), 10, "L", &header)));
 }
 
+TEST_F(LogTest, LogLargerThanTwoGiBIsRefused) {
+  // Record offsets are 31-bit (the index locates entries by them): a header
+  // and a segment that agree on a larger size are still refused. Only the
+  // header's 64 bytes are read.
+  const uint64_t size = kMaxSize + 4096;
+  std::string copy = segment_;
+  EncodeFixed64(&copy[24], size);
+  EncodeFixed32(&copy[kHeaderChecksumOffset], Checksum32(copy.data(), kHeaderChecksumOffset));
+  Header header;
+  absl::Status s = ParseHeader(copy.data(), size, "L", &header);
+  EXPECT_TRUE(absl::IsDataLoss(s)) << s;
+  EXPECT_NE(s.message().find("more than a log may have"), std::string::npos) << s;
+  EncodeFixed64(&copy[24], kMaxSize);
+  EncodeFixed32(&copy[kHeaderChecksumOffset], Checksum32(copy.data(), kHeaderChecksumOffset));
+  EXPECT_TRUE(ParseHeader(copy.data(), kMaxSize, "L", &header).ok());
+}
+
 TEST_F(LogTest, VersionsReadAndRefused) {
   // Version 1 logs (every page reserved at creation) are still read; a
   // version this build does not know is refused, not guessed at.

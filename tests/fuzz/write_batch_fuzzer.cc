@@ -1,7 +1,8 @@
 // write_batch_fuzzer.cc: WriteBatch decoding from untrusted bytes
-// (WriteBatchInternal::Count and ::Iterate). A batch that decodes must
-// re-encode (WriteBatch::Put/Delete) to one that decodes to the same
-// updates.
+// (WriteBatchInternal::Count, ::Iterate and ::ForEachEntry). A batch that
+// decodes must re-encode (WriteBatch::Put/Delete) to one that decodes to
+// the same updates, and each entry must decode again from its start (as
+// the log index does).
 
 #include <cstddef>
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "db/write_batch_internal.h"
 #include "ultradict/write_batch.h"
 
@@ -42,6 +44,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   WriteBatchInternal::Count(rep);
   Collector decoded;
   if (!WriteBatchInternal::Iterate(rep, &decoded).ok()) return 0;
+  size_t n = 0;
+  const absl::Status each = WriteBatchInternal::ForEachEntry(
+      rep, [&](const WriteBatchInternal::Entry& e) {
+        std::string_view rest(e.start, rep.data() + rep.size() - e.start);
+        WriteBatchInternal::Entry again;
+        if (n >= decoded.ops.size() ||
+            !WriteBatchInternal::DecodeEntry(&rest, &again) ||
+            again.key != e.key || again.value != e.value ||
+            again.deleted != e.deleted || e.deleted == decoded.ops[n].put ||
+            e.key != decoded.ops[n].key) {
+          std::abort();  // The entry does not decode again from its start.
+        }
+        n++;
+      });
+  if (!each.ok() || n != decoded.ops.size()) std::abort();
   WriteBatch again;
   for (const Op& op : decoded.ops) {
     if (op.put) {

@@ -1,0 +1,66 @@
+// log_index.cc: see log_index.h.
+
+#include "db/log_index.h"
+
+#include <cassert>
+
+#include "absl/hash/hash.h"
+
+namespace ultradict {
+
+LogIndex::Key LogIndex::MakeKey(std::string_view key) {
+  const uint64_t h = absl::Hash<std::string_view>{}(key);
+  return Key{key, static_cast<uint32_t>(h ^ (h >> 32))};
+}
+
+LogIndex::LogIndex() : set_(0, Hash{}, Eq{this}) {}
+
+void LogIndex::SetArea(const char* area, size_t area_size) {
+  assert(set_.empty() && area_size < kMaxArea);
+  area_ = area;
+  area_size_ = area_size < kMaxArea ? area_size : 0;  // All to the side.
+}
+
+void LogIndex::Insert(const Key& key, const Entry& entry,
+                      const char* batch_end) {
+  uint32_t location;
+  const uintptr_t start = reinterpret_cast<uintptr_t>(entry.start);
+  const uintptr_t area = reinterpret_cast<uintptr_t>(area_);
+  if (start >= area && start - area < area_size_) {
+    location = static_cast<uint32_t>(start - area);
+  } else {
+    location = kSide | static_cast<uint32_t>(side_.size());
+    side_.emplace_back(entry.start, static_cast<size_t>(batch_end - entry.start));
+  }
+  auto it = set_.lazy_emplace(key, [&](const auto& construct) {
+    construct(Slot{location, key.hash});
+  });
+  it->location = location;
+}
+
+bool LogIndex::Find(std::string_view key, Entry* entry) const {
+  auto it = set_.find(MakeKey(key));
+  if (it == set_.end()) return false;
+  *entry = Decode(it->location);
+  return true;
+}
+
+LogIndex::Entry LogIndex::Decode(uint32_t location) const {
+  std::string_view bytes;
+  if ((location & kSide) != 0) {
+    const size_t i = location & ~kSide;
+    if (i < side_.size()) bytes = side_[i];
+  } else if (location < area_size_) {
+    bytes = std::string_view(area_ + location, area_size_ - location);
+  }
+  Entry entry;
+  if (!WriteBatchInternal::DecodeEntry(&bytes, &entry)) entry = Entry();
+  return entry;
+}
+
+size_t LogIndex::MemoryUsage() const {
+  return set_.bucket_count() * (sizeof(Slot) + 1) +
+         side_.capacity() * sizeof(std::string_view);
+}
+
+}  // namespace ultradict
