@@ -1095,11 +1095,13 @@ absl::Status DBImpl::PrepareGeneration(const Generation& old, port::Segment snap
   const uint32_t carried = carried_to - carried_from;
   // The log grows with the data: compaction costs O(data) and starts after
   // O(data) bytes of writes (SetCompactionPoint), so its cost per write
-  // stays flat. Beyond that point the log has room for twice as much again,
-  // reserved only as it is written: what writers fill while a background
-  // compaction of a large dictionary runs.
-  size_t capacity = std::max<size_t>(block_.initial_log_size(), size_t{2} * snap.size());
-  capacity = std::max<size_t>(capacity, size_t{3} * carried);
+  // stays flat. The log itself holds three times the snapshot (or four
+  // times the records carried into it), reserved only as it is written:
+  // the room beyond the compaction point is what writers fill while a
+  // background compaction of a large dictionary runs (2-3 s at 10 M
+  // entries), instead of waiting for it.
+  size_t capacity = std::max<size_t>(block_.initial_log_size(), size_t{3} * snap.size());
+  capacity = std::max<size_t>(capacity, size_t{4} * carried);
   capacity = (capacity + log::kHeaderSize + 4095) & ~size_t{4095};
   capacity = std::min(capacity, kMaxLogSize);
   port::Unlink(log_path).IgnoreError();  // A leftover of a dead compactor.
