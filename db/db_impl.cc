@@ -938,8 +938,9 @@ absl::Status DBImpl::CommitLocked(std::string_view rep, WaitFor* wait,
 }
 
 // One update of a key on its way into a snapshot. For equal keys the later
-// update (higher `order`) wins. `prefix` (set by MergeChanges) holds the
-// first 16 key bytes as two big-endian, zero-padded words, which order like
+// update (higher `order`) wins. `prefix` (set by MakeChange, while the
+// key's bytes are at hand: they were just decoded) holds the first 16 key
+// bytes as two big-endian, zero-padded words, which order like
 // the keys do as far as they go: most comparisons end there, without
 // touching the keys scattered over the log (a cache miss each).
 struct DBImpl::Change {
@@ -987,7 +988,7 @@ int CompareKeys(const DBImpl::KeyPrefix& pa, std::string_view a,
 }
 
 Change MakeChange(std::string_view key, DBImpl::LogValue value, size_t order) {
-  return Change{key, value, order, {}};
+  return Change{key, value, order, PrefixOf(key)};
 }
 
 // Sorts the changes and writes them, merged with g's snapshot, into
@@ -998,11 +999,6 @@ absl::Status MergeChanges(const DBImpl::Generation& g, std::vector<Change>* chan
   // The keys lie all over the log: fetch them ahead of use.
   constexpr size_t kAhead = 16;
   const size_t total = changes->size();
-  for (size_t i = 0; i < total; i++) {
-    if (i + kAhead < total) __builtin_prefetch((*changes)[i + kAhead].key.data());
-    Change& c = (*changes)[i];
-    c.prefix = PrefixOf(c.key);
-  }
   std::sort(changes->begin(), changes->end(), [](const Change& a, const Change& b) {
     const int c = CompareKeys(a.prefix, a.key, b.prefix, b.key);
     return c != 0 ? c < 0 : a.order < b.order;
@@ -1729,11 +1725,14 @@ absl::StatusOr<uint64_t> DBImpl::ReadChanges(uint64_t since,
 std::string DBImpl::StatsString() {
   std::shared_ptr<Generation> g;
   uint64_t head;
+  size_t index_keys, index_bytes;
   {
     std::unique_lock<std::shared_mutex> l(mu_);
     RefreshLocked().IgnoreError();
     g = current_;
     head = applied_head_.load(std::memory_order_relaxed);
+    index_keys = g->index.size();
+    index_bytes = g->index.MemoryUsage();
   }
   std::vector<std::string> pids;
   const std::vector<control::Member> members =
@@ -1748,6 +1747,7 @@ std::string DBImpl::StatsString() {
       "log bytes capacity: ", g->record_capacity, "\n",
       "snapshot bytes: ", g->snap_segment.size(), "\n",
       "snapshot entries: ", g->gen == 0 ? 0 : g->snapshot.count(), "\n",
+      "log index (this process): ", index_keys, " keys, ", index_bytes, " bytes\n",
       "compactions: ", block_.compactions().load(std::memory_order_relaxed), "\n",
       "puts: ", block_.puts().load(std::memory_order_relaxed), "\n",
       "deletes: ", block_.deletes().load(std::memory_order_relaxed), "\n",
@@ -1767,6 +1767,11 @@ bool DBImpl::GetProperty(std::string_view property, std::string* value) {
     std::shared_lock<std::shared_mutex> l(mu_);
     *value = absl::StrCat(control_segment_.size() + current_->snap_segment.size() +
                           current_->log_segment.size());
+    return true;
+  }
+  if (property == "ultradict.index-memory-usage") {
+    std::shared_lock<std::shared_mutex> l(mu_);
+    *value = absl::StrCat(current_->index.MemoryUsage());
     return true;
   }
   if (property == "ultradict.num-entries") {
