@@ -420,6 +420,38 @@ TEST_F(DBTest, ConcurrentThreads) {
   EXPECT_EQ(entries, "4000");
 }
 
+TEST_F(DBTest, LogIndexTakesNineBytesASlot) {
+  // Each process's index of the log holds 8 bytes per slot (plus absl's
+  // control byte), whatever the keys and values: 50,000 keys of 100-byte
+  // values must not cost more than a few slots each.
+  Options big;
+  big.log_size = 64 << 20;  // No compaction: every key stays in the log.
+  std::string name = UniqueName("index");
+  ScopedDestroy destroy(name);
+  auto db = DB::Open(big, name);
+  ASSERT_THAT(db.status(), IsOk());
+  constexpr int kKeys = 50000;
+  for (int i = 0; i < kKeys; i++) {
+    ASSERT_THAT((*db)->Put(Key(i), Value(i)), IsOk());
+  }
+  std::string bytes, stats;
+  ASSERT_TRUE((*db)->GetProperty("ultradict.index-memory-usage", &bytes));
+  EXPECT_GE(std::stoul(bytes), kKeys * 9u);
+  EXPECT_LE(std::stoul(bytes), kKeys * 9u * 4);
+  ASSERT_TRUE((*db)->GetProperty("ultradict.stats", &stats));
+  EXPECT_NE(stats.find("log index (this process): 50000 keys, " + bytes + " bytes"),
+            std::string::npos)
+      << stats;
+  // Another handle indexes the same records when it reads.
+  auto other = DB::Open(big, name);
+  ASSERT_THAT(other.status(), IsOk());
+  std::string value;
+  ASSERT_THAT((*other)->Get(Key(kKeys - 1), &value), IsOk());
+  EXPECT_EQ(value, Value(kKeys - 1));
+  ASSERT_TRUE((*other)->GetProperty("ultradict.index-memory-usage", &bytes));
+  EXPECT_GE(std::stoul(bytes), kKeys * 9u);
+}
+
 TEST_F(DBTest, BackgroundCompactionLosesNothing) {
   Options small;
   small.log_size = 64 * 1024;

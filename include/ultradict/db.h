@@ -168,6 +168,8 @@ class DB {
   //  "ultradict.stats": human-readable counters (generation, entries, log
   //      bytes used/capacity, snapshot bytes, compactions, members...).
   //  "ultradict.approximate-memory-usage": bytes of the segments.
+  //  "ultradict.index-memory-usage": heap bytes of this handle's index of
+  //      the log (per process; 9 bytes per slot, see doc/design.md).
   //  "ultradict.num-entries", "ultradict.generation", "ultradict.members",
   //  "ultradict.lifetime", "ultradict.compression".
   // Returns false for an unknown property.
