@@ -2,6 +2,7 @@
 
 #include "benchmarks/bench_util.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -64,10 +65,15 @@ bool LineReader::ReadLine(std::string* line) {
     }
     char chunk[4096];
     ssize_t n = read(fd_, chunk, sizeof(chunk));
-    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;  // EAGAIN: Spin().
     if (n <= 0) return false;
     buf_.append(chunk, static_cast<size_t>(n));
   }
+}
+
+void LineReader::Spin() {
+  const int flags = fcntl(fd_, F_GETFL);
+  if (flags >= 0) fcntl(fd_, F_SETFL, flags | O_NONBLOCK);
 }
 
 absl::Status WriteAll(int fd, std::string_view data) {

@@ -78,6 +78,8 @@ class LineReader {
   explicit LineReader(int fd) : fd_(fd) {}
   // False at end of file or on error.
   bool ReadLine(std::string* line);
+  // From now on ReadLine polls the fd instead of sleeping in read(2).
+  void Spin();
 
  private:
   int fd_;
