@@ -38,26 +38,6 @@ void LogIndex::Insert(const Key& key, const Entry& entry,
   it->location = location;
 }
 
-bool LogIndex::Find(std::string_view key, Entry* entry) const {
-  auto it = set_.find(MakeKey(key));
-  if (it == set_.end()) return false;
-  *entry = Decode(it->location);
-  return true;
-}
-
-LogIndex::Entry LogIndex::Decode(uint32_t location) const {
-  std::string_view bytes;
-  if ((location & kSide) != 0) {
-    const size_t i = location & ~kSide;
-    if (i < side_.size()) bytes = side_[i];
-  } else if (location < area_size_) {
-    bytes = std::string_view(area_ + location, area_size_ - location);
-  }
-  Entry entry;
-  if (!WriteBatchInternal::DecodeEntry(&bytes, &entry)) entry = Entry();
-  return entry;
-}
-
 size_t LogIndex::MemoryUsage() const {
   return set_.bucket_count() * (sizeof(Slot) + 1) +
          side_.capacity() * sizeof(std::string_view);

@@ -125,11 +125,32 @@ class LogIndex {
   // decodes as a delete of the empty key, never read out of bounds.
   Entry Decode(uint32_t location) const;
 
+  // Decode and Find are inline: they are on every read's path.
   const char* area_ = nullptr;
   size_t area_size_ = 0;
   std::vector<std::string_view> side_;  // From an entry to its batch's end.
   absl::flat_hash_set<Slot, Hash, Eq> set_;
 };
+
+inline LogIndex::Entry LogIndex::Decode(uint32_t location) const {
+  std::string_view bytes;
+  if ((location & kSide) != 0) {
+    const size_t i = location & ~kSide;
+    if (i < side_.size()) bytes = side_[i];
+  } else if (location < area_size_) {
+    bytes = std::string_view(area_ + location, area_size_ - location);
+  }
+  Entry entry;
+  if (!WriteBatchInternal::DecodeEntry(&bytes, &entry)) entry = Entry();
+  return entry;
+}
+
+inline bool LogIndex::Find(std::string_view key, Entry* entry) const {
+  auto it = set_.find(MakeKey(key));
+  if (it == set_.end()) return false;
+  *entry = Decode(it->location);
+  return true;
+}
 
 }  // namespace ultradict
 

@@ -58,27 +58,6 @@ bool WriteBatchInternal::DecodeCount(std::string_view* rep, uint32_t* count) {
   return GetVarint32(rep, count);
 }
 
-bool WriteBatchInternal::DecodeEntry(std::string_view* input, Entry* entry) {
-  std::string_view in = *input;
-  if (in.empty()) return false;
-  const char* start = in.data();
-  const uint8_t tag = static_cast<uint8_t>(in[0]);
-  in.remove_prefix(1);
-  std::string_view key, value;
-  if (!GetLengthPrefixed(&in, &key)) return false;
-  if (tag == static_cast<uint8_t>(BatchTag::kPut)) {
-    if (!GetLengthPrefixed(&in, &value)) return false;
-  } else if (tag != static_cast<uint8_t>(BatchTag::kDelete)) {
-    return false;
-  }
-  entry->start = start;
-  entry->key = key;
-  entry->value = value;
-  entry->deleted = tag != static_cast<uint8_t>(BatchTag::kPut);
-  *input = in;
-  return true;
-}
-
 absl::Status WriteBatchInternal::Damaged(std::string_view rep, uint32_t count,
                                          uint32_t i) {
   if (rep.empty()) {

@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "ultradict/write_batch.h"
+#include "util/coding.h"
 
 namespace ultradict {
 
@@ -53,6 +54,34 @@ class WriteBatchInternal {
   // Why the entry at the front of rep, the i-th of count, does not decode.
   static absl::Status Damaged(std::string_view rep, uint32_t count, uint32_t i);
 };
+
+inline bool WriteBatchInternal::DecodeEntry(std::string_view* input,
+                                            Entry* entry) {
+  const char* p = input->data();
+  const char* const limit = p + input->size();
+  if (p == limit) return false;
+  const uint8_t tag = static_cast<uint8_t>(*p++);
+  uint32_t key_size, value_size = 0;
+  p = GetVarint32Ptr(p, limit, &key_size);
+  if (p == nullptr || static_cast<size_t>(limit - p) < key_size) return false;
+  const char* const key = p;
+  p += key_size;
+  const char* value = p;
+  if (tag == static_cast<uint8_t>(BatchTag::kPut)) {
+    p = GetVarint32Ptr(p, limit, &value_size);
+    if (p == nullptr || static_cast<size_t>(limit - p) < value_size) return false;
+    value = p;
+    p += value_size;
+  } else if (tag != static_cast<uint8_t>(BatchTag::kDelete)) {
+    return false;
+  }
+  entry->start = input->data();
+  entry->key = std::string_view(key, key_size);
+  entry->value = std::string_view(value, value_size);
+  entry->deleted = tag != static_cast<uint8_t>(BatchTag::kPut);
+  input->remove_prefix(static_cast<size_t>(p - input->data()));
+  return true;
+}
 
 template <typename Fn>
 absl::Status WriteBatchInternal::ForEachEntry(std::string_view rep, Fn&& fn) {

@@ -47,8 +47,21 @@ inline uint64_t DecodeFixed64(const char* ptr) {
 }
 
 // Decode from [p, limit); return the byte after the value or nullptr when
-// the input ends early or the varint is too long.
-const char* GetVarint32Ptr(const char* p, const char* limit, uint32_t* value);
+// the input ends early or the varint is too long. One-byte varints (the
+// common case: key lengths) are decoded inline.
+const char* GetVarint32PtrFallback(const char* p, const char* limit,
+                                   uint32_t* value);
+inline const char* GetVarint32Ptr(const char* p, const char* limit,
+                                  uint32_t* value) {
+  if (p < limit) {
+    const uint32_t byte = static_cast<unsigned char>(*p);
+    if ((byte & 0x80) == 0) {
+      *value = byte;
+      return p + 1;
+    }
+  }
+  return GetVarint32PtrFallback(p, limit, value);
+}
 const char* GetVarint64Ptr(const char* p, const char* limit, uint64_t* value);
 
 // Consume from the front of *input; false on damage.
