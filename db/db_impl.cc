@@ -54,7 +54,7 @@ constexpr int64_t kWaitForOtherCompactionMs = 10 * 1000;
 // Collects a batch's operations (to validate it before applying any).
 struct OpCollector {
   using Op = WriteBatchInternal::Entry;
-  std::vector<Op> ops;
+  absl::InlinedVector<Op, 8> ops;  // Most batches: no allocation.
   // Appends the entries of an encoded batch; DataLoss on damage.
   absl::Status Collect(std::string_view batch) {
     return WriteBatchInternal::ForEachEntry(
@@ -850,7 +850,8 @@ absl::Status DBImpl::CommitLocked(std::string_view rep, WaitFor* wait,
     }
   }
 
-  std::string record;
+  std::string& record = record_;  // Reused: no allocation per commit.
+  record.clear();
   log::AppendRecord(rep, compress_ && rep.size() >= block_.compression_threshold(),
                     &record);
   bool folded = false;

@@ -222,6 +222,9 @@ class DBImpl : public DB {
   // Guards current_ (std::shared_mutex, which ThreadSanitizer sees).
   std::shared_mutex mu_;
   std::shared_ptr<Generation> current_;  // Guarded by mu_.
+  // The record CommitLocked encodes, kept to reuse its buffer; guarded by
+  // the write lock (one thread of a process holds it at a time).
+  std::string record_;
   // The head value current_ reflects entirely (0 before the first load).
   std::atomic<uint64_t> applied_head_{~uint64_t{0}};
 
