@@ -220,6 +220,7 @@ class Runner {
       return engine_->Put(key, value_);
     });
     full_ = s.ok();
+    r->note = engine_->MemoryNote();
     return s;
   }
 
@@ -229,10 +230,12 @@ class Runner {
     std::string key;
     r->ops = p_.num;
     r->bytes = p_.num * EntryBytes();
-    return Timed(p_.num, r, [&](uint64_t) {
+    s = Timed(p_.num, r, [&](uint64_t) {
       MakeKey(rng_() % p_.num, p_.key_size, &key);
       return engine_->Put(key, value_);
     });
+    r->note = engine_->MemoryNote();
+    return s;
   }
 
   // Reads keys offset + [0, range).

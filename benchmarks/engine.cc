@@ -16,6 +16,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "ultradict/db.h"
 #include "ultradict/options.h"
 #include "ultradict/write_batch.h"
@@ -137,6 +138,16 @@ class UltraDictEngine : public Engine {
                             ? "zstd"
                             : "none",
                         ", dir ", options_.directory, ")");
+  }
+
+  std::string MemoryNote() override {
+    std::string bytes;
+    if (!db_->GetProperty("ultradict.index-memory-usage", &bytes)) return "";
+    const double n = std::stod(bytes);
+    return absl::StrCat("(log index in this process: ",
+                        n < 1e6 ? absl::StrFormat("%.0f KB", n / 1e3)
+                                : absl::StrFormat("%.1f MB", n / 1e6),
+                        ")");
   }
 
   absl::Status Put(std::string_view key, std::string_view value) override {

@@ -68,6 +68,9 @@ class Engine {
   // What AttachEngine needs to open this storage from another process.
   virtual std::string location() const = 0;
   // A human-readable summary of the options in use.
+  // Heap memory this process spends on the store beyond the data, for a
+  // result's note ("" when there is nothing to say).
+  virtual std::string MemoryNote() { return ""; }
   virtual std::string Describe() const = 0;
 
   virtual absl::Status Put(std::string_view key, std::string_view value) = 0;
