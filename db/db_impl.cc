@@ -992,21 +992,11 @@ Change MakeChange(std::string_view key, DBImpl::LogValue value, size_t order) {
   return Change{key, value, order, PrefixOf(key)};
 }
 
-// How often (records collected, entries merged) a background compaction
-// checks whether it was superseded.
-constexpr uint64_t kSupersededCheck = 4096;
-
-absl::Status Superseded() {
-  return absl::AbortedError("a newer generation was published meanwhile");
-}
-
 // Sorts the changes and writes them, merged with g's snapshot, into
 // builder. Entries the changes leave alone are copied whole, checksum and
-// compression included, without being decoded. With watch_head, gives up
-// (Superseded) once the head's generation is no longer g's.
+// compression included, without being decoded.
 absl::Status MergeChanges(const DBImpl::Generation& g, std::vector<Change>* changes,
-                          snapshot::Builder* builder,
-                          const std::atomic<uint64_t>* watch_head) {
+                          snapshot::Builder* builder) {
   // The keys lie all over the log: fetch them ahead of use.
   constexpr size_t kAhead = 16;
   const size_t total = changes->size();
@@ -1034,12 +1024,7 @@ absl::Status MergeChanges(const DBImpl::Generation& g, std::vector<Change>* chan
   DBImpl::KeyPrefix entry_prefix;
   bool have_entry = false;
   absl::Status s;
-  for (uint64_t step = 1; s.ok(); step++) {
-    if (watch_head != nullptr && step % kSupersededCheck == 0 &&
-        control::HeadGeneration(watch_head->load(std::memory_order_relaxed)) !=
-            g.gen) {
-      return Superseded();
-    }
+  while (s.ok()) {
     if (!have_entry && si < snap_count) {
       s = g.snapshot.EntryAt(si, &entry, /*verify=*/false);
       if (!s.ok()) return s;
@@ -1078,7 +1063,7 @@ absl::Status MergeChanges(const DBImpl::Generation& g, std::vector<Change>* chan
 
 absl::Status DBImpl::BuildSnapshot(const Generation& g, std::vector<Change>* changes,
                                    const std::string& path, port::Segment* out,
-                                   uint64_t* count, bool background) {
+                                   uint64_t* count) {
   // Leftovers of a writer that died before publishing it.
   port::Unlink(path).IgnoreError();
   snapshot::BuildOptions options;
@@ -1089,9 +1074,7 @@ absl::Status DBImpl::BuildSnapshot(const Generation& g, std::vector<Change>* cha
   snapshot::Builder builder;
   const uint64_t snap_count = g.gen == 0 ? 0 : g.snapshot.count();
   absl::Status s = builder.Start(path, options, snap_count + changes->size());
-  if (s.ok()) {
-    s = MergeChanges(g, changes, &builder, background ? &block_.head() : nullptr);
-  }
+  if (s.ok()) s = MergeChanges(g, changes, &builder);
   if (!s.ok()) return s;  // The builder removes its file.
   absl::StatusOr<port::Segment> snap = builder.Finish();
   if (!snap.ok()) return snap.status();
@@ -1372,20 +1355,11 @@ absl::Status DBImpl::BackgroundCompaction() {
 
   // 2. Without it: the log's records below `frozen` never change while the
   // generation lives, so they are read in place.
-  // An inline compaction may publish a newer generation meanwhile: this
-  // work is then useless, and it stops (here and in BuildSnapshot) instead
-  // of keeping a core busy for seconds.
   std::vector<Change> changes;
   std::deque<std::string> buffers;  // Decompressed records.
-  uint64_t records = 0;
   s = ForEachBatch(
       g, 0, frozen,
       [&](std::string_view batch, std::string* scratch, uint32_t) {
-        if (++records % kSupersededCheck == 0 &&
-            control::HeadGeneration(block_.head().load(std::memory_order_relaxed)) !=
-                g.gen) {
-          return Superseded();
-        }
         if (!scratch->empty()) {
           buffers.push_back(std::move(*scratch));
           batch = buffers.back();
@@ -1398,14 +1372,12 @@ absl::Status DBImpl::BackgroundCompaction() {
         }
         return st;
       });
-  if (absl::IsAborted(s)) return absl::OkStatus();  // Superseded.
   if (!s.ok()) return s;
   const std::string tmp = TempSnapshotFileName(dir_, name_, g.gen + 1);
   port::Segment snap;
   uint64_t count = 0;
   FaultPoint("bgcompact.before_snapshot");
-  s = BuildSnapshot(g, &changes, tmp, &snap, &count, /*background=*/true);
-  if (absl::IsAborted(s)) return absl::OkStatus();  // Superseded.
+  s = BuildSnapshot(g, &changes, tmp, &snap, &count);
   if (!s.ok()) return s;
   FaultPoint("bgcompact.after_snapshot");
 

@@ -164,11 +164,9 @@ class DBImpl : public DB {
   absl::Status CompactLocked(std::string_view pending_rep);
   // Writes the snapshot of generation g.gen + 1 at path: g's snapshot with
   // `changes` (sorted and deduplicated here) applied; *count its entries.
-  // With `background`, gives up (Aborted) as soon as it sees that another
-  // compaction published a newer generation meanwhile.
   absl::Status BuildSnapshot(const Generation& g, std::vector<Change>* changes,
                              const std::string& path, port::Segment* out,
-                             uint64_t* count, bool background = false);
+                             uint64_t* count);
   // Makes the next generation of `old` from its complete snapshot `snap`:
   // creates its log at log_path (its final name, or a temporary one that
   // the caller renames before publishing) holding old's records
