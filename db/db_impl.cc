@@ -531,6 +531,7 @@ absl::Status DBImpl::ApplyRecordsLocked(Generation* g, uint32_t end) {
     GrowIndexFor(g, pending.size());
     for (const Pending& p : pending) g->index.Insert(p.key, p.entry, p.batch_end);
     g->applied += pending_bytes;
+    g->index.SetLimit(g->applied);
     g->applied_records += pending_records;
     pending.clear();
     pending_bytes = 0;
@@ -562,6 +563,13 @@ absl::Status DBImpl::ApplyRecordsLocked(Generation* g, uint32_t end) {
       });
   insert_pending();  // Every batch before a damaged one is applied.
   return s;
+}
+
+absl::Status DBImpl::DamagedIndexEntry(const Generation& g) const {
+  return absl::DataLossError(absl::StrCat(
+      LogFileName(dir_, name_, g.gen),
+      ": an entry indexed from this log no longer decodes (its bytes were "
+      "changed after they were checked)"));
 }
 
 absl::Status DBImpl::ScanTail(const Generation& g, uint32_t from, uint32_t to,
@@ -621,7 +629,9 @@ absl::Status DBImpl::ExistsLocked(std::string_view key, uint32_t tail_end,
     if (!s.ok()) return s;
   }
   LogIndex::Entry latest;
-  if (g.index.Find(key, &latest)) {
+  const LogIndex::Found found = g.index.Find(key, &latest);
+  if (found == LogIndex::Found::kDamaged) return DamagedIndexEntry(g);
+  if (found == LogIndex::Found::kYes) {
     *exists = !latest.deleted;
     return absl::OkStatus();
   }
@@ -640,11 +650,15 @@ absl::Status DBImpl::LookupLocked(std::string_view key, std::string* scratch,
     absl::Status s = ScanTail(g, g.applied, tail_end, key, scratch, value, &found);
     if (found || !s.ok()) return s;
   }
-  LogIndex::Entry latest;
-  if (!g.index.empty() && g.index.Find(key, &latest)) {
-    if (latest.deleted) return absl::NotFoundError("");
-    *value = latest.value;
-    return absl::OkStatus();
+  if (!g.index.empty()) {
+    LogIndex::Entry latest;
+    const LogIndex::Found found = g.index.Find(key, &latest);
+    if (found == LogIndex::Found::kDamaged) return DamagedIndexEntry(g);
+    if (found == LogIndex::Found::kYes) {
+      if (latest.deleted) return absl::NotFoundError("");
+      *value = latest.value;
+      return absl::OkStatus();
+    }
   }
   if (g.gen == 0) return absl::NotFoundError("");
   snapshot::Entry entry;
@@ -851,6 +865,9 @@ absl::Status DBImpl::CommitLocked(std::string_view rep, WaitFor* wait,
   }
 
   std::string& record = record_;  // Reused: no allocation per commit.
+  if (record.capacity() > (size_t{1} << 20)) {
+    std::string().swap(record);  // A huge batch's buffer is not kept.
+  }
   record.clear();
   log::AppendRecord(rep, compress_ && rep.size() >= block_.compression_threshold(),
                     &record);
@@ -918,6 +935,7 @@ absl::Status DBImpl::CommitLocked(std::string_view rep, WaitFor* wait,
         g->index.Insert(LogIndex::MakeKey(op.key), in_log, payload + rep.size());
       }
       g->applied += static_cast<uint32_t>(record.size());
+      g->index.SetLimit(g->applied);
       g->applied_records++;
       applied_head_.store(new_head, std::memory_order_relaxed);
     } else {
@@ -1222,9 +1240,10 @@ absl::Status DBImpl::CompactLocked(std::string_view pending_rep) {
     std::shared_lock<std::shared_mutex> reading(mu_);
     old = current_;
     changes.reserve(old->index.size());
-    old->index.ForEach([&changes](const LogIndex::Entry& e) {
+    const bool all = old->index.ForEach([&changes](const LogIndex::Entry& e) {
       changes.push_back(MakeChange(e.key, LogValue{e.value, e.deleted}, 0));
     });
+    if (!all) return DamagedIndexEntry(*old);
   }
   const Generation& g = *old;
   if (!pending_rep.empty()) {
@@ -1618,9 +1637,10 @@ std::unique_ptr<Iterator> DBImpl::NewIterator() {
     if (!s.ok()) return NewErrorIterator(s);
     g = current_;
     entries.reserve(current_->index.size());
-    current_->index.ForEach([&entries](const LogIndex::Entry& e) {
+    const bool all = current_->index.ForEach([&entries](const LogIndex::Entry& e) {
       entries.emplace_back(e.key, LogValue{e.value, e.deleted});
     });
+    if (!all) return NewErrorIterator(DamagedIndexEntry(*current_));
   }
   std::sort(entries.begin(), entries.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });

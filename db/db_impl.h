@@ -118,6 +118,8 @@ class DBImpl : public DB {
   // except LookupLocked, which needs it shared).
   absl::Status RefreshLocked();
   absl::Status ApplyRecordsLocked(Generation* g, uint32_t end);
+  // DataLoss naming g's log: an indexed entry no longer decodes.
+  absl::Status DamagedIndexEntry(const Generation& g) const;
   // Finds key in the current generation: OK with *value (valid while the
   // generation lives; may use *scratch), NotFound, or DataLoss.
   // Records of the current log in [applied, tail_end) are not indexed yet
@@ -194,7 +196,8 @@ class DBImpl : public DB {
   absl::Status PublishGeneration(const Generation& old,
                                  std::shared_ptr<Generation> next);
 
-  // Background compaction: when a third of the log is used, a thread of this
+  // Background compaction: past the generation's compaction point
+  // (SetCompactionPoint), a thread of this
   // handle builds the next snapshot without the write lock, then takes it
   // briefly to carry over the newer records and publish.
   void MaybeScheduleCompaction(uint32_t used, size_t compact_at);

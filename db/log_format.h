@@ -35,7 +35,9 @@ inline constexpr uint64_t kLogMagic = 0x0100'0047'4f4c'4455ULL;  // "UDLOG\0\0\1
 inline constexpr uint32_t kLogVersion = 2;
 inline constexpr uint32_t kMinLogVersion = 1;  // Oldest version read.
 inline constexpr size_t kHeaderSize = 64;
-// The largest log file, header included: record offsets are 31-bit.
+// The largest log file this build creates, header included (the index
+// locates entries by 31-bit offsets). Older builds made logs up to 4 KiB
+// larger; they are read, their last bytes indexed through a side table.
 inline constexpr size_t kMaxSize = size_t{1} << 31;
 inline constexpr size_t kHeaderChecksumOffset = 40;
 inline constexpr size_t kRecordHeaderSize = 9;  // checksum + length + type

@@ -16,17 +16,19 @@ LogIndex::Key LogIndex::MakeKey(std::string_view key) {
 LogIndex::LogIndex() : set_(0, Hash{}, Eq{this}) {}
 
 void LogIndex::SetArea(const char* area, size_t area_size) {
-  assert(set_.empty() && area_size < kMaxArea);
+  assert(set_.empty());
   area_ = area;
-  area_size_ = area_size < kMaxArea ? area_size : 0;  // All to the side.
+  area_size_ = area_size < kSide ? area_size : kSide - 1;
+  limit_ = 0;
 }
 
 void LogIndex::Insert(const Key& key, const Entry& entry,
                       const char* batch_end) {
   uint32_t location;
   const uintptr_t start = reinterpret_cast<uintptr_t>(entry.start);
+  const uintptr_t end = reinterpret_cast<uintptr_t>(batch_end);
   const uintptr_t area = reinterpret_cast<uintptr_t>(area_);
-  if (start >= area && start - area < area_size_) {
+  if (start >= area && end >= start && end - area <= area_size_) {
     location = static_cast<uint32_t>(start - area);
   } else {
     location = kSide | static_cast<uint32_t>(side_.size());

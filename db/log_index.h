@@ -3,6 +3,10 @@
 // lies, in 8 bytes per key. Keys and values are not copied: they are decoded
 // from the mapped log (or from a decompressed record) when looked up.
 //
+// The log is shared memory that other processes can write: an entry is
+// decoded again on every use, within the bytes indexed so far, and one that
+// no longer decodes is reported as damaged, never guessed at.
+//
 // Not thread-safe: the owner serializes writers against readers (DBImpl's
 // mu_). Entries must stay where they are while the index lives.
 
@@ -16,6 +20,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "db/write_batch_internal.h"
+#include "ultradict/options.h"
 
 namespace ultradict {
 
@@ -34,12 +39,14 @@ class LogIndex {
   LogIndex(const LogIndex&) = delete;
   LogIndex& operator=(const LogIndex&) = delete;
 
-  // Before the first Insert: entries that lie in [area, area + area_size)
-  // are located by their offset in it (4 bytes); others (those of
-  // decompressed records) through a side table. area_size must be below
-  // 2 GiB (kMaxArea).
-  static constexpr size_t kMaxArea = size_t{1} << 31;
+  // Before the first Insert: entries that lie in the first 2 GiB of
+  // [area, area + area_size) are located by their offset in it (4 bytes);
+  // others (those of decompressed records, or beyond 2 GiB in a log made
+  // by an older build) through a side table of views, 16 bytes more each.
   void SetArea(const char* area, size_t area_size);
+  // Entries in the area are decoded only below `limit` (the records
+  // indexed so far); raise it as records are indexed.
+  void SetLimit(size_t limit) { limit_ = limit < area_size_ ? limit : area_size_; }
 
   // Hints that key is about to be inserted or looked up.
   void Prefetch(const Key& key) const { set_.prefetch(key); }
@@ -48,29 +55,43 @@ class LogIndex {
   // the encoded batch holding it (a bound for decoding it again).
   void Insert(const Key& key, const Entry& entry, const char* batch_end);
 
-  // Sets *entry to the latest entry of key; false when key has none.
-  bool Find(std::string_view key, Entry* entry) const;
+  enum class Found { kNo, kYes, kDamaged };
+  // kYes with *entry set to the latest entry of key; kNo when the index has
+  // none; kDamaged when the entry indexed for key (or for a key with the
+  // same 32-bit hash) no longer decodes.
+  Found Find(std::string_view key, Entry* entry) const;
 
-  // Calls fn(const Entry&) for the latest entry of every key, in no order.
+  // Calls fn(const Entry&) for the latest entry of every key, in no order;
+  // false when some entry no longer decodes (fn is not called for it).
   // The entries lie in random places of the log: each is prefetched
   // kAhead slots before it is decoded, so that their cache misses overlap
   // (an inline compaction collects 600,000 entries in about 70 ms).
   template <typename Fn>
-  void ForEach(Fn&& fn) const {
+  bool ForEach(Fn&& fn) const {
     constexpr size_t kAhead = 16;
     uint32_t ahead[kAhead];
     size_t n = 0;
+    bool all = true;
+    auto visit = [&](uint32_t location) {
+      Entry e;
+      if (Decode(location, &e)) {
+        fn(static_cast<const Entry&>(e));
+      } else {
+        all = false;
+      }
+    };
     for (const Slot& slot : set_) {
-      if ((slot.location & kSide) == 0 && slot.location < area_size_) {
+      if ((slot.location & kSide) == 0 && slot.location < limit_) {
         __builtin_prefetch(area_ + slot.location);
       }
-      if (n >= kAhead) fn(Decode(ahead[n % kAhead]));
+      if (n >= kAhead) visit(ahead[n % kAhead]);
       ahead[n % kAhead] = slot.location;
       n++;
     }
     for (size_t i = n > kAhead ? n - kAhead : 0; i < n; i++) {
-      fn(Decode(ahead[i % kAhead]));
+      visit(ahead[i % kAhead]);
     }
+    return all;
   }
 
   size_t size() const { return set_.size(); }
@@ -81,7 +102,8 @@ class LogIndex {
   size_t MemoryUsage() const;
 
  private:
-  // Locations with this bit are indexes into side_.
+  // Locations with this bit are indexes into side_; others are offsets in
+  // the area, which is therefore at most 2^31 - 1 bytes.
   static constexpr uint32_t kSide = uint32_t{1} << 31;
 
   struct Slot {
@@ -90,10 +112,12 @@ class LogIndex {
     mutable uint32_t location;
     uint32_t hash;
   };
+  static_assert(sizeof(Slot) == 8, "a slot is 8 bytes");
   struct Hash {
     using is_transparent = void;
-    // The 32-bit hash spread over 64 bits, so that large tables use all
-    // their buckets (absl takes the bucket from the high bits).
+    // The 32-bit hash multiplied out to 64 bits: absl takes the probe start
+    // from hash >> 7 and the 7-bit tag from the low bits, and both then
+    // depend on all 32 bits.
     static size_t Spread(uint32_t h) {
       return static_cast<size_t>(h * uint64_t{0x9E3779B97F4A7C15});
     }
@@ -111,45 +135,54 @@ class LogIndex {
   struct Eq {
     using is_transparent = void;
     const LogIndex* index;
+    // A slot whose entry no longer decodes matches every key of its hash,
+    // so that Find reports it rather than fall through to older data.
     bool operator()(const Slot& a, const Key& b) const {
-      return a.hash == b.hash && index->Decode(a.location).key == b.key;
+      if (a.hash != b.hash) return false;
+      Entry e;
+      return !index->Decode(a.location, &e) || e.key == b.key;
     }
     bool operator()(const Key& a, const Slot& b) const { return (*this)(b, a); }
     bool operator()(const Slot& a, const Slot& b) const {
-      return a.hash == b.hash &&
-             index->Decode(a.location).key == index->Decode(b.location).key;
+      if (a.hash != b.hash) return false;
+      Entry ea, eb;
+      if (!index->Decode(a.location, &ea) || !index->Decode(b.location, &eb)) {
+        return true;
+      }
+      return ea.key == eb.key;
     }
   };
 
-  // The entry at location; a damaged one (the log changed under us)
-  // decodes as a delete of the empty key, never read out of bounds.
-  Entry Decode(uint32_t location) const;
+  // Decodes the entry at location, within the indexed bytes and the size
+  // limits of keys and values; false when it does not.
+  bool Decode(uint32_t location, Entry* entry) const;
 
   // Decode and Find are inline: they are on every read's path.
   const char* area_ = nullptr;
   size_t area_size_ = 0;
+  size_t limit_ = 0;
   std::vector<std::string_view> side_;  // From an entry to its batch's end.
   absl::flat_hash_set<Slot, Hash, Eq> set_;
 };
 
-inline LogIndex::Entry LogIndex::Decode(uint32_t location) const {
+inline bool LogIndex::Decode(uint32_t location, Entry* entry) const {
   std::string_view bytes;
   if ((location & kSide) != 0) {
     const size_t i = location & ~kSide;
-    if (i < side_.size()) bytes = side_[i];
-  } else if (location < area_size_) {
-    bytes = std::string_view(area_ + location, area_size_ - location);
+    if (i >= side_.size()) return false;
+    bytes = side_[i];
+  } else {
+    if (location >= limit_) return false;
+    bytes = std::string_view(area_ + location, limit_ - location);
   }
-  Entry entry;
-  if (!WriteBatchInternal::DecodeEntry(&bytes, &entry)) entry = Entry();
-  return entry;
+  return WriteBatchInternal::DecodeEntry(&bytes, entry) &&
+         entry->key.size() <= kMaxKeySize && entry->value.size() <= kMaxValueSize;
 }
 
-inline bool LogIndex::Find(std::string_view key, Entry* entry) const {
+inline LogIndex::Found LogIndex::Find(std::string_view key, Entry* entry) const {
   auto it = set_.find(MakeKey(key));
-  if (it == set_.end()) return false;
-  *entry = Decode(it->location);
-  return true;
+  if (it == set_.end()) return Found::kNo;
+  return Decode(it->location, entry) ? Found::kYes : Found::kDamaged;
 }
 
 }  // namespace ultradict

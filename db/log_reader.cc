@@ -39,11 +39,6 @@ absl::Status ParseHeader(const char* data, size_t size, std::string_view name,
     return absl::DataLossError(absl::StrCat(
         AsAbsl(name), ": header claims ", header->capacity, " bytes, segment has ", size));
   }
-  if (header->capacity > kMaxSize) {
-    return absl::DataLossError(absl::StrCat(AsAbsl(name), ": ", header->capacity,
-                                            " bytes, more than a log may have (",
-                                            kMaxSize, ")"));
-  }
   return absl::OkStatus();
 }
 

@@ -468,10 +468,13 @@ TEST_F(DBTest, CompactLogAmidBackgroundCompactionsLosesNothing) {
     constexpr int kKeys = 20000, kWrites = 100000;
     std::atomic<bool> done{false};
     std::thread writer([&] {
+      struct Done {  // Also when an assertion fails and returns early.
+        std::atomic<bool>* done;
+        ~Done() { *done = true; }
+      } set_done{&done};
       for (int i = 0; i < kWrites; i++) {
         ASSERT_THAT((*db)->Put(Key(i % kKeys), Value(i)), IsOk());
       }
-      done = true;
     });
     int compactions = 0;
     while (!done.load()) {

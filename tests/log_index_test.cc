@@ -37,13 +37,14 @@ class LogIndexTest : public ::testing::Test {
                       e.deleted ? std::optional<std::string>()
                                 : std::optional<std::string>(e.value);
                 }).ok());
+    if (buffer == &area_) index_.SetLimit(area_.size());  // Now indexed.
   }
 
   void CheckAgainstModel() {
     EXPECT_EQ(index_.size(), model_.size());
     for (const auto& [key, value] : model_) {
       Entry e;
-      ASSERT_TRUE(index_.Find(key, &e)) << key;
+      ASSERT_EQ(index_.Find(key, &e), LogIndex::Found::kYes) << key;
       EXPECT_EQ(e.key, key);
       EXPECT_EQ(e.deleted, !value.has_value()) << key;
       if (value.has_value()) {
@@ -51,12 +52,12 @@ class LogIndexTest : public ::testing::Test {
       }
     }
     size_t seen = 0;
-    index_.ForEach([&](const Entry& e) {
+    EXPECT_TRUE(index_.ForEach([&](const Entry& e) {
       auto it = model_.find(std::string(e.key));
       ASSERT_NE(it, model_.end()) << e.key;
       EXPECT_EQ(e.deleted, !it->second.has_value());
       seen++;
-    });
+    }));
     EXPECT_EQ(seen, model_.size());
   }
 
@@ -91,9 +92,9 @@ TEST_F(LogIndexTest, PutsOverwritesAndDeletesInAreaAndSide) {
   Add(c, &area_);
   CheckAgainstModel();
   Entry e;
-  EXPECT_FALSE(index_.Find("quince", &e));
-  EXPECT_FALSE(index_.Find("appl", &e));
-  EXPECT_FALSE(index_.Find(std::string_view("apple\0", 6), &e));
+  EXPECT_EQ(index_.Find("quince", &e), LogIndex::Found::kNo);
+  EXPECT_EQ(index_.Find("appl", &e), LogIndex::Found::kNo);
+  EXPECT_EQ(index_.Find(std::string_view("apple\0", 6), &e), LogIndex::Found::kNo);
 }
 
 TEST_F(LogIndexTest, ManyKeysGrowAndCollide) {
@@ -135,29 +136,61 @@ TEST_F(LogIndexTest, ReserveKeepsEntries) {
   CheckAgainstModel();
 }
 
-TEST_F(LogIndexTest, EntriesThatStopDecodingReadAsDeletesOfNothing) {
+TEST_F(LogIndexTest, EntriesThatStopDecodingAreDamagedNotGuessed) {
   // The log lives in shared memory: if another process scribbles on an
-  // indexed entry, lookups must stay in bounds and not crash.
+  // indexed entry, lookups and iteration report it (never a made-up
+  // delete, never bytes past what was indexed), and other keys still work.
   index_.SetArea(area_.data(), area_.capacity());
   WriteBatch batch;
   batch.Put("key", "value");
   Add(batch, &area_);
-  const size_t count_size = 5;  // WriteBatch's padded count.
-  area_[count_size] = 0x7f;     // The tag.
+  WriteBatch other;
+  other.Put("other", "fine");
+  Add(other, &area_);
+  const size_t tag = 5;  // After WriteBatch's padded 5-byte count.
+  const size_t key_size = tag + 1, value_size = key_size + 1 + 3;
+  ASSERT_EQ(area_[tag], 1);
+  ASSERT_EQ(area_[key_size], 3);
+  ASSERT_EQ(area_[value_size], 5);
+  const std::string intact = area_;
+  auto expect_damaged = [&](const char* what) {
+    Entry e;
+    EXPECT_EQ(index_.Find("key", &e), LogIndex::Found::kDamaged) << what;
+    size_t seen = 0;
+    EXPECT_FALSE(index_.ForEach([&](const Entry& x) {
+      EXPECT_EQ(x.key, "other") << what;
+      seen++;
+    })) << what;
+    EXPECT_EQ(seen, 1u) << what;
+    EXPECT_EQ(index_.Find("other", &e), LogIndex::Found::kYes) << what;
+    EXPECT_EQ(e.value, "fine");
+    area_.replace(0, intact.size(), intact);
+  };
+  area_[tag] = 0x7f;
+  expect_damaged("unknown tag");
+  area_[key_size] = 0x7f;  // 127 bytes of key: past the indexed bytes.
+  expect_damaged("key past the end");
+  area_[value_size] = static_cast<char>(0xff);  // A value length running
+  area_[value_size + 1] = static_cast<char>(0xff);  // past what was
+  area_[value_size + 2] = 0x03;                     // indexed.
+  expect_damaged("value past the end");
   Entry e;
-  EXPECT_FALSE(index_.Find("key", &e));  // Its key no longer decodes.
-  size_t seen = 0;
-  index_.ForEach([&](const Entry& x) {
-    EXPECT_TRUE(x.deleted);
-    EXPECT_TRUE(x.key.empty());
-    seen++;
-  });
-  EXPECT_EQ(seen, 1u);
-  // A key length running past the area's end.
-  area_[count_size] = 1;
-  area_[count_size + 1] = static_cast<char>(0xff);
-  area_[count_size + 2] = static_cast<char>(0xff);
-  EXPECT_FALSE(index_.Find("key", &e));
+  ASSERT_EQ(index_.Find("key", &e), LogIndex::Found::kYes);
+  EXPECT_EQ(e.value, "value");
+}
+
+TEST_F(LogIndexTest, AreaSmallerThanTheLogSendsTheRestToTheSide) {
+  // Offsets are 31-bit: a log made larger than 2 GiB by an older build is
+  // indexed by offset up to there and through the side table beyond.
+  index_.SetArea(area_.data(), 40);
+  WriteBatch first, second;
+  first.Put("a", "1");
+  second.Put("b", std::string(100, 'b'));  // Ends past byte 40.
+  Add(first, &area_);
+  Add(second, &area_);
+  index_.SetLimit(area_.size());
+  CheckAgainstModel();
+  EXPECT_GE(index_.MemoryUsage(), sizeof(std::string_view));
 }
 
 TEST(LogIndexNoArea, EverythingToTheSide) {
@@ -170,9 +203,9 @@ TEST(LogIndexNoArea, EverythingToTheSide) {
                 index.Insert(LogIndex::MakeKey(e.key), e, rep.data() + rep.size());
               }).ok());
   Entry e;
-  ASSERT_TRUE(index.Find("a", &e));
+  ASSERT_EQ(index.Find("a", &e), LogIndex::Found::kYes);
   EXPECT_EQ(e.value, "1");
-  ASSERT_TRUE(index.Find("b", &e));
+  ASSERT_EQ(index.Find("b", &e), LogIndex::Found::kYes);
   EXPECT_TRUE(e.deleted);
 }
 

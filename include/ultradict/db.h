@@ -169,7 +169,8 @@ class DB {
   //      bytes used/capacity, snapshot bytes, compactions, members...).
   //  "ultradict.approximate-memory-usage": bytes of the segments.
   //  "ultradict.index-memory-usage": heap bytes of this handle's index of
-  //      the log (per process; 9 bytes per slot, see doc/design.md).
+  //      the log (per process; 9 bytes per slot, plus 16 per entry of a
+  //      compressed record; see doc/design.md).
   //  "ultradict.num-entries", "ultradict.generation", "ultradict.members",
   //  "ultradict.lifetime", "ultradict.compression".
   // Returns false for an unknown property.

@@ -84,9 +84,10 @@ struct Options {
   // up with DeadlineExceeded. Default: 60 s.
   int64_t write_lock_timeout_ms = 60 * 1000;
 
-  // Compact in a thread of this process when a third of the log is used, so
-  // that writers rarely wait for a compaction (they compact themselves only
-  // when the log fills up first). Default: true.
+  // Compact in a thread of this process once the log holds a third of
+  // max(log_size, snapshot size) (the log has room for more: writers go on
+  // meanwhile), so that writers rarely wait for a compaction (they compact
+  // themselves only when the log fills up first). Default: true.
   bool background_compaction = true;
 
   // Open as an observer: the handle reads and writes like any other but is
