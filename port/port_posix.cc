@@ -139,9 +139,20 @@ absl::Status Segment::ReserveRange(size_t offset, size_t length) const {
   do {  // tmpfs gives up with EINTR when a signal is pending.
     e = posix_fallocate(fd_, static_cast<off_t>(offset), static_cast<off_t>(length));
   } while (e == EINTR);
-  if (e == 0) return absl::OkStatus();
-  if (IsNoRoom(e)) return NoRoomError(path_, length);
-  return PosixError(path_, e);
+  if (e != 0) return IsNoRoom(e) ? NoRoomError(path_, length) : PosixError(path_, e);
+#ifdef MADV_POPULATE_WRITE
+  // The writer is about to fill these pages: map them into this process in
+  // one call rather than one page fault each (a fault per 30 records of
+  // 140 bytes otherwise). Best effort: kernels before 5.14 say EINVAL.
+  if (data_ != nullptr) {
+    const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+    const uintptr_t base = reinterpret_cast<uintptr_t>(data_);
+    const uintptr_t begin = (base + offset) & ~(page - 1);
+    const uintptr_t end = (base + offset + length + page - 1) & ~(page - 1);
+    madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
+  }
+#endif
+  return absl::OkStatus();
 }
 
 absl::StatusOr<FileWriter> FileWriter::Create(const std::string& path,
