@@ -400,7 +400,10 @@ absl::Status DBImpl::CheckFork() {
   return absl::OkStatus();
 }
 
-void DBImpl::SetCompactionPoint(Generation* g) {
+void DBImpl::SetUpLog(Generation* g) {
+  g->records = g->log_segment.data() + log::kHeaderSize;
+  g->record_capacity = g->log_segment.size() - log::kHeaderSize;
+  g->index.SetArea(g->records, g->record_capacity);
   // The log is larger than what starts its compaction (see
   // PrepareGeneration): the room beyond is what writers use while the
   // background compaction runs, so that they wait for it only when it is
@@ -464,10 +467,7 @@ absl::Status DBImpl::LoadGeneration(uint32_t gen,
                        g->snapshot.generation(), "/", g->log_header.generation,
                        " under the name of generation ", gen));
     }
-    g->records = g->log_segment.data() + log::kHeaderSize;
-    g->record_capacity = g->log_segment.size() - log::kHeaderSize;
-    g->index.SetArea(g->records, g->record_capacity);
-    SetCompactionPoint(g.get());
+    SetUpLog(g.get());
   }
   *out = std::move(g);
   return absl::OkStatus();
@@ -530,9 +530,7 @@ absl::Status DBImpl::ApplyRecordsLocked(Generation* g, uint32_t end) {
   auto insert_pending = [&] {
     GrowIndexFor(g, pending.size());
     for (const Pending& p : pending) g->index.Insert(p.key, p.entry, p.batch_end);
-    g->applied += pending_bytes;
-    g->index.SetLimit(g->applied);
-    g->applied_records += pending_records;
+    g->Indexed(pending_bytes, pending_records);
     pending.clear();
     pending_bytes = 0;
     pending_records = 0;
@@ -934,9 +932,7 @@ absl::Status DBImpl::CommitLocked(std::string_view rep, WaitFor* wait,
         in_log.start = payload + (op.start - rep.data());
         g->index.Insert(LogIndex::MakeKey(op.key), in_log, payload + rep.size());
       }
-      g->applied += static_cast<uint32_t>(record.size());
-      g->index.SetLimit(g->applied);
-      g->applied_records++;
+      g->Indexed(static_cast<uint32_t>(record.size()), 1);
       applied_head_.store(new_head, std::memory_order_relaxed);
     } else {
       s = RefreshLocked();
@@ -1109,7 +1105,7 @@ absl::Status DBImpl::PrepareGeneration(const Generation& old, port::Segment snap
   const uint32_t new_gen = old.gen + 1;
   const uint32_t carried = carried_to - carried_from;
   // The log grows with the data: compaction costs O(data) and starts after
-  // O(data) bytes of writes (SetCompactionPoint), so its cost per write
+  // O(data) bytes of writes (SetUpLog), so its cost per write
   // stays flat. The log itself holds three times the snapshot (or four
   // times the records carried into it), reserved only as it is written:
   // the room beyond the compaction point is what writers fill while a
@@ -1143,10 +1139,7 @@ absl::Status DBImpl::PrepareGeneration(const Generation& old, port::Segment snap
     port::Unlink(log_path).IgnoreError();
     return s;
   }
-  next->records = next->log_segment.data() + log::kHeaderSize;
-  next->record_capacity = next->log_segment.size() - log::kHeaderSize;
-  next->index.SetArea(next->records, next->record_capacity);
-  SetCompactionPoint(next.get());
+  SetUpLog(next.get());
   bool fits = true;
   s = CarryRecords(old, carried_from, carried_to, next.get(), &fits);
   if (s.ok() && !fits) s = absl::InternalError("carried records do not fit");

@@ -93,6 +93,12 @@ class DBImpl : public DB {
     uint32_t applied = 0;  // Record bytes indexed.
     uint64_t applied_records = 0;
     LogIndex index;  // Its area is set when the log is mapped.
+    // After the index took `records` more records (`bytes` bytes).
+    void Indexed(uint32_t bytes, uint64_t records) {
+      applied += bytes;
+      applied_records += records;
+      index.SetLimit(applied);
+    }
     size_t compact_at = 0;  // Record bytes that start a background compaction.
     size_t expected_keys = 0;  // See ExpectIndexSize.
     std::deque<std::string> buffers;  // Decompressed record payloads.
@@ -107,9 +113,10 @@ class DBImpl : public DB {
   absl::Status CheckFork();
   absl::Status CreateControl(const std::string& path, port::Segment* segment);
   absl::Status LoadGeneration(uint32_t gen, std::shared_ptr<Generation>* out);
-  // Sets g->compact_at, then g->expected_keys (ExpectIndexSize): how many
-  // keys g's log will likely hold.
-  void SetCompactionPoint(Generation* g);
+  // Once g's log and snapshot are mapped: sets its record area (also the
+  // index's), g->compact_at, then g->expected_keys (ExpectIndexSize): how
+  // many keys g's log will likely hold.
+  void SetUpLog(Generation* g);
   void ExpectIndexSize(Generation* g);
   // Before `more` keys go into g's index: when it must grow, grows it to
   // g->expected_keys at once (see ExpectIndexSize).
@@ -197,7 +204,7 @@ class DBImpl : public DB {
                                  std::shared_ptr<Generation> next);
 
   // Background compaction: past the generation's compaction point
-  // (SetCompactionPoint), a thread of this
+  // (SetUpLog), a thread of this
   // handle builds the next snapshot without the write lock, then takes it
   // briefly to carry over the newer records and publish.
   void MaybeScheduleCompaction(uint32_t used, size_t compact_at);
