@@ -51,11 +51,7 @@ absl::Status WriteBatch::Iterate(Handler* handler) const {
 
 uint32_t WriteBatchInternal::Count(std::string_view rep) {
   uint32_t count = 0;
-  return DecodeCount(&rep, &count) ? count : 0;
-}
-
-bool WriteBatchInternal::DecodeCount(std::string_view* rep, uint32_t* count) {
-  return GetVarint32(rep, count);
+  return GetVarint32(&rep, &count) ? count : 0;
 }
 
 absl::Status WriteBatchInternal::Damaged(std::string_view rep, uint32_t count,

@@ -49,8 +49,6 @@ class WriteBatchInternal {
   static uint32_t Count(std::string_view rep);
 
  private:
-  // Removes the count from the front of *rep; false when damaged.
-  static bool DecodeCount(std::string_view* rep, uint32_t* count);
   // Why the entry at the front of rep, the i-th of count, does not decode.
   static absl::Status Damaged(std::string_view rep, uint32_t count, uint32_t i);
 };
@@ -86,7 +84,7 @@ inline bool WriteBatchInternal::DecodeEntry(std::string_view* input,
 template <typename Fn>
 absl::Status WriteBatchInternal::ForEachEntry(std::string_view rep, Fn&& fn) {
   uint32_t count;
-  if (!DecodeCount(&rep, &count)) {
+  if (!GetVarint32(&rep, &count)) {
     return absl::DataLossError("write batch: bad count");
   }
   Entry entry;
