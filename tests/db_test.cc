@@ -21,6 +21,11 @@ using testing::ScopedDestroy;
 using testing::UniqueName;
 
 std::string Key(int i) { return absl::StrCat("key", 100000 + i); }
+// When write i (of `writes`) goes to key i % keys: the last i that wrote
+// key k, the largest i < writes with i % keys == k.
+int LastWrite(int writes, int keys, int k) {
+  return (writes - 1) - ((writes - 1 - k) % keys);
+}
 std::string Value(int i, size_t size = 100) {
   std::string v = absl::StrCat("value", i, ":");
   v.resize(size, static_cast<char>('a' + i % 26));
@@ -487,7 +492,7 @@ TEST_F(DBTest, CompactLogAmidBackgroundCompactionsLosesNothing) {
     writer.join();
     EXPECT_GT(compactions, 0);
     for (int k = 0; k < kKeys; k++) {
-      const int last = (kWrites - 1) - ((kWrites - 1 - k) % kKeys);
+      const int last = LastWrite(kWrites, kKeys, k);
       std::string value;
       ASSERT_THAT((*db)->Get(Key(k), &value), IsOk());
       ASSERT_EQ(value, Value(last)) << k;
@@ -532,9 +537,7 @@ TEST_F(DBTest, BackgroundCompactionLosesNothing) {
   reader.join();
   for (int w = 0; w < 2; w++) {
     for (int k = 0; k < 3000; k++) {
-      // The last write of key k was i = the largest i < kPerWriter with
-      // i % 3000 == k.
-      const int last = (kPerWriter - 1) - ((kPerWriter - 1 - k) % 3000);
+      const int last = LastWrite(kPerWriter, 3000, k);
       std::string value;
       ASSERT_THAT((*db)->Get(Key(w * kPerWriter + k), &value), IsOk());
       EXPECT_EQ(value, Value(last));
