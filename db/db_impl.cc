@@ -22,6 +22,7 @@
 #include "db/log_writer.h"
 #include "db/snapshot_builder.h"
 #include "db/write_batch_internal.h"
+#include "util/checksum.h"
 #include "util/coding.h"
 #include "util/strings.h"
 
@@ -611,8 +612,8 @@ uint32_t DBImpl::SearchableTailEnd(uint64_t head) const {
   return searchable ? end : 0;
 }
 
-absl::Status DBImpl::ExistsLocked(std::string_view key, uint32_t tail_end,
-                                  bool* exists) {
+absl::Status DBImpl::ExistsLocked(std::string_view key, uint64_t hash,
+                                  uint32_t tail_end, bool* exists) {
   const Generation& g = *current_;
   std::string scratch;
   std::string_view value;
@@ -627,7 +628,7 @@ absl::Status DBImpl::ExistsLocked(std::string_view key, uint32_t tail_end,
     if (!s.ok()) return s;
   }
   LogIndex::Entry latest;
-  const LogIndex::Found found = g.index.Find(key, &latest);
+  const LogIndex::Found found = g.index.Find(LogIndex::MakeKey(key, hash), &latest);
   if (found == LogIndex::Found::kDamaged) return DamagedIndexEntry(g);
   if (found == LogIndex::Found::kYes) {
     *exists = !latest.deleted;
@@ -635,7 +636,7 @@ absl::Status DBImpl::ExistsLocked(std::string_view key, uint32_t tail_end,
   }
   snapshot::Entry entry;
   absl::Status s = g.gen == 0 ? absl::NotFoundError("")
-                              : g.snapshot.Find(key, &entry, /*verify=*/false);
+                              : g.snapshot.Find(key, hash, &entry, /*verify=*/false);
   *exists = s.ok();
   return s.ok() || absl::IsNotFound(s) ? absl::OkStatus() : s;
 }
@@ -648,9 +649,10 @@ absl::Status DBImpl::LookupLocked(std::string_view key, std::string* scratch,
     absl::Status s = ScanTail(g, g.applied, tail_end, key, scratch, value, &found);
     if (found || !s.ok()) return s;
   }
+  const uint64_t hash = Hash64(key);  // For the log index and the snapshot.
   if (!g.index.empty()) {
     LogIndex::Entry latest;
-    const LogIndex::Found found = g.index.Find(key, &latest);
+    const LogIndex::Found found = g.index.Find(LogIndex::MakeKey(key, hash), &latest);
     if (found == LogIndex::Found::kDamaged) return DamagedIndexEntry(g);
     if (found == LogIndex::Found::kYes) {
       if (latest.deleted) return absl::NotFoundError("");
@@ -660,7 +662,7 @@ absl::Status DBImpl::LookupLocked(std::string_view key, std::string* scratch,
   }
   if (g.gen == 0) return absl::NotFoundError("");
   snapshot::Entry entry;
-  absl::Status s = g.snapshot.Find(key, &entry);
+  absl::Status s = g.snapshot.Find(key, hash, &entry);
   if (!s.ok()) return s;
   return snapshot::EntryValue(entry, scratch, value);
 }
@@ -817,9 +819,18 @@ absl::Status DBImpl::CommitLocked(std::string_view rep, WaitFor* wait,
   // record itself is indexed only if mu_ is free at once (otherwise readers
   // find it in the tail), so the writer never waits for readers and
   // readers wait for the writer at most for one index insert.
+  OpCollector ops;
+  absl::Status s = ops.Collect(rep);
+  if (!s.ok()) return s;
+  // Each key's hash, for the log index and the snapshot alike.
+  absl::InlinedVector<uint64_t, 8> hashes;
+  for (const OpCollector::Op& op : ops.ops) hashes.push_back(Hash64(op.key));
+
   std::shared_ptr<Generation> g;
   uint64_t head = 0;
   uint32_t tail_end = 0;
+  int64_t delta = 0;  // Entry count: which keys exist before and after.
+  uint64_t puts = 0, deletes = 0;
   for (int attempt = 0; g == nullptr; attempt++) {
     {
       std::shared_lock<std::shared_mutex> l(mu_);
@@ -828,39 +839,30 @@ absl::Status DBImpl::CommitLocked(std::string_view rep, WaitFor* wait,
       if (head != applied && attempt == 0) tail_end = SearchableTailEnd(head);
       if (head == applied || tail_end != 0) {
         g = current_;
+        absl::flat_hash_map<std::string_view, bool> overlay;
+        for (size_t i = 0; i < ops.ops.size(); i++) {
+          const OpCollector::Op& op = ops.ops[i];
+          bool existed;
+          auto it = overlay.find(op.key);
+          if (it != overlay.end()) {
+            existed = it->second;
+          } else {
+            s = ExistsLocked(op.key, hashes[i], tail_end, &existed);
+            if (!s.ok()) return s;
+          }
+          const bool exists = !op.deleted;
+          delta += static_cast<int64_t>(exists) - static_cast<int64_t>(existed);
+          if (ops.ops.size() > 1) overlay[op.key] = exists;
+          (op.deleted ? deletes : puts)++;
+        }
         break;
       }
     }
     std::unique_lock<std::shared_mutex> l(mu_);
-    absl::Status s = RefreshLocked();
+    s = RefreshLocked();
     if (!s.ok()) return s;
   }
   const uint32_t end = control::HeadOffset(head);  // Where the record goes.
-
-  // Entry count: which keys exist before and after.
-  OpCollector ops;
-  absl::Status s = ops.Collect(rep);
-  if (!s.ok()) return s;
-  int64_t delta = 0;
-  uint64_t puts = 0, deletes = 0;
-  {
-    std::shared_lock<std::shared_mutex> l(mu_);
-    absl::flat_hash_map<std::string_view, bool> overlay;
-    for (const OpCollector::Op& op : ops.ops) {
-      bool existed;
-      auto it = overlay.find(op.key);
-      if (it != overlay.end()) {
-        existed = it->second;
-      } else {
-        s = ExistsLocked(op.key, tail_end, &existed);
-        if (!s.ok()) return s;
-      }
-      const bool exists = !op.deleted;
-      delta += static_cast<int64_t>(exists) - static_cast<int64_t>(existed);
-      if (ops.ops.size() > 1) overlay[op.key] = exists;
-      (op.deleted ? deletes : puts)++;
-    }
-  }
 
   std::string& record = record_;  // Reused: no allocation per commit.
   if (record.capacity() > (size_t{1} << 20)) {
@@ -927,10 +929,12 @@ absl::Status DBImpl::CommitLocked(std::string_view rep, WaitFor* wait,
       // above, pointing into the record's copy in the log.
       const char* payload = g->records + at + log::kRecordHeaderSize;
       GrowIndexFor(g.get(), ops.ops.size());
-      for (const OpCollector::Op& op : ops.ops) {
+      for (size_t i = 0; i < ops.ops.size(); i++) {
+        const OpCollector::Op& op = ops.ops[i];
         LogIndex::Entry in_log = op;
         in_log.start = payload + (op.start - rep.data());
-        g->index.Insert(LogIndex::MakeKey(op.key), in_log, payload + rep.size());
+        g->index.Insert(LogIndex::MakeKey(op.key, hashes[i]), in_log,
+                        payload + rep.size());
       }
       g->Indexed(static_cast<uint32_t>(record.size()), 1);
       applied_head_.store(new_head, std::memory_order_relaxed);
@@ -1498,10 +1502,11 @@ void DBImpl::PrefetchForWrite(std::string_view key) {
   // The writer looks the key up (ExistsLocked) in this process's index of
   // the log and in the snapshot: a cache miss each at scale. Start both now,
   // to overlap with building the record and taking the write lock.
+  const uint64_t hash = Hash64(key);
   std::shared_lock<std::shared_mutex> l(mu_);
   if (current_ == nullptr) return;
-  current_->index.Prefetch(LogIndex::MakeKey(key));
-  current_->snapshot.Prefetch(key);
+  current_->index.Prefetch(LogIndex::MakeKey(key, hash));
+  current_->snapshot.Prefetch(hash);
 }
 
 absl::Status DBImpl::Put(std::string_view key, std::string_view value) {

@@ -138,8 +138,9 @@ class DBImpl : public DB {
   uint32_t SearchableTailEnd(uint64_t head) const;
   // Whether key exists (its value is neither decoded nor checksummed):
   // what a writer needs to keep the entry count.
-  absl::Status ExistsLocked(std::string_view key, uint32_t tail_end,
-                            bool* exists);
+  // hash == Hash64(key).
+  absl::Status ExistsLocked(std::string_view key, uint64_t hash,
+                            uint32_t tail_end, bool* exists);
   // Searches the unindexed records [from, to) of g for key's last update.
   absl::Status ScanTail(const Generation& g, uint32_t from, uint32_t to,
                         std::string_view key, std::string* scratch,

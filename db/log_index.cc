@@ -4,13 +4,12 @@
 
 #include <cassert>
 
-#include "absl/hash/hash.h"
+#include "util/checksum.h"
 
 namespace ultradict {
 
 LogIndex::Key LogIndex::MakeKey(std::string_view key) {
-  const uint64_t h = absl::Hash<std::string_view>{}(key);
-  return Key{key, static_cast<uint32_t>(h ^ (h >> 32))};
+  return MakeKey(key, Hash64(key));
 }
 
 LogIndex::LogIndex() : set_(0, Hash{}, Eq{this}) {}

@@ -28,11 +28,16 @@ class LogIndex {
  public:
   using Entry = WriteBatchInternal::Entry;
 
-  // A key with its hash, computed once for Prefetch and Insert.
+  // A key with its hash, computed once for Prefetch, Find and Insert.
   struct Key {
     std::string_view key;
     uint32_t hash;
   };
+  // From Hash64(key) (util/checksum.h), the hash a snapshot looks keys up
+  // by: a caller that needs both computes it once.
+  static Key MakeKey(std::string_view key, uint64_t hash64) {
+    return Key{key, static_cast<uint32_t>(hash64 ^ (hash64 >> 32))};
+  }
   static Key MakeKey(std::string_view key);
 
   LogIndex();
@@ -59,7 +64,10 @@ class LogIndex {
   // kYes with *entry set to the latest entry of key; kNo when the index has
   // none; kDamaged when the entry indexed for key (or for a key with the
   // same 32-bit hash) no longer decodes.
-  Found Find(std::string_view key, Entry* entry) const;
+  Found Find(const Key& key, Entry* entry) const;
+  Found Find(std::string_view key, Entry* entry) const {
+    return Find(MakeKey(key), entry);
+  }
 
   // Calls fn(const Entry&) for the latest entry of every key, in no order;
   // false when some entry no longer decodes (fn is not called for it).
@@ -179,8 +187,8 @@ inline bool LogIndex::Decode(uint32_t location, Entry* entry) const {
          entry->key.size() <= kMaxKeySize && entry->value.size() <= kMaxValueSize;
 }
 
-inline LogIndex::Found LogIndex::Find(std::string_view key, Entry* entry) const {
-  auto it = set_.find(MakeKey(key));
+inline LogIndex::Found LogIndex::Find(const Key& key, Entry* entry) const {
+  auto it = set_.find(key);
   if (it == set_.end()) return Found::kNo;
   return Decode(it->location, entry) ? Found::kYes : Found::kDamaged;
 }

@@ -103,13 +103,17 @@ absl::Status Reader::EntryAt(uint64_t i, Entry* entry, bool verify) const {
   return ParseEntryAt(DecodeFixed64(offsets_ + 8 * i), entry, verify);
 }
 
-void Reader::Prefetch(std::string_view key) const {
-  if (slots_ != 0) __builtin_prefetch(index_ + 8 * (Hash64(key) & (slots_ - 1)));
+void Reader::Prefetch(uint64_t hash) const {
+  if (slots_ != 0) __builtin_prefetch(index_ + 8 * (hash & (slots_ - 1)));
 }
 
 absl::Status Reader::Find(std::string_view key, Entry* entry,
                           bool verify) const {
-  const uint64_t hash = Hash64(key);
+  return Find(key, Hash64(key), entry, verify);
+}
+
+absl::Status Reader::Find(std::string_view key, uint64_t hash, Entry* entry,
+                          bool verify) const {
   const uint64_t tag = IndexSlot(hash, 0) >> 32;
   const uint64_t mask = slots_ - 1;
   uint64_t pos = hash & mask;

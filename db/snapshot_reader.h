@@ -41,10 +41,15 @@ class Reader {
   // are): enough to learn whether the key exists.
   absl::Status Find(std::string_view key, Entry* entry,
                     bool verify = true) const;
+  // The same, given hash == Hash64(key) (a caller that has it saves
+  // hashing the key again).
+  absl::Status Find(std::string_view key, uint64_t hash, Entry* entry,
+                    bool verify = true) const;
 
-  // Starts loading the index slot where Find(key) begins (a hint, no
-  // effect on results): a writer issues it before it takes the write lock.
-  void Prefetch(std::string_view key) const;
+  // Starts loading the index slot where Find(key) begins, given
+  // hash == Hash64(key) (a hint, no effect on results): a writer issues it
+  // before it takes the write lock.
+  void Prefetch(uint64_t hash) const;
 
   // The i-th entry in key order (i < count()). Without `verify`, the
   // entry's checksum is not checked (bounds still are): for copying it
