@@ -842,11 +842,13 @@ absl::Status DBImpl::CommitLocked(std::string_view rep, WaitFor* wait,
       if (head != applied && attempt == 0) tail_end = SearchableTailEnd(head);
       if (head == applied || tail_end != 0) {
         g = current_;
+        // Keys an earlier entry of the batch wrote (several entries only).
+        const bool several = ops.ops.size() > 1;
         absl::flat_hash_map<std::string_view, bool> overlay;
         for (size_t i = 0; i < ops.ops.size(); i++) {
           const OpCollector::Op& op = ops.ops[i];
           bool existed;
-          auto it = overlay.find(op.key);
+          auto it = several ? overlay.find(op.key) : overlay.end();
           if (it != overlay.end()) {
             existed = it->second;
           } else {
@@ -855,7 +857,7 @@ absl::Status DBImpl::CommitLocked(std::string_view rep, WaitFor* wait,
           }
           const bool exists = !op.deleted;
           delta += static_cast<int64_t>(exists) - static_cast<int64_t>(existed);
-          if (ops.ops.size() > 1) overlay[op.key] = exists;
+          if (several) overlay[op.key] = exists;
           (op.deleted ? deletes : puts)++;
         }
         break;

@@ -57,7 +57,7 @@ absl::Status ReadRecord(const char* data, size_t limit, size_t offset,
                                             file_offset));
   }
   std::string_view payload(p + kRecordHeaderSize, length);
-  if (DecodeFixed32(p) != Checksum32(std::string_view(p + 4, 5), payload)) {
+  if (DecodeFixed32(p) != Checksum32(p + 4, kRecordHeaderSize - 4 + length)) {
     return absl::DataLossError(
         absl::StrCat(AsAbsl(name), ": checksum mismatch at offset ", file_offset));
   }

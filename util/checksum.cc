@@ -11,14 +11,6 @@ uint64_t Hash64(const void* data, size_t size) {
   return XXH3_64bits(data, size);
 }
 
-uint32_t Checksum32(std::string_view a, std::string_view b) {
-  XXH3_state_t state;  // On the stack: this runs once per log record.
-  XXH3_64bits_reset(&state);
-  XXH3_64bits_update(&state, a.data(), a.size());
-  XXH3_64bits_update(&state, b.data(), b.size());
-  return static_cast<uint32_t>(XXH3_64bits_digest(&state));
-}
-
 struct ChecksumStream::State {
   XXH3_state_t xxh3;
 };

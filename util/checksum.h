@@ -22,9 +22,6 @@ inline uint32_t Checksum32(std::string_view s) {
   return Checksum32(s.data(), s.size());
 }
 
-// Checksum of the concatenation a + b without building it.
-uint32_t Checksum32(std::string_view a, std::string_view b);
-
 // Checksum32 of bytes given piece by piece: the same value as Checksum32 of
 // their concatenation.
 class ChecksumStream {
