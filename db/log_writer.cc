@@ -25,6 +25,18 @@ void EncodeHeader(char* dst, uint64_t generation, uint64_t capacity,
                 Checksum32(dst, kHeaderChecksumOffset));
 }
 
+namespace {
+void EncodeTypedRecord(std::string_view payload, uint8_t type, char* dst) {
+  EncodeFixed32(dst + 4, static_cast<uint32_t>(payload.size()));
+  dst[8] = static_cast<char>(type);
+  std::memcpy(dst + kRecordHeaderSize, payload.data(), payload.size());
+  // The checksum covers length, type and payload, which lie one after the
+  // other: XXH3 in one call (the streaming API cost 3x as much on records
+  // of 130 bytes, 6% of a put).
+  EncodeFixed32(dst, Checksum32(dst + 4, kRecordHeaderSize - 4 + payload.size()));
+}
+}  // namespace
+
 void AppendRecord(std::string_view batch_rep, bool compress, std::string* out) {
   uint8_t type = kBatchRecord;
   std::string compressed;
@@ -37,16 +49,12 @@ void AppendRecord(std::string_view batch_rep, bool compress, std::string* out) {
     }
   }
   const size_t start = out->size();
-  out->resize(start + kRecordHeaderSize);
-  char* header = &(*out)[start];
-  EncodeFixed32(header + 4, static_cast<uint32_t>(payload.size()));
-  header[8] = static_cast<char>(type);
-  out->append(payload.data(), payload.size());
-  // The checksum covers length, type and payload, which lie one after the
-  // other: XXH3 in one call (the streaming API cost 3x as much on records
-  // of 130 bytes, 6% of a put).
-  header = &(*out)[start];
-  EncodeFixed32(header, Checksum32(header + 4, kRecordHeaderSize - 4 + payload.size()));
+  out->resize(start + kRecordHeaderSize + payload.size());
+  EncodeTypedRecord(payload, type, &(*out)[start]);
+}
+
+void EncodeRecord(std::string_view batch_rep, char* dst) {
+  EncodeTypedRecord(batch_rep, kBatchRecord, dst);
 }
 
 }  // namespace log

@@ -18,6 +18,11 @@ void EncodeHeader(char* dst, uint64_t generation, uint64_t capacity,
 // `compress` and that makes it smaller.
 void AppendRecord(std::string_view batch_rep, bool compress, std::string* out);
 
+// Writes one uncompressed record holding `batch_rep` at dst, which has room
+// for kRecordHeaderSize + batch_rep.size() bytes: what AppendRecord appends
+// without `compress`.
+void EncodeRecord(std::string_view batch_rep, char* dst);
+
 }  // namespace log
 }  // namespace ultradict
 

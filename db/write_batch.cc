@@ -4,6 +4,8 @@
 
 #include "ultradict/write_batch.h"
 
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 #include "db/write_batch_internal.h"
 #include "util/coding.h"
@@ -12,7 +14,33 @@ namespace ultradict {
 
 namespace {
 constexpr size_t kCountSize = 5;  // A varint32 padded to 5 bytes.
-constexpr size_t kMaxVarint32Bytes = 5;
+
+// The count in the slot EncodeCount wrote (every rep_ starts with one).
+uint32_t DecodeCount(const std::string& rep) {
+  uint32_t count = 0;
+  for (size_t i = 0; i < kCountSize - 1; i++) {
+    count |= (static_cast<uint32_t>(rep[i]) & 0x7f) << (7 * i);
+  }
+  return count | (static_cast<uint32_t>(rep[kCountSize - 1]) & 0x0f) << 28;
+}
+
+// Appends tag, key and (for a put) value, encoded, in one resize.
+void AppendEntry(std::string* rep, BatchTag tag, std::string_view key,
+                 const std::string_view* value) {
+  const size_t old_size = rep->size();
+  size_t n = 1 + VarintLength(key.size()) + key.size();
+  if (value != nullptr) n += VarintLength(value->size()) + value->size();
+  rep->resize(old_size + n);  // At least doubles the capacity when it grows.
+  char* p = &(*rep)[old_size];
+  *p++ = static_cast<char>(tag);
+  p = EncodeVarint32(p, static_cast<uint32_t>(key.size()));
+  std::memcpy(p, key.data(), key.size());
+  p += key.size();
+  if (value != nullptr) {
+    p = EncodeVarint32(p, static_cast<uint32_t>(value->size()));
+    std::memcpy(p, value->data(), value->size());
+  }
+}
 
 void EncodeCount(std::string* rep, uint32_t count) {
   // Padded varint: continuation bits on the first four bytes.
@@ -34,20 +62,13 @@ void WriteBatch::Clear() {
 uint32_t WriteBatch::Count() const { return WriteBatchInternal::Count(rep_); }
 
 void WriteBatch::Put(std::string_view key, std::string_view value) {
-  EncodeCount(&rep_, Count() + 1);
-  // One allocation (amortized: libstdc++ at least doubles), where appending
-  // piece by piece grew a one-entry batch twice.
-  rep_.reserve(rep_.size() + 1 + 2 * kMaxVarint32Bytes + key.size() + value.size());
-  rep_.push_back(static_cast<char>(BatchTag::kPut));
-  PutLengthPrefixed(&rep_, key);
-  PutLengthPrefixed(&rep_, value);
+  EncodeCount(&rep_, DecodeCount(rep_) + 1);
+  AppendEntry(&rep_, BatchTag::kPut, key, &value);
 }
 
 void WriteBatch::Delete(std::string_view key) {
-  EncodeCount(&rep_, Count() + 1);
-  rep_.reserve(rep_.size() + 1 + kMaxVarint32Bytes + key.size());
-  rep_.push_back(static_cast<char>(BatchTag::kDelete));
-  PutLengthPrefixed(&rep_, key);
+  EncodeCount(&rep_, DecodeCount(rep_) + 1);
+  AppendEntry(&rep_, BatchTag::kDelete, key, nullptr);
 }
 
 absl::Status WriteBatch::Iterate(Handler* handler) const {
