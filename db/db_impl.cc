@@ -12,6 +12,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
+#include "absl/functional/function_ref.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -33,6 +34,8 @@ namespace {
 // The DB whose write lock this thread holds (to refuse re-entry from an
 // Update/Transact callback instead of deadlocking).
 thread_local const DBImpl* tls_writer = nullptr;
+// The handle whose background thread this is, if any.
+thread_local const DBImpl* tls_background = nullptr;
 
 constexpr size_t kMinLogSize = 4096;
 // Readers search up to this many bytes of new records in place before they
@@ -44,6 +47,13 @@ constexpr size_t kMaxLogSize = log::kMaxSize;
 // written before the next compaction, and allocating pages means zeroing
 // them.
 constexpr size_t kLogReserveStep = size_t{1} << 20;
+// The background thread keeps a log's pages reserved up to this far beyond
+// the last record (see MaybeReserveAhead): a log smaller than that is
+// reserved whole. Far enough that the pages it zeroed have left its core's
+// caches when the writer gets there: 1 MiB ahead, writing into lines
+// another core had just zeroed made puts slower than allocating the pages
+// themselves (1 M fillrandom 379 -> 410 ns/op; 16 MiB ahead: 330-345).
+constexpr size_t kReserveAhead = size_t{16} << 20;
 // A background compaction carries records over to the next generation
 // without the write lock until at most this many bytes are left for it to
 // carry with the lock held.
@@ -512,7 +522,8 @@ absl::Status DBImpl::RefreshLocked() {
   }
 }
 
-absl::Status DBImpl::ApplyRecordsLocked(Generation* g, uint32_t end) {
+absl::Status DBImpl::ApplyRecordsLocked(Generation* g, uint32_t end,
+                                        bool serve_reserve) {
   if (end < g->applied) {
     return absl::DataLossError(absl::StrCat(
         LogFileName(dir_, name_, g->gen), ": head moved back from ",
@@ -543,6 +554,7 @@ absl::Status DBImpl::ApplyRecordsLocked(Generation* g, uint32_t end) {
   absl::Status s = ForEachBatch(
       *g, g->applied, end,
       [&](std::string_view batch, std::string* scratch, uint32_t size) {
+        if (serve_reserve) MaybeServeReserve();
         if (!scratch->empty()) {  // Decompressed: the index points into it.
           g->buffers.push_back(std::move(*scratch));
           batch = g->buffers.back();
@@ -956,6 +968,7 @@ absl::Status DBImpl::CommitLocked(std::string_view rep, WaitFor* wait,
       s = RefreshLocked();
       if (!s.ok()) return s;
     }
+    MaybeReserveAhead(g, at + record_size);
     MaybeScheduleCompaction(at + static_cast<uint32_t>(record_size),
                             g->compact_at);
   }
@@ -1028,7 +1041,8 @@ Change MakeChange(std::string_view key, DBImpl::LogValue value, size_t order) {
 // builder. Entries the changes leave alone are copied whole, checksum and
 // compression included, without being decoded.
 absl::Status MergeChanges(const DBImpl::Generation& g, std::vector<Change>* changes,
-                          snapshot::Builder* builder) {
+                          snapshot::Builder* builder,
+                          absl::FunctionRef<void()> tick) {
   // The keys lie all over the log: fetch them ahead of use.
   constexpr size_t kAhead = 16;
   const size_t total = changes->size();
@@ -1056,7 +1070,8 @@ absl::Status MergeChanges(const DBImpl::Generation& g, std::vector<Change>* chan
   DBImpl::KeyPrefix entry_prefix;
   bool have_entry = false;
   absl::Status s;
-  while (s.ok()) {
+  for (uint64_t step = 0; s.ok(); step++) {
+    if ((step & 1023) == 0) tick();
     if (!have_entry && si < snap_count) {
       s = g.snapshot.EntryAt(si, &entry, /*verify=*/false);
       if (!s.ok()) return s;
@@ -1106,7 +1121,7 @@ absl::Status DBImpl::BuildSnapshot(const Generation& g, std::vector<Change>* cha
   snapshot::Builder builder;
   const uint64_t snap_count = g.gen == 0 ? 0 : g.snapshot.count();
   absl::Status s = builder.Start(path, options, snap_count + changes->size());
-  if (s.ok()) s = MergeChanges(g, changes, &builder);
+  if (s.ok()) s = MergeChanges(g, changes, &builder, [this] { MaybeServeReserve(); });
   if (!s.ok()) return s;  // The builder removes its file.
   absl::StatusOr<port::Segment> snap = builder.Finish();
   if (!snap.ok()) return snap.status();
@@ -1119,7 +1134,8 @@ absl::Status DBImpl::PrepareGeneration(const Generation& old, port::Segment snap
                                        const std::string& log_path,
                                        uint32_t carried_from, uint32_t carried_to,
                                        uint64_t base_sequence,
-                                       std::shared_ptr<Generation>* out) {
+                                       std::shared_ptr<Generation>* out,
+                                       bool serve_reserve) {
   const uint32_t new_gen = old.gen + 1;
   const uint32_t carried = carried_to - carried_from;
   // The log grows with the data: compaction costs O(data) and starts after
@@ -1162,7 +1178,7 @@ absl::Status DBImpl::PrepareGeneration(const Generation& old, port::Segment snap
   }
   SetUpLog(next.get());
   bool fits = true;
-  s = CarryRecords(old, carried_from, carried_to, next.get(), &fits);
+  s = CarryRecords(old, carried_from, carried_to, next.get(), &fits, serve_reserve);
   if (s.ok() && !fits) s = absl::InternalError("carried records do not fit");
   if (!s.ok()) {
     port::Unlink(log_path).IgnoreError();
@@ -1173,7 +1189,8 @@ absl::Status DBImpl::PrepareGeneration(const Generation& old, port::Segment snap
 }
 
 absl::Status DBImpl::CarryRecords(const Generation& old, uint32_t from,
-                                  uint32_t to, Generation* next, bool* fits) {
+                                  uint32_t to, Generation* next, bool* fits,
+                                  bool serve_reserve) {
   // Records do not depend on where they lie: they move over as they are,
   // after those carried before, and are indexed where they now lie.
   if (from > to || to > old.record_capacity) {
@@ -1188,7 +1205,7 @@ absl::Status DBImpl::CarryRecords(const Generation& old, uint32_t from,
   absl::Status s = ReserveLog(next, at, length);
   if (!s.ok()) return s;
   std::memcpy(const_cast<char*>(next->records) + at, old.records + from, length);
-  return ApplyRecordsLocked(next, static_cast<uint32_t>(at + length));
+  return ApplyRecordsLocked(next, static_cast<uint32_t>(at + length), serve_reserve);
 }
 
 absl::Status DBImpl::ReserveLog(Generation* g, size_t at, size_t length) {
@@ -1200,8 +1217,53 @@ absl::Status DBImpl::ReserveLog(Generation* g, size_t at, size_t length) {
     step = length;  // A whole step does not fit: the bytes asked may.
     s = g->log_segment.Reserve(log::kHeaderSize + at, step);
   }
-  if (s.ok()) g->reserved = at + step;
+  if (s.ok()) g->Reserved(at + step);
   return s;
+}
+
+void DBImpl::MaybeReserveAhead(const std::shared_ptr<Generation>& g, size_t end) {
+  const size_t wanted = std::min(end + kReserveAhead, g->record_capacity);
+  if (wanted <= g->reserved.load(std::memory_order_relaxed) ||
+      wanted <= g->reserve_asked) {
+    return;
+  }
+  if (!options_.background_compaction || port::CurrentPid() != bg_pid_) return;
+  g->reserve_asked = std::min(end + 2 * kReserveAhead, g->record_capacity);
+  std::lock_guard<std::mutex> l(bg_mu_);
+  if (bg_stop_) return;
+  reserve_->gen = g;
+  reserve_->end = g->reserve_asked;
+  reserve_wanted_.store(true, std::memory_order_relaxed);
+  if (!bg_thread_.joinable()) {
+    bg_thread_ = std::thread([this] { BackgroundLoop(); });
+  }
+  bg_cv_->notify_one();
+}
+
+void DBImpl::ServeReserve() {
+  if (tls_background != this) return;
+  std::shared_ptr<Generation> g;
+  size_t end;
+  {
+    std::lock_guard<std::mutex> l(bg_mu_);
+    reserve_wanted_.store(false, std::memory_order_relaxed);
+    g = std::move(reserve_->gen);
+    reserve_->gen = nullptr;
+    end = reserve_->end;
+  }
+  if (g == nullptr) return;
+  // A failure (a full filesystem) is left for the writer to meet and report.
+  for (;;) {
+    const size_t from = g->reserved.load(std::memory_order_acquire);
+    if (from >= end) break;
+    const uint64_t head = block_.head().load(std::memory_order_relaxed);
+    if (control::HeadGeneration(head) != g->gen) break;  // Compacted meanwhile.
+    // In small steps: populating pages holds this process's mmap lock,
+    // which the writer's own page faults (a growing index) wait for.
+    const size_t step = std::min(end - from, kLogReserveStep / 4);
+    if (!g->log_segment.Reserve(log::kHeaderSize + from, step).ok()) break;
+    g->Reserved(from + step);
+  }
 }
 
 absl::Status DBImpl::LockCompaction(int64_t timeout_ms) {
@@ -1314,16 +1376,19 @@ void DBImpl::Retire(std::shared_ptr<const Generation> generation) {
 }
 
 void DBImpl::BackgroundLoop() {
+  tls_background = this;
   std::unique_lock<std::mutex> l(bg_mu_);
   for (;;) {
     bg_cv_->wait(l, [this] {
-      return bg_scheduled_ || bg_stop_ || !retired_.empty();
+      return bg_scheduled_ || bg_stop_ || !retired_.empty() ||
+             reserve_->gen != nullptr;
     });
     std::vector<std::shared_ptr<const Generation>> retired;
     retired.swap(retired_);
     if (bg_stop_) return;  // `retired` is released on the way out.
     const bool compact = bg_scheduled_;
     l.unlock();
+    MaybeServeReserve();  // First: the writer is about to need the pages.
     retired.clear();
     if (compact) {
       BackgroundCompaction().IgnoreError();  // Writers compact inline if need be.
@@ -1346,6 +1411,7 @@ void DBImpl::StopBackground() {
     if (bg_thread_.joinable()) {
       new std::thread(std::move(bg_thread_));
       (void)bg_cv_.release();
+      (void)reserve_.release();  // That thread may have been changing it.
     }
     return;
   }
@@ -1356,6 +1422,7 @@ void DBImpl::StopBackground() {
   }
   if (bg_thread_.joinable()) bg_thread_.join();
   retired_.clear();
+  if (reserve_ != nullptr) reserve_->gen.reset();
 }
 
 absl::Status DBImpl::BackgroundCompaction() {
@@ -1393,6 +1460,7 @@ absl::Status DBImpl::BackgroundCompaction() {
   s = ForEachBatch(
       g, 0, frozen,
       [&](std::string_view batch, std::string* scratch, uint32_t) {
+        MaybeServeReserve();
         if (!scratch->empty()) {
           buffers.push_back(std::move(*scratch));
           batch = buffers.back();
@@ -1433,7 +1501,8 @@ absl::Status DBImpl::BackgroundCompaction() {
   const uint64_t base_sequence = g.log_header.base_sequence + frozen_records;
   std::shared_ptr<Generation> next;
   s = PrepareGeneration(g, std::move(snap), tmp_log, frozen,
-                        control::HeadOffset(head), base_sequence, &next);
+                        control::HeadOffset(head), base_sequence, &next,
+                        /*serve_reserve=*/true);
   if (!s.ok()) return s;
   uint32_t carried_to = control::HeadOffset(head);
   bool fits = true;
@@ -1444,7 +1513,7 @@ absl::Status DBImpl::BackgroundCompaction() {
     if (control::HeadGeneration(head) != g.gen) return absl::OkStatus();
     const uint32_t end = control::HeadOffset(head);
     if (end - carried_to <= kLockedCarryBytes) break;
-    s = CarryRecords(g, carried_to, end, next.get(), &fits);
+    s = CarryRecords(g, carried_to, end, next.get(), &fits, /*serve_reserve=*/true);
     if (!s.ok()) return s;
     if (fits) carried_to = end;
   }

@@ -2,15 +2,22 @@
 
 #include "ultradict/db.h"
 
+#ifndef _WIN32
+#include <sys/stat.h>
+#endif
+
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
+#include "port/port.h"
 #include "tests/testutil.h"
 
 namespace ultradict {
@@ -456,6 +463,52 @@ TEST_F(DBTest, LogIndexTakesNineBytesASlot) {
   EXPECT_EQ(value, Value(kKeys - 1));
   ASSERT_TRUE((*other)->GetProperty("ultradict.index-memory-usage", &bytes));
   EXPECT_GE(std::stoul(bytes), kKeys * 9u);
+}
+
+TEST_F(DBTest, BackgroundThreadReservesLogPagesAhead) {
+  // A writer asks its handle's background thread to allocate the log's pages
+  // ahead of it (16 MiB, then up to 32 MiB), so that puts rarely allocate
+  // pages themselves. Without background compaction the writer allocates
+  // them itself, a 1 MiB step at a time.
+#ifdef _WIN32
+  GTEST_SKIP() << "Windows allocates a segment's pages when it creates it";
+#else
+  for (const bool background : {true, false}) {
+    SCOPED_TRACE(background ? "background" : "no background");
+    Options options;
+    options.log_size = 64 << 20;
+    options.background_compaction = background;
+    const std::string name = UniqueName("reserve");
+    ScopedDestroy destroy(name);
+    auto db = DB::Open(options, name);
+    ASSERT_THAT(db.status(), IsOk());
+    for (int i = 0; i < 100; i++) {
+      ASSERT_THAT((*db)->Put(Key(i), Value(i)), IsOk());
+    }
+    auto allocated = [&name]() -> uint64_t {
+      for (const std::string& file : testing::LeftoverFiles(name)) {
+        if (!absl::EndsWith(file, ".log")) continue;
+        struct stat st;
+        const std::string path = port::SegmentDirectory("") + "/" + file;
+        if (stat(path.c_str(), &st) == 0) return uint64_t(st.st_blocks) * 512;
+      }
+      return 0;
+    };
+    if (background) {
+      for (int waited_ms = 0; allocated() < (8u << 20) && waited_ms < 10000;
+           waited_ms += 10) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      EXPECT_GE(allocated(), 8u << 20);
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      EXPECT_LT(allocated(), 2u << 20);
+    }
+    std::string value;
+    ASSERT_THAT((*db)->Get(Key(99), &value), IsOk());
+    EXPECT_EQ(value, Value(99));
+  }
+#endif
 }
 
 TEST_F(DBTest, CompactLogAmidBackgroundCompactionsLosesNothing) {
