@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "absl/container/flat_hash_map.h"
@@ -1233,6 +1234,7 @@ void DBImpl::MaybeReserveAhead(const std::shared_ptr<Generation>& g, size_t end)
   if (bg_stop_) return;
   reserve_->gen = g;
   reserve_->end = g->reserve_asked;
+  reserve_->pending = true;
   reserve_wanted_.store(true, std::memory_order_relaxed);
   if (!bg_thread_.joinable()) {
     bg_thread_ = std::thread([this] { BackgroundLoop(); });
@@ -1247,8 +1249,10 @@ void DBImpl::ServeReserve() {
   {
     std::lock_guard<std::mutex> l(bg_mu_);
     reserve_wanted_.store(false, std::memory_order_relaxed);
-    g = std::move(reserve_->gen);
-    reserve_->gen = nullptr;
+    if (!reserve_->pending) return;
+    reserve_->pending = false;
+    g = reserve_->gen.lock();  // Null when the generation is gone.
+    reserve_->gen.reset();
     end = reserve_->end;
   }
   if (g == nullptr) return;
@@ -1381,7 +1385,7 @@ void DBImpl::BackgroundLoop() {
   for (;;) {
     bg_cv_->wait(l, [this] {
       return bg_scheduled_ || bg_stop_ || !retired_.empty() ||
-             reserve_->gen != nullptr;
+             reserve_->pending;
     });
     std::vector<std::shared_ptr<const Generation>> retired;
     retired.swap(retired_);
@@ -1422,7 +1426,7 @@ void DBImpl::StopBackground() {
   }
   if (bg_thread_.joinable()) bg_thread_.join();
   retired_.clear();
-  if (reserve_ != nullptr) reserve_->gen.reset();
+  if (reserve_ != nullptr) *reserve_ = ReserveRequest();
 }
 
 absl::Status DBImpl::BackgroundCompaction() {
@@ -1589,23 +1593,34 @@ namespace {
 // allocates nothing (a fresh WriteBatch allocated and freed its buffer:
 // 450 instructions of a 3,000-instruction put). Commit runs no user code,
 // so the batch is never in use twice on a thread. A large value's buffer
-// is not kept.
+// is not kept. Once the thread's batch is destroyed (a Put from the
+// destructor of another thread_local), a batch of its own.
 class ThreadBatch {
  public:
-  ThreadBatch() { batch_.Clear(); }
+  ThreadBatch() : batch_(tls_gone ? &own_.emplace() : &tls_batch.batch) {
+    batch_->Clear();
+  }
   ~ThreadBatch() {
     constexpr size_t kKeptBytes = 64 * 1024;
-    if (WriteBatchInternal::Contents(batch_).size() > kKeptBytes) {
-      batch_ = WriteBatch();
+    if (WriteBatchInternal::Contents(*batch_).size() > kKeptBytes) {
+      *batch_ = WriteBatch();
     }
   }
-  WriteBatch* operator->() { return &batch_; }
-  const WriteBatch& operator*() const { return batch_; }
+  WriteBatch* operator->() { return batch_; }
+  const WriteBatch& operator*() const { return *batch_; }
 
  private:
-  static thread_local WriteBatch batch_;
+  struct Holder {
+    WriteBatch batch;
+    ~Holder() { tls_gone = true; }
+  };
+  static thread_local Holder tls_batch;
+  static thread_local bool tls_gone;  // Trivial: outlives tls_batch.
+  std::optional<WriteBatch> own_;  // Declared first: batch_ may point to it.
+  WriteBatch* const batch_;
 };
-thread_local WriteBatch ThreadBatch::batch_;
+thread_local ThreadBatch::Holder ThreadBatch::tls_batch;
+thread_local bool ThreadBatch::tls_gone = false;
 }  // namespace
 
 void DBImpl::PrefetchForWrite(std::string_view key) {

@@ -287,8 +287,11 @@ class DBImpl : public DB {
   // guarded by bg_mu_. On the heap: a fork child leaks it, as the parent's
   // thread may have been changing it (see StopBackground).
   struct ReserveRequest {
-    std::shared_ptr<Generation> gen;  // None: no request.
+    // Weak: replacing or dropping a request never unmaps a generation
+    // (which the writer, holding its locks, must not wait for; see Retire).
+    std::weak_ptr<Generation> gen;
     size_t end = 0;
+    bool pending = false;
   };
   std::unique_ptr<ReserveRequest> reserve_ = std::make_unique<ReserveRequest>();
   std::atomic<bool> reserve_wanted_{false};  // A request is pending (a hint).
