@@ -1142,7 +1142,7 @@ absl::Status DBImpl::PrepareGeneration(const Generation& old, port::Segment snap
   // The log grows with the data: compaction costs O(data) and starts after
   // O(data) bytes of writes (SetUpLog), so its cost per write
   // stays flat. The log itself holds four times the snapshot plus twice
-  // the records carried into it, reserved only as it is written: the room
+  // the records carried into it, reserved only as writes approach: the room
   // beyond the compaction point is what writers fill while a background
   // compaction runs (2-3 s at 10 M entries), instead of waiting for it.
   // Writers outrun compaction about 1:1 in bytes (the compaction writes a
@@ -1154,8 +1154,8 @@ absl::Status DBImpl::PrepareGeneration(const Generation& old, port::Segment snap
   capacity = (capacity + log::kHeaderSize + 4095) & ~size_t{4095};
   capacity = std::min(capacity, kMaxLogSize);
   port::Unlink(log_path).IgnoreError();  // A leftover of a dead compactor.
-  // Only the header is reserved here; records are, by ReserveLog, as they
-  // are carried or written.
+  // Only the header is reserved here; records are as they are carried or
+  // written (ReserveLog), or ahead of the writer (MaybeReserveAhead).
   absl::StatusOr<port::Segment> log_segment =
       port::Segment::Create(log_path, capacity, options_.mode, log::kHeaderSize);
   if (!log_segment.ok()) return log_segment.status();

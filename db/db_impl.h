@@ -5,7 +5,8 @@
 // log records (keys and values point into the mapping, nothing is copied).
 //
 // Locks, in order: the cross-process write mutex (in the control segment),
-// then mu_ (this handle's index). Readers take only mu_, shared.
+// then mu_ (this handle's index), then bg_mu_ (the background thread's
+// requests; nothing else is taken under it). Readers take only mu_, shared.
 
 #ifndef ULTRADICT_DB_DB_IMPL_H_
 #define ULTRADICT_DB_DB_IMPL_H_
