@@ -886,11 +886,13 @@ absl::Status DBImpl::CommitLocked(std::string_view rep, WaitFor* wait,
   // compressed one is built first, in a buffer reused from commit to commit.
   const bool compress = compress_ && rep.size() >= block_.compression_threshold();
   std::string& record = record_;
-  if (record.capacity() > (size_t{1} << 20)) {
-    std::string().swap(record);  // A huge batch's buffer is not kept.
+  if (compress) {
+    if (record.capacity() > (size_t{1} << 20)) {
+      std::string().swap(record);  // A huge batch's buffer is not kept.
+    }
+    record.clear();
+    log::AppendRecord(rep, /*compress=*/true, &record);
   }
-  record.clear();
-  if (compress) log::AppendRecord(rep, /*compress=*/true, &record);
   const size_t record_size =
       compress ? record.size() : log::kRecordHeaderSize + rep.size();
   bool folded = false;
@@ -1236,10 +1238,7 @@ void DBImpl::MaybeReserveAhead(const std::shared_ptr<Generation>& g, size_t end)
   reserve_->end = g->reserve_asked;
   reserve_->pending = true;
   reserve_wanted_.store(true, std::memory_order_relaxed);
-  if (!bg_thread_.joinable()) {
-    bg_thread_ = std::thread([this] { BackgroundLoop(); });
-  }
-  bg_cv_->notify_one();
+  WakeBackgroundLocked();
 }
 
 void DBImpl::ServeReserve() {
@@ -1360,10 +1359,7 @@ void DBImpl::MaybeScheduleCompaction(uint32_t used, size_t compact_at) {
   std::lock_guard<std::mutex> l(bg_mu_);
   if (bg_scheduled_ || bg_stop_) return;
   bg_scheduled_ = true;
-  if (!bg_thread_.joinable()) {
-    bg_thread_ = std::thread([this] { BackgroundLoop(); });
-  }
-  bg_cv_->notify_one();
+  WakeBackgroundLocked();
 }
 
 void DBImpl::Retire(std::shared_ptr<const Generation> generation) {
@@ -1373,6 +1369,10 @@ void DBImpl::Retire(std::shared_ptr<const Generation> generation) {
   std::lock_guard<std::mutex> l(bg_mu_);
   if (bg_stop_) return;
   retired_.push_back(std::move(generation));
+  WakeBackgroundLocked();
+}
+
+void DBImpl::WakeBackgroundLocked() {
   if (!bg_thread_.joinable()) {
     bg_thread_ = std::thread([this] { BackgroundLoop(); });
   }

@@ -230,6 +230,9 @@ class DBImpl : public DB {
   // handle builds the next snapshot without the write lock, then takes it
   // briefly to carry over the newer records and publish.
   void MaybeScheduleCompaction(uint32_t used, size_t compact_at);
+  // bg_mu_ held, work queued for the background thread: starts the thread
+  // if it is not running yet, and wakes it.
+  void WakeBackgroundLocked();
   void BackgroundLoop();
   absl::Status BackgroundCompaction();
   void StopBackground();
@@ -269,8 +272,9 @@ class DBImpl : public DB {
   // Guards current_ (std::shared_mutex, which ThreadSanitizer sees).
   std::shared_mutex mu_;
   std::shared_ptr<Generation> current_;  // Guarded by mu_.
-  // The record CommitLocked encodes, kept to reuse its buffer; guarded by
-  // the write lock (one thread of a process holds it at a time).
+  // The compressed record CommitLocked builds (an uncompressed one goes
+  // straight into the log), kept to reuse its buffer; guarded by the write
+  // lock (one thread of a process holds it at a time).
   std::string record_;
   // The head value current_ reflects entirely (0 before the first load).
   std::atomic<uint64_t> applied_head_{~uint64_t{0}};

@@ -59,7 +59,7 @@ void WriteBatch::Clear() {
   EncodeCount(&rep_, 0);
 }
 
-uint32_t WriteBatch::Count() const { return WriteBatchInternal::Count(rep_); }
+uint32_t WriteBatch::Count() const { return DecodeCount(rep_); }
 
 void WriteBatch::Put(std::string_view key, std::string_view value) {
   EncodeCount(&rep_, DecodeCount(rep_) + 1);
