@@ -168,8 +168,9 @@ class DBImpl : public DB {
   template <typename Fn>
   absl::Status WithReadView(Fn&& fn);
 
-  // Starts loading what ExistsLocked(key) will read (a hint).
-  void PrefetchForWrite(std::string_view key);
+  // Starts loading what ExistsLocked(key) will read (a hint); hash is
+  // Hash64(key).
+  void PrefetchForWrite(std::string_view key, uint64_t hash);
   absl::Status LockWriter();
   void UnlockWriter();
   void RecoverLocked();  // After a writer died holding the write lock.
@@ -184,10 +185,21 @@ class DBImpl : public DB {
   // a background compaction runs (of this process, or of another one if
   // other_compaction) and wait is given, commits nothing and says what to
   // wait for in *wait: the caller unlocks, waits, retries.
-  absl::Status CommitLocked(std::string_view rep, WaitFor* wait = nullptr,
+  // single, when given, is rep's only entry, already decoded, with the
+  // hash of its key (Put and Delete: rep is not decoded again).
+  struct SingleEntry {
+    WriteBatchInternal::Entry entry;
+    uint64_t hash;
+  };
+  absl::Status CommitLocked(std::string_view rep,
+                            const SingleEntry* single = nullptr,
+                            WaitFor* wait = nullptr,
                             bool other_compaction = false);
   // Takes the write lock and commits, waiting for background compaction.
-  absl::Status Commit(std::string_view rep);
+  absl::Status Commit(std::string_view rep,
+                      const SingleEntry* single = nullptr);
+  // Put (value given) or Delete of one key.
+  absl::Status CommitOne(std::string_view key, const std::string_view* value);
   absl::Status CompactLocked(std::string_view pending_rep);
   // Writes the snapshot of generation g.gen + 1 at path: g's snapshot with
   // `changes` (sorted and deduplicated here) applied; *count its entries.

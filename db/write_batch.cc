@@ -24,38 +24,65 @@ uint32_t DecodeCount(const std::string& rep) {
   return count | (static_cast<uint32_t>(rep[kCountSize - 1]) & 0x0f) << 28;
 }
 
-// Appends tag, key and (for a put) value, encoded, in one resize.
-void AppendEntry(std::string* rep, BatchTag tag, std::string_view key,
-                 const std::string_view* value) {
-  const size_t old_size = rep->size();
-  size_t n = 1 + VarintLength(key.size()) + key.size();
-  if (value != nullptr) n += VarintLength(value->size()) + value->size();
-  rep->resize(old_size + n);  // At least doubles the capacity when it grows.
-  char* p = &(*rep)[old_size];
+// Writes tag, key and (for a put) value, encoded, at p; returns their end.
+// With entry, also describes what it wrote, as DecodeEntry would.
+char* EncodeEntry(char* p, BatchTag tag, std::string_view key,
+                  const std::string_view* value,
+                  WriteBatchInternal::Entry* entry = nullptr) {
+  char* const start = p;
   *p++ = static_cast<char>(tag);
   p = EncodeVarint32(p, static_cast<uint32_t>(key.size()));
   std::memcpy(p, key.data(), key.size());
+  const char* const key_start = p;
   p += key.size();
+  const char* value_start = p;
   if (value != nullptr) {
     p = EncodeVarint32(p, static_cast<uint32_t>(value->size()));
     std::memcpy(p, value->data(), value->size());
+    value_start = p;
+    p += value->size();
   }
+  if (entry != nullptr) {
+    entry->start = start;
+    entry->key = std::string_view(key_start, key.size());
+    entry->value = std::string_view(value_start, value ? value->size() : 0);
+    entry->deleted = tag != BatchTag::kPut;
+  }
+  return p;
 }
 
-void EncodeCount(std::string* rep, uint32_t count) {
+size_t EntrySize(std::string_view key, const std::string_view* value) {
+  size_t n = 1 + VarintLength(key.size()) + key.size();
+  if (value != nullptr) n += VarintLength(value->size()) + value->size();
+  return n;
+}
+
+// Appends an entry in one resize.
+void AppendEntry(std::string* rep, BatchTag tag, std::string_view key,
+                 const std::string_view* value) {
+  const size_t old_size = rep->size();
+  // At least doubles the capacity when it grows.
+  rep->resize(old_size + EntrySize(key, value));
+  EncodeEntry(&(*rep)[old_size], tag, key, value);
+}
+
+void EncodeCount(char* rep, uint32_t count) {
   // Padded varint: continuation bits on the first four bytes.
   for (size_t i = 0; i < kCountSize - 1; i++) {
-    (*rep)[i] = static_cast<char>((count & 0x7f) | 0x80);
+    rep[i] = static_cast<char>((count & 0x7f) | 0x80);
     count >>= 7;
   }
-  (*rep)[kCountSize - 1] = static_cast<char>(count & 0x0f);
+  rep[kCountSize - 1] = static_cast<char>(count & 0x0f);
+}
+void EncodeCount(std::string* rep, uint32_t count) {
+  EncodeCount(&(*rep)[0], count);
 }
 }  // namespace
 
 WriteBatch::WriteBatch() { Clear(); }
 
 void WriteBatch::Clear() {
-  rep_.assign(kCountSize, '\0');
+  rep_.resize(kCountSize);  // Keeps the capacity; the slot is rewritten.
   EncodeCount(&rep_, 0);
 }
 
@@ -73,6 +100,20 @@ void WriteBatch::Delete(std::string_view key) {
 
 absl::Status WriteBatch::Iterate(Handler* handler) const {
   return WriteBatchInternal::Iterate(rep_, handler);
+}
+
+size_t WriteBatchInternal::SingleEntrySize(std::string_view key,
+                                           const std::string_view* value) {
+  return kCountSize + EntrySize(key, value);
+}
+
+void WriteBatchInternal::EncodeSingleEntry(std::string_view key,
+                                           const std::string_view* value,
+                                           char* dst, Entry* entry) {
+  EncodeCount(dst, 1);
+  EncodeEntry(dst + kCountSize,
+              value != nullptr ? BatchTag::kPut : BatchTag::kDelete, key,
+              value, entry);
 }
 
 uint32_t WriteBatchInternal::Count(std::string_view rep) {

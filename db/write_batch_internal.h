@@ -48,6 +48,16 @@ class WriteBatchInternal {
   // Number of entries claimed by an encoded batch (0 when damaged).
   static uint32_t Count(std::string_view rep);
 
+  // A batch of one entry (a put, or a delete when value is null), encoded
+  // byte for byte as a WriteBatch holding it would be, without one:
+  // SingleEntrySize bytes, which EncodeSingleEntry writes at dst; *entry
+  // then describes them as DecodeEntry would.
+  static size_t SingleEntrySize(std::string_view key,
+                                const std::string_view* value);
+  static void EncodeSingleEntry(std::string_view key,
+                                const std::string_view* value, char* dst,
+                                Entry* entry);
+
  private:
   // Why the entry at the front of rep, the i-th of count, does not decode.
   static absl::Status Damaged(std::string_view rep, uint32_t count, uint32_t i);
