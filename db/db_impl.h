@@ -297,6 +297,10 @@ class DBImpl : public DB {
       std::make_unique<std::condition_variable>();
   bool bg_scheduled_ = false;  // Guarded by bg_mu_.
   bool bg_stop_ = false;       // Guarded by bg_mu_.
+  // Generations the background thread published (guarded by bg_mu_): a
+  // writer that waits for the log to have room wakes at a publication,
+  // before the thread has unmapped the generation it replaced.
+  uint64_t bg_published_ = 0;
   int32_t bg_pid_ = 0;         // The process whose thread bg_thread_ is.
   std::thread bg_thread_;
   std::vector<std::shared_ptr<const Generation>> retired_;  // Guarded by bg_mu_.
