@@ -1150,16 +1150,19 @@ absl::Status DBImpl::PrepareGeneration(const Generation& old, port::Segment snap
   const uint32_t carried = carried_to - carried_from;
   // The log grows with the data: compaction costs O(data) and starts after
   // O(data) bytes of writes (SetUpLog), so its cost per write
-  // stays flat. The log itself holds four times the snapshot plus twice
-  // the records carried into it, reserved only as writes approach: the room
-  // beyond the compaction point is what writers fill while a background
-  // compaction runs (2-3 s at 10 M entries), instead of waiting for it.
-  // Writers outrun compaction about 1:1 in bytes (the compaction writes a
-  // whole snapshot and carries what came meanwhile), so while a
-  // dictionary grows, three times the snapshot was too little: a 1 M
-  // fillrandom waited for 4 of its 7 compactions (tens of ms each).
-  size_t capacity = std::max<size_t>(block_.initial_log_size(), size_t{4} * snap.size());
-  capacity += size_t{2} * carried;
+  // stays flat. The log itself holds eight times the snapshot plus four
+  // times the records carried into it, reserved only as writes approach:
+  // the room beyond the compaction point is what writers fill while a
+  // background compaction runs (2-3 s at 10 M entries), instead of waiting
+  // for it. Writers outrun compaction about 1:1 in bytes (the compaction
+  // writes a whole snapshot and carries what came meanwhile, in rounds
+  // that chase the head), so while a dictionary grows, less room made the
+  // writer wait: 3x the snapshot, for 4 of a 1 M fill's 7 compactions;
+  // 4x + 2x carried, for 2-3 of them (5-40 ms each). Unwritten room costs
+  // nothing on tmpfs (a sparse file), and a writer that does not outrun
+  // the compaction never reaches it.
+  size_t capacity = std::max<size_t>(block_.initial_log_size(), size_t{8} * snap.size());
+  capacity += size_t{4} * carried;
   capacity = (capacity + log::kHeaderSize + 4095) & ~size_t{4095};
   capacity = std::min(capacity, kMaxLogSize);
   port::Unlink(log_path).IgnoreError();  // A leftover of a dead compactor.
