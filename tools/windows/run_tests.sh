@@ -129,6 +129,13 @@ run_tests() {
     start=$(date +%s)
     rc=0
     (cd "$BUILD" && timeout "$TEST_TIMEOUT" "$wine" "$exe" >"$out" 2>&1) || rc=$?
+    # Wine can exit 0 after an unhandled exception (its debugger prints a
+    # backtrace and the process ends): a run passes only with gtest's
+    # closing summary.
+    if [[ $rc -eq 0 ]] && ! grep -qE '^\[  PASSED  \] [0-9]+ test' "$out"; then
+      echo "run_tests.sh: $name ended without gtest's summary (crashed?)" >>"$out"
+      rc=1
+    fi
     local counts
     counts=$(grep -E '^\[  PASSED  \]|^\[  FAILED  \] [0-9]+ test' "$out" | tr '\n' ' ' || true)
     n=$(grep -oE '^\[==========\] [0-9]+ tests? from' "$out" | tail -1 | grep -oE '[0-9]+' | head -1 || true)
