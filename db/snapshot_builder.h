@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -64,11 +65,17 @@ class Builder {
   absl::Status NewEntry(std::string_view key, size_t size, char** out);
   // Writes out the buffered data bytes.
   absl::Status Flush();
+  // Room for n more bytes at the end of the buffer, not zeroed (every byte
+  // is written before it is flushed: zeroing first cost a pass over the
+  // whole snapshot).
+  char* Extend(size_t n);
 
   BuildOptions options_;
   port::FileWriter file_;
   ChecksumStream body_checksum_;  // Of everything after the header.
-  std::string buffer_;            // Data bytes not written yet.
+  std::unique_ptr<char[]> buffer_;  // Data bytes not written yet:
+  size_t buffer_size_ = 0;          // this many,
+  size_t buffer_capacity_ = 0;      // of room for this many.
   uint64_t data_size_ = 0;        // Data bytes added (written or buffered).
   std::vector<uint64_t> offsets_;  // Of each entry, from the data's start.
   std::vector<uint64_t> hashes_;   // Hash64 of each entry's key.
