@@ -13,17 +13,23 @@
 //       32    4  creator token (member token of the creating process)
 //       40    4  header checksum: XXH3 low 32 of [0, 40)
 //       64   64  robust process-shared mutex (writers)
-//      128    8  head: generation << 32 | committed record bytes of its log
-//      136    4  state: 1 ready, 2 destroyed
-//      140    4  change word (futex; +1 per commit)
-//      144    8  sequence: commits so far
-//      152    8  entries      160 compactions   168 puts
-//      176    8  deletes      184 recoveries (writers found dead holding the lock)
-//      192    8  boot id of the machine's boot that last set up the mutex
-//      200    4  waiters: processes blocked in WaitForChange (writers make
+//      128    8  head: generation << 32 | committed record bytes of its log,
+//                alone on its cache line (128..191): readers poll it, and
+//                the counters a writer updates on every commit live on the
+//                next line, so that only the head's store moves it
+//      192    4  state: 1 ready, 2 destroyed
+//      196    4  change word (futex; +1 per commit)
+//      200    8  sequence: commits so far
+//      208    8  entries      216 compactions   224 puts
+//      232    8  deletes
+//      240    8  recoveries: writers found dead holding the lock
+//      248    4  waiters: processes blocked in WaitForChange (writers make
 //                the futex wake syscall only when it is not 0)
 //      256   64  robust process-shared mutex of background compaction (one
 //                compactor at a time; taken before the write mutex)
+//      320    8  boot id of the machine's boot that last set up the mutexes
+// Version 1 had state..recoveries at 136..191, the boot id at 192 and the
+// waiters at 200.
 //     4096  8*M  members: pid fixed32, token fixed32 (0 = free)
 // Liveness of member i: an OFD write lock on byte kMemberLockBase + i of the
 // file, which the kernel drops when the process dies.
@@ -44,9 +50,11 @@ namespace ultradict {
 namespace control {
 
 inline constexpr uint64_t kControlMagic = 0x0100'4c52'5443'4455ULL;  // UDCTRL\0\1
-inline constexpr uint32_t kVersion = 1;
+inline constexpr uint32_t kVersion = 2;
 inline constexpr size_t kHeaderChecksumOffset = 40;
 inline constexpr size_t kMutexOffset = 64;
+inline constexpr size_t kHeadOffset = 128;
+inline constexpr size_t kStateOffset = 192;
 inline constexpr size_t kCompactionMutexOffset = 256;
 inline constexpr size_t kMembersOffset = 4096;
 inline constexpr uint32_t kMaxMembers = 4096;
@@ -90,17 +98,17 @@ class Block {
 
   void* mutex() const { return base_ + kMutexOffset; }
   void* compaction_mutex() const { return base_ + kCompactionMutexOffset; }
-  std::atomic<uint64_t>& head() const { return At64(128); }
-  std::atomic<uint32_t>& state() const { return At32(136); }
-  std::atomic<uint32_t>& change() const { return At32(140); }
-  std::atomic<uint64_t>& sequence() const { return At64(144); }
-  std::atomic<uint64_t>& entries() const { return At64(152); }
-  std::atomic<uint64_t>& compactions() const { return At64(160); }
-  std::atomic<uint64_t>& puts() const { return At64(168); }
-  std::atomic<uint64_t>& deletes() const { return At64(176); }
-  std::atomic<uint64_t>& recoveries() const { return At64(184); }
-  std::atomic<uint64_t>& boot_id() const { return At64(192); }
-  std::atomic<uint32_t>& waiters() const { return At32(200); }
+  std::atomic<uint64_t>& head() const { return At64(kHeadOffset); }
+  std::atomic<uint32_t>& state() const { return At32(kStateOffset); }
+  std::atomic<uint32_t>& change() const { return At32(196); }
+  std::atomic<uint64_t>& sequence() const { return At64(200); }
+  std::atomic<uint64_t>& entries() const { return At64(208); }
+  std::atomic<uint64_t>& compactions() const { return At64(216); }
+  std::atomic<uint64_t>& puts() const { return At64(224); }
+  std::atomic<uint64_t>& deletes() const { return At64(232); }
+  std::atomic<uint64_t>& recoveries() const { return At64(240); }
+  std::atomic<uint32_t>& waiters() const { return At32(248); }
+  std::atomic<uint64_t>& boot_id() const { return At64(320); }
 
   std::atomic<uint32_t>& member_pid(uint32_t i) const {
     return At32(kMembersOffset + 8 * i);

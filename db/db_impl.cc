@@ -1161,7 +1161,8 @@ absl::Status DBImpl::PrepareGeneration(const Generation& old, port::Segment snap
   // 4x + 2x carried, for 2-3 of them (5-40 ms each). Unwritten room costs
   // nothing on tmpfs (a sparse file), and a writer that does not outrun
   // the compaction never reaches it.
-  size_t capacity = std::max<size_t>(block_.initial_log_size(), size_t{8} * snap.size());
+  size_t capacity =
+      std::max<size_t>(block_.initial_log_size(), size_t{8} * snap.size());
   capacity += size_t{4} * carried;
   capacity = (capacity + log::kHeaderSize + 4095) & ~size_t{4095};
   capacity = std::min(capacity, kMaxLogSize);
@@ -1617,8 +1618,8 @@ absl::Status DBImpl::Commit(std::string_view rep, const SingleEntry* single) {
 namespace {
 // The batch of a Put or Delete too large to encode on the stack (see
 // CommitOne): one per thread, reused, so that such a put allocates nothing
-// (a fresh WriteBatch allocated and freed its buffer). Commit runs no user code,
-// so the batch is never in use twice on a thread. A large value's buffer
+// (a fresh WriteBatch allocated and freed its buffer). Commit runs no user
+// code, so the batch is never in use twice on a thread. A large value's buffer
 // is not kept. Once the thread's batch is destroyed (a Put from the
 // destructor of another thread_local), a batch of its own.
 class ThreadBatch {
@@ -1661,7 +1662,8 @@ void DBImpl::PrefetchForWrite(std::string_view key, uint64_t hash) {
 
 absl::Status DBImpl::CommitOne(std::string_view key,
                                const std::string_view* value) {
-  absl::Status s = CheckSizes(key, value != nullptr ? *value : std::string_view());
+  absl::Status s =
+      CheckSizes(key, value != nullptr ? *value : std::string_view());
   if (!s.ok()) return s;
   const uint64_t hash = Hash64(key);
   PrefetchForWrite(key, hash);

@@ -90,7 +90,8 @@ char* Builder::Extend(size_t n) {
   if (buffer_capacity_ - buffer_size_ < n) {  // An entry larger than the rest.
     const size_t capacity = std::max(2 * buffer_capacity_, buffer_size_ + n);
     std::unique_ptr<char[]> larger(new char[capacity]);
-    if (buffer_size_ != 0) std::memcpy(larger.get(), buffer_.get(), buffer_size_);
+    if (buffer_size_ != 0)
+      std::memcpy(larger.get(), buffer_.get(), buffer_size_);
     buffer_ = std::move(larger);
     buffer_capacity_ = capacity;
   }

@@ -112,8 +112,8 @@ void WriteBatchInternal::EncodeSingleEntry(std::string_view key,
                                            char* dst, Entry* entry) {
   EncodeCount(dst, 1);
   EncodeEntry(dst + kCountSize,
-              value != nullptr ? BatchTag::kPut : BatchTag::kDelete, key,
-              value, entry);
+              value != nullptr ? BatchTag::kPut : BatchTag::kDelete, key, value,
+              entry);
 }
 
 uint32_t WriteBatchInternal::Count(std::string_view rep) {

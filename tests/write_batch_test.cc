@@ -1,13 +1,14 @@
 // write_batch_test.cc: the encoding of a WriteBatch, and the single-entry
 // batches Put and Delete encode without one.
 
+#include "ultradict/write_batch.h"
+
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "db/write_batch_internal.h"
 #include "gtest/gtest.h"
-#include "ultradict/write_batch.h"
 
 namespace ultradict {
 namespace {
@@ -36,11 +37,11 @@ void CheckSingleEntry(std::string_view key, const std::string_view* value) {
   EXPECT_EQ(WriteBatchInternal::Count(rep), 1u);
 
   std::vector<WriteBatchInternal::Entry> decoded;
-  ASSERT_TRUE(WriteBatchInternal::ForEachEntry(
-                  rep, [&](const WriteBatchInternal::Entry& e) {
-                    decoded.push_back(e);
-                  })
-                  .ok());
+  ASSERT_TRUE(
+      WriteBatchInternal::ForEachEntry(
+          rep,
+          [&](const WriteBatchInternal::Entry& e) { decoded.push_back(e); })
+          .ok());
   ASSERT_EQ(decoded.size(), 1u);
   EXPECT_EQ(entry.start, decoded[0].start);
   EXPECT_EQ(entry.key.data(), decoded[0].key.data());

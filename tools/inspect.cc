@@ -128,8 +128,9 @@ bool InspectControl(const port::Segment& seg, Inspection* result, Node& node) {
     node.Num("recoveries", block.recoveries().load(std::memory_order_relaxed));
     if (valid.ok()) {
       if (state != control::kStateReady) {
-        result->AddDamage(node, absl::StrCat(seg.path(), ": state ", state,
-                                             " at offset 136 (not ready)"));
+        result->AddDamage(
+            node, absl::StrCat(seg.path(), ": state ", state, " at offset ",
+                               control::kStateOffset, " (not ready)"));
       }
       uint64_t members = 0;
       for (uint32_t i = 0; i < control::kMaxMembers; i++) {
