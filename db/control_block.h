@@ -28,9 +28,9 @@
 //      256   64  robust process-shared mutex of background compaction (one
 //                compactor at a time; taken before the write mutex)
 //      320    8  boot id of the machine's boot that last set up the mutexes
-// Version 1 had state..recoveries at 136..191, the boot id at 192 and the
-// waiters at 200.
 //     4096  8*M  members: pid fixed32, token fixed32 (0 = free)
+// Bytes 136..191, 252..255 and 328..4095 are unused (zero). Version 1 had
+// state..recoveries at 136..191, the boot id at 192 and the waiters at 200.
 // Liveness of member i: an OFD write lock on byte kMemberLockBase + i of the
 // file, which the kernel drops when the process dies.
 

@@ -828,7 +828,7 @@ absl::Status DBImpl::CheckBatch(std::string_view rep, uint32_t* count) const {
 }
 
 absl::Status DBImpl::CommitLocked(std::string_view rep,
-                                  const SingleEntry* single, WaitFor* wait,
+                                  const SingleEntry* single, Wait* wait,
                                   bool other_compaction) {
   // The write lock is held, so only this thread moves the head until it
   // returns. mu_ (this process's index) is taken exclusively only when a
@@ -908,7 +908,8 @@ absl::Status DBImpl::CommitLocked(std::string_view rep,
     if (wait != nullptr && g->gen != 0 && port::CurrentPid() == bg_pid_) {
       std::lock_guard<std::mutex> l(bg_mu_);
       if (bg_scheduled_ && !bg_stop_) {
-        *wait = WaitFor::kOwnCompaction;
+        wait->what = WaitFor::kOwnCompaction;
+        wait->published = bg_published_;
         return absl::OkStatus();
       }
     }
@@ -916,7 +917,7 @@ absl::Status DBImpl::CommitLocked(std::string_view rep,
       // Another process's background compaction holds the compaction
       // mutex: it needs the write lock only to publish.
       if (!LockCompaction(0).ok()) {
-        *wait = WaitFor::kOtherCompaction;
+        wait->what = WaitFor::kOtherCompaction;
         return absl::OkStatus();
       }
       port::ProcessMutex::Unlock(block_.compaction_mutex());
@@ -1160,10 +1161,13 @@ absl::Status DBImpl::PrepareGeneration(const Generation& old, port::Segment snap
   // writer wait: 3x the snapshot, for 4 of a 1 M fill's 7 compactions;
   // 4x + 2x carried, for 2-3 of them (5-40 ms each). Unwritten room costs
   // nothing on tmpfs (a sparse file), and a writer that does not outrun
-  // the compaction never reaches it.
-  size_t capacity =
-      std::max<size_t>(block_.initial_log_size(), size_t{8} * snap.size());
-  capacity += size_t{4} * carried;
+  // the compaction never reaches it. Where a segment takes all its space
+  // when created (Windows), half as much room.
+  const size_t per_snapshot_byte = port::kSparseSegments ? 8 : 4;
+  const size_t per_carried_byte = port::kSparseSegments ? 4 : 2;
+  size_t capacity = std::max<size_t>(block_.initial_log_size(),
+                                     per_snapshot_byte * snap.size());
+  capacity += per_carried_byte * carried;
   capacity = (capacity + log::kHeaderSize + 4095) & ~size_t{4095};
   capacity = std::min(capacity, kMaxLogSize);
   port::Unlink(log_path).IgnoreError();  // A leftover of a dead compactor.
@@ -1586,23 +1590,21 @@ absl::Status DBImpl::Write(const WriteBatch& batch) {
 absl::Status DBImpl::Commit(std::string_view rep, const SingleEntry* single) {
   bool waited_for_other = false;
   for (;;) {
-    WaitFor wait = WaitFor::kNothing;
+    Wait wait;
     {
       WriterLock lock(this);
       if (!lock.status().ok()) return lock.status();
       absl::Status s = CommitLocked(rep, single, &wait,
                                     /*other_compaction=*/!waited_for_other);
-      if (wait == WaitFor::kNothing) return s;
+      if (wait.what == WaitFor::kNothing) return s;
     }
-    if (wait == WaitFor::kOwnCompaction) {
+    if (wait.what == WaitFor::kOwnCompaction) {
       // The log is full while this process's background compaction runs:
       // wait for it to publish (it needs the write lock) rather than
-      // compact again. (Should it publish before this thread gets here, the
-      // wait lasts until the compaction has returned.)
+      // compact again.
       std::unique_lock<std::mutex> l(bg_mu_);
-      const uint64_t published = bg_published_;
       bg_cv_->wait_for(l, std::chrono::seconds(10), [&] {
-        return !bg_scheduled_ || bg_stop_ || bg_published_ != published;
+        return !bg_scheduled_ || bg_stop_ || bg_published_ != wait.published;
       });
     } else {
       // Another process's: wait until it releases the compaction mutex

@@ -4,9 +4,11 @@
 // this process keeps a mapping of the current generation and an index of its
 // log records (keys and values point into the mapping, nothing is copied).
 //
-// Locks, in order: the cross-process write mutex (in the control segment),
-// then mu_ (this handle's index), then bg_mu_ (the background thread's
-// requests; nothing else is taken under it). Readers take only mu_, shared.
+// Locks, in order: the cross-process compaction mutex (background
+// compaction only), the cross-process write mutex (both in the control
+// segment), then mu_ (this handle's index), then bg_mu_ (the background
+// thread's requests; nothing else is taken under it). Readers take only
+// mu_, shared.
 
 #ifndef ULTRADICT_DB_DB_IMPL_H_
 #define ULTRADICT_DB_DB_IMPL_H_
@@ -181,6 +183,13 @@ class DBImpl : public DB {
   // What a writer that found the log full should wait for, rather than
   // compact inline (which would make a running compaction's work useless).
   enum class WaitFor { kNothing, kOwnCompaction, kOtherCompaction };
+  struct Wait {
+    WaitFor what = WaitFor::kNothing;
+    // kOwnCompaction: bg_published_ when the log was found full (read
+    // under the write lock, which publishing needs, so no publication
+    // after it is missed).
+    uint64_t published = 0;
+  };
   // Commits one batch record (write lock held). When the log is full while
   // a background compaction runs (of this process, or of another one if
   // other_compaction) and wait is given, commits nothing and says what to
@@ -193,7 +202,7 @@ class DBImpl : public DB {
   };
   absl::Status CommitLocked(std::string_view rep,
                             const SingleEntry* single = nullptr,
-                            WaitFor* wait = nullptr,
+                            Wait* wait = nullptr,
                             bool other_compaction = false);
   // Takes the write lock and commits, waiting for background compaction.
   absl::Status Commit(std::string_view rep,

@@ -119,8 +119,9 @@ absl::StatusOr<port::Segment> Builder::Finish() {
   // at a time (appended whole, 8 MB at 1 M entries, they grew the buffer
   // by copies).
   const size_t padding = offsets_offset - kHeaderSize - data_size_;
-  std::memset(Extend(padding), 0, padding);
-  absl::Status s;
+  if (padding != 0) std::memset(Extend(padding), 0, padding);
+  absl::Status s = Flush();  // The buffer's room is the offsets'.
+  if (!s.ok()) return s;
   constexpr size_t kPerFlush = kFlushSize / 8;
   for (size_t i = 0; i < offsets_.size(); i += kPerFlush) {
     const size_t n = std::min(kPerFlush, offsets_.size() - i);
@@ -129,8 +130,6 @@ absl::StatusOr<port::Segment> Builder::Finish() {
     s = Flush();
     if (!s.ok()) return s;
   }
-  s = Flush();  // The padding, when there are no entries.
-  if (!s.ok()) return s;
 
   std::string index(8 * slots, '\0');
   for (uint64_t i = 0; i < count; i++) {

@@ -239,6 +239,14 @@ std::string RandomHex(size_t n);
 // Free bytes on the filesystem of dir (0 when unknown).
 uint64_t FreeSpace(const std::string& dir);
 
+// Whether a segment's bytes take space only once reserved (POSIX: sparse
+// files, on tmpfs), rather than all from its creation (Windows).
+#ifdef _WIN32
+inline constexpr bool kSparseSegments = false;
+#else
+inline constexpr bool kSparseSegments = true;
+#endif
+
 }  // namespace port
 }  // namespace ultradict
 

@@ -27,8 +27,9 @@ namespace tool {
 
 namespace {
 
-// Bytes of the control header that hold fields (up to the last counter).
-constexpr size_t kControlFieldsEnd = 192;
+// Bytes of the control segment that hold header fields, the head and the
+// counters (up to the waiters word, which ends before the compaction mutex).
+constexpr size_t kControlFieldsEnd = control::kCompactionMutexOffset;
 // Retries when a compaction retires the generation we are about to read.
 constexpr int kHeadRetries = 100;
 
@@ -111,6 +112,11 @@ bool InspectControl(const port::Segment& seg, Inspection* result, Node& node) {
     node.Num("initial_log_size", block.initial_log_size());
     node.Str("creator_token", Hex(block.creator_token()));
     node.Str("header", valid.ok() ? "ok" : "BAD");
+    if (DecodeFixed32(base + 8) != control::kVersion) {
+      // Another version's live fields lie elsewhere: not shown.
+      result->AddDamage(node, std::string(valid.message()));
+      return false;
+    }
     const uint32_t state = block.state().load(std::memory_order_acquire);
     node.Str("state", state == control::kStateReady       ? "ready"
                       : state == control::kStateDestroyed ? "destroyed"
