@@ -1617,41 +1617,6 @@ absl::Status DBImpl::Commit(std::string_view rep, const SingleEntry* single) {
   }
 }
 
-namespace {
-// The batch of a Put or Delete too large to encode on the stack (see
-// CommitOne): one per thread, reused, so that such a put allocates nothing
-// (a fresh WriteBatch allocated and freed its buffer). Commit runs no user
-// code, so the batch is never in use twice on a thread. A large value's buffer
-// is not kept. Once the thread's batch is destroyed (a Put from the
-// destructor of another thread_local), a batch of its own.
-class ThreadBatch {
- public:
-  ThreadBatch() : batch_(tls_gone ? &own_.emplace() : &tls_batch.batch) {
-    batch_->Clear();
-  }
-  ~ThreadBatch() {
-    constexpr size_t kKeptBytes = 64 * 1024;
-    if (WriteBatchInternal::Contents(*batch_).size() > kKeptBytes) {
-      *batch_ = WriteBatch();
-    }
-  }
-  WriteBatch* operator->() { return batch_; }
-  const WriteBatch& operator*() const { return *batch_; }
-
- private:
-  struct Holder {
-    WriteBatch batch;
-    ~Holder() { tls_gone = true; }
-  };
-  static thread_local Holder tls_batch;
-  static thread_local bool tls_gone;  // Trivial: outlives tls_batch.
-  std::optional<WriteBatch> own_;  // Declared first: batch_ may point to it.
-  WriteBatch* const batch_;
-};
-thread_local ThreadBatch::Holder ThreadBatch::tls_batch;
-thread_local bool ThreadBatch::tls_gone = false;
-}  // namespace
-
 void DBImpl::PrefetchForWrite(std::string_view key, uint64_t hash) {
   // The writer looks the key up (ExistsLocked) in this process's index of
   // the log and in the snapshot: a cache miss each at scale. Start both now,
@@ -1669,25 +1634,22 @@ absl::Status DBImpl::CommitOne(std::string_view key,
   if (!s.ok()) return s;
   const uint64_t hash = Hash64(key);
   PrefetchForWrite(key, hash);
-  // The batch of one entry is encoded on the stack when it is small, and
-  // handed to the commit decoded: 550 of a put's 2,600 instructions went
-  // to building a WriteBatch and decoding it again.
+  // The batch of one entry is encoded directly (on the stack when it is
+  // small) and handed to the commit decoded: 550 of a put's 2,600
+  // instructions went to building a WriteBatch and decoding it again.
   constexpr size_t kOnStack = 1024;
   const size_t size = WriteBatchInternal::SingleEntrySize(key, value);
-  if (size <= kOnStack) {
-    char rep[kOnStack];
-    SingleEntry single;
-    single.hash = hash;
-    WriteBatchInternal::EncodeSingleEntry(key, value, rep, &single.entry);
-    return Commit(std::string_view(rep, size), &single);
+  char on_stack[kOnStack];
+  std::unique_ptr<char[]> on_heap;
+  char* rep = on_stack;
+  if (size > kOnStack) {
+    on_heap.reset(new char[size]);  // Not zeroed: every byte is written.
+    rep = on_heap.get();
   }
-  ThreadBatch batch;
-  if (value != nullptr) {
-    batch->Put(key, *value);
-  } else {
-    batch->Delete(key);
-  }
-  return Commit(WriteBatchInternal::Contents(*batch));
+  SingleEntry single;
+  single.hash = hash;
+  WriteBatchInternal::EncodeSingleEntry(key, value, rep, &single.entry);
+  return Commit(std::string_view(rep, size), &single);
 }
 
 absl::Status DBImpl::Put(std::string_view key, std::string_view value) {

@@ -519,9 +519,11 @@ TEST_F(DBTest, BackgroundThreadReservesLogPagesAhead) {
 // storage, which every write uses, is torn down before the destructors of
 // its thread_local objects run). See doc/windows.md.
 TEST_F(DBTest, PutFromAThreadLocalDestructor) {
-  // A Put too large for the stack reuses a batch of its thread; a Put from
-  // the destructor of a thread_local made before that batch runs after the
-  // batch is gone. (Small puts are encoded on the stack: both kinds here.)
+  // A Put or Delete from the destructor of a thread_local runs while the
+  // thread's other thread_locals are being torn down; the write path must
+  // not depend on any of them (an earlier per-thread reused batch did).
+  // Small entries are encoded on the stack, large ones on the heap: both
+  // kinds here.
   DB* db = db_.get();
   const std::string large(4096, 'L');
   std::thread thread([db, &large] {
@@ -534,10 +536,10 @@ TEST_F(DBTest, PutFromAThreadLocalDestructor) {
         EXPECT_THAT(db->Delete(*large), IsOk());
       }
     };
-    thread_local Flusher flusher{db, &large};  // Before the thread's batch.
+    thread_local Flusher flusher{db, &large};
     (void)flusher;
     EXPECT_THAT(db->Put("key", "value"), IsOk());
-    EXPECT_THAT(db->Put(large, large), IsOk());  // Makes the batch.
+    EXPECT_THAT(db->Put(large, large), IsOk());
   });
   thread.join();
   std::string value;
