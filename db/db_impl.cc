@@ -6,8 +6,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
+#include <new>
 #include <optional>
 #include <thread>
 
@@ -169,9 +172,27 @@ class DBImpl::WriterLock {
 };
 
 DBImpl::DBImpl(const Options& options, std::string name, std::string dir)
-    : options_(options), name_(std::move(name)), dir_(std::move(dir)) {}
+    : options_(options), name_(std::move(name)), dir_(std::move(dir)) {
+  RegisterForFork(this);
+}
 
-DBImpl::~DBImpl() { Close(); }
+DBImpl::~DBImpl() {
+#ifndef NDEBUG
+  // The contract (db.h): every iterator is deleted before its DB. One that
+  // is not (or one that another thread is still using) reads through a
+  // handle that is gone: fail here, loudly, rather than crash later.
+  const int live = live_iterators_->load(std::memory_order_relaxed);
+  if (live != 0) {
+    std::fprintf(stderr,
+                 "ultradict: DB \"%s\" deleted while %d of its iterators are "
+                 "alive; delete every iterator before its DB (db.h)\n",
+                 name_.c_str(), live);
+    std::abort();
+  }
+#endif
+  UnregisterForFork(this);
+  Close();
+}
 
 absl::StatusOr<std::unique_ptr<DB>> DB::Open(const Options& options,
                                              std::string_view name) {
@@ -221,6 +242,31 @@ absl::Status DBImpl::CreateControl(const std::string& path,
   return absl::OkStatus();
 }
 
+bool DBImpl::RemoveIfAbandoned(const std::string& dir, std::string_view name,
+                               const port::Segment& segment) {
+  const control::Block block(segment.data());
+  if (block.lifetime() == Lifetime::kPersistent) return false;
+  // Holding every slot's liveness lock at once proves that no member is
+  // alive (the kernel released the locks of those that died); a process
+  // that opened it meanwhile and has not joined yet sees the destroyed
+  // state when it joins, and starts over (as after a last Close).
+  const int fd = segment.fd();
+  if (!port::TryLockRange(fd, control::kMemberLockBase, control::kMaxMembers)) {
+    return false;
+  }
+  bool owner_died = false;
+  const bool locked =
+      port::ProcessMutex::Lock(block.mutex(), 1000, &owner_died).ok();
+  block.state().store(control::kStateDestroyed, std::memory_order_release);
+  DestroyFiles(dir, name).IgnoreError();
+  if (locked) {
+    if (owner_died) port::ProcessMutex::MarkConsistent(block.mutex());
+    port::ProcessMutex::Unlock(block.mutex());
+  }
+  port::UnlockRange(fd, control::kMemberLockBase, control::kMaxMembers);
+  return true;
+}
+
 absl::Status DBImpl::Init() {
   const std::string path = ControlFileName(dir_, name_);
   for (int attempt = 0; attempt < 100; attempt++) {
@@ -254,9 +300,19 @@ absl::Status DBImpl::Init() {
     if (!created) {
       s = control::AdoptAfterReboot(segment.fd(), block);
       if (!s.ok()) return s;
+      // A dictionary that should have gone with its last member (which
+      // was killed, so it did not close) is removed, then opened anew.
+      if (RemoveIfAbandoned(dir_, name_, segment)) continue;
       if (!options_.observer) {
         s = control::ClaimMember(segment.fd(), block, port::CurrentPid(),
                                  &slot_, &token_);
+        if (!s.ok() && block.state().load(std::memory_order_acquire) !=
+                           control::kStateReady) {
+          // Its slots were all locked by a process destroying it (a last
+          // Close, or RemoveIfAbandoned): start over.
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          continue;
+        }
         if (!s.ok()) return s;
       }
     }
@@ -387,9 +443,22 @@ absl::StatusOr<std::vector<std::string>> ListDBs(const Options& options) {
     std::string name;
     FileType type;
     uint64_t gen;
-    if (ParseFileName(file, &name, &type, &gen) && type == FileType::kControl) {
-      names.push_back(name);
+    if (!ParseFileName(file, &name, &type, &gen) || type != FileType::kControl) {
+      continue;
     }
+    // Non-persistent dictionaries whose last member died without closing
+    // are removed, not listed (see DBImpl::RemoveIfAbandoned).
+    const std::string path = ControlFileName(dir, name);
+    absl::StatusOr<port::Segment> segment =
+        port::Segment::Open(path, options.allow_other_owner, true);
+    if (segment.ok() &&
+        control::Block::Validate(segment->data(), segment->size(), path).ok() &&
+        control::AdoptAfterReboot(segment->fd(), control::Block(segment->data()))
+            .ok() &&
+        DBImpl::RemoveIfAbandoned(dir, name, *segment)) {
+      continue;
+    }
+    names.push_back(name);
   }
   std::sort(names.begin(), names.end());
   return names;
@@ -410,6 +479,34 @@ absl::Status DBImpl::CheckFork() {
   if (!s.ok()) return s;
   pid_.store(pid, std::memory_order_relaxed);
   return absl::OkStatus();
+}
+
+void DBImpl::PrepareFork() {
+  fork_mu_.lock();
+  mu_.lock();
+  bg_mu_.lock();
+  // The background thread reserves pages of the current log under it.
+  fork_locked_ = current_.get();
+  if (fork_locked_ != nullptr) fork_locked_->file_mu.lock();
+}
+
+void DBImpl::ParentAfterFork() {
+  if (fork_locked_ != nullptr) fork_locked_->file_mu.unlock();
+  bg_mu_.unlock();
+  mu_.unlock();
+  fork_mu_.unlock();
+}
+
+void DBImpl::ChildAfterFork() {
+  // The child's only thread is the one that took the locks.
+  if (fork_locked_ != nullptr) fork_locked_->file_mu.unlock();
+  bg_mu_.unlock();
+  fork_mu_.unlock();
+  port::ResetSharedMutexInForkChild(&mu_);
+  // Guarded by the write lock, not by the locks above: another thread of
+  // the parent may have been filling it. Its buffer, if any, is left.
+  new (&record_) std::string();
+  // The background thread exists only in the parent: see StopBackground.
 }
 
 void DBImpl::SetUpLog(Generation* g) {
@@ -465,6 +562,7 @@ absl::Status DBImpl::LoadGeneration(uint32_t gen,
     absl::StatusOr<port::Segment> snap =
         port::Segment::Open(snap_name, options_.allow_other_owner, false);
     if (!snap.ok()) return snap.status();
+    snap->CloseFile();  // Mapped: never reserved, flushed through the mapping.
     absl::StatusOr<port::Segment> log =
         port::Segment::Open(log_name, options_.allow_other_owner, true);
     if (!log.ok()) return log.status();
@@ -509,6 +607,7 @@ absl::Status DBImpl::RefreshLocked() {
             "\" is current but its segment is missing: ", s.message()));
       }
       if (!s.ok()) return s;
+      if (current_ != nullptr) current_->CloseFiles();  // Retired here.
       current_ = std::move(g);
     }
     if (offset > current_->record_capacity) {
@@ -1181,6 +1280,7 @@ absl::Status DBImpl::PrepareGeneration(const Generation& old, port::Segment snap
   auto next = std::make_shared<Generation>();
   next->gen = new_gen;
   next->snap_segment = std::move(snap);
+  next->snap_segment.CloseFile();  // See Generation::file_mu.
   next->log_segment = std::move(*log_segment);
   const std::string log_name = LogFileName(dir_, name_, new_gen);
   absl::Status s = next->snapshot.Open(next->snap_segment.data(),
@@ -1230,10 +1330,10 @@ absl::Status DBImpl::ReserveLog(Generation* g, size_t at, size_t length) {
   if (at + length <= g->reserved) return absl::OkStatus();
   // Any process may have reserved these pages already: again is harmless.
   size_t step = std::min(g->record_capacity - at, std::max(length, kLogReserveStep));
-  absl::Status s = g->log_segment.Reserve(log::kHeaderSize + at, step);
+  absl::Status s = g->ReserveFile(log::kHeaderSize + at, step);
   if (absl::IsResourceExhausted(s) && step > length) {
     step = length;  // A whole step does not fit: the bytes asked may.
-    s = g->log_segment.Reserve(log::kHeaderSize + at, step);
+    s = g->ReserveFile(log::kHeaderSize + at, step);
   }
   if (s.ok()) g->Reserved(at + step);
   return s;
@@ -1279,7 +1379,7 @@ void DBImpl::ServeReserve() {
     // In small steps: populating pages holds this process's mmap lock,
     // which the writer's own page faults (a growing index) wait for.
     const size_t step = std::min(end - from, kLogReserveStep / 4);
-    if (!g->log_segment.Reserve(log::kHeaderSize + from, step).ok()) break;
+    if (!g->ReserveFile(log::kHeaderSize + from, step).ok()) break;
     g->Reserved(from + step);
   }
 }
@@ -1307,7 +1407,8 @@ absl::Status DBImpl::PublishGeneration(const Generation& old,
     const uint64_t head = control::MakeHead(next->gen, next->applied);
     block_.head().store(head, std::memory_order_release);
     FaultPoint("compact.after_publish");
-    current_ = std::move(next);  // `old` is still held by the caller.
+    current_->CloseFiles();  // `old`, which the caller still holds.
+    current_ = std::move(next);
     applied_head_.store(head, std::memory_order_relaxed);
   }
   if (old.gen != 0) {
@@ -1775,7 +1876,7 @@ std::unique_ptr<Iterator> DBImpl::NewIterator() {
   }
   std::sort(entries.begin(), entries.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
-  return NewDBIterator(std::move(g), std::move(entries));
+  return NewDBIterator(std::move(g), std::move(entries), live_iterators_);
 }
 
 absl::Status DBImpl::CompactLog() {
@@ -1800,16 +1901,16 @@ absl::Status DBImpl::Sync() {
     g = current_;
   }
   if (g->gen != 0) {
-    s = g->snap_segment.Sync();
-    if (s.ok()) s = g->log_segment.Sync();
+    s = g->SyncFiles();
   }
   if (s.ok()) s = control_segment_.Sync();
   return s;
 }
 
 uint64_t DBImpl::LatestSequence() {
+  const bool forked_ok = CheckFork().ok();  // Before mu_ (the lock order).
   std::unique_lock<std::shared_mutex> l(mu_);
-  if (!CheckFork().ok() || !RefreshLocked().ok()) {
+  if (!forked_ok || !RefreshLocked().ok()) {
     return block_.sequence().load(std::memory_order_relaxed);
   }
   return current_->log_header.base_sequence + current_->applied_records;

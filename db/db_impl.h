@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "db/control_block.h"
+#include "db/fork_guard.h"
 #include "db/log_index.h"
 #include "db/log_reader.h"
 #include "db/snapshot_builder.h"
@@ -36,7 +37,7 @@
 
 namespace ultradict {
 
-class DBImpl : public DB {
+class DBImpl : public DB, private ForkAware {
  public:
   DBImpl(const Options& options, std::string name, std::string dir);
   ~DBImpl() override;
@@ -64,6 +65,13 @@ class DBImpl : public DB {
   absl::StatusOr<uint64_t> ReadChanges(uint64_t since,
                                        WriteBatch::Handler* handler) override;
   bool GetProperty(std::string_view property, std::string* value) override;
+
+  // When the non-persistent dictionary `name` whose control segment is
+  // `segment` (validated) has no live member, marks it destroyed and
+  // removes its files: a member that was killed never closed it. True when
+  // it was removed.
+  static bool RemoveIfAbandoned(const std::string& dir, std::string_view name,
+                                const port::Segment& segment);
 
   // Removes every file of dictionary `name` in `dir`.
   static absl::Status DestroyFiles(const std::string& dir,
@@ -114,6 +122,37 @@ class DBImpl : public DB {
       applied_records += records;
       index.SetLimit(applied);
     }
+    // The files of the segments: the snapshot's is closed once mapped (it
+    // is never reserved); the log's when the generation stops being
+    // current in this process (CloseFiles), so that generations pinned by
+    // iterators and values hold no descriptor. file_mu orders the log
+    // file's uses (reserve, sync) with its close: the background thread
+    // reserves pages of a generation without any other lock. Nothing is
+    // locked under file_mu.
+    std::mutex file_mu;
+    bool files_closed = false;  // Guarded by file_mu.
+    // Reserves [offset, offset + length) of the log file; FailedPrecondition
+    // after CloseFiles.
+    absl::Status ReserveFile(size_t offset, size_t length) {
+      std::lock_guard<std::mutex> l(file_mu);
+      if (files_closed) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            log_segment.path(), ": generation ", gen, " is not current"));
+      }
+      return log_segment.Reserve(offset, length);
+    }
+    void CloseFiles() {
+      std::lock_guard<std::mutex> l(file_mu);
+      files_closed = true;
+      log_segment.CloseFile();
+      snap_segment.CloseFile();
+    }
+    absl::Status SyncFiles() {
+      std::lock_guard<std::mutex> l(file_mu);
+      absl::Status s = snap_segment.Sync();
+      if (s.ok()) s = log_segment.Sync();
+      return s;
+    }
     size_t compact_at = 0;  // Record bytes that start a background compaction.
     size_t expected_keys = 0;  // See ExpectIndexSize.
     std::deque<std::string> buffers;  // Decompressed record payloads.
@@ -126,6 +165,13 @@ class DBImpl : public DB {
   class WriterLock;
 
   absl::Status CheckFork();
+  // Around fork() (see fork_guard.h): the forking thread takes fork_mu_,
+  // mu_ and bg_mu_ (the lock order), so that no thread of this handle is
+  // inside one of their critical sections; the parent releases them, the
+  // child makes them new.
+  void PrepareFork() override;
+  void ParentAfterFork() override;
+  void ChildAfterFork() override;
   absl::Status CreateControl(const std::string& path, port::Segment* segment);
   absl::Status LoadGeneration(uint32_t gen, std::shared_ptr<Generation>* out);
   // Once g's log and snapshot are mapped: sets its record area (also the
@@ -289,6 +335,8 @@ class DBImpl : public DB {
   uint32_t token_ = 0;
   std::atomic<int32_t> pid_{0};
   std::mutex fork_mu_;
+  // The generation whose file_mu PrepareFork took (current_ then).
+  Generation* fork_locked_ = nullptr;
 
   // Guards current_ (std::shared_mutex, which ThreadSanitizer sees).
   std::shared_mutex mu_;
@@ -297,6 +345,9 @@ class DBImpl : public DB {
   // straight into the log), kept to reuse its buffer; guarded by the write
   // lock (one thread of a process holds it at a time).
   std::string record_;
+  // Iterators of this handle alive (see ~DBImpl); shared with them.
+  const std::shared_ptr<std::atomic<int>> live_iterators_ =
+      std::make_shared<std::atomic<int>>(0);
   // The head value current_ reflects entirely (0 before the first load).
   std::atomic<uint64_t> applied_head_{~uint64_t{0}};
 

@@ -12,10 +12,15 @@ namespace {
 class DBIter : public Iterator {
  public:
   DBIter(std::shared_ptr<const DBImpl::Generation> generation,
-         std::vector<std::pair<std::string_view, DBImpl::LogValue>> log_entries)
-      : gen_(std::move(generation)), log_(std::move(log_entries)) {
+         std::vector<std::pair<std::string_view, DBImpl::LogValue>> log_entries,
+         std::shared_ptr<std::atomic<int>> live)
+      : gen_(std::move(generation)),
+        log_(std::move(log_entries)),
+        live_(std::move(live)) {
     snap_count_ = gen_->gen == 0 ? 0 : gen_->snapshot.count();
+    live_->fetch_add(1, std::memory_order_relaxed);
   }
+  ~DBIter() override { live_->fetch_sub(1, std::memory_order_relaxed); }
 
   bool Valid() const override { return valid_; }
   absl::Status status() const override { return status_; }
@@ -90,6 +95,7 @@ class DBIter : public Iterator {
 
   std::shared_ptr<const DBImpl::Generation> gen_;
   std::vector<std::pair<std::string_view, DBImpl::LogValue>> log_;
+  const std::shared_ptr<std::atomic<int>> live_;
   uint64_t snap_count_ = 0;
   size_t li_ = 0;
   uint64_t si_ = 0;
@@ -120,8 +126,10 @@ class ErrorIterator : public Iterator {
 
 std::unique_ptr<Iterator> NewDBIterator(
     std::shared_ptr<const DBImpl::Generation> generation,
-    std::vector<std::pair<std::string_view, DBImpl::LogValue>> log_entries) {
-  return std::make_unique<DBIter>(std::move(generation), std::move(log_entries));
+    std::vector<std::pair<std::string_view, DBImpl::LogValue>> log_entries,
+    std::shared_ptr<std::atomic<int>> live) {
+  return std::make_unique<DBIter>(std::move(generation), std::move(log_entries),
+                                  std::move(live));
 }
 
 std::unique_ptr<Iterator> NewErrorIterator(absl::Status status) {

@@ -4,6 +4,7 @@
 #ifndef ULTRADICT_DB_DB_ITER_H_
 #define ULTRADICT_DB_DB_ITER_H_
 
+#include <atomic>
 #include <memory>
 #include <string_view>
 #include <utility>
@@ -15,10 +16,12 @@
 namespace ultradict {
 
 // `log_entries` must be sorted by key; their views point into `generation`
-// (which the iterator keeps alive).
+// (which the iterator keeps alive). `live` counts the iterators alive (+1
+// while this one lives), for the DB's check that none outlives it.
 std::unique_ptr<Iterator> NewDBIterator(
     std::shared_ptr<const DBImpl::Generation> generation,
-    std::vector<std::pair<std::string_view, DBImpl::LogValue>> log_entries);
+    std::vector<std::pair<std::string_view, DBImpl::LogValue>> log_entries,
+    std::shared_ptr<std::atomic<int>> live);
 
 // An iterator that is never valid and reports `status`.
 std::unique_ptr<Iterator> NewErrorIterator(absl::Status status);

@@ -21,6 +21,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <shared_mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -74,6 +75,14 @@ class Segment {
 
   // Flushes the mapping to the file (msync).
   absl::Status Sync() const;
+
+  // Closes the file and keeps the mapping, for a segment whose file is not
+  // needed any more (POSIX: a mapping needs no open descriptor, so a
+  // process may pin many retired generations without running out of
+  // them): fd() is -1 afterwards, Reserve fails, Sync flushes the mapping
+  // only. Windows keeps its handles (a named mapping lives only as long as
+  // one of them).
+  void CloseFile();
 
   // Re-opens the file under a new open file description (after fork, so
   // the child's byte locks are its own). The mapping stays.
@@ -226,8 +235,20 @@ void FutexWait(std::atomic<uint32_t>* word, uint32_t expected,
                int64_t timeout_ms);
 void FutexWakeAll(std::atomic<uint32_t>* word);
 
+// In the child of a fork(): makes *mutex, which the child's thread locked
+// exclusively before the fork (see AtFork), a new unlocked mutex. It cannot
+// be unlocked there: glibc knows a writer by its thread id, which the
+// child's thread no longer has, so the unlock would count as a reader's.
+void ResetSharedMutexInForkChild(std::shared_mutex* mutex);
+
 // This process's id (cheap).
 int32_t CurrentPid();
+
+// Runs prepare() in the thread that calls fork() before the fork, then
+// parent() in the parent and child() in the child after it (pthread_atfork:
+// handlers registered later prepare earlier and finish later). Does nothing
+// where there is no fork() (Windows).
+void AtFork(void (*prepare)(), void (*parent)(), void (*child)());
 
 // A number that identifies this boot of the machine (a hash of
 // /proc/sys/kernel/random/boot_id); 0 when unknown.

@@ -18,6 +18,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 
 #if defined(__has_feature)
 #if __has_feature(thread_sanitizer)
@@ -134,7 +135,16 @@ absl::StatusOr<Segment> Segment::Create(const std::string& path, size_t size,
   return segment;
 }
 
+void Segment::CloseFile() {
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+}
+
 absl::Status Segment::ReserveRange(size_t offset, size_t length) const {
+  if (fd_ < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path_, ": reserving pages of a closed segment file"));
+  }
   int e;
   do {  // tmpfs gives up with EINTR when a signal is pending.
     e = posix_fallocate(fd_, static_cast<off_t>(offset), static_cast<off_t>(length));
@@ -418,6 +428,19 @@ void FutexWakeAll(std::atomic<uint32_t>* word) {
 int32_t CurrentPid() {
   static PidInit init;
   return g_pid.load(std::memory_order_relaxed);
+}
+
+void ResetSharedMutexInForkChild(std::shared_mutex* mutex) {
+#ifdef ULTRADICT_TSAN
+  // ThreadSanitizer saw this thread lock it: tell it that it is released.
+  __tsan_mutex_pre_unlock(mutex, 0);
+  __tsan_mutex_post_unlock(mutex, 0);
+#endif
+  new (mutex) std::shared_mutex();  // The old one holds no resources.
+}
+
+void AtFork(void (*prepare)(), void (*parent)(), void (*child)()) {
+  pthread_atfork(prepare, parent, child);
 }
 
 std::string RandomHex(size_t n) {

@@ -51,6 +51,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <new>
 
 #include "absl/strings/match.h"
 #include "absl/strings/escaping.h"
@@ -323,6 +324,8 @@ absl::StatusOr<Segment> Segment::Open(const std::string& path,
   segment.size_ = size;
   return segment;
 }
+
+void Segment::CloseFile() {}  // The handles keep the mapping alive here.
 
 absl::Status Segment::ReserveRange(size_t, size_t) const {
   return absl::OkStatus();  // Create reserved every byte already.
@@ -684,6 +687,12 @@ void FutexWakeAll(std::atomic<uint32_t>* word) {
 }
 
 int32_t CurrentPid() { return static_cast<int32_t>(GetCurrentProcessId()); }
+
+void AtFork(void (*)(), void (*)(), void (*)()) {}  // No fork() on Windows.
+
+void ResetSharedMutexInForkChild(std::shared_mutex* mutex) {
+  new (mutex) std::shared_mutex();  // Never called: no fork() here.
+}
 
 std::string RandomHex(size_t n) {
   std::string bytes(n, '\0');

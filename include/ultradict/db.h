@@ -26,8 +26,16 @@
 // - Processes must share the same segment directory (default /dev/shm) and,
 //   by default, the same user (Options::mode/allow_other_owner to share).
 // - fork(): the child may keep using the parent's DB; it registers itself
-//   as a new member on its first call. Do not fork while another thread of
-//   the parent is inside a DB call.
+//   as a new member on its first call. Other threads (and the handle's
+//   background thread) may be inside DB calls at the fork: the handle's
+//   in-process locks are taken around fork() (pthread_atfork), so the child
+//   starts with a consistent handle. Do not fork inside an Update/Transact
+//   callback; do not use in the child an iterator or pinned value that
+//   another thread was using at the fork.
+// - A segment file shrunk while mapped (truncate(1) by its owner or root)
+//   kills the processes that map it with SIGBUS, as LMDB's data file does.
+// - Every Iterator must be deleted before its DB; debug builds abort with a
+//   message naming the count of live iterators when one is not.
 // - A handle that writes may start one background thread (compaction);
 //   see Options::background_compaction.
 // - In containers, share the segment directory (`--ipc=host`, or a common
@@ -183,7 +191,9 @@ class DB {
 absl::Status DestroyDB(std::string_view name,
                        const Options& options = Options());
 
-// Names of the dictionaries in options.directory, sorted.
+// Names of the dictionaries in options.directory, sorted. A non-persistent
+// dictionary whose members all died without closing it is removed, not
+// listed (DB::Open of its name removes it too).
 absl::StatusOr<std::vector<std::string>> ListDBs(
     const Options& options = Options());
 

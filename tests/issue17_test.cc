@@ -1,0 +1,205 @@
+// issue17_test.cc: regressions of issue 17 (an adversarial trial): a
+// non-persistent dictionary left behind by a SIGKILLed member, file
+// descriptors held by pinned generations, and a DB deleted while one of its
+// iterators lives. (fork() hangs: fork_test.cc.)
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "tests/testutil.h"
+#include "ultradict/db.h"
+
+namespace ultradict {
+namespace {
+
+using testing::IsOk;
+using testing::LeftoverFiles;
+using testing::UniqueName;
+
+bool Listed(const std::string& name) {
+  absl::StatusOr<std::vector<std::string>> names = ListDBs();
+  EXPECT_THAT(names.status(), IsOk());
+  if (!names.ok()) return false;
+  return std::find(names->begin(), names->end(), name) != names->end();
+}
+
+// A child process creates `name` with `lifetime`, writes and compacts (so
+// that it has generation files), then is killed without closing it.
+void CreateAndDie(const std::string& name, Lifetime lifetime) {
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    Options options;
+    options.lifetime = lifetime;
+    auto db = DB::Open(options, name);
+    if (!db.ok() || !(*db)->Put("k", "v").ok() || !(*db)->CompactLog().ok() ||
+        !(*db)->Put("k2", "v2").ok()) {
+      _exit(2);
+    }
+    kill(getpid(), SIGKILL);
+    _exit(3);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+      << "status " << status;
+}
+
+class AbandonedTest : public ::testing::TestWithParam<Lifetime> {};
+
+// The only member was SIGKILLed: `ultradict list` (ListDBs) removes the
+// dictionary instead of listing it, and nothing of it is left.
+TEST_P(AbandonedTest, ListRemovesADictionaryWhoseOnlyMemberWasKilled) {
+  const std::string name = UniqueName("abandoned_list");
+  testing::ScopedDestroy destroy(name);
+  CreateAndDie(name, GetParam());
+  ASSERT_FALSE(LeftoverFiles(name).empty()) << "the child left nothing?";
+  EXPECT_FALSE(Listed(name));
+  EXPECT_TRUE(LeftoverFiles(name).empty())
+      << "left: " << LeftoverFiles(name)[0];
+}
+
+// Any open of the name removes it too: an observer (`ultradict stat`) finds
+// no dictionary, and a later open creates a new, empty one.
+TEST_P(AbandonedTest, OpenRemovesADictionaryWhoseOnlyMemberWasKilled) {
+  const std::string name = UniqueName("abandoned_open");
+  testing::ScopedDestroy destroy(name);
+  CreateAndDie(name, GetParam());
+  Options observer;
+  observer.observer = true;
+  observer.create_if_missing = false;
+  EXPECT_TRUE(absl::IsNotFound(DB::Open(observer, name).status()));
+  EXPECT_TRUE(LeftoverFiles(name).empty());
+
+  CreateAndDie(name, GetParam());
+  Options options;
+  options.lifetime = GetParam();
+  auto db = DB::Open(options, name);
+  ASSERT_THAT(db.status(), IsOk());
+  std::string value;
+  EXPECT_TRUE(absl::IsNotFound((*db)->Get("k", &value)));
+}
+
+// A live member keeps it, whatever else is listed or opened meanwhile.
+TEST_P(AbandonedTest, ALiveMemberKeepsIt) {
+  const std::string name = UniqueName("abandoned_live");
+  testing::ScopedDestroy destroy(name);
+  int ready[2], done[2];
+  ASSERT_EQ(pipe(ready), 0);
+  ASSERT_EQ(pipe(done), 0);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    Options options;
+    options.lifetime = GetParam();
+    auto db = DB::Open(options, name);
+    if (!db.ok() || !(*db)->Put("k", "v").ok()) _exit(2);
+    if (write(ready[1], "r", 1) != 1) _exit(3);
+    char c;
+    if (read(done[0], &c, 1) != 1) _exit(4);
+    kill(getpid(), SIGKILL);
+    _exit(5);
+  }
+  char c;
+  ASSERT_EQ(read(ready[0], &c, 1), 1);
+  EXPECT_TRUE(Listed(name));
+  Options observer;
+  observer.observer = true;
+  observer.create_if_missing = false;
+  {
+    auto db = DB::Open(observer, name);
+    ASSERT_THAT(db.status(), IsOk());
+    std::string value;
+    EXPECT_THAT((*db)->Get("k", &value), IsOk());
+  }
+  EXPECT_TRUE(Listed(name));
+  ASSERT_EQ(write(done[1], "d", 1), 1);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_FALSE(Listed(name));
+  EXPECT_TRUE(LeftoverFiles(name).empty());
+  for (int fd : {ready[0], ready[1], done[0], done[1]}) close(fd);
+}
+
+INSTANTIATE_TEST_SUITE_P(Lifetimes, AbandonedTest,
+                         ::testing::Values(Lifetime::kUntilLastClose,
+                                           Lifetime::kUntilCreatorCloses));
+
+// A persistent dictionary is never removed for want of members.
+TEST(Issue17Test, PersistentDictionaryOutlivesItsKilledMember) {
+  const std::string name = UniqueName("persistent_killed");
+  testing::ScopedDestroy destroy(name);
+  CreateAndDie(name, Lifetime::kPersistent);
+  EXPECT_TRUE(Listed(name));
+  auto db = DB::Open(Options(), name);
+  ASSERT_THAT(db.status(), IsOk());
+  std::string value;
+  EXPECT_THAT((*db)->Get("k2", &value), IsOk());
+}
+
+// Values pinned across many generations hold no file descriptors: with
+// `ulimit -n 256`, 600 pins of 600 generations, and writes go on.
+TEST(Issue17Test, PinnedGenerationsHoldNoFileDescriptors) {
+  const std::string name = UniqueName("pins");
+  testing::ScopedDestroy destroy(name);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const struct rlimit limit = {256, 256};
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) _exit(2);
+    Options options;
+    options.log_size = 4096;
+    auto db = DB::Open(options, name);
+    if (!db.ok()) _exit(3);
+    std::vector<PinnableValue> pins(600);
+    for (int i = 0; i < 600; i++) {
+      absl::Status s = (*db)->Put("k", absl::StrCat("value ", i));
+      if (s.ok()) s = (*db)->GetPinned("k", &pins[i]);
+      if (s.ok()) s = (*db)->CompactLog();  // The next pin is of a new one.
+      if (!s.ok()) {
+        std::fprintf(stderr, "pin %d: %s\n", i, s.ToString().c_str());
+        _exit(4);
+      }
+    }
+    for (int i = 0; i < 600; i++) {
+      if (pins[i].data() != absl::StrCat("value ", i)) _exit(5);
+    }
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << "status " << status;
+}
+
+// The contract: every iterator is deleted before its DB. Debug builds check
+// it at once, naming the count, instead of crashing later somewhere else.
+TEST(Issue17DeathTest, DeletingADBWithALiveIteratorFailsLoudly) {
+#ifdef NDEBUG
+  GTEST_SKIP() << "checked in debug builds only";
+#endif
+  const std::string name = UniqueName("iter_death");
+  testing::ScopedDestroy destroy(name);
+  EXPECT_DEATH(
+      {
+        auto db = DB::Open(Options(), name);
+        if (!db.ok()) std::abort();
+        (*db)->Put("k", "v").IgnoreError();
+        std::unique_ptr<Iterator> it = (*db)->NewIterator();
+        it->SeekToFirst();
+        db->reset();
+      },
+      "deleted while 1 of its iterators are alive");
+}
+
+}  // namespace
+}  // namespace ultradict
