@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -130,8 +131,11 @@ absl::Status ValidateOptions(const Options& options) {
     return absl::InvalidArgumentError("compression_threshold over the value limit");
   }
   if ((options.mode & ~0666u) != 0 || (options.mode & 0600u) != 0600u) {
+    char octal[24];
+    std::snprintf(octal, sizeof(octal), "%#o",
+                  static_cast<unsigned>(options.mode));
     return absl::InvalidArgumentError(absl::StrCat(
-        "mode 0", absl::Hex(options.mode),
+        "mode ", octal,
         " must give the owner read and write and nobody execute"));
   }
   if (options.write_lock_timeout_ms <= 0) {

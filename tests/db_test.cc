@@ -374,6 +374,14 @@ TEST_F(DBTest, BadInput) {
   EXPECT_TRUE(absl::IsNotFound(DestroyDB(UniqueName("nothing"))));
 }
 
+TEST_F(DBTest, BadModeIsNamedInOctal) {
+  Options bad;
+  bad.mode = 0777;
+  absl::Status s = DB::Open(bad, UniqueName("mode")).status();
+  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_TRUE(absl::StartsWith(s.message(), "mode 0777 ")) << s;
+}
+
 TEST_F(DBTest, GeneratedNameAndLifetimes) {
   Options last;
   last.lifetime = Lifetime::kUntilLastClose;
