@@ -8,7 +8,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <limits>
 #include <map>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -380,6 +382,33 @@ TEST_F(DBTest, BadModeIsNamedInOctal) {
   absl::Status s = DB::Open(bad, UniqueName("mode")).status();
   EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
   EXPECT_TRUE(absl::StartsWith(s.message(), "mode 0777 ")) << s;
+}
+
+TEST_F(DBTest, WriteLockTimeoutNearInt64MaxWaitsForTheHolder) {
+  // timeout_ms * 1000000 used to overflow: "wait forever" (INT64_MAX), or
+  // 1e13 ms, gave up with DeadlineExceeded after one 10 ms slice.
+  for (const int64_t timeout_ms :
+       {std::numeric_limits<int64_t>::max(), int64_t{10000000000000}}) {
+    Options patient;
+    patient.write_lock_timeout_ms = timeout_ms;
+    auto db = DB::Open(patient, name_);
+    ASSERT_THAT(db.status(), IsOk());
+    std::atomic<bool> held{false};
+    std::thread holder([&] {
+      EXPECT_THAT(db_->Update("held",
+                              [&](const std::string_view*)
+                                  -> std::optional<std::string> {
+                                held.store(true);
+                                std::this_thread::sleep_for(
+                                    std::chrono::milliseconds(200));
+                                return std::nullopt;
+                              }),
+                  IsOk());
+    });
+    while (!held.load()) std::this_thread::yield();
+    EXPECT_THAT((*db)->Put("k", "v"), IsOk()) << "timeout_ms " << timeout_ms;
+    holder.join();
+  }
 }
 
 TEST_F(DBTest, GeneratedNameAndLifetimes) {
