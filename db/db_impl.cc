@@ -339,18 +339,32 @@ absl::Status DBImpl::DestroyFiles(const std::string& dir,
   absl::StatusOr<std::vector<std::string>> files = port::ListDirectory(dir);
   if (!files.ok()) return files.status();
   bool found = false;
+  absl::Status first_error;
+  std::vector<std::string> not_removed;  // "path: why", one per file.
   for (const std::string& file : *files) {
     std::string file_name;
     FileType type;
     uint64_t gen;
     if (ParseFileName(file, &file_name, &type, &gen) && file_name == name) {
-      port::Unlink(dir + "/" + file).IgnoreError();
+      absl::Status s = port::Unlink(dir + "/" + file);
+      // NotFound: removed meanwhile (another destroy, a compaction).
+      if (!s.ok() && !absl::IsNotFound(s)) {
+        if (first_error.ok()) first_error = s;
+        not_removed.emplace_back(s.message());
+      }
       found = true;
     }
   }
   if (!found) {
     return absl::NotFoundError(
         absl::StrCat("dictionary \"", AsAbsl(name), "\" does not exist in ", dir));
+  }
+  if (!not_removed.empty()) {
+    // The code of the first failure (PermissionDenied, Internal...).
+    return absl::Status(
+        first_error.code(),
+        absl::StrCat("dictionary \"", AsAbsl(name), "\" not fully removed: ",
+                     absl::StrJoin(not_removed, "; ")));
   }
   return absl::OkStatus();
 }

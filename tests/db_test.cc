@@ -7,7 +7,10 @@
 #endif
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <filesystem>
 #include <limits>
 #include <map>
 #include <optional>
@@ -382,6 +385,29 @@ TEST_F(DBTest, BadModeIsNamedInOctal) {
   absl::Status s = DB::Open(bad, UniqueName("mode")).status();
   EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
   EXPECT_TRUE(absl::StartsWith(s.message(), "mode 0777 ")) << s;
+}
+
+TEST_F(DBTest, DestroyNamesEachFileItCouldNotRemove) {
+  // A directory named like a segment of the dictionary cannot be unlinked
+  // (EISDIR): DestroyDB removes the rest, then says what is left and why.
+  db_.reset();
+  const std::string stray =
+      absl::StrCat(port::SegmentDirectory(""), "/ud.", name_, ".9.log");
+  ASSERT_TRUE(std::filesystem::create_directory(stray));
+  absl::Status s = DestroyDB(name_);
+  EXPECT_FALSE(s.ok());
+  EXPECT_FALSE(absl::IsNotFound(s)) << s;
+  EXPECT_TRUE(absl::StrContains(s.message(), stray)) << s;
+#ifndef _WIN32
+  EXPECT_TRUE(absl::StrContains(s.message(), std::strerror(EISDIR))) << s;
+#endif
+  EXPECT_EQ(testing::LeftoverFiles(name_),
+            std::vector<std::string>{absl::StrCat("ud.", name_, ".9.log")});
+  // Still something of it: not NotFound. Once it is gone: NotFound.
+  s = DestroyDB(name_);
+  EXPECT_FALSE(s.ok() || absl::IsNotFound(s)) << s;
+  std::filesystem::remove(stray);
+  EXPECT_TRUE(absl::IsNotFound(DestroyDB(name_)));
 }
 
 TEST_F(DBTest, WriteLockTimeoutNearInt64MaxWaitsForTheHolder) {

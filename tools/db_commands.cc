@@ -429,7 +429,8 @@ std::vector<Command> DbCommands() {
       {"destroy", "Remove every segment of a dictionary",
        "destroy NAME [--force]",
        "Processes that have it open keep their mapping until they close.\n"
-       "A name that does not exist exits 1 unless --force is given.\n",
+       "A name that does not exist exits 1 unless --force is given. A file\n"
+       "that cannot be removed exits 4, naming each file left and why.\n",
        {{"force", false, "succeed when the dictionary does not exist"}}, 1, 1,
        RunDestroy},
   };

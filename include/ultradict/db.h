@@ -179,7 +179,10 @@ class DB {
 
 // Removes every segment of the dictionary `name` (in options.directory).
 // Processes that still have it open keep working on their mapping until they
-// close. NotFound when it does not exist.
+// close. NotFound when it does not exist. When a file of it cannot be
+// removed (a read-only directory, a directory of the same name), the others
+// are removed and the error (the code of the first failure, e.g.
+// PermissionDenied) names each file left and why.
 absl::Status DestroyDB(std::string_view name,
                        const Options& options = Options());
 

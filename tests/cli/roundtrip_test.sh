@@ -85,4 +85,20 @@ expect 0 "$UD" destroy "$NAME"
 expect_error 1 "$UD" get "$NAME" alpha
 expect_error 1 "$UD" destroy "$NAME"
 expect 0 "$UD" destroy "$NAME" --force
+
+# destroy that cannot remove a file (here a directory named like a segment):
+# exit 4 naming the file and why, even with --force; the rest is removed.
+expect 0 "$UD" put "$NAME" k v
+stray="$ULTRADICT_DIR/ud.$NAME.9.log"
+mkdir "$stray"
+expect_error 4 "$UD" destroy "$NAME"
+[[ $ERR == "ultradict: destroy: "*"$stray: Is a directory"* ]] || fail "destroy: $ERR"
+[[ $(ls "$ULTRADICT_DIR") == "ud.$NAME.9.log" ]] || fail "destroy left more files"
+expect_error 4 "$UD" destroy "$NAME" --force
+rmdir "$stray"
+mkdir "$ULTRADICT_DIR/ud.$NAME"
+expect_error 4 "$UD" destroy "$NAME" --force
+[[ $ERR == *"$ULTRADICT_DIR/ud.$NAME: Is a directory"* ]] || fail "destroy: $ERR"
+rmdir "$ULTRADICT_DIR/ud.$NAME"
+expect_error 1 "$UD" destroy "$NAME"
 echo PASS
