@@ -20,6 +20,9 @@ cmp -s "$SCRATCH/value" "$SCRATCH/got" || fail "binary value changed on the way"
 # A missing key: exit 1, one line on stderr, nothing on stdout.
 expect_error 1 "$UD" get "$NAME" nosuchkey
 [[ -z $OUT ]] || fail "get of a missing key printed something"
+[[ $ERR == "ultradict: get: key not found: nosuchkey" ]] || fail "get: $ERR"
+expect_error 1 "$UD" get "$NAME" "no such"
+[[ $ERR == 'ultradict: get: key not found: no\x20such' ]] || fail "get: $ERR"
 
 # ls: key order, escaping, --prefix, --limit, --values.
 expect 0 "$UD" put "$NAME" beta 3
@@ -39,6 +42,7 @@ expect_line 'bin\x20key bin\x00\x61ry\n\xff'
 expect 0 "$UD" del "$NAME" beta
 expect_error 1 "$UD" get "$NAME" beta
 expect_error 1 "$UD" del "$NAME" beta
+[[ $ERR == "ultradict: del: key not found: beta" ]] || fail "del: $ERR"
 
 # list: one row for the dictionary, opening it creates nothing.
 before=$(ls "$ULTRADICT_DIR" | sort)
