@@ -1834,8 +1834,16 @@ uint64_t DBImpl::LatestSequence() {
 }
 
 uint64_t DBImpl::WaitForChange(uint64_t since, int64_t timeout_ms) {
+  // Saturated: timeout_ms in nanoseconds overflows from ~9.2e12 ms, and
+  // INT64_MAX means "wait without limit".
+  using Clock = std::chrono::steady_clock;
+  const auto now = Clock::now();
   const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+      timeout_ms >= std::chrono::duration_cast<std::chrono::milliseconds>(
+                        Clock::time_point::max() - now)
+                        .count()
+          ? Clock::time_point::max()
+          : now + std::chrono::milliseconds(timeout_ms);
   for (;;) {
     const uint32_t word = block_.change().load(std::memory_order_acquire);
     const uint64_t latest = LatestSequence();

@@ -767,5 +767,20 @@ TEST_F(DBTest, WaitForChangeAndReadChanges) {
   EXPECT_EQ(collect.seen, (std::vector<std::string>{"put w=1", "del w"}));
 }
 
+TEST_F(DBTest, WaitForChangeWithoutLimit) {
+  // milliseconds(timeout_ms) in nanoseconds used to overflow: INT64_MAX (or
+  // 1e13) returned at once instead of waiting for the next write.
+  for (const int64_t timeout_ms :
+       {std::numeric_limits<int64_t>::max(), int64_t{10000000000000}}) {
+    const uint64_t start = db_->LatestSequence();
+    std::thread writer([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      EXPECT_THAT(db_->Put("w", "1"), IsOk());
+    });
+    EXPECT_GT(db_->WaitForChange(start, timeout_ms), start) << timeout_ms;
+    writer.join();
+  }
+}
+
 }  // namespace
 }  // namespace ultradict

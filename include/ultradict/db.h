@@ -154,7 +154,8 @@ class DB {
   virtual uint64_t LatestSequence() = 0;
 
   // Blocks until LatestSequence() > since or timeout_ms passes, without
-  // spinning. Returns the latest sequence (== since on timeout).
+  // spinning. Returns the latest sequence (== since on timeout). INT64_MAX
+  // waits without limit.
   virtual uint64_t WaitForChange(uint64_t since, int64_t timeout_ms) = 0;
 
   // Calls handler for each update committed after sequence `since`, in
