@@ -133,8 +133,11 @@ absl::Status ValidateOptions(const Options& options) {
     return absl::InvalidArgumentError("compression_threshold over the value limit");
   }
   if ((options.mode & ~0666u) != 0 || (options.mode & 0600u) != 0600u) {
+    char octal[24];
+    std::snprintf(octal, sizeof(octal), "%#o",
+                  static_cast<unsigned>(options.mode));
     return absl::InvalidArgumentError(absl::StrCat(
-        "mode 0", absl::Hex(options.mode),
+        "mode ", octal,
         " must give the owner read and write and nobody execute"));
   }
   if (options.write_lock_timeout_ms <= 0) {
@@ -391,18 +394,32 @@ absl::Status DBImpl::DestroyFiles(const std::string& dir,
   absl::StatusOr<std::vector<std::string>> files = port::ListDirectory(dir);
   if (!files.ok()) return files.status();
   bool found = false;
+  absl::Status first_error;
+  std::vector<std::string> not_removed;  // "path: why", one per file.
   for (const std::string& file : *files) {
     std::string file_name;
     FileType type;
     uint64_t gen;
     if (ParseFileName(file, &file_name, &type, &gen) && file_name == name) {
-      port::Unlink(dir + "/" + file).IgnoreError();
+      absl::Status s = port::Unlink(dir + "/" + file);
+      // NotFound: removed meanwhile (another destroy, a compaction).
+      if (!s.ok() && !absl::IsNotFound(s)) {
+        if (first_error.ok()) first_error = s;
+        not_removed.emplace_back(s.message());
+      }
       found = true;
     }
   }
   if (!found) {
     return absl::NotFoundError(
         absl::StrCat("dictionary \"", AsAbsl(name), "\" does not exist in ", dir));
+  }
+  if (!not_removed.empty()) {
+    // The code of the first failure (PermissionDenied, Internal...).
+    return absl::Status(
+        first_error.code(),
+        absl::StrCat("dictionary \"", AsAbsl(name), "\" not fully removed: ",
+                     absl::StrJoin(not_removed, "; ")));
   }
   return absl::OkStatus();
 }
@@ -1917,8 +1934,16 @@ uint64_t DBImpl::LatestSequence() {
 }
 
 uint64_t DBImpl::WaitForChange(uint64_t since, int64_t timeout_ms) {
+  // Saturated: timeout_ms in nanoseconds overflows from ~9.2e12 ms, and
+  // INT64_MAX means "wait without limit".
+  using Clock = std::chrono::steady_clock;
+  const auto now = Clock::now();
   const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+      timeout_ms >= std::chrono::duration_cast<std::chrono::milliseconds>(
+                        Clock::time_point::max() - now)
+                        .count()
+          ? Clock::time_point::max()
+          : now + std::chrono::milliseconds(timeout_ms);
   for (;;) {
     const uint32_t word = block_.change().load(std::memory_order_acquire);
     const uint64_t latest = LatestSequence();

@@ -73,7 +73,9 @@ class DBImpl : public DB, private ForkAware {
   static bool RemoveIfAbandoned(const std::string& dir, std::string_view name,
                                 const port::Segment& segment);
 
-  // Removes every file of dictionary `name` in `dir`.
+  // Removes every file of dictionary `name` in `dir`. NotFound when it has
+  // none; when some cannot be removed, removes the others and returns the
+  // code of the first failure with a message naming each file left and why.
   static absl::Status DestroyFiles(const std::string& dir,
                                    std::string_view name);
 

@@ -331,8 +331,12 @@ absl::Status ProcessMutex::Lock(void* storage, int64_t timeout_ms,
   if (timeout_ms <= 0) return absl::DeadlineExceededError("mutex held");
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
-  const int64_t deadline_ns =
-      now.tv_sec * 1000000000LL + now.tv_nsec + timeout_ms * 1000000LL;
+  const int64_t now_ns = now.tv_sec * 1000000000LL + now.tv_nsec;
+  // Saturated: timeout_ms * 1000000 overflows from ~9.2e12 ms (292 years),
+  // and INT64_MAX means "wait forever".
+  const int64_t deadline_ns = timeout_ms >= (INT64_MAX - now_ns) / 1000000LL
+                                  ? INT64_MAX
+                                  : now_ns + timeout_ms * 1000000LL;
   for (;;) {
     // Wait in short slices: a waiter killed at the wrong moment can swallow
     // a wake-up of a robust mutex, and the slices bound what that costs.

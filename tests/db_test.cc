@@ -7,8 +7,13 @@
 #endif
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <limits>
 #include <map>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -374,6 +379,64 @@ TEST_F(DBTest, BadInput) {
   EXPECT_TRUE(absl::IsNotFound(DestroyDB(UniqueName("nothing"))));
 }
 
+TEST_F(DBTest, BadModeIsNamedInOctal) {
+  Options bad;
+  bad.mode = 0777;
+  absl::Status s = DB::Open(bad, UniqueName("mode")).status();
+  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_TRUE(absl::StartsWith(s.message(), "mode 0777 ")) << s;
+}
+
+TEST_F(DBTest, DestroyNamesEachFileItCouldNotRemove) {
+  // A directory named like a segment of the dictionary cannot be unlinked
+  // (EISDIR): DestroyDB removes the rest, then says what is left and why.
+  db_.reset();
+  const std::string stray =
+      absl::StrCat(port::SegmentDirectory(""), "/ud.", name_, ".9.log");
+  ASSERT_TRUE(std::filesystem::create_directory(stray));
+  absl::Status s = DestroyDB(name_);
+  EXPECT_FALSE(s.ok());
+  EXPECT_FALSE(absl::IsNotFound(s)) << s;
+  EXPECT_TRUE(absl::StrContains(s.message(), stray)) << s;
+#ifndef _WIN32
+  EXPECT_TRUE(absl::StrContains(s.message(), std::strerror(EISDIR))) << s;
+#endif
+  EXPECT_EQ(testing::LeftoverFiles(name_),
+            std::vector<std::string>{absl::StrCat("ud.", name_, ".9.log")});
+  // Still something of it: not NotFound. Once it is gone: NotFound.
+  s = DestroyDB(name_);
+  EXPECT_FALSE(s.ok() || absl::IsNotFound(s)) << s;
+  std::filesystem::remove(stray);
+  EXPECT_TRUE(absl::IsNotFound(DestroyDB(name_)));
+}
+
+TEST_F(DBTest, WriteLockTimeoutNearInt64MaxWaitsForTheHolder) {
+  // timeout_ms * 1000000 used to overflow: "wait forever" (INT64_MAX), or
+  // 1e13 ms, gave up with DeadlineExceeded after one 10 ms slice.
+  for (const int64_t timeout_ms :
+       {std::numeric_limits<int64_t>::max(), int64_t{10000000000000}}) {
+    Options patient;
+    patient.write_lock_timeout_ms = timeout_ms;
+    auto db = DB::Open(patient, name_);
+    ASSERT_THAT(db.status(), IsOk());
+    std::atomic<bool> held{false};
+    std::thread holder([&] {
+      EXPECT_THAT(db_->Update("held",
+                              [&](const std::string_view*)
+                                  -> std::optional<std::string> {
+                                held.store(true);
+                                std::this_thread::sleep_for(
+                                    std::chrono::milliseconds(200));
+                                return std::nullopt;
+                              }),
+                  IsOk());
+    });
+    while (!held.load()) std::this_thread::yield();
+    EXPECT_THAT((*db)->Put("k", "v"), IsOk()) << "timeout_ms " << timeout_ms;
+    holder.join();
+  }
+}
+
 TEST_F(DBTest, GeneratedNameAndLifetimes) {
   Options last;
   last.lifetime = Lifetime::kUntilLastClose;
@@ -702,6 +765,21 @@ TEST_F(DBTest, WaitForChangeAndReadChanges) {
   ASSERT_THAT(seq.status(), IsOk());
   EXPECT_EQ(*seq, start + 2);
   EXPECT_EQ(collect.seen, (std::vector<std::string>{"put w=1", "del w"}));
+}
+
+TEST_F(DBTest, WaitForChangeWithoutLimit) {
+  // milliseconds(timeout_ms) in nanoseconds used to overflow: INT64_MAX (or
+  // 1e13) returned at once instead of waiting for the next write.
+  for (const int64_t timeout_ms :
+       {std::numeric_limits<int64_t>::max(), int64_t{10000000000000}}) {
+    const uint64_t start = db_->LatestSequence();
+    std::thread writer([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      EXPECT_THAT(db_->Put("w", "1"), IsOk());
+    });
+    EXPECT_GT(db_->WaitForChange(start, timeout_ms), start) << timeout_ms;
+    writer.join();
+  }
 }
 
 }  // namespace

@@ -50,6 +50,13 @@ absl::StatusOr<std::unique_ptr<DB>> OpenDictionary(const Args& args,
   // A tool invocation must never keep a dictionary alive nor remove it.
   options.observer = true;
   absl::StatusOr<std::unique_ptr<DB>> db = DB::Open(options, name);
+  std::error_code ec;
+  if (create && absl::IsNotFound(db.status()) &&
+      !std::filesystem::exists(args.dir, ec) && !ec) {
+    // Not "not found": put creates the dictionary, not its directory.
+    return absl::FailedPreconditionError(
+        absl::StrCat("segment directory ", args.dir, " does not exist"));
+  }
   if (absl::IsNotFound(db.status())) {
     return absl::NotFoundError(absl::StrCat(
         "dictionary \"", name, "\" does not exist in ", args.dir));
@@ -101,6 +108,10 @@ int RunGet(const Args& args) {
   if (!db.ok()) return Fail(args, db.status());
   std::string value;
   absl::Status s = (*db)->Get(args.positional[1], &value);
+  if (absl::IsNotFound(s)) {
+    return Fail(args, kExitNotFound,
+                absl::StrCat("key not found: ", EscapeBytes(args.positional[1])));
+  }
   if (!s.ok()) return Fail(args, s);
   if (!WriteOut(value)) return Fail(args, kExitError, "error writing to stdout");
   return Finish(args);
@@ -384,7 +395,8 @@ std::vector<Command> DbCommands() {
        "put NAME KEY VALUE",
        "VALUE \"-\" reads the value from stdin (binary-safe). A new dictionary\n"
        "gets the default options (persistent, no compression). Use -- before\n"
-       "a KEY or VALUE that starts with '-'.\n",
+       "a KEY or VALUE that starts with '-'. The segment directory must\n"
+       "exist (exit 4 otherwise).\n",
        {}, 3, 3, RunPut},
       {"get", "Print the value of KEY", "get NAME KEY",
        "Prints the raw value bytes to stdout, without a newline. A missing\n"
@@ -429,7 +441,8 @@ std::vector<Command> DbCommands() {
       {"destroy", "Remove every segment of a dictionary",
        "destroy NAME [--force]",
        "Processes that have it open keep their mapping until they close.\n"
-       "A name that does not exist exits 1 unless --force is given.\n",
+       "A name that does not exist exits 1 unless --force is given. A file\n"
+       "that cannot be removed exits 4, naming each file left and why.\n",
        {{"force", false, "succeed when the dictionary does not exist"}}, 1, 1,
        RunDestroy},
   };

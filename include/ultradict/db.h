@@ -162,7 +162,8 @@ class DB {
   virtual uint64_t LatestSequence() = 0;
 
   // Blocks until LatestSequence() > since or timeout_ms passes, without
-  // spinning. Returns the latest sequence (== since on timeout).
+  // spinning. Returns the latest sequence (== since on timeout). INT64_MAX
+  // waits without limit.
   virtual uint64_t WaitForChange(uint64_t since, int64_t timeout_ms) = 0;
 
   // Calls handler for each update committed after sequence `since`, in
@@ -187,7 +188,10 @@ class DB {
 
 // Removes every segment of the dictionary `name` (in options.directory).
 // Processes that still have it open keep working on their mapping until they
-// close. NotFound when it does not exist.
+// close. NotFound when it does not exist. When a file of it cannot be
+// removed (a read-only directory, a directory of the same name), the others
+// are removed and the error (the code of the first failure, e.g.
+// PermissionDenied) names each file left and why.
 absl::Status DestroyDB(std::string_view name,
                        const Options& options = Options());
 

@@ -81,7 +81,8 @@ struct Options {
   std::string directory;
 
   // How long a writer waits for the cross-process write lock before giving
-  // up with DeadlineExceeded. Default: 60 s.
+  // up with DeadlineExceeded. Default: 60 s. INT64_MAX waits without limit
+  // (on Windows 49.7 days, its longest wait).
   int64_t write_lock_timeout_ms = 60 * 1000;
 
   // Compact in a thread of this process once the log holds a third of

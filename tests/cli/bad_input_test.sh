@@ -49,6 +49,13 @@ for cmd in "get $NAME k" "del $NAME k" "ls $NAME" "stat $NAME" \
 done
 [[ -z $(ls "$ULTRADICT_DIR") ]] || fail "a command on a missing name created files"
 expect_error 1 "$UD" list --dir "$SCRATCH/no/such/dir"
+# put creates the dictionary, not its segment directory: a missing directory
+# is an error of the setup (exit 4) that names the directory.
+expect_error 4 "$UD" put "$NAME" k v --dir "$SCRATCH/no/such/dir"
+[[ $ERR == "ultradict: put: segment directory $SCRATCH/no/such/dir does not exist" ]] ||
+  fail "put into a missing directory: $ERR"
+expect_error 1 "$UD" get "$NAME" k --dir "$SCRATCH/no/such/dir"
+[[ $ERR == *"does not exist in $SCRATCH/no/such/dir"* ]] || fail "get: $ERR"
 
 # Files that are not (whole) segments, for dump and verify --segment.
 expect 0 "$UD" put "$NAME" s1 one

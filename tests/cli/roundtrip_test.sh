@@ -20,6 +20,9 @@ cmp -s "$SCRATCH/value" "$SCRATCH/got" || fail "binary value changed on the way"
 # A missing key: exit 1, one line on stderr, nothing on stdout.
 expect_error 1 "$UD" get "$NAME" nosuchkey
 [[ -z $OUT ]] || fail "get of a missing key printed something"
+[[ $ERR == "ultradict: get: key not found: nosuchkey" ]] || fail "get: $ERR"
+expect_error 1 "$UD" get "$NAME" "no such"
+[[ $ERR == 'ultradict: get: key not found: no\x20such' ]] || fail "get: $ERR"
 
 # ls: key order, escaping, --prefix, --limit, --values.
 expect 0 "$UD" put "$NAME" beta 3
@@ -39,6 +42,7 @@ expect_line 'bin\x20key bin\x00\x61ry\n\xff'
 expect 0 "$UD" del "$NAME" beta
 expect_error 1 "$UD" get "$NAME" beta
 expect_error 1 "$UD" del "$NAME" beta
+[[ $ERR == "ultradict: del: key not found: beta" ]] || fail "del: $ERR"
 
 # list: one row for the dictionary, opening it creates nothing.
 before=$(ls "$ULTRADICT_DIR" | sort)
@@ -85,4 +89,20 @@ expect 0 "$UD" destroy "$NAME"
 expect_error 1 "$UD" get "$NAME" alpha
 expect_error 1 "$UD" destroy "$NAME"
 expect 0 "$UD" destroy "$NAME" --force
+
+# destroy that cannot remove a file (here a directory named like a segment):
+# exit 4 naming the file and why, even with --force; the rest is removed.
+expect 0 "$UD" put "$NAME" k v
+stray="$ULTRADICT_DIR/ud.$NAME.9.log"
+mkdir "$stray"
+expect_error 4 "$UD" destroy "$NAME"
+[[ $ERR == "ultradict: destroy: "*"$stray: Is a directory"* ]] || fail "destroy: $ERR"
+[[ $(ls "$ULTRADICT_DIR") == "ud.$NAME.9.log" ]] || fail "destroy left more files"
+expect_error 4 "$UD" destroy "$NAME" --force
+rmdir "$stray"
+mkdir "$ULTRADICT_DIR/ud.$NAME"
+expect_error 4 "$UD" destroy "$NAME" --force
+[[ $ERR == *"$ULTRADICT_DIR/ud.$NAME: Is a directory"* ]] || fail "destroy: $ERR"
+rmdir "$ULTRADICT_DIR/ud.$NAME"
+expect_error 1 "$UD" destroy "$NAME"
 echo PASS
