@@ -374,7 +374,12 @@ absl::Status DestroyDB(std::string_view name, const Options& options) {
     }
     return s;
   }
-  if (absl::IsPermissionDenied(segment.status())) return segment.status();
+  // Another user's, or not a regular file (a symbolic link, which must not
+  // lead anywhere, a FIFO, a directory): nothing is removed.
+  if (absl::IsPermissionDenied(segment.status()) ||
+      absl::IsInvalidArgument(segment.status())) {
+    return segment.status();
+  }
   return DBImpl::DestroyFiles(dir, name);  // Damaged or partial: remove all.
 }
 
@@ -507,6 +512,11 @@ absl::Status DBImpl::RefreshLocked() {
         return absl::DataLossError(absl::StrCat(
             "generation ", gen, " of \"", name_,
             "\" is current but its segment is missing: ", s.message()));
+      }
+      if (absl::IsInvalidArgument(s)) {  // Not a regular file.
+        return absl::DataLossError(absl::StrCat(
+            "generation ", gen, " of \"", name_,
+            "\" is current but its segment cannot be used: ", s.message()));
       }
       if (!s.ok()) return s;
       current_ = std::move(g);

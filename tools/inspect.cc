@@ -6,9 +6,7 @@
 #include "tools/inspect.h"
 
 #include <algorithm>
-#include <filesystem>
 #include <optional>
-#include <system_error>
 
 #include "absl/strings/str_cat.h"
 #include "db/control_block.h"
@@ -39,19 +37,15 @@ std::string MagicText(const char* data) {
   return EscapeBytes(std::string_view(data, 8));
 }
 
-// Opens a segment file read-only, refusing what is not a regular file
-// before open() (a FIFO would block).
+// Opens a segment file read-only through the port's checked open: no
+// symbolic link is followed, a FIFO does not block, and what is not a
+// regular file is refused (InvalidArgument) before a byte is read.
 absl::Status OpenSegment(const std::string& path, port::Segment* segment) {
-  std::error_code ec;
-  const std::filesystem::file_status st = std::filesystem::status(path, ec);
-  if (ec || !std::filesystem::exists(st)) {
-    return absl::NotFoundError(absl::StrCat(path, ": no such file"));
-  }
-  if (!std::filesystem::is_regular_file(st)) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": not a regular file"));
-  }
   absl::StatusOr<port::Segment> opened =
       port::Segment::Open(path, /*allow_other_owner=*/true, /*writable=*/false);
+  if (absl::IsNotFound(opened.status())) {
+    return absl::NotFoundError(absl::StrCat(path, ": no such file"));
+  }
   if (!opened.ok()) return opened.status();
   *segment = std::move(*opened);
   return absl::OkStatus();
