@@ -9,6 +9,7 @@
 // user need root and skip otherwise.
 
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -18,11 +19,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "port/port.h"
 #include "tests/testutil.h"
@@ -159,6 +162,31 @@ TEST_F(Issue17Test, SymlinkAtAGenerationPathIsRefused) {
   unlink(copy.c_str());
 }
 
+TEST_F(Issue17Test, HardLinkOfAControlSegmentIsRefused) {
+  const std::string hard = UniqueName("hard");
+  ASSERT_EQ(link(Path(real_).c_str(), Path(hard).c_str()), 0);
+  auto db = DB::Open(options_, hard);
+  EXPECT_EQ(db.status().code(), absl::StatusCode::kFailedPrecondition)
+      << db.status();
+  EXPECT_TRUE(absl::StrContains(db.status().message(), real_)) << db.status();
+  // Destroying the second name removes that name only.
+  EXPECT_THAT(DestroyDB(hard, options_), IsOk());
+  EXPECT_NE(access(Path(hard).c_str(), F_OK), 0);
+  ExpectRealIntact();
+}
+
+TEST_F(Issue17Test, CopyOfAControlSegmentUnderAnotherNameIsRefused) {
+  const std::string copy = UniqueName("copy");
+  std::filesystem::copy_file(Path(real_), Path(copy));
+  chmod(Path(copy).c_str(), 0600);
+  auto db = DB::Open(options_, copy);
+  EXPECT_EQ(db.status().code(), absl::StatusCode::kFailedPrecondition)
+      << db.status();
+  EXPECT_TRUE(absl::StrContains(db.status().message(), real_)) << db.status();
+  EXPECT_THAT(DestroyDB(copy, options_), IsOk());
+  ExpectRealIntact();
+}
+
 TEST_F(Issue17Test, FifoAtAGenerationPathFailsAtOnce) {
   const std::string snap = SnapshotOf(dir_.path(), real_, 1);
   ASSERT_FALSE(snap.empty());
@@ -210,6 +238,114 @@ TEST_F(Issue17Test, FifoOrDirectoryAtAControlPathFailsAtOnce) {
   });
   EXPECT_EQ(rc, 0) << (rc == -SIGALRM ? "hung" : "failed at step");
   ExpectRealIntact();
+}
+
+// The names an attacker who can list the directory (but cannot read the
+// 0600 control segment) would squat for generations 1..kGens of `name`:
+// those of the old scheme, and those with every tag-like part seen in the
+// names of the dictionary's files so far.
+constexpr int kGens = 24;
+std::set<std::string> PredictableNames(const std::string& dir,
+                                       const std::string& name) {
+  std::set<std::string> tags = {""};
+  for (const std::string& f :
+       FilesWithPrefix(dir, absl::StrCat("ud.", name, "."))) {
+    for (absl::string_view part :
+         absl::StrSplit(f.substr(name.size() + 4), '.')) {
+      tags.insert(std::string(part));
+    }
+  }
+  std::set<std::string> names;
+  for (int gen = 1; gen <= kGens; gen++) {
+    for (const std::string& tag : tags) {
+      const std::string base =
+          absl::StrCat("ud.", name, ".", gen, tag.empty() ? "" : ".", tag);
+      for (const char* suffix : {".log", ".snap", ".snap.tmp", ".log.tmp"}) {
+        names.insert(base + suffix);
+      }
+    }
+  }
+  names.insert(absl::StrCat("ud.", name, ".tmp"));
+  return names;
+}
+
+// In a forked child: switches to uid/gid `id` (and no supplementary group).
+bool BecomeUser(uid_t id) {
+  return setgroups(0, nullptr) == 0 && setgid(id) == 0 && setuid(id) == 0;
+}
+
+TEST(Issue17SquatTest, AnotherUserCannotBlockADictionaryByPreCreatingFiles) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to act as two other users";
+  constexpr uid_t kAttacker = 65534;
+  constexpr uid_t kVictim = 65533;
+  // A shared directory like /dev/shm: world-writable with the sticky bit,
+  // so the victim cannot remove the attacker's files.
+  ScopedDir dir("/dev/shm", "squat", 01777);
+  ASSERT_TRUE(dir.ok()) << dir.path();
+  const std::string name = UniqueName("squat");
+  Options options;
+  options.directory = dir.path();
+  options.log_size = 4096;  // Compactions of their own accord, often.
+
+  auto squat = [&]() -> int {
+    if (!BecomeUser(kAttacker)) return 30;
+    int made = 0;
+    for (const std::string& f : PredictableNames(dir.path(), name)) {
+      const int fd = open((dir.path() + "/" + f).c_str(),
+                          O_WRONLY | O_CREAT | O_EXCL, 0644);
+      if (fd < 0) continue;
+      if (write(fd, "squatted", 8) != 8) return 31;
+      close(fd);
+      made++;
+    }
+    std::fprintf(stderr, "attacker made %d files\n", made);
+    return made > 0 ? 0 : 32;
+  };
+  // Writes and compacts as the victim; each round's keys must all be read.
+  auto victim = [&](int round) -> int {
+    if (!BecomeUser(kVictim)) return 40;
+    auto db = DB::Open(options, name);
+    if (!db.ok()) {
+      std::fprintf(stderr, "victim: %s\n", db.status().ToString().c_str());
+      return 41;
+    }
+    for (int c = 0; c < 4; c++) {
+      for (int i = 0; i < 200; i++) {
+        absl::Status s =
+            (*db)->Put(absl::StrCat("r", round, "k", i),
+                       absl::StrCat("value ", i, " of round ", round));
+        if (!s.ok()) {
+          std::fprintf(stderr, "victim put: %s\n", s.ToString().c_str());
+          return 42;
+        }
+      }
+      absl::Status s = (*db)->CompactLog();
+      if (!s.ok()) {
+        std::fprintf(stderr, "victim compact: %s\n", s.ToString().c_str());
+        return 43;
+      }
+    }
+    for (int r = 0; r <= round; r++) {
+      for (int i = 0; i < 200; i++) {
+        std::string value;
+        if (!(*db)->Get(absl::StrCat("r", r, "k", i), &value).ok() ||
+            value != absl::StrCat("value ", i, " of round ", r)) {
+          return 44;
+        }
+      }
+    }
+    return 0;
+  };
+
+  EXPECT_EQ(InChild(squat), 0);  // Before the dictionary exists.
+  EXPECT_EQ(InChild([&] { return victim(0); }), 0);
+  EXPECT_EQ(InChild(squat), 0);  // With what its files' names tell.
+  EXPECT_EQ(InChild([&] { return victim(1); }), 0);
+  EXPECT_EQ(InChild([&]() -> int {
+              if (!BecomeUser(kVictim)) return 50;
+              return DestroyDB(name, options).ok() ? 0 : 51;
+            }),
+            0);
 }
 
 }  // namespace
