@@ -37,7 +37,6 @@ namespace {
 using testing::IsOk;
 using testing::UniqueName;
 
-constexpr int kSkipExit = 77;
 constexpr unsigned kAlarmSeconds = 20;
 
 // A private directory for one test, removed with everything in it (files
