@@ -72,7 +72,12 @@ TEST(FilenameTest, GenerationNamesCarryAKeyedTag) {
   const std::string snap = SnapshotFileName("/d", "x", key, 3);
   const std::string tmp_snap = TempSnapshotFileName("/d", "x", key, 3);
   const std::string tmp_log = TempLogFileName("/d", "x", key, 3);
-  // Frozen: ud.N.<gen>.<16 hex of SipHash-2-4(key, fixed64 gen, kind)>.<kind>.
+  // Frozen: ud.N.<gen>.<16 hex of SipHash-2-4(key, fixed64 gen, kind)>.<kind>
+  // (kinds: 1 log, 2 snap, 3 snap.tmp, 4 log.tmp); doc/design.md's example.
+  EXPECT_EQ(log, "/d/ud.x.3.dc0cac0363864a52.log");
+  EXPECT_EQ(snap, "/d/ud.x.3.eef5bff15596cc25.snap");
+  EXPECT_EQ(tmp_snap, "/d/ud.x.3.e9398dbde31d58be.snap.tmp");
+  EXPECT_EQ(tmp_log, "/d/ud.x.3.cd08740d41ff8993.log.tmp");
   EXPECT_EQ(log.size(), std::string("/d/ud.x.3.0123456789abcdef.log").size());
   EXPECT_EQ(log.substr(0, 10), "/d/ud.x.3.");
   EXPECT_EQ(log.substr(26), ".log");
