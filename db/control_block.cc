@@ -2,9 +2,11 @@
 
 #include "db/control_block.h"
 
+#include <algorithm>
 #include <cstring>
 #include <thread>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "port/port.h"
 #include "util/checksum.h"
@@ -14,7 +16,23 @@
 namespace ultradict {
 namespace control {
 
-void Block::InitHeader(const Options& options, uint32_t creator_token) {
+namespace {
+
+constexpr size_t kMaxIdentityName = kFileKeyOffset - kIdentityOffset - 1 - 7;
+static_assert(kMaxIdentityName >= kMaxNameLength, "the name must fit");
+
+// The header checksum: over [0, 40) and the identity, [384, 472).
+uint32_t HeaderChecksum(const char* base) {
+  ChecksumStream stream;
+  stream.Update(base, kHeaderChecksumOffset);
+  stream.Update(base + kIdentityOffset, kIdentityEnd - kIdentityOffset);
+  return stream.Checksum32();
+}
+
+}  // namespace
+
+void Block::InitHeader(const Options& options, uint32_t creator_token,
+                       std::string_view name, const FileKey& key) {
   EncodeFixed64(base_, kControlMagic);
   EncodeFixed32(base_ + 8, kVersion);
   EncodeFixed32(base_ + 12, static_cast<uint32_t>(kSize));
@@ -23,8 +41,25 @@ void Block::InitHeader(const Options& options, uint32_t creator_token) {
   EncodeFixed32(base_ + 20, static_cast<uint32_t>(options.compression_threshold));
   EncodeFixed64(base_ + 24, options.log_size);
   EncodeFixed32(base_ + 32, creator_token);
-  EncodeFixed32(base_ + kHeaderChecksumOffset,
-                Checksum32(base_, kHeaderChecksumOffset));
+  const size_t length = std::min(name.size(), kMaxIdentityName);
+  base_[kIdentityOffset] = static_cast<char>(length);
+  std::memcpy(base_ + kIdentityOffset + 1, name.data(), length);
+  EncodeFixed64(base_ + kFileKeyOffset, key.k0);
+  EncodeFixed64(base_ + kFileKeyOffset + 8, key.k1);
+  EncodeFixed32(base_ + kHeaderChecksumOffset, HeaderChecksum(base_));
+}
+
+std::string_view Block::name() const {
+  const size_t length = std::min<size_t>(
+      static_cast<uint8_t>(base_[kIdentityOffset]), kMaxIdentityName);
+  return std::string_view(base_ + kIdentityOffset + 1, length);
+}
+
+FileKey Block::file_key() const {
+  FileKey key;
+  key.k0 = DecodeFixed64(base_ + kFileKeyOffset);
+  key.k1 = DecodeFixed64(base_ + kFileKeyOffset + 8);
+  return key;
 }
 
 uint32_t Block::compression_threshold() const {
@@ -34,7 +69,8 @@ uint64_t Block::initial_log_size() const { return DecodeFixed64(base_ + 24); }
 uint32_t Block::creator_token() const { return DecodeFixed32(base_ + 32); }
 
 absl::Status Block::Validate(const char* base, size_t size,
-                             std::string_view name) {
+                             std::string_view name,
+                             std::string_view dictionary) {
   if (size < kSize) {
     return absl::DataLossError(absl::StrCat(AsAbsl(name), ": control segment of ", size,
                                             " bytes, expected ", kSize));
@@ -43,16 +79,34 @@ absl::Status Block::Validate(const char* base, size_t size,
     return absl::DataLossError(
         absl::StrCat(AsAbsl(name), ": not an UltraDict control segment (bad magic)"));
   }
-  if (DecodeFixed32(base + kHeaderChecksumOffset) !=
-      Checksum32(base, kHeaderChecksumOffset)) {
+  const uint32_t version = DecodeFixed32(base + 8);
+  // Versions 1 and 2 checksummed [0, 40) only; a later version is named
+  // without checking what this build does not know.
+  const uint32_t checksum = version == kVersion ? HeaderChecksum(base)
+                            : version < kVersion
+                                ? Checksum32(base, kHeaderChecksumOffset)
+                                : DecodeFixed32(base + kHeaderChecksumOffset);
+  if (DecodeFixed32(base + kHeaderChecksumOffset) != checksum) {
     return absl::DataLossError(
         absl::StrCat(AsAbsl(name), ": control header checksum mismatch at offset 0"));
   }
-  const uint32_t version = DecodeFixed32(base + 8);
   if (version != kVersion) {
     return absl::FailedPreconditionError(
         absl::StrCat(AsAbsl(name), ": control format version ", version,
                      ", this build reads ", kVersion));
+  }
+  const uint8_t length = static_cast<uint8_t>(base[kIdentityOffset]);
+  if (length == 0 || length > kMaxIdentityName) {
+    return absl::DataLossError(absl::StrCat(AsAbsl(name),
+                                            ": impossible name length ", length,
+                                            " at offset ", kIdentityOffset));
+  }
+  const std::string_view identity(base + kIdentityOffset + 1, length);
+  if (!dictionary.empty() && identity != dictionary) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        AsAbsl(name), ": the control segment of dictionary \"",
+        absl::CEscape(AsAbsl(identity)), "\", not of \"", AsAbsl(dictionary),
+        "\" (a hard link or a copy under another name); refusing it"));
   }
   if (DecodeFixed32(base + 12) != kSize || static_cast<uint8_t>(base[16]) > 1 ||
       static_cast<uint8_t>(base[17]) > 2) {
@@ -64,6 +118,13 @@ absl::Status Block::Validate(const char* base, size_t size,
 
 uint32_t NewToken() {
   return static_cast<uint32_t>(std::stoul(port::RandomHex(4), nullptr, 16)) | 1;
+}
+
+FileKey NewFileKey() {
+  FileKey key;
+  key.k0 = std::stoull(port::RandomHex(8), nullptr, 16);
+  key.k1 = std::stoull(port::RandomHex(8), nullptr, 16);
+  return key;
 }
 
 absl::Status ClaimMember(int fd, const Block& block, int32_t pid,

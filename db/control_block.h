@@ -11,7 +11,8 @@
 //       20    4  compression_threshold
 //       24    8  initial log size
 //       32    4  creator token (member token of the creating process)
-//       40    4  header checksum: XXH3 low 32 of [0, 40)
+//       40    4  header checksum: XXH3 low 32 of [0, 40) followed by
+//                [384, 472) (the identity below is part of the header)
 //       64   64  robust process-shared mutex (writers)
 //      128    8  head: generation << 32 | committed record bytes of its log,
 //                alone on its cache line (128..191): readers poll it, and
@@ -28,9 +29,16 @@
 //      256   64  robust process-shared mutex of background compaction (one
 //                compactor at a time; taken before the write mutex)
 //      320    8  boot id of the machine's boot that last set up the mutexes
+//      384    1  identity: length of the dictionary's name (1..64)
+//      385   64  the dictionary's name, zero-padded: a control segment
+//                found under another name (a hard link, a copy) is refused
+//      456   16  file key: random secret that names the generation files
+//                (filename.h); others cannot read a 0600 segment
 //     4096  8*M  members: pid fixed32, token fixed32 (0 = free)
-// Bytes 136..191, 252..255 and 328..4095 are unused (zero). Version 1 had
-// state..recoveries at 136..191, the boot id at 192 and the waiters at 200.
+// Bytes 136..191, 252..255, 328..383, 449..455 and 472..4095 are unused
+// (zero). Version 2 had no identity (its header checksum covered [0, 40)
+// only); version 1 had state..recoveries at 136..191, the boot id at 192
+// and the waiters at 200.
 // Liveness of member i: an OFD write lock on byte kMemberLockBase + i of the
 // file, which the kernel drops when the process dies.
 
@@ -44,14 +52,18 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "db/filename.h"
 #include "ultradict/options.h"
 
 namespace ultradict {
 namespace control {
 
 inline constexpr uint64_t kControlMagic = 0x0100'4c52'5443'4455ULL;  // UDCTRL\0\1
-inline constexpr uint32_t kVersion = 2;
+inline constexpr uint32_t kVersion = 3;
 inline constexpr size_t kHeaderChecksumOffset = 40;
+inline constexpr size_t kIdentityOffset = 384;
+inline constexpr size_t kFileKeyOffset = 456;
+inline constexpr size_t kIdentityEnd = 472;
 inline constexpr size_t kMutexOffset = 64;
 inline constexpr size_t kHeadOffset = 128;
 inline constexpr size_t kStateOffset = 192;
@@ -81,12 +93,19 @@ class Block {
  public:
   explicit Block(char* base) : base_(base) {}
 
-  // Writes the header of a new control segment (mutex initialized apart).
-  void InitHeader(const Options& options, uint32_t creator_token);
+  // Writes the header of a new control segment of the dictionary `name`
+  // (mutex initialized apart).
+  void InitHeader(const Options& options, uint32_t creator_token,
+                  std::string_view name, const FileKey& key);
 
-  // Checks magic, version, size and header checksum.
+  // Checks magic, version, size and header checksum (DataLoss, or
+  // FailedPrecondition for another format version), then that the segment
+  // is the one of `dictionary` (FailedPrecondition naming the dictionary
+  // it is: a hard link or a copy under another name); an empty
+  // `dictionary` skips that check. `path` names the segment in messages.
   static absl::Status Validate(const char* base, size_t size,
-                               std::string_view name);
+                               std::string_view path,
+                               std::string_view dictionary);
 
   Compression compression() const {
     return static_cast<Compression>(base_[16]);
@@ -95,6 +114,9 @@ class Block {
   uint32_t compression_threshold() const;
   uint64_t initial_log_size() const;
   uint32_t creator_token() const;
+  // The identity (a validated header only).
+  std::string_view name() const;
+  FileKey file_key() const;
 
   void* mutex() const { return base_ + kMutexOffset; }
   void* compaction_mutex() const { return base_ + kCompactionMutexOffset; }
@@ -131,6 +153,8 @@ class Block {
 
 // A random, non-zero member token.
 uint32_t NewToken();
+// A new random file key (from the kernel's random source).
+FileKey NewFileKey();
 
 // Claims a free member slot of the control segment open as `fd` for this
 // process: takes the slot's liveness lock, records pid and a fresh token.

@@ -220,7 +220,7 @@ absl::Status DBImpl::CreateControl(const std::string& path,
   if (!created.ok()) return created.status();
   control::Block block(created->data());
   const uint32_t creator_token = control::NewToken();
-  block.InitHeader(options_, creator_token);
+  block.InitHeader(options_, creator_token, name_, control::NewFileKey());
   absl::Status s = port::ProcessMutex::Init(block.mutex());
   if (s.ok()) s = port::ProcessMutex::Init(block.compaction_mutex());
   if (s.ok()) {
@@ -297,7 +297,7 @@ absl::Status DBImpl::Init() {
       segment = std::move(*opened);
     }
     absl::Status s =
-        control::Block::Validate(segment.data(), segment.size(), path);
+        control::Block::Validate(segment.data(), segment.size(), path, name_);
     if (!s.ok()) return s;
     control::Block block(segment.data());
     if (!created) {
@@ -330,6 +330,7 @@ absl::Status DBImpl::Init() {
     }
     control_segment_ = std::move(segment);
     block_ = control::Block(control_segment_.data());
+    key_ = block_.file_key();
     compress_ = block_.compression() == Compression::kZstdCompression;
     pid_.store(port::CurrentPid(), std::memory_order_relaxed);
     bg_pid_ = port::CurrentPid();
@@ -434,7 +435,8 @@ absl::Status DestroyDB(std::string_view name, const Options& options) {
   absl::StatusOr<port::Segment> segment =
       port::Segment::Open(path, options.allow_other_owner, true);
   if (segment.ok() &&
-      control::Block::Validate(segment->data(), segment->size(), path).ok()) {
+      control::Block::Validate(segment->data(), segment->size(), path, name)
+          .ok()) {
     control::Block block(segment->data());
     bool owner_died = false;
     const bool locked =
@@ -447,8 +449,16 @@ absl::Status DestroyDB(std::string_view name, const Options& options) {
     }
     return s;
   }
-  if (absl::IsPermissionDenied(segment.status())) return segment.status();
-  return DBImpl::DestroyFiles(dir, name);  // Damaged or partial: remove all.
+  // Another user's, or not a regular file (a symbolic link, which must not
+  // lead anywhere, a FIFO, a directory): nothing is removed.
+  if (absl::IsPermissionDenied(segment.status()) ||
+      absl::IsInvalidArgument(segment.status())) {
+    return segment.status();
+  }
+  // Damaged, partial, of another format version, or another dictionary's
+  // under this name (a hard link or a copy: its shared state is left
+  // alone): remove the files of this name.
+  return DBImpl::DestroyFiles(dir, name);
 }
 
 absl::StatusOr<std::vector<std::string>> ListDBs(const Options& options) {
@@ -574,8 +584,8 @@ absl::Status DBImpl::LoadGeneration(uint32_t gen,
   auto g = std::make_shared<Generation>();
   g->gen = gen;
   if (gen != 0) {
-    const std::string snap_name = SnapshotFileName(dir_, name_, gen);
-    const std::string log_name = LogFileName(dir_, name_, gen);
+    const std::string snap_name = SnapshotFileName(dir_, name_, key_, gen);
+    const std::string log_name = LogFileName(dir_, name_, key_, gen);
     absl::StatusOr<port::Segment> snap =
         port::Segment::Open(snap_name, options_.allow_other_owner, false);
     if (!snap.ok()) return snap.status();
@@ -623,13 +633,18 @@ absl::Status DBImpl::RefreshLocked() {
             "generation ", gen, " of \"", name_,
             "\" is current but its segment is missing: ", s.message()));
       }
+      if (absl::IsInvalidArgument(s)) {  // Not a regular file.
+        return absl::DataLossError(absl::StrCat(
+            "generation ", gen, " of \"", name_,
+            "\" is current but its segment cannot be used: ", s.message()));
+      }
       if (!s.ok()) return s;
       if (current_ != nullptr) current_->CloseFiles();  // Retired here.
       current_ = std::move(g);
     }
     if (offset > current_->record_capacity) {
       return absl::DataLossError(absl::StrCat(
-          LogFileName(dir_, name_, gen), ": head offset ", offset,
+          LogFileName(dir_, name_, key_, gen), ": head offset ", offset,
           " past the log's capacity ", current_->record_capacity));
     }
     absl::Status s = ApplyRecordsLocked(current_.get(), offset);
@@ -642,9 +657,9 @@ absl::Status DBImpl::RefreshLocked() {
 absl::Status DBImpl::ApplyRecordsLocked(Generation* g, uint32_t end,
                                         bool serve_reserve) {
   if (end < g->applied) {
-    return absl::DataLossError(absl::StrCat(
-        LogFileName(dir_, name_, g->gen), ": head moved back from ",
-        g->applied, " to ", end));
+    return absl::DataLossError(
+        absl::StrCat(LogFileName(dir_, name_, key_, g->gen),
+                     ": head moved back from ", g->applied, " to ", end));
   }
   // Keys of checked batches go into the index in groups: each key's slot is
   // prefetched when it is queued, so that the cache misses of a group
@@ -698,7 +713,7 @@ absl::Status DBImpl::ApplyRecordsLocked(Generation* g, uint32_t end,
 
 absl::Status DBImpl::DamagedIndexEntry(const Generation& g) const {
   return absl::DataLossError(absl::StrCat(
-      LogFileName(dir_, name_, g.gen),
+      LogFileName(dir_, name_, key_, g.gen),
       ": an entry indexed from this log no longer decodes (its bytes were "
       "changed after they were checked)"));
 }
@@ -919,11 +934,19 @@ void DBImpl::RemoveStaleFiles(uint32_t gen, bool other_generations,
     // Temporary files of a background compaction are named for the
     // generation it builds, head + 1 while it is alive; a control segment's
     // temporary file has generation 0 and belongs to an opener.
+    // A log or snapshot of generation `gen` under another tag is not ours
+    // (left by a format without tags, or planted).
+    const std::string path = dir_ + "/" + file;
     const bool stale =
         ((type == FileType::kLog || type == FileType::kSnapshot) &&
-         other_generations && file_gen != gen) ||
-        (type == FileType::kTemp && file_gen >= 1 && (all_temps || file_gen <= gen));
-    if (stale) port::Unlink(dir_ + "/" + file).IgnoreError();
+         other_generations &&
+         (file_gen != gen ||
+          path != (type == FileType::kLog
+                       ? LogFileName(dir_, name_, key_, gen)
+                       : SnapshotFileName(dir_, name_, key_, gen)))) ||
+        (type == FileType::kTemp && file_gen >= 1 &&
+         (all_temps || file_gen <= gen));
+    if (stale) port::Unlink(path).IgnoreError();
   }
 }
 
@@ -1299,10 +1322,10 @@ absl::Status DBImpl::PrepareGeneration(const Generation& old, port::Segment snap
   next->snap_segment = std::move(snap);
   next->snap_segment.CloseFile();  // See Generation::file_mu.
   next->log_segment = std::move(*log_segment);
-  const std::string log_name = LogFileName(dir_, name_, new_gen);
-  absl::Status s = next->snapshot.Open(next->snap_segment.data(),
-                                       next->snap_segment.size(),
-                                       SnapshotFileName(dir_, name_, new_gen));
+  const std::string log_name = LogFileName(dir_, name_, key_, new_gen);
+  absl::Status s =
+      next->snapshot.Open(next->snap_segment.data(), next->snap_segment.size(),
+                          SnapshotFileName(dir_, name_, key_, new_gen));
   if (s.ok()) {
     s = log::ParseHeader(next->log_segment.data(), next->log_segment.size(),
                          log_name, &next->log_header);
@@ -1329,9 +1352,10 @@ absl::Status DBImpl::CarryRecords(const Generation& old, uint32_t from,
   // Records do not depend on where they lie: they move over as they are,
   // after those carried before, and are indexed where they now lie.
   if (from > to || to > old.record_capacity) {
-    return absl::DataLossError(absl::StrCat(
-        LogFileName(dir_, name_, old.gen), ": records [", from, ", ", to,
-        ") to carry over lie outside the log's ", old.record_capacity, " bytes"));
+    return absl::DataLossError(
+        absl::StrCat(LogFileName(dir_, name_, key_, old.gen), ": records [",
+                     from, ", ", to, ") to carry over lie outside the log's ",
+                     old.record_capacity, " bytes"));
   }
   const size_t at = next->applied;
   const size_t length = to - from;
@@ -1432,8 +1456,8 @@ absl::Status DBImpl::PublishGeneration(const Generation& old,
     block_.compactions().fetch_add(1, std::memory_order_relaxed);
     // Retire the old generation. Processes that still map it keep their
     // mapping; those that try to open it now follow the head instead.
-    port::Unlink(SnapshotFileName(dir_, name_, old.gen)).IgnoreError();
-    port::Unlink(LogFileName(dir_, name_, old.gen)).IgnoreError();
+    port::Unlink(SnapshotFileName(dir_, name_, key_, old.gen)).IgnoreError();
+    port::Unlink(LogFileName(dir_, name_, key_, old.gen)).IgnoreError();
   }
   // Temporary files of a compactor that died building this generation (or
   // an older one) are of no use now; a live one building it gives up when
@@ -1470,18 +1494,22 @@ absl::Status DBImpl::CompactLocked(std::string_view pending_rep) {
   FaultPoint("compact.before_snapshot");
   port::Segment snap;
   uint64_t count = 0;
-  absl::Status s = BuildSnapshot(g, &changes, SnapshotFileName(dir_, name_, g.gen + 1),
-                                 &snap, &count);
+  absl::Status s =
+      BuildSnapshot(g, &changes, SnapshotFileName(dir_, name_, key_, g.gen + 1),
+                    &snap, &count);
   if (!s.ok()) return s;
   FaultPoint("compact.after_snapshot");
   block_.entries().store(count, std::memory_order_relaxed);
   const uint64_t base_sequence = g.log_header.base_sequence +
                                  g.applied_records + (pending_rep.empty() ? 0 : 1);
   std::shared_ptr<Generation> next;
-  s = PrepareGeneration(g, std::move(snap), LogFileName(dir_, name_, g.gen + 1),
-                        g.applied, g.applied, base_sequence, &next);
+  s = PrepareGeneration(g, std::move(snap),
+                        LogFileName(dir_, name_, key_, g.gen + 1), g.applied,
+                        g.applied, base_sequence, &next);
   if (s.ok()) s = PublishGeneration(g, std::move(next));
-  if (!s.ok()) port::Unlink(SnapshotFileName(dir_, name_, g.gen + 1)).IgnoreError();
+  if (!s.ok()) {
+    port::Unlink(SnapshotFileName(dir_, name_, key_, g.gen + 1)).IgnoreError();
+  }
   Retire(std::move(old));
   return s;
 }
@@ -1615,7 +1643,7 @@ absl::Status DBImpl::BackgroundCompaction() {
         return st;
       });
   if (!s.ok()) return s;
-  const std::string tmp = TempSnapshotFileName(dir_, name_, g.gen + 1);
+  const std::string tmp = TempSnapshotFileName(dir_, name_, key_, g.gen + 1);
   port::Segment snap;
   uint64_t count = 0;
   FaultPoint("bgcompact.before_snapshot");
@@ -1626,7 +1654,7 @@ absl::Status DBImpl::BackgroundCompaction() {
   // 3. Still without it: the next generation's log, holding the records
   // committed meanwhile (which never change either), indexed; in rounds, so
   // that little is left for 4.
-  const std::string tmp_log = TempLogFileName(dir_, name_, g.gen + 1);
+  const std::string tmp_log = TempLogFileName(dir_, name_, key_, g.gen + 1);
   struct Leftovers {  // Removed unless published.
     const std::string& snap;
     const std::string& log;
@@ -1677,8 +1705,8 @@ absl::Status DBImpl::BackgroundCompaction() {
                           control::HeadOffset(head), base_sequence, &next);
     if (!s.ok()) return s;
   }
-  const std::string snap_name = SnapshotFileName(dir_, name_, g.gen + 1);
-  const std::string log_name = LogFileName(dir_, name_, g.gen + 1);
+  const std::string snap_name = SnapshotFileName(dir_, name_, key_, g.gen + 1);
+  const std::string log_name = LogFileName(dir_, name_, key_, g.gen + 1);
   s = port::Rename(tmp, snap_name);
   if (s.ok()) {
     s = port::Rename(tmp_log, log_name);

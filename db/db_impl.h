@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "db/control_block.h"
+#include "db/filename.h"
 #include "db/fork_guard.h"
 #include "db/log_index.h"
 #include "db/log_reader.h"
@@ -332,6 +333,7 @@ class DBImpl : public DB, private ForkAware {
   const std::string dir_;
   port::Segment control_segment_;
   control::Block block_{nullptr};
+  FileKey key_;  // Names the generation files (see filename.h).
   bool compress_ = false;
   uint32_t slot_ = control::kMaxMembers;
   uint32_t token_ = 0;

@@ -8,6 +8,8 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/match.h"
 #include "ultradict/options.h"
+#include "util/checksum.h"
+#include "util/coding.h"
 #include "util/strings.h"
 
 namespace ultradict {
@@ -18,6 +20,33 @@ constexpr std::string_view kPrefix = "ud.";
 bool IsNameChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
          (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+// Kinds of generation files, as hashed into their tags (frozen).
+enum class Kind : uint8_t {
+  kLog = 1,
+  kSnapshot = 2,
+  kTempSnapshot = 3,
+  kTempLog = 4
+};
+
+// "ud.N.<gen>.<tag>": SipHash-2-4 under key of fixed64 gen, kind.
+std::string GenerationBase(const std::string& dir, std::string_view name,
+                           const FileKey& key, uint64_t gen, Kind kind) {
+  char message[9];
+  EncodeFixed64(message, gen);
+  message[8] = static_cast<char>(kind);
+  const uint64_t tag = SipHash24(key.k0, key.k1, message, sizeof(message));
+  return absl::StrCat(dir, "/", AsAbsl(kPrefix), AsAbsl(name), ".", gen, ".",
+                      absl::Hex(tag, absl::kZeroPad16));
+}
+
+bool IsTag(std::string_view s) {
+  if (s.size() != 16) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
 }
 }  // namespace
 
@@ -43,27 +72,33 @@ std::string ControlFileName(const std::string& dir, std::string_view name) {
 }
 
 std::string LogFileName(const std::string& dir, std::string_view name,
-                        uint64_t gen) {
-  return absl::StrCat(dir, "/", AsAbsl(kPrefix), AsAbsl(name), ".", gen, ".log");
+                        const FileKey& key, uint64_t gen) {
+  return GenerationBase(dir, name, key, gen, Kind::kLog) + ".log";
 }
 
 std::string SnapshotFileName(const std::string& dir, std::string_view name,
-                             uint64_t gen) {
-  return absl::StrCat(dir, "/", AsAbsl(kPrefix), AsAbsl(name), ".", gen, ".snap");
+                             const FileKey& key, uint64_t gen) {
+  return GenerationBase(dir, name, key, gen, Kind::kSnapshot) + ".snap";
 }
 
 std::string TempSnapshotFileName(const std::string& dir, std::string_view name,
-                                 uint64_t gen) {
-  return SnapshotFileName(dir, name, gen) + ".tmp";
+                                 const FileKey& key, uint64_t gen) {
+  return GenerationBase(dir, name, key, gen, Kind::kTempSnapshot) + ".snap.tmp";
 }
 
 std::string TempLogFileName(const std::string& dir, std::string_view name,
-                            uint64_t gen) {
-  return LogFileName(dir, name, gen) + ".tmp";
+                            const FileKey& key, uint64_t gen) {
+  return GenerationBase(dir, name, key, gen, Kind::kTempLog) + ".log.tmp";
 }
 
 bool ParseFileName(std::string_view file, std::string* name, FileType* type,
                    uint64_t* gen) {
+  std::string tag;
+  return ParseFileName(file, name, type, gen, &tag);
+}
+
+bool ParseFileName(std::string_view file, std::string* name, FileType* type,
+                   uint64_t* gen, std::string* tag) {
   if (!absl::StartsWith(AsAbsl(file), AsAbsl(kPrefix))) return false;
   file.remove_prefix(kPrefix.size());
   std::vector<std::string_view> parts;
@@ -73,6 +108,15 @@ bool ParseFileName(std::string_view file, std::string* name, FileType* type,
   if (ValidateName(parts[0]).ok() == false) return false;
   *name = std::string(parts[0]);
   *gen = 0;
+  tag->clear();
+  // ud.N.<gen>.<tag>.{log,snap}[.tmp]: take the tag out, and the rest is
+  // what tagless names (control format 2 and older) look like.
+  if ((parts.size() == 4 || parts.size() == 5) && IsTag(parts[2]) &&
+      (parts[3] == "log" || parts[3] == "snap") &&
+      (parts.size() == 4 || parts[4] == "tmp")) {
+    *tag = std::string(parts[2]);
+    parts.erase(parts.begin() + 2);
+  }
   if (parts.size() == 1) {
     *type = FileType::kControl;
     return true;

@@ -1,12 +1,17 @@
 // filename.h: names of a dictionary's segment files.
 //
 // A dictionary N in directory D is made of:
-//   D/ud.N            control segment (see control_block.h)
-//   D/ud.N.<gen>.log  update log of generation <gen> (see log_format.h)
-//   D/ud.N.<gen>.snap snapshot of generation <gen> (see snapshot_format.h)
+//   D/ud.N                  control segment (see control_block.h)
+//   D/ud.N.<gen>.<tag>.log  update log of generation <gen> (log_format.h)
+//   D/ud.N.<gen>.<tag>.snap snapshot of generation <gen> (snapshot_format.h)
 // and, briefly, D/ud.N.tmp.<random> while a control segment is created and
-// D/ud.N.<gen>.snap.tmp and D/ud.N.<gen>.log.tmp while a background
-// compaction builds the next generation.
+// D/ud.N.<gen>.<tag>.snap.tmp and D/ud.N.<gen>.<tag>.log.tmp while a
+// background compaction builds the next generation. <tag> is 16 hex digits
+// of SipHash-2-4 under the dictionary's file key (a secret in its 0600
+// control segment) of the generation and the kind of file, different for
+// each of the four: another user who can list the directory cannot tell
+// the name of any file before it exists, so cannot pre-create it (see
+// doc/design.md, "Generation file names").
 
 #ifndef ULTRADICT_DB_FILENAME_H_
 #define ULTRADICT_DB_FILENAME_H_
@@ -21,23 +26,34 @@ namespace ultradict {
 
 enum class FileType { kControl, kLog, kSnapshot, kTemp };
 
+// The secret that names a dictionary's generation files, kept in its
+// control segment's header (control::Block::file_key).
+struct FileKey {
+  uint64_t k0 = 0;
+  uint64_t k1 = 0;
+};
+
 // OK for 1..kMaxNameLength characters of [A-Za-z0-9_-]; InvalidArgument
 // saying what is wrong otherwise.
 absl::Status ValidateName(std::string_view name);
 
 std::string ControlFileName(const std::string& dir, std::string_view name);
 std::string LogFileName(const std::string& dir, std::string_view name,
-                        uint64_t gen);
+                        const FileKey& key, uint64_t gen);
 std::string SnapshotFileName(const std::string& dir, std::string_view name,
-                             uint64_t gen);
+                             const FileKey& key, uint64_t gen);
 std::string TempSnapshotFileName(const std::string& dir, std::string_view name,
-                                 uint64_t gen);
+                                 const FileKey& key, uint64_t gen);
 std::string TempLogFileName(const std::string& dir, std::string_view name,
-                            uint64_t gen);
+                            const FileKey& key, uint64_t gen);
 
 // Parses a file name (no directory). False when it is not one of ours.
+// Names of generation files without a tag (control format 2 and older)
+// parse too (their *tag is empty), so that they can be removed.
 bool ParseFileName(std::string_view file, std::string* name, FileType* type,
                    uint64_t* gen);
+bool ParseFileName(std::string_view file, std::string* name, FileType* type,
+                   uint64_t* gen, std::string* tag);
 
 }  // namespace ultradict
 

@@ -294,9 +294,12 @@ absl::StatusOr<Segment> Segment::Create(const std::string& path, size_t size,
 
 absl::StatusOr<Segment> Segment::Open(const std::string& path,
                                       bool allow_other_owner, bool writable) {
+  // FILE_FLAG_OPEN_REPARSE_POINT: a symbolic link (or junction) is opened
+  // itself, not followed, and refused below (POSIX: O_NOFOLLOW).
   HANDLE h = CreateFileW(Widen(path).c_str(),
                          GENERIC_READ | (writable ? GENERIC_WRITE : 0), kShareAll,
-                         nullptr, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr);
+                         nullptr, OPEN_EXISTING,
+                         FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT, nullptr);
   if (h == INVALID_HANDLE_VALUE) return WindowsError(path, GetLastError());
   Segment segment;
   segment.path_ = path;
@@ -304,6 +307,11 @@ absl::StatusOr<Segment> Segment::Open(const std::string& path,
   BY_HANDLE_FILE_INFORMATION info;
   if (!GetFileInformationByHandle(h, &info)) {
     return WindowsError(path, GetLastError());
+  }
+  if ((info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": not a regular file (a symbolic link; segments are never "
+              "opened through links)"));
   }
   if ((info.dwFileAttributes & (FILE_ATTRIBUTE_DIRECTORY | FILE_ATTRIBUTE_DEVICE)) != 0) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": not a regular file"));

@@ -24,6 +24,19 @@ TEST(ChecksumTest, StableAndSensitive) {
   EXPECT_EQ(Checksum32(a), static_cast<uint32_t>(Hash64(a)));
 }
 
+TEST(ChecksumTest, SipHash24ReferenceVectors) {
+  // The reference implementation's vectors: key 00 01 .. 0f, messages
+  // 00 01 .. (n-1); n = 15 is the paper's worked example (appendix A).
+  const uint64_t k0 = 0x0706050403020100ULL, k1 = 0x0f0e0d0c0b0a0908ULL;
+  std::string message;
+  for (int i = 0; i < 16; i++) message.push_back(static_cast<char>(i));
+  EXPECT_EQ(SipHash24(k0, k1, message.data(), 0), 0x726fdb47dd0e0e31ULL);
+  EXPECT_EQ(SipHash24(k0, k1, message.data(), 1), 0x74f839c593dc67fdULL);
+  EXPECT_EQ(SipHash24(k0, k1, message.data(), 8), 0x93f5f5799a932462ULL);
+  EXPECT_EQ(SipHash24(k0, k1, message.data(), 15), 0xa129ca6149be45e5ULL);
+  EXPECT_NE(SipHash24(k0 ^ 1, k1, message.data(), 15), 0xa129ca6149be45e5ULL);
+}
+
 TEST(CompressionTest, RoundTrip) {
   std::string input;
   for (int i = 0; i < 1000; i++) input += "abcabcabc" + std::to_string(i);

@@ -6,9 +6,8 @@
 #include "tools/inspect.h"
 
 #include <algorithm>
-#include <filesystem>
 #include <optional>
-#include <system_error>
+#include <string_view>
 
 #include "absl/strings/str_cat.h"
 #include "db/control_block.h"
@@ -39,19 +38,15 @@ std::string MagicText(const char* data) {
   return EscapeBytes(std::string_view(data, 8));
 }
 
-// Opens a segment file read-only, refusing what is not a regular file
-// before open() (a FIFO would block).
+// Opens a segment file read-only through the port's checked open: no
+// symbolic link is followed, a FIFO does not block, and what is not a
+// regular file is refused (InvalidArgument) before a byte is read.
 absl::Status OpenSegment(const std::string& path, port::Segment* segment) {
-  std::error_code ec;
-  const std::filesystem::file_status st = std::filesystem::status(path, ec);
-  if (ec || !std::filesystem::exists(st)) {
-    return absl::NotFoundError(absl::StrCat(path, ": no such file"));
-  }
-  if (!std::filesystem::is_regular_file(st)) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": not a regular file"));
-  }
   absl::StatusOr<port::Segment> opened =
       port::Segment::Open(path, /*allow_other_owner=*/true, /*writable=*/false);
+  if (absl::IsNotFound(opened.status())) {
+    return absl::NotFoundError(absl::StrCat(path, ": no such file"));
+  }
   if (!opened.ok()) return opened.status();
   *segment = std::move(*opened);
   return absl::OkStatus();
@@ -95,10 +90,13 @@ class OpLister : public WriteBatch::Handler {
 
 // The control segment. Returns true when its header is valid (so its head
 // can be followed).
-bool InspectControl(const port::Segment& seg, Inspection* result, Node& node) {
+// `dictionary`: the name it was found by ("" for a file given alone).
+bool InspectControl(const port::Segment& seg, Inspection* result, Node& node,
+                    std::string_view dictionary) {
   const char* base = seg.data();
   node.Num("size", seg.size());
-  absl::Status valid = control::Block::Validate(base, seg.size(), seg.path());
+  absl::Status valid =
+      control::Block::Validate(base, seg.size(), seg.path(), dictionary);
   if (seg.size() >= kControlFieldsEnd) {
     control::Block block(seg.data());
     node.Str("magic", MagicText(base));
@@ -111,6 +109,11 @@ bool InspectControl(const port::Segment& seg, Inspection* result, Node& node) {
     node.Num("compression_threshold", block.compression_threshold());
     node.Num("initial_log_size", block.initial_log_size());
     node.Str("creator_token", Hex(block.creator_token()));
+    if (DecodeFixed32(base + 8) == control::kVersion &&
+        seg.size() >= control::kIdentityEnd) {
+      // The file key is a secret (it names the generation files): not shown.
+      node.Str("name", EscapeBytes(block.name()));
+    }
     node.Str("header", valid.ok() ? "ok" : "BAD");
     if (DecodeFixed32(base + 8) != control::kVersion) {
       // Another version's live fields lie elsewhere: not shown.
@@ -356,7 +359,8 @@ void InspectOpened(const port::Segment& seg, Kind kind,
                    Inspection* result) {
   switch (kind) {
     case Kind::kControl:
-      InspectControl(seg, result, result->AddSegment(seg.path(), "control"));
+      InspectControl(seg, result, result->AddSegment(seg.path(), "control"),
+                     /*dictionary=*/"");
       break;
     case Kind::kLog:
       InspectLog(seg, head, options, result, result->AddSegment(seg.path(), "log"));
@@ -447,9 +451,10 @@ absl::Status InspectDictionary(const std::string& dir, const std::string& name,
   }
   if (!s.ok()) return s;
   Node& control_node = result->AddSegment(control_seg.path(), "control");
-  const bool valid = InspectControl(control_seg, result, control_node);
+  const bool valid = InspectControl(control_seg, result, control_node, name);
 
   std::optional<uint32_t> gen;
+  std::string snap_path, log_path;  // Of the head's generation.
   if (valid) {
     // Open the head's generation; a compaction may retire it meanwhile.
     control::Block block(control_seg.data());
@@ -463,8 +468,8 @@ absl::Status InspectDictionary(const std::string& dir, const std::string& name,
         break;
       }
       port::Segment snap_seg, log_seg;
-      const std::string snap_path = SnapshotFileName(dir, name, *gen);
-      const std::string log_path = LogFileName(dir, name, *gen);
+      snap_path = SnapshotFileName(dir, name, block.file_key(), *gen);
+      log_path = LogFileName(dir, name, block.file_key(), *gen);
       s = OpenSegment(snap_path, &snap_seg);
       if (s.ok()) s = OpenSegment(log_path, &log_seg);
       if (absl::IsNotFound(s) &&
@@ -516,12 +521,12 @@ absl::Status InspectDictionary(const std::string& dir, const std::string& name,
     std::string file_name;
     FileType type;
     uint64_t file_gen;
-    if (!ParseFileName(file, &file_name, &type, &file_gen) || file_name != name ||
-        type == FileType::kControl ||
-        (gen.has_value() && file_gen == *gen && type != FileType::kTemp)) {
+    const std::string path = absl::StrCat(dir, "/", file);
+    if (!ParseFileName(file, &file_name, &type, &file_gen) ||
+        file_name != name || type == FileType::kControl || path == snap_path ||
+        path == log_path) {
       continue;
     }
-    const std::string path = absl::StrCat(dir, "/", file);
     if (valid) {
       control_node.Add("other_files", "other_file").Str("path", path);
       continue;

@@ -22,6 +22,13 @@ inline uint32_t Checksum32(std::string_view s) {
   return Checksum32(s.data(), s.size());
 }
 
+// SipHash-2-4 of the bytes under the 128-bit key (k0, k1): a keyed
+// pseudo-random function (Aumasson and Bernstein, 2012). Unlike XXH3 it is
+// made for outputs that others see while the key stays secret: seeing
+// some of them tells nothing about the others. k0 and k1 are the key's
+// bytes 0..7 and 8..15 read little-endian.
+uint64_t SipHash24(uint64_t k0, uint64_t k1, const void* data, size_t size);
+
 // Checksum32 of bytes given piece by piece: the same value as Checksum32 of
 // their concatenation.
 class ChecksumStream {

@@ -25,6 +25,12 @@
 // - Keys up to 64 KiB, values up to 256 MiB.
 // - Processes must share the same segment directory (default /dev/shm) and,
 //   by default, the same user (Options::mode/allow_other_owner to share).
+// - Segments are never opened through symbolic links; a link, FIFO or
+//   directory at a segment's path is InvalidArgument, and a control segment
+//   under another name than its own (hard link, copy) FailedPrecondition.
+//   Generation files have names other users cannot predict; the name
+//   ud.NAME itself can still be taken first by another user (refused with
+//   PermissionDenied, never attached).
 // - fork(): the child may keep using the parent's DB; it registers itself
 //   as a new member on its first call. Other threads (and the handle's
 //   background thread) may be inside DB calls at the fork: the handle's
@@ -94,9 +100,11 @@ class DB {
   // (see name()).
   // Options that shape the dictionary (log_size, compression, lifetime) are
   // only used when this call creates it; later opens use the dictionary's.
-  // Errors: InvalidArgument (bad name or options), NotFound (missing and not
+  // Errors: InvalidArgument (bad name or options; the segment path is a
+  // symbolic link, a FIFO or a directory), NotFound (missing and not
   // create_if_missing), AlreadyExists (error_if_exists), FailedPrecondition
-  // (another format version),
+  // (another format version; another dictionary's control segment under
+  // this name),
   // PermissionDenied (segment of another user or mode), ResourceExhausted
   // (no room for the segments), DataLoss (damaged control segment).
   static absl::StatusOr<std::unique_ptr<DB>> Open(const Options& options,
@@ -188,10 +196,14 @@ class DB {
 
 // Removes every segment of the dictionary `name` (in options.directory).
 // Processes that still have it open keep working on their mapping until they
-// close. NotFound when it does not exist. When a file of it cannot be
-// removed (a read-only directory, a directory of the same name), the others
-// are removed and the error (the code of the first failure, e.g.
-// PermissionDenied) names each file left and why.
+// close. NotFound when it does not exist; InvalidArgument (nothing removed)
+// when its control path is a symbolic link, a FIFO or a directory;
+// PermissionDenied (nothing removed) when it belongs to another user. A
+// control segment of another dictionary under this name (a hard link, a
+// copy) is not destroyed: only the files named for `name` are removed. When
+// a file of it cannot be removed (a read-only directory, a directory named
+// like one of its files), the others are removed and the error (the code of
+// the first failure, e.g. PermissionDenied) names each file left and why.
 absl::Status DestroyDB(std::string_view name,
                        const Options& options = Options());
 

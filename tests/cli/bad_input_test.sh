@@ -62,10 +62,12 @@ expect 0 "$UD" put "$NAME" s1 one
 expect 0 "$UD" compact "$NAME"
 expect 0 "$UD" put "$NAME" a 1
 D=$ULTRADICT_DIR
+LOG=$(segment_path 2 log)
+SNAP=$(segment_path 2 snap)
 : >"$SCRATCH/empty"
 printf 'UDLOG' >"$SCRATCH/tiny"
-head -c 100 "$D/ud.$NAME.2.snap" >"$SCRATCH/snap.trunc"
-head -c 1000 "$D/ud.$NAME.2.log" >"$SCRATCH/log.trunc"
+head -c 100 "$SNAP" >"$SCRATCH/snap.trunc"
+head -c 1000 "$LOG" >"$SCRATCH/log.trunc"
 head -c 4096 "$D/ud.$NAME" >"$SCRATCH/control.trunc"
 head -c 4096 /dev/urandom >"$SCRATCH/random"
 mkfifo "$SCRATCH/fifo"
@@ -88,11 +90,11 @@ for cmd in dump verify; do
 done
 
 # A missing segment of the current generation (the dictionary is damaged).
-mv "$D/ud.$NAME.2.snap" "$SCRATCH/snap.moved"
+mv "$SNAP" "$SCRATCH/snap.moved"
 expect_error 3 "$UD" verify "$NAME"
 grep -qF "generation 2 is current but its segment cannot be read" "$SCRATCH/out" ||
   fail "missing snapshot not reported"
 expect_error 3 "$UD" get "$NAME" a
-mv "$SCRATCH/snap.moved" "$D/ud.$NAME.2.snap"
+mv "$SCRATCH/snap.moved" "$SNAP"
 expect 0 "$UD" verify "$NAME"
 echo PASS

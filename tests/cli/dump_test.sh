@@ -16,6 +16,8 @@ expect 0 "$UD" put "$NAME" "b b" xyz  # 9 + 5 + 1 + 1+3 + 1+3 = 23 bytes
 expect 0 "$UD" del "$NAME" s1         # 9 + 5 + 1 + 1+2 = 18 bytes
 
 D=$ULTRADICT_DIR
+LOG=$(segment_path 2 log)
+SNAP=$(segment_path 2 snap)
 expect 0 "$UD" dump "$NAME"
 expect_line "segment $D/ud.$NAME"
 expect_line "  type: control"
@@ -24,6 +26,7 @@ expect_line '  magic: UDCTRL\x00\x01'
 expect_line "  version: 1"
 expect_line "  compression: none"
 expect_line "  lifetime: persistent"
+expect_line "  name: $NAME"
 expect_line "  header: ok"
 expect_line "  state: ready"
 expect_line "  head_generation: 2"
@@ -37,7 +40,7 @@ expect_line "  deletes: 2"
 expect_line "  recoveries: 0"
 expect_line "  member_slots_used: 0"
 
-expect_line "segment $D/ud.$NAME.2.snap"
+expect_line "segment $SNAP"
 expect_line "  type: snapshot"
 expect_line '  magic: UDSNAP\x00\x01'
 expect_line "  generation: 2"
@@ -46,7 +49,7 @@ expect_line "  body_checksum: ok"
 expect_line "  entry index=0 key=s1 value_length=3 compressed=no checksum=ok"
 expect_line "  entry index=1 key=s2 value_length=3 compressed=no checksum=ok"
 
-expect_line "segment $D/ud.$NAME.2.log"
+expect_line "segment $LOG"
 expect_line "  type: log"
 expect_line '  magic: UDLOG\x00\x00\x01'
 expect_line "  generation: 2"
@@ -75,8 +78,8 @@ done
 
 # Copies of each segment, by --segment: the kind is told by the magic.
 cp "$D/ud.$NAME" "$SCRATCH/control.copy"
-cp "$D/ud.$NAME.2.snap" "$SCRATCH/snap.copy"
-cp "$D/ud.$NAME.2.log" "$SCRATCH/log.copy"
+cp "$SNAP" "$SCRATCH/snap.copy"
+cp "$LOG" "$SCRATCH/log.copy"
 expect 0 "$UD" dump --segment "$SCRATCH/control.copy"
 expect_line "  type: control"
 expect_line "  head_offset: 60"

@@ -81,3 +81,16 @@ wait_for_file_text() {
   done
   fail "timed out waiting for '$2' in $1"
 }
+
+# segment_path GEN KIND: the file of $NAME's segment of generation GEN, KIND
+# log or snap (its name holds a tag that only the control segment tells).
+segment_path() {
+  local f
+  for f in "$ULTRADICT_DIR/ud.$NAME.$1."*".$2" "$ULTRADICT_DIR/ud.$NAME.$1.$2"; do
+    if [[ -e $f || -L $f ]]; then
+      echo "$f"
+      return 0
+    fi
+  done
+  echo "$ULTRADICT_DIR/no-$2-of-generation-$1"
+}

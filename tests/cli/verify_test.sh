@@ -10,8 +10,8 @@ expect 0 "$UD" put "$NAME" s2 two
 expect 0 "$UD" compact "$NAME"
 expect 0 "$UD" put "$NAME" a 1
 expect 0 "$UD" put "$NAME" b 2
-LOG=$D/ud.$NAME.2.log
-SNAP=$D/ud.$NAME.2.snap
+LOG=$(segment_path 2 log)
+SNAP=$(segment_path 2 snap)
 expect 0 "$UD" verify "$NAME"
 expect_line "ok $D/ud.$NAME (control)"
 expect_line "ok $SNAP (snapshot)"
