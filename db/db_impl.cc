@@ -261,7 +261,8 @@ bool DBImpl::RemoveIfAbandoned(const std::string& dir, std::string_view name,
   const bool locked =
       port::ProcessMutex::Lock(block.mutex(), 1000, &owner_died).ok();
   block.state().store(control::kStateDestroyed, std::memory_order_release);
-  DestroyFiles(dir, name).IgnoreError();
+  const FileKey key = block.file_key();
+  DestroyFiles(dir, name, &key).IgnoreError();
   if (locked) {
     if (owner_died) port::ProcessMutex::MarkConsistent(block.mutex());
     port::ProcessMutex::Unlock(block.mutex());
@@ -382,7 +383,7 @@ void DBImpl::Close() {
     const bool locked = port::ProcessMutex::Lock(block_.mutex(), 1000,
                                                  &owner_died).ok();
     block_.state().store(control::kStateDestroyed, std::memory_order_release);
-    DestroyFiles(dir_, name_).IgnoreError();
+    DestroyFiles(dir_, name_, &key_).IgnoreError();
     if (locked) {
       if (owner_died) port::ProcessMutex::MarkConsistent(block_.mutex());
       port::ProcessMutex::Unlock(block_.mutex());
@@ -391,7 +392,7 @@ void DBImpl::Close() {
 }
 
 absl::Status DBImpl::DestroyFiles(const std::string& dir,
-                                  std::string_view name) {
+                                  std::string_view name, const FileKey* key) {
   absl::StatusOr<std::vector<std::string>> files = port::ListDirectory(dir);
   if (!files.ok()) return files.status();
   bool found = false;
@@ -402,9 +403,20 @@ absl::Status DBImpl::DestroyFiles(const std::string& dir,
     FileType type;
     uint64_t gen;
     if (ParseFileName(file, &file_name, &type, &gen) && file_name == name) {
-      absl::Status s = port::Unlink(dir + "/" + file);
-      // NotFound: removed meanwhile (another destroy, a compaction).
-      if (!s.ok() && !absl::IsNotFound(s)) {
+      const std::string path = dir + "/" + file;
+      absl::Status s = port::Unlink(path);
+      // NotFound: removed meanwhile (another destroy, a compaction). A
+      // file named for `name` that is not the dictionary's (no tag, or
+      // another key's: planted by another user, or of an older format) is
+      // removed when it can be, and otherwise left to its owner.
+      const bool own =
+          key == nullptr || type == FileType::kControl ||
+          (type == FileType::kTemp && gen == 0) ||
+          path == LogFileName(dir, name, *key, gen) ||
+          path == SnapshotFileName(dir, name, *key, gen) ||
+          path == TempSnapshotFileName(dir, name, *key, gen) ||
+          path == TempLogFileName(dir, name, *key, gen);
+      if (!s.ok() && !absl::IsNotFound(s) && own) {
         if (first_error.ok()) first_error = s;
         not_removed.emplace_back(s.message());
       }
@@ -442,7 +454,8 @@ absl::Status DestroyDB(std::string_view name, const Options& options) {
     const bool locked =
         port::ProcessMutex::Lock(block.mutex(), 5000, &owner_died).ok();
     block.state().store(control::kStateDestroyed, std::memory_order_release);
-    s = DBImpl::DestroyFiles(dir, name);
+    const FileKey key = block.file_key();
+    s = DBImpl::DestroyFiles(dir, name, &key);
     if (locked) {
       if (owner_died) port::ProcessMutex::MarkConsistent(block.mutex());
       port::ProcessMutex::Unlock(block.mutex());
@@ -479,7 +492,8 @@ absl::StatusOr<std::vector<std::string>> ListDBs(const Options& options) {
     absl::StatusOr<port::Segment> segment =
         port::Segment::Open(path, options.allow_other_owner, true);
     if (segment.ok() &&
-        control::Block::Validate(segment->data(), segment->size(), path).ok() &&
+        control::Block::Validate(segment->data(), segment->size(), path, name)
+            .ok() &&
         control::AdoptAfterReboot(segment->fd(), control::Block(segment->data()))
             .ok() &&
         DBImpl::RemoveIfAbandoned(dir, name, *segment)) {

@@ -77,8 +77,13 @@ class DBImpl : public DB, private ForkAware {
   // Removes every file of dictionary `name` in `dir`. NotFound when it has
   // none; when some cannot be removed, removes the others and returns the
   // code of the first failure with a message naming each file left and why.
+  // With `key` (the dictionary's, from its control segment), a file named
+  // for `name` that is not the dictionary's own (no tag or another tag:
+  // another user's, or an older format's) is removed if it can be, and
+  // not reported when it cannot.
   static absl::Status DestroyFiles(const std::string& dir,
-                                   std::string_view name);
+                                   std::string_view name,
+                                   const FileKey* key = nullptr);
 
   // A value in the log: a view into the mapped log (or a decompressed
   // buffer of the generation), or a deletion.

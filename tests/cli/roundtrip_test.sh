@@ -90,19 +90,23 @@ expect_error 1 "$UD" get "$NAME" alpha
 expect_error 1 "$UD" destroy "$NAME"
 expect 0 "$UD" destroy "$NAME" --force
 
-# destroy that cannot remove a file (here a directory named like a segment):
-# exit 4 naming the file and why, even with --force; the rest is removed.
+# destroy that cannot remove a file of the dictionary (here its current log
+# replaced by a directory): exit 4 naming the file and why, even with
+# --force; the rest is removed.
 expect 0 "$UD" put "$NAME" k v
-stray="$ULTRADICT_DIR/ud.$NAME.9.log"
+stray=$(segment_path 1 log)
+rm "$stray"
 mkdir "$stray"
 expect_error 4 "$UD" destroy "$NAME"
 [[ $ERR == "ultradict: destroy: "*"$stray: Is a directory"* ]] || fail "destroy: $ERR"
-[[ $(ls "$ULTRADICT_DIR") == "ud.$NAME.9.log" ]] || fail "destroy left more files"
+[[ $(ls "$ULTRADICT_DIR") == "$(basename "$stray")" ]] || fail "destroy left more files"
 expect_error 4 "$UD" destroy "$NAME" --force
 rmdir "$stray"
+# A directory at the control path is not a regular file: a usage-class
+# error (exit 2), and nothing is removed.
 mkdir "$ULTRADICT_DIR/ud.$NAME"
-expect_error 4 "$UD" destroy "$NAME" --force
-[[ $ERR == *"$ULTRADICT_DIR/ud.$NAME: Is a directory"* ]] || fail "destroy: $ERR"
+expect_error 2 "$UD" destroy "$NAME" --force
+[[ $ERR == *"$ULTRADICT_DIR/ud.$NAME: not a regular file"* ]] || fail "destroy: $ERR"
 rmdir "$ULTRADICT_DIR/ud.$NAME"
 expect_error 1 "$UD" destroy "$NAME"
 echo PASS
