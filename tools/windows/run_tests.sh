@@ -287,14 +287,23 @@ run_tests() {
   [[ $failed -eq 0 ]]
 }
 
+# timed NAME CMD...: run one phase and log how long it took.
+timed() {
+  local name=$1 t; shift
+  t=$(date +%s)
+  "$@"
+  log "$name: $(( $(date +%s) - t ))s"
+}
+
 main() {
   local t0; t0=$(date +%s)
-  install_packages
-  fetch_sources
-  build_deps
-  build_project
-  local rc=0
+  timed "packages" install_packages
+  timed "sources" fetch_sources
+  timed "dependencies (mingw)" build_deps
+  timed "UltraDict and tests (mingw)" build_project
+  local rc=0 t; t=$(date +%s)
   run_tests || rc=$?
+  log "tests under Wine: $(( $(date +%s) - t ))s"
   log "done in $(( $(date +%s) - t0 ))s"
   return $rc
 }
