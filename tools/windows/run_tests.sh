@@ -87,7 +87,7 @@ ensure_deb_src() {
   log "apt-get update (for the deb-src lists)"
   "${sudo_cmd[@]}" apt-get update -qq
   have_sources || {
-    log "apt-cache showsrc knows none of: ${SOURCE_PACKAGES[*]} (deb-src entries: $DEB_SRC_LIST)"
+    log "apt-cache showsrc lists no version of some of: ${SOURCE_PACKAGES[*]} (deb-src entries: $DEB_SRC_LIST)"
     exit 1
   }
 }
