@@ -1,7 +1,10 @@
 # deps.mk: builds the third-party libraries UltraDict needs (Abseil, zstd,
 # GoogleTest, xxhash header) with mingw-w64 into $(CACHE). Sources come from
-# Debian (apt-get source abseil zstd; /usr/src/googletest); nothing here is
-# ever copied into the repository. Driven by tools/windows/run_tests.sh.
+# Debian (apt-get source abseil libzstd, see fetch_sources in run_tests.sh;
+# /usr/src/googletest); nothing here is ever copied into the repository.
+# Driven by tools/windows/run_tests.sh, which names the source trees it
+# fetched (ABSL_SRC, ZSTD_SRC, with a trailing slash); run by hand, the first
+# $(CACHE)/src/abseil-*/ and libzstd-*/ are used.
 #
 #   make -f tools/windows/deps.mk CACHE=/root/.cache/ultradict-mingw -j2
 
@@ -9,8 +12,14 @@ CACHE ?= $(HOME)/.cache/ultradict-mingw
 CXX := x86_64-w64-mingw32-g++-posix
 CC := x86_64-w64-mingw32-gcc-posix
 AR := x86_64-w64-mingw32-ar
-ABSL_SRC := $(firstword $(wildcard $(CACHE)/src/abseil-*/))
-ZSTD_SRC := $(firstword $(wildcard $(CACHE)/src/libzstd-*/))
+ABSL_SRC ?= $(firstword $(wildcard $(CACHE)/src/abseil-*/))
+ZSTD_SRC ?= $(firstword $(wildcard $(CACHE)/src/libzstd-*/))
+ifeq ($(strip $(ABSL_SRC)),)
+$(error no Abseil source: run tools/windows/run_tests.sh, or set ABSL_SRC)
+endif
+ifeq ($(strip $(ZSTD_SRC)),)
+$(error no zstd source: run tools/windows/run_tests.sh, or set ZSTD_SRC)
+endif
 GTEST_SRC := /usr/src/googletest
 OBJ := $(CACHE)/obj
 LIB := $(CACHE)/lib
