@@ -136,9 +136,9 @@ absl::Status ValidateOptions(const Options& options) {
     char octal[24];
     std::snprintf(octal, sizeof(octal), "%#o",
                   static_cast<unsigned>(options.mode));
-    return absl::InvalidArgumentError(absl::StrCat(
-        "mode ", octal,
-        " must give the owner read and write and nobody execute"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("mode ", octal,
+                     " must give the owner read and write and nobody execute"));
   }
   if (options.write_lock_timeout_ms <= 0) {
     return absl::InvalidArgumentError("write_lock_timeout_ms must be positive");
@@ -391,8 +391,8 @@ void DBImpl::Close() {
   }
 }
 
-absl::Status DBImpl::DestroyFiles(const std::string& dir,
-                                  std::string_view name, const FileKey* key) {
+absl::Status DBImpl::DestroyFiles(const std::string& dir, std::string_view name,
+                                  const FileKey* key) {
   absl::StatusOr<std::vector<std::string>> files = port::ListDirectory(dir);
   if (!files.ok()) return files.status();
   bool found = false;
@@ -409,13 +409,12 @@ absl::Status DBImpl::DestroyFiles(const std::string& dir,
       // file named for `name` that is not the dictionary's (no tag, or
       // another key's: planted by another user, or of an older format) is
       // removed when it can be, and otherwise left to its owner.
-      const bool own =
-          key == nullptr || type == FileType::kControl ||
-          (type == FileType::kTemp && gen == 0) ||
-          path == LogFileName(dir, name, *key, gen) ||
-          path == SnapshotFileName(dir, name, *key, gen) ||
-          path == TempSnapshotFileName(dir, name, *key, gen) ||
-          path == TempLogFileName(dir, name, *key, gen);
+      const bool own = key == nullptr || type == FileType::kControl ||
+                       (type == FileType::kTemp && gen == 0) ||
+                       path == LogFileName(dir, name, *key, gen) ||
+                       path == SnapshotFileName(dir, name, *key, gen) ||
+                       path == TempSnapshotFileName(dir, name, *key, gen) ||
+                       path == TempLogFileName(dir, name, *key, gen);
       if (!s.ok() && !absl::IsNotFound(s) && own) {
         if (first_error.ok()) first_error = s;
         not_removed.emplace_back(s.message());
@@ -483,7 +482,8 @@ absl::StatusOr<std::vector<std::string>> ListDBs(const Options& options) {
     std::string name;
     FileType type;
     uint64_t gen;
-    if (!ParseFileName(file, &name, &type, &gen) || type != FileType::kControl) {
+    if (!ParseFileName(file, &name, &type, &gen) ||
+        type != FileType::kControl) {
       continue;
     }
     // Non-persistent dictionaries whose last member died without closing
@@ -494,7 +494,8 @@ absl::StatusOr<std::vector<std::string>> ListDBs(const Options& options) {
     if (segment.ok() &&
         control::Block::Validate(segment->data(), segment->size(), path, name)
             .ok() &&
-        control::AdoptAfterReboot(segment->fd(), control::Block(segment->data()))
+        control::AdoptAfterReboot(segment->fd(),
+                                  control::Block(segment->data()))
             .ok() &&
         DBImpl::RemoveIfAbandoned(dir, name, *segment)) {
       continue;

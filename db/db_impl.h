@@ -14,9 +14,9 @@
 #define ULTRADICT_DB_DB_IMPL_H_
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>

@@ -3,10 +3,10 @@
 #include "db/filename.h"
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/match.h"
 #include "ultradict/options.h"
 #include "util/checksum.h"
 #include "util/coding.h"

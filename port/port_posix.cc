@@ -62,7 +62,8 @@ bool IsNoRoom(int e) { return e == ENOSPC || e == EDQUOT || e == EFBIG; }
 
 // Creates path (O_EXCL) with exactly `mode` (the umask must not narrow it).
 absl::StatusOr<int> CreateExclusive(const std::string& path, mode_t mode) {
-  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+  const int fd = open(path.c_str(),
+                      O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0) return PosixError(path, errno);
   if (fchmod(fd, mode) != 0) {
     const int e = errno;
@@ -221,14 +222,15 @@ absl::StatusOr<Segment> Segment::Open(const std::string& path,
   // bit) must not lead to another file. O_NONBLOCK: opening a FIFO waits
   // for a writer, before the file's type can be checked (below); regular
   // files ignore it.
-  const int fd = open(path.c_str(), (writable ? O_RDWR : O_RDONLY) | O_NOFOLLOW |
-                                        O_NONBLOCK | O_CLOEXEC);
+  const int fd = open(path.c_str(), (writable ? O_RDWR : O_RDONLY) |
+                                        O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
     const int e = errno;
     if (e == ELOOP) {
       return absl::InvalidArgumentError(absl::StrCat(
-          path, ": not a regular file (a symbolic link; segments are never "
-                "opened through links)"));
+          path,
+          ": not a regular file (a symbolic link; segments are never "
+          "opened through links)"));
     }
     if (e == EISDIR || e == ENXIO) {  // ENXIO: a socket, or a device.
       return absl::InvalidArgumentError(absl::StrCat(
@@ -242,9 +244,11 @@ absl::StatusOr<Segment> Segment::Open(const std::string& path,
   struct stat st;
   if (fstat(fd, &st) != 0) return PosixError(path, errno);
   if (!S_ISREG(st.st_mode)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, ": not a regular file",
-        S_ISFIFO(st.st_mode) ? " (a FIFO)" : S_ISDIR(st.st_mode) ? " (a directory)" : ""));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": not a regular file",
+                     S_ISFIFO(st.st_mode)  ? " (a FIFO)"
+                     : S_ISDIR(st.st_mode) ? " (a directory)"
+                                           : ""));
   }
   if (!allow_other_owner && st.st_uid != geteuid()) {
     return absl::PermissionDeniedError(
@@ -275,7 +279,8 @@ absl::Status Segment::Reopen() {
   // Through /proc: the same file even when path_ no longer names it (a
   // creator's control segment was created under a temporary name).
   int fd = open(absl::StrCat("/proc/self/fd/", fd_).c_str(), O_RDWR | O_CLOEXEC);
-  if (fd < 0) fd = open(path_.c_str(), O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    fd = open(path_.c_str(), O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return PosixError(path_, errno);
   if (fd_ >= 0) close(fd_);
   fd_ = fd;

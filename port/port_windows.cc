@@ -53,8 +53,8 @@
 #include <mutex>
 #include <new>
 
-#include "absl/strings/match.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "port/port.h"
 
@@ -296,10 +296,10 @@ absl::StatusOr<Segment> Segment::Open(const std::string& path,
                                       bool allow_other_owner, bool writable) {
   // FILE_FLAG_OPEN_REPARSE_POINT: a symbolic link (or junction) is opened
   // itself, not followed, and refused below (POSIX: O_NOFOLLOW).
-  HANDLE h = CreateFileW(Widen(path).c_str(),
-                         GENERIC_READ | (writable ? GENERIC_WRITE : 0), kShareAll,
-                         nullptr, OPEN_EXISTING,
-                         FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT, nullptr);
+  HANDLE h = CreateFileW(
+      Widen(path).c_str(), GENERIC_READ | (writable ? GENERIC_WRITE : 0),
+      kShareAll, nullptr, OPEN_EXISTING,
+      FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT, nullptr);
   if (h == INVALID_HANDLE_VALUE) return WindowsError(path, GetLastError());
   Segment segment;
   segment.path_ = path;
@@ -310,8 +310,9 @@ absl::StatusOr<Segment> Segment::Open(const std::string& path,
   }
   if ((info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) != 0) {
     return absl::InvalidArgumentError(absl::StrCat(
-        path, ": not a regular file (a symbolic link; segments are never "
-              "opened through links)"));
+        path,
+        ": not a regular file (a symbolic link; segments are never "
+        "opened through links)"));
   }
   if ((info.dwFileAttributes & (FILE_ATTRIBUTE_DIRECTORY | FILE_ATTRIBUTE_DEVICE)) != 0) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": not a regular file"));

@@ -249,10 +249,10 @@ class CorruptionTest : public ::testing::TestWithParam<Compression> {
 TEST_P(CorruptionTest, ControlSegment) {
   // Field boundaries of control_block.h, the mutex, counters, members.
   std::set<size_t> offsets = {
-      0,   1,   7,   8,   12,  16,  17,  18,  20,  24,   32,   36,  40,
-      44,  64,  65,  72,  80,  96,  127, 128, 132, 136,  191,  192, 196,
-      200, 208, 216, 224, 232, 240, 248, 256, 320, 384,  385,  448, 449,
-      456, 463, 464, 471, 472, 4095, 4096, 4100};
+      0,   1,   7,   8,   12,  16,  17,  18,  20,   24,   32,  36,
+      40,  44,  64,  65,  72,  80,  96,  127, 128,  132,  136, 191,
+      192, 196, 200, 208, 216, 224, 232, 240, 248,  256,  320, 384,
+      385, 448, 449, 456, 463, 464, 471, 472, 4095, 4096, 4100};
   const size_t size = pristine_.at(control_).size();
   offsets.insert(size - 1);
   offsets.insert(size);

@@ -427,15 +427,15 @@ TEST_F(DBTest, WriteLockTimeoutNearInt64MaxWaitsForTheHolder) {
     ASSERT_THAT(db.status(), IsOk());
     std::atomic<bool> held{false};
     std::thread holder([&] {
-      EXPECT_THAT(db_->Update("held",
-                              [&](const std::string_view*)
-                                  -> std::optional<std::string> {
-                                held.store(true);
-                                std::this_thread::sleep_for(
-                                    std::chrono::milliseconds(200));
-                                return std::nullopt;
-                              }),
-                  IsOk());
+      EXPECT_THAT(
+          db_->Update(
+              "held",
+              [&](const std::string_view*) -> std::optional<std::string> {
+                held.store(true);
+                std::this_thread::sleep_for(std::chrono::milliseconds(200));
+                return std::nullopt;
+              }),
+          IsOk());
     });
     while (!held.load()) std::this_thread::yield();
     EXPECT_THAT((*db)->Put("k", "v"), IsOk()) << "timeout_ms " << timeout_ms;

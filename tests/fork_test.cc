@@ -69,7 +69,8 @@ bool ReapWithin(pid_t pid, int timeout_ms, int* status) {
 // so that the background thread compacts (and reserves log pages) all the
 // time, and forks land at every point of its work.
 void ForkLoop(bool background_compaction, int forks) {
-  const std::string name = UniqueName(background_compaction ? "forkbg" : "fork");
+  const std::string name =
+      UniqueName(background_compaction ? "forkbg" : "fork");
   testing::ScopedDestroy destroy(name);
   Options options;
   options.log_size = 4096;
@@ -133,7 +134,8 @@ TEST(ForkTest, ForkWhileOtherThreadsUseTheHandle) {
   std::atomic<bool> stop{false};
   std::thread writer([&] {
     for (int i = 0; !stop.load(); i++) {
-      db->Put("w" + std::to_string(i % 100), std::string(300, 'x')).IgnoreError();
+      db->Put("w" + std::to_string(i % 100), std::string(300, 'x'))
+          .IgnoreError();
     }
   });
   std::thread reader([&] {

@@ -1,5 +1,5 @@
-// issue17_security_test.cc: regressions of issue 17 (adversarial trial), items 2, 3,
-// 4 and 8: segment paths that are symbolic links, hard links or copies of
+// issue17_security_test.cc: regressions of issue 17 (adversarial trial), items
+// 2, 3, 4 and 8: segment paths that are symbolic links, hard links or copies of
 // another dictionary's control segment; FIFOs and directories at segment
 // paths (an open must fail at once, never block); another local user
 // pre-creating the files of a dictionary's next generations (squatting).
@@ -94,7 +94,8 @@ std::vector<std::string> FilesWithPrefix(const std::string& dir,
 }
 
 // The snapshot file of generation gen of dictionary name in dir ("" if none).
-std::string SnapshotOf(const std::string& dir, const std::string& name, int gen) {
+std::string SnapshotOf(const std::string& dir, const std::string& name,
+                       int gen) {
   for (const std::string& f :
        FilesWithPrefix(dir, absl::StrCat("ud.", name, ".", gen, "."))) {
     if (absl::EndsWith(f, ".snap")) return absl::StrCat(dir, "/", f);
@@ -195,7 +196,8 @@ TEST_F(Issue17Test, FifoAtAGenerationPathFailsAtOnce) {
     auto db = DB::Open(options_, real_);
     if (db.ok()) return 2;
     std::fprintf(stderr, "as expected: %s\n", db.status().ToString().c_str());
-    if (!absl::StrContains(db.status().message(), "not a regular file")) return 3;
+    if (!absl::StrContains(db.status().message(), "not a regular file"))
+      return 3;
     // Every name ListDBs gives opens (or fails) at once.
     auto names = ListDBs(options_);
     if (!names.ok()) return 4;
@@ -232,7 +234,8 @@ TEST_F(Issue17Test, FifoOrDirectoryAtAControlPathFailsAtOnce) {
     }
     auto names = ListDBs(options_);
     if (!names.ok()) return 4;
-    for (const std::string& name : *names) DB::Open(options_, name).status().IgnoreError();
+    for (const std::string& name : *names)
+      DB::Open(options_, name).status().IgnoreError();
     return 0;
   });
   EXPECT_EQ(rc, 0) << (rc == -SIGALRM ? "hung" : "failed at step");

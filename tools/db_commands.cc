@@ -109,8 +109,9 @@ int RunGet(const Args& args) {
   std::string value;
   absl::Status s = (*db)->Get(args.positional[1], &value);
   if (absl::IsNotFound(s)) {
-    return Fail(args, kExitNotFound,
-                absl::StrCat("key not found: ", EscapeBytes(args.positional[1])));
+    return Fail(
+        args, kExitNotFound,
+        absl::StrCat("key not found: ", EscapeBytes(args.positional[1])));
   }
   if (!s.ok()) return Fail(args, s);
   if (!WriteOut(value)) return Fail(args, kExitError, "error writing to stdout");
@@ -391,59 +392,101 @@ int RunDestroy(const Args& args) {
 
 std::vector<Command> DbCommands() {
   return {
-      {"put", "Store KEY -> VALUE (creates the dictionary when missing)",
+      {"put",
+       "Store KEY -> VALUE (creates the dictionary when missing)",
        "put NAME KEY VALUE",
-       "VALUE \"-\" reads the value from stdin (binary-safe). A new dictionary\n"
+       "VALUE \"-\" reads the value from stdin (binary-safe). A new "
+       "dictionary\n"
        "gets the default options (persistent, no compression). Use -- before\n"
        "a KEY or VALUE that starts with '-'. The segment directory must\n"
        "exist (exit 4 otherwise).\n",
-       {}, 3, 3, RunPut},
-      {"get", "Print the value of KEY", "get NAME KEY",
+       {},
+       3,
+       3,
+       RunPut},
+      {"get",
+       "Print the value of KEY",
+       "get NAME KEY",
        "Prints the raw value bytes to stdout, without a newline. A missing\n"
        "key or dictionary exits 1 with a message on stderr.\n",
-       {}, 2, 2, RunGet},
-      {"del", "Delete KEY", "del NAME KEY",
+       {},
+       2,
+       2,
+       RunGet},
+      {"del",
+       "Delete KEY",
+       "del NAME KEY",
        "Exits 1 when the key (or the dictionary) does not exist.\n",
-       {}, 2, 2, RunDel},
-      {"ls", "List keys in key order", "ls NAME [--prefix P] [--limit N] [--values]",
+       {},
+       2,
+       2,
+       RunDel},
+      {"ls",
+       "List keys in key order",
+       "ls NAME [--prefix P] [--limit N] [--values]",
        "One key per line in bytewise order, escaped: C hex escapes for\n"
        "non-printable bytes, quotes and backslashes, \\x20 for a space. With\n"
        "--values each line is \"KEY VALUE\", both escaped.\n",
        {{"prefix", true, "only keys that start with this prefix"},
         {"limit", true, "print at most N keys"},
         {"values", false, "print the values too"}},
-       1, 1, RunLs},
-      {"list", "List the dictionaries of the segment directory", "list",
+       1,
+       1,
+       RunLs},
+      {"list",
+       "List the dictionaries of the segment directory",
+       "list",
        "One line per dictionary: name, generation, entries, bytes of its\n"
        "segments, pids of the attached processes (other than this one) and\n"
        "lifetime. Each is opened without creating anything (note: closing a\n"
        "until-last-close dictionary that nobody else holds removes it, as\n"
        "any last close does).\n",
-       {}, 0, 0, RunList},
-      {"stat", "Print the counters of a dictionary", "stat NAME [--json]",
+       {},
+       0,
+       0,
+       RunList},
+      {"stat",
+       "Print the counters of a dictionary",
+       "stat NAME [--json]",
        "The \"ultradict.stats\" property: generation, entries, sequence, log\n"
        "and snapshot bytes, compactions, puts, deletes, recoveries, members\n"
        "(other than this process), lifetime, compression.\n",
-       {{"json", false, "print one JSON object"}}, 1, 1, RunStat},
-      {"watch", "Follow updates live", "watch NAME [--from-start] [--count N]",
+       {{"json", false, "print one JSON object"}},
+       1,
+       1,
+       RunStat},
+      {"watch",
+       "Follow updates live",
+       "watch NAME [--from-start] [--count N]",
        "Prints each update committed by any process as \"put KEY VALUE\" or\n"
-       "\"del KEY\" (escaped as in ls), one flushed line each, until SIGINT or\n"
+       "\"del KEY\" (escaped as in ls), one flushed line each, until SIGINT "
+       "or\n"
        "SIGTERM (exit 0). When updates were folded into a snapshot before\n"
        "they could be read, prints a line starting with \"# \" saying so and\n"
        "continues from the latest sequence. A line on stderr says when\n"
        "watching started. Exits 1 when the dictionary is destroyed.\n",
        {{"from-start", false, "first print the current contents as put lines"},
         {"count", true, "exit after N updates (not counting --from-start)"}},
-       1, 1, RunWatch},
-      {"compact", "Fold the update log into a new snapshot now",
-       "compact NAME", "Takes the write lock like any writer.\n", {}, 1, 1,
+       1,
+       1,
+       RunWatch},
+      {"compact",
+       "Fold the update log into a new snapshot now",
+       "compact NAME",
+       "Takes the write lock like any writer.\n",
+       {},
+       1,
+       1,
        RunCompact},
-      {"destroy", "Remove every segment of a dictionary",
+      {"destroy",
+       "Remove every segment of a dictionary",
        "destroy NAME [--force]",
        "Processes that have it open keep their mapping until they close.\n"
        "A name that does not exist exits 1 unless --force is given. A file\n"
        "that cannot be removed exits 4, naming each file left and why.\n",
-       {{"force", false, "succeed when the dictionary does not exist"}}, 1, 1,
+       {{"force", false, "succeed when the dictionary does not exist"}},
+       1,
+       1,
        RunDestroy},
   };
 }
