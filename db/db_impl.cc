@@ -245,6 +245,30 @@ absl::Status DBImpl::CreateControl(const std::string& path,
   return absl::OkStatus();
 }
 
+bool DBImpl::DestroyLocked(const std::string& dir, std::string_view name,
+                           const port::Segment& segment, int64_t timeout_ms,
+                           absl::Status* status) {
+  const control::Block block(segment.data());
+  bool owner_died = false;
+  const bool locked =
+      port::ProcessMutex::Lock(block.mutex(), timeout_ms, &owner_died).ok();
+  // Destroyed already: its files are gone, and those of its name may be a
+  // new dictionary's now.
+  const bool destroy =
+      block.state().load(std::memory_order_acquire) == control::kStateReady;
+  if (destroy) {
+    block.state().store(control::kStateDestroyed, std::memory_order_release);
+    const FileKey key = block.file_key();
+    absl::Status s = DestroyFiles(dir, name, &key, &segment);
+    if (status != nullptr) *status = s;
+  }
+  if (locked) {
+    if (owner_died) port::ProcessMutex::MarkConsistent(block.mutex());
+    port::ProcessMutex::Unlock(block.mutex());
+  }
+  return destroy;
+}
+
 bool DBImpl::RemoveIfAbandoned(const std::string& dir, std::string_view name,
                                const port::Segment& segment) {
   const control::Block block(segment.data());
@@ -257,18 +281,9 @@ bool DBImpl::RemoveIfAbandoned(const std::string& dir, std::string_view name,
   if (!port::TryLockRange(fd, control::kMemberLockBase, control::kMaxMembers)) {
     return false;
   }
-  bool owner_died = false;
-  const bool locked =
-      port::ProcessMutex::Lock(block.mutex(), 1000, &owner_died).ok();
-  block.state().store(control::kStateDestroyed, std::memory_order_release);
-  const FileKey key = block.file_key();
-  DestroyFiles(dir, name, &key).IgnoreError();
-  if (locked) {
-    if (owner_died) port::ProcessMutex::MarkConsistent(block.mutex());
-    port::ProcessMutex::Unlock(block.mutex());
-  }
+  const bool removed = DestroyLocked(dir, name, segment, 1000, nullptr);
   port::UnlockRange(fd, control::kMemberLockBase, control::kMaxMembers);
-  return true;
+  return removed;
 }
 
 absl::Status DBImpl::Init() {
@@ -291,10 +306,6 @@ absl::Status DBImpl::Init() {
     } else if (!opened.ok()) {
       return opened.status();
     } else {
-      if (options_.error_if_exists) {
-        return absl::AlreadyExistsError(absl::StrCat(
-            "dictionary \"", name_, "\" already exists (error_if_exists)"));
-      }
       segment = std::move(*opened);
     }
     absl::Status s =
@@ -307,6 +318,10 @@ absl::Status DBImpl::Init() {
       // A dictionary that should have gone with its last member (which
       // was killed, so it did not close) is removed, then opened anew.
       if (RemoveIfAbandoned(dir_, name_, segment)) continue;
+      if (options_.error_if_exists) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "dictionary \"", name_, "\" already exists (error_if_exists)"));
+      }
       if (!options_.observer) {
         s = control::ClaimMember(segment.fd(), block, port::CurrentPid(),
                                  &slot_, &token_);
@@ -378,48 +393,55 @@ void DBImpl::Close() {
       break;
     }
   }
-  if (destroy) {
-    bool owner_died = false;
-    const bool locked = port::ProcessMutex::Lock(block_.mutex(), 1000,
-                                                 &owner_died).ok();
-    block_.state().store(control::kStateDestroyed, std::memory_order_release);
-    DestroyFiles(dir_, name_, &key_).IgnoreError();
-    if (locked) {
-      if (owner_died) port::ProcessMutex::MarkConsistent(block_.mutex());
-      port::ProcessMutex::Unlock(block_.mutex());
-    }
-  }
+  if (destroy) DestroyLocked(dir_, name_, control_segment_, 1000, nullptr);
 }
 
 absl::Status DBImpl::DestroyFiles(const std::string& dir, std::string_view name,
-                                  const FileKey* key) {
+                                  const FileKey* key,
+                                  const port::Segment* control) {
   absl::StatusOr<std::vector<std::string>> files = port::ListDirectory(dir);
   if (!files.ok()) return files.status();
   bool found = false;
   absl::Status first_error;
   std::vector<std::string> not_removed;  // "path: why", one per file.
   for (const std::string& file : *files) {
-    std::string file_name;
+    std::string file_name, tag;
     FileType type;
     uint64_t gen;
-    if (ParseFileName(file, &file_name, &type, &gen) && file_name == name) {
-      const std::string path = dir + "/" + file;
-      absl::Status s = port::Unlink(path);
-      // NotFound: removed meanwhile (another destroy, a compaction). A
-      // file named for `name` that is not the dictionary's (no tag, or
-      // another key's: planted by another user, or of an older format) is
-      // removed when it can be, and otherwise left to its owner.
-      const bool own = key == nullptr || type == FileType::kControl ||
-                       (type == FileType::kTemp && gen == 0) ||
-                       path == LogFileName(dir, name, *key, gen) ||
-                       path == SnapshotFileName(dir, name, *key, gen) ||
-                       path == TempSnapshotFileName(dir, name, *key, gen) ||
-                       path == TempLogFileName(dir, name, *key, gen);
-      if (!s.ok() && !absl::IsNotFound(s) && own) {
-        if (first_error.ok()) first_error = s;
-        not_removed.emplace_back(s.message());
+    if (!ParseFileName(file, &file_name, &type, &gen, &tag) ||
+        file_name != name) {
+      continue;
+    }
+    const std::string path = dir + "/" + file;
+    // With the key, only the dictionary's own files are removed and
+    // reported: its control segment (if `path` is still that file) and the
+    // generation files named with its key. A control segment that replaced
+    // it, another opener's temporary control file and files of another key
+    // belong to a newer dictionary of this name; files without a tag
+    // (planted by another user, or of a format before tags) are removed
+    // when they can be, and otherwise left to their owner.
+    bool own = true, remove = true;
+    if (key != nullptr) {
+      if (type == FileType::kControl) {
+        remove = control == nullptr || control->IsFileAt(path);
+      } else if (type == FileType::kTemp && gen == 0) {
+        remove = false;
+      } else if (tag.empty()) {
+        own = false;
+      } else {
+        remove = path == LogFileName(dir, name, *key, gen) ||
+                 path == SnapshotFileName(dir, name, *key, gen) ||
+                 path == TempSnapshotFileName(dir, name, *key, gen) ||
+                 path == TempLogFileName(dir, name, *key, gen);
       }
-      found = true;
+    }
+    if (!remove) continue;
+    found = true;
+    absl::Status s = port::Unlink(path);
+    // NotFound: removed meanwhile (another destroy, a compaction).
+    if (!s.ok() && !absl::IsNotFound(s) && own) {
+      if (first_error.ok()) first_error = s;
+      not_removed.emplace_back(s.message());
     }
   }
   if (!found) {
@@ -442,24 +464,17 @@ absl::Status DestroyDB(std::string_view name, const Options& options) {
   const std::string dir = port::SegmentDirectory(options.directory);
   const std::string path = ControlFileName(dir, name);
   // Mark it destroyed under the write lock, so no writer of another
-  // process creates a new generation after the files are gone.
-  absl::StatusOr<port::Segment> segment =
-      port::Segment::Open(path, options.allow_other_owner, true);
-  if (segment.ok() &&
-      control::Block::Validate(segment->data(), segment->size(), path, name)
-          .ok()) {
-    control::Block block(segment->data());
-    bool owner_died = false;
-    const bool locked =
-        port::ProcessMutex::Lock(block.mutex(), 5000, &owner_died).ok();
-    block.state().store(control::kStateDestroyed, std::memory_order_release);
-    const FileKey key = block.file_key();
-    s = DBImpl::DestroyFiles(dir, name, &key);
-    if (locked) {
-      if (owner_died) port::ProcessMutex::MarkConsistent(block.mutex());
-      port::ProcessMutex::Unlock(block.mutex());
+  // process creates a new generation after the files are gone. One that was
+  // destroyed meanwhile may have been replaced: open the name again.
+  absl::StatusOr<port::Segment> segment;
+  for (int attempt = 0; attempt < 100; attempt++) {
+    segment = port::Segment::Open(path, options.allow_other_owner, true);
+    if (!segment.ok() ||
+        !control::Block::Validate(segment->data(), segment->size(), path, name)
+             .ok()) {
+      break;
     }
-    return s;
+    if (DBImpl::DestroyLocked(dir, name, *segment, 5000, &s)) return s;
   }
   // Another user's, or not a regular file (a symbolic link, which must not
   // lead anywhere, a FIFO, a directory): nothing is removed.
@@ -513,12 +528,20 @@ absl::Status DBImpl::CheckFork() {
   if (pid == pid_.load(std::memory_order_relaxed)) return absl::OkStatus();
   // A fork child: take a description of the control file of its own (the
   // inherited one shares the parent's locks) and join as a new member.
-  absl::Status s = control_segment_.Reopen();
+  int inherited = -1;
+  absl::Status s = control_segment_.Reopen(&inherited);
   if (s.ok() && slot_ != control::kMaxMembers) {
     s = control::ClaimMember(control_segment_.fd(), block_, pid, &slot_,
                              &token_);
   }
+  // Only now: when the parent is gone, the inherited description's lock on
+  // the parent's slot was all that showed the dictionary in use.
+  port::CloseDescriptor(inherited);
   if (!s.ok()) return s;
+  if (block_.state().load(std::memory_order_acquire) != control::kStateReady) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("dictionary \"", name_, "\" was destroyed"));
+  }
   pid_.store(pid, std::memory_order_relaxed);
   return absl::OkStatus();
 }
@@ -639,9 +662,11 @@ absl::Status DBImpl::RefreshLocked() {
     if (current_ == nullptr || current_->gen != gen) {
       std::shared_ptr<Generation> g;
       absl::Status s = LoadGeneration(gen, &g);
-      if (absl::IsNotFound(s) && attempt < 1000 &&
+      if (!s.ok() && attempt < 1000 &&
           block_.head().load(std::memory_order_acquire) != head) {
-        continue;  // Retired by a compaction meanwhile: follow the head.
+        // Retired by a compaction meanwhile (and maybe its name taken by
+        // another user's file since): follow the head.
+        continue;
       }
       if (absl::IsNotFound(s)) {
         return absl::DataLossError(absl::StrCat(

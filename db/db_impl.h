@@ -6,9 +6,12 @@
 //
 // Locks, in order: the cross-process compaction mutex (background
 // compaction only), the cross-process write mutex (both in the control
-// segment), then mu_ (this handle's index), then bg_mu_ (the background
-// thread's requests; nothing else is taken under it). Readers take only
-// mu_, shared.
+// segment), then fork_mu_ (a fork child joining), mu_ (this handle's
+// index), bg_mu_ (the background thread's requests) and a generation's
+// file_mu (its log file's reserve, sync and close); nothing is taken under
+// bg_mu_ but file_mu (by PrepareFork only), nor under file_mu. Readers take
+// only mu_, shared. PrepareFork takes fork_mu_, mu_, bg_mu_ and the current
+// generation's file_mu around every fork() (see fork_guard.h).
 
 #ifndef ULTRADICT_DB_DB_IMPL_H_
 #define ULTRADICT_DB_DB_IMPL_H_
@@ -81,9 +84,21 @@ class DBImpl : public DB, private ForkAware {
   // for `name` that is not the dictionary's own (no tag or another tag:
   // another user's, or an older format's) is removed if it can be, and
   // not reported when it cannot.
+  // `control` (with `key`) is the dictionary's control segment: the file
+  // at its path is removed only if it is still that one.
   static absl::Status DestroyFiles(const std::string& dir,
                                    std::string_view name,
-                                   const FileKey* key = nullptr);
+                                   const FileKey* key = nullptr,
+                                   const port::Segment* control = nullptr);
+  // Marks the dictionary of the (validated) control segment destroyed
+  // under its write lock (waiting at most timeout_ms for it), so that no
+  // writer of another process makes a generation after its files are gone,
+  // and removes its files (*status, when given: DestroyFiles's). False,
+  // doing nothing, when it was destroyed already: the files of its name may
+  // be a newer dictionary's.
+  static bool DestroyLocked(const std::string& dir, std::string_view name,
+                            const port::Segment& segment, int64_t timeout_ms,
+                            absl::Status* status);
 
   // A value in the log: a view into the mapped log (or a decompressed
   // buffer of the generation), or a deletion.

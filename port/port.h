@@ -85,8 +85,15 @@ class Segment {
   void CloseFile();
 
   // Re-opens the file under a new open file description (after fork, so
-  // the child's byte locks are its own). The mapping stays.
-  absl::Status Reopen();
+  // the child's byte locks are its own). The mapping stays. The descriptor
+  // it replaces is not closed but handed to *previous (close it with
+  // CloseDescriptor): a fork child keeps the liveness lock of the
+  // description it inherited until it holds one of its own.
+  absl::Status Reopen(int* previous);
+
+  // Whether `path` names this segment's file itself (not a link to it, and
+  // not a file that replaced it there). False when unknown.
+  bool IsFileAt(const std::string& path) const;
 
  private:
   friend class FileWriter;
@@ -181,6 +188,9 @@ inline FileWriter& FileWriter::operator=(FileWriter&& other) noexcept {
   }
   return *this;
 }
+
+// Closes a descriptor handed out by Segment::Reopen.
+void CloseDescriptor(int fd);
 
 // Removes the file at path. NotFound when absent.
 absl::Status Unlink(const std::string& path);

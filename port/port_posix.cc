@@ -275,16 +275,36 @@ absl::Status Segment::Sync() const {
   return absl::OkStatus();
 }
 
-absl::Status Segment::Reopen() {
+absl::Status Segment::Reopen(int* previous) {
   // Through /proc: the same file even when path_ no longer names it (a
   // creator's control segment was created under a temporary name).
   int fd = open(absl::StrCat("/proc/self/fd/", fd_).c_str(), O_RDWR | O_CLOEXEC);
-  if (fd < 0)
+  if (fd < 0) {
     fd = open(path_.c_str(), O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) {  // By name: only if it is still the file mapped.
+      struct stat was, now;
+      if (fstat(fd_, &was) != 0 || fstat(fd, &now) != 0 ||
+          was.st_dev != now.st_dev || was.st_ino != now.st_ino) {
+        close(fd);
+        return absl::FailedPreconditionError(
+            absl::StrCat(path_, ": no longer names the file mapped"));
+      }
+    }
+  }
   if (fd < 0) return PosixError(path_, errno);
-  if (fd_ >= 0) close(fd_);
+  *previous = fd_;
   fd_ = fd;
   return absl::OkStatus();
+}
+
+bool Segment::IsFileAt(const std::string& path) const {
+  struct stat mine, there;
+  return fd_ >= 0 && fstat(fd_, &mine) == 0 && lstat(path.c_str(), &there) == 0 &&
+         mine.st_dev == there.st_dev && mine.st_ino == there.st_ino;
+}
+
+void CloseDescriptor(int fd) {
+  if (fd >= 0) close(fd);
 }
 
 absl::Status Unlink(const std::string& path) {

@@ -300,7 +300,18 @@ absl::StatusOr<Segment> Segment::Open(const std::string& path,
       Widen(path).c_str(), GENERIC_READ | (writable ? GENERIC_WRITE : 0),
       kShareAll, nullptr, OPEN_EXISTING,
       FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT, nullptr);
-  if (h == INVALID_HANDLE_VALUE) return WindowsError(path, GetLastError());
+  if (h == INVALID_HANDLE_VALUE) {
+    const DWORD e = GetLastError();
+    // A directory cannot be opened without FILE_FLAG_BACKUP_SEMANTICS: it
+    // fails with "access denied", which is not the reason.
+    const DWORD attributes = GetFileAttributesW(Widen(path).c_str());
+    if (e == ERROR_ACCESS_DENIED && attributes != INVALID_FILE_ATTRIBUTES &&
+        (attributes & FILE_ATTRIBUTE_DIRECTORY) != 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": not a regular file (a directory)"));
+    }
+    return WindowsError(path, e);
+  }
   Segment segment;
   segment.path_ = path;
   segment.fd_ = AsFd(h);
@@ -410,17 +421,44 @@ absl::Status Segment::Sync() const {
   return absl::OkStatus();
 }
 
-absl::Status Segment::Reopen() {
+absl::Status Segment::Reopen(int* previous) {
   // A fresh handle to the same file even when path_ no longer names it.
   HANDLE h = ReOpenFile(AsHandle(fd_), GENERIC_READ | GENERIC_WRITE, kShareAll, 0);
   if (h == INVALID_HANDLE_VALUE) {
     h = CreateFileW(Widen(path_).c_str(), GENERIC_READ | GENERIC_WRITE, kShareAll,
-                    nullptr, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr);
+                    nullptr, OPEN_EXISTING, FILE_FLAG_OPEN_REPARSE_POINT, nullptr);
   }
   if (h == INVALID_HANDLE_VALUE) return WindowsError(path_, GetLastError());
-  if (fd_ != -1) CloseHandle(AsHandle(fd_));
+  *previous = fd_;
   fd_ = AsFd(h);
   return absl::OkStatus();
+}
+
+namespace {
+// The volume and file index of an open file (its identity).
+bool FileIdentity(HANDLE h, BY_HANDLE_FILE_INFORMATION* info) {
+  return GetFileInformationByHandle(h, info) != 0;
+}
+}  // namespace
+
+bool Segment::IsFileAt(const std::string& path) const {
+  if (fd_ == -1) return false;
+  HANDLE there = CreateFileW(Widen(path).c_str(), 0, kShareAll, nullptr,
+                             OPEN_EXISTING,
+                             FILE_FLAG_OPEN_REPARSE_POINT | FILE_FLAG_BACKUP_SEMANTICS,
+                             nullptr);
+  if (there == INVALID_HANDLE_VALUE) return false;
+  BY_HANDLE_FILE_INFORMATION a, b;
+  const bool same = FileIdentity(AsHandle(fd_), &a) && FileIdentity(there, &b) &&
+                    a.dwVolumeSerialNumber == b.dwVolumeSerialNumber &&
+                    a.nFileIndexHigh == b.nFileIndexHigh &&
+                    a.nFileIndexLow == b.nFileIndexLow;
+  CloseHandle(there);
+  return same;
+}
+
+void CloseDescriptor(int fd) {
+  if (fd != -1) CloseHandle(AsHandle(fd));
 }
 
 absl::Status Unlink(const std::string& path) {

@@ -133,6 +133,51 @@ TEST_P(AbandonedTest, ALiveMemberKeepsIt) {
   for (int fd : {ready[0], ready[1], done[0], done[1]}) close(fd);
 }
 
+// error_if_exists does not stop the removal: the abandoned one does not
+// exist any more, and a new one is created.
+TEST_P(AbandonedTest, ErrorIfExistsCreatesAnew) {
+  const std::string name = UniqueName("abandoned_excl");
+  testing::ScopedDestroy destroy(name);
+  CreateAndDie(name, GetParam());
+  Options options;
+  options.lifetime = GetParam();
+  options.error_if_exists = true;
+  auto db = DB::Open(options, name);
+  ASSERT_THAT(db.status(), IsOk());
+  std::string value;
+  EXPECT_TRUE(absl::IsNotFound((*db)->Get("k", &value)));
+}
+
+// A member of a dictionary that was destroyed (DestroyDB) and created anew
+// under the same name closes last of its generation: its close must not
+// remove the new dictionary's files (it found no live member of the old
+// one, and removed every file of the name).
+TEST_P(AbandonedTest, LateCloseLeavesTheSuccessorAlone) {
+  const std::string name = UniqueName("successor");
+  testing::ScopedDestroy destroy(name);
+  Options options;
+  options.lifetime = GetParam();
+  auto old_db = DB::Open(options, name);
+  ASSERT_THAT(old_db.status(), IsOk());
+  ASSERT_THAT((*old_db)->Put("old", "1"), IsOk());
+  ASSERT_THAT(DestroyDB(name), IsOk());
+  Options persistent;
+  auto successor = DB::Open(persistent, name);
+  ASSERT_THAT(successor.status(), IsOk());
+  ASSERT_THAT((*successor)->Put("new", "2"), IsOk());
+  successor->reset();
+  old_db->reset();  // The old dictionary's last close.
+  EXPECT_TRUE(Listed(name));
+  Options observer;
+  observer.observer = true;
+  observer.create_if_missing = false;
+  auto reopened = DB::Open(observer, name);
+  ASSERT_THAT(reopened.status(), IsOk());
+  std::string value;
+  EXPECT_THAT((*reopened)->Get("new", &value), IsOk());
+  EXPECT_EQ(value, "2");
+}
+
 INSTANTIATE_TEST_SUITE_P(Lifetimes, AbandonedTest,
                          ::testing::Values(Lifetime::kUntilLastClose,
                                            Lifetime::kUntilCreatorCloses));

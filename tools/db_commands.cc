@@ -47,7 +47,8 @@ absl::StatusOr<std::unique_ptr<DB>> OpenDictionary(const Args& args,
   Options options;
   options.directory = args.dir;
   options.create_if_missing = create;
-  // A tool invocation must never keep a dictionary alive nor remove it.
+  // A tool invocation never keeps a dictionary alive, and removes one only
+  // as any open does: a non-persistent one whose members all died.
   options.observer = true;
   absl::StatusOr<std::unique_ptr<DB>> db = DB::Open(options, name);
   std::error_code ec;

@@ -86,7 +86,9 @@ TEST(PortTest, CreateOpenShareAndErrors) {
   Segment moved = std::move(*a);
   EXPECT_FALSE(a->valid());
   EXPECT_EQ(std::string(moved.data() + 100, 5), "hello");
-  EXPECT_TRUE(moved.Reopen().ok());
+  int previous = -1;
+  EXPECT_TRUE(moved.Reopen(&previous).ok());
+  port::CloseDescriptor(previous);
   EXPECT_EQ(std::string(moved.data() + 100, 5), "hello");
   EXPECT_TRUE(Unlink(path).ok());
 }
