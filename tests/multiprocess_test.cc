@@ -392,7 +392,11 @@ TEST_F(MultiProcessTest, ConcurrentUpdatesAreExactWhileCompacting) {
   ASSERT_TRUE(db->GetProperty("ultradict.generation", &gen));
   int64_t generation = 0;
   ASSERT_TRUE(absl::SimpleAtoi(gen, &generation));
-  EXPECT_GT(generation, 10) << "expected many compactions";
+  // How many: as many as the writers' background threads get CPU for (15-19
+  // on a quiet 2-core machine; 9 once in a CI run under TSan while other
+  // builds loaded both cores). More than 5 shows that the updates ran across
+  // many compactions.
+  EXPECT_GT(generation, 5) << "expected many compactions";
 }
 
 TEST_F(MultiProcessTest, BatchesAreAtomicForOtherProcesses) {
