@@ -163,7 +163,7 @@ def test_lock_timeout_is_timeout_error(name):
     ctx = mp.get_context("spawn")
     with UltraDict(name=name) as d:
         ready = ctx.Event()
-        p = ctx.Process(target=hold_lock_for, args=(name, ready, 3))
+        p = ctx.Process(target=hold_lock_for, args=(name, ready, 1.5))
         p.start()
         try:
             assert ready.wait(30)
@@ -181,3 +181,24 @@ def test_lock_timeout_is_timeout_error(name):
                 p.kill()
         with d.lock(timeout=5):
             d[1] = 1
+
+
+def test_full_segment_directory_is_resource_exhausted(tmp_path, name):
+    """A 1 MiB tmpfs fills up: MemoryError/OSError, never SIGBUS."""
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    if os.geteuid() != 0 or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)],
+            capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here")
+    try:
+        with UltraDict(name=name, directory=str(mnt)) as d:
+            with pytest.raises(E.ResourceExhausted) as e:
+                for i in range(100):
+                    d[i] = os.urandom(100_000)
+            assert isinstance(e.value, MemoryError)
+            assert isinstance(e.value, OSError)
+            assert str(e.value)
+            assert d[0] is not None  # Still readable.
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)

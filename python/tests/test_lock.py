@@ -178,3 +178,52 @@ def test_fork_child_of_a_holder_holds_nothing(name):
             assert os.WEXITSTATUS(status) == 0
             d["counter"] += 1  # Still held here.
         assert d["counter"] == 1
+
+
+def test_gil_is_released_while_waiting(name):
+    """A thread waiting for the lock (held by another process) or for a
+    change lets the others run Python code."""
+    ctx = mp.get_context("spawn")
+    with UltraDict({"counter": 0}, name=name) as d:
+        ready = ctx.Event()
+        p = ctx.Process(target=workers.hold_lock_for, args=(name, ready, 1.0))
+        p.start()
+        try:
+            assert ready.wait(60)
+            got = []
+            t = threading.Thread(target=lambda: got.append(
+                d.lock.acquire(timeout=30) and (d.lock.release() or True)))
+            t.start()
+            spins = 0
+            while t.is_alive():
+                spins += 1  # Runs only if the waiter released the GIL.
+                time.sleep(0.001)
+            assert got == [True] and spins > 50
+        finally:
+            p.join(30)
+        changes = []
+        t = threading.Thread(target=lambda: changes.append(
+            d.wait_for_change(timeout=30)))
+        t.start()
+        time.sleep(0.2)
+        d["counter"] = 1  # Needs the GIL while the waiter waits.
+        t.join(30)
+        assert changes and changes[0] >= d.sequence - 1
+
+
+def test_other_threads_writes_wait_for_the_holder(name):
+    with UltraDict(name=name) as d:
+        done = threading.Event()
+
+        def writer():
+            d["k"] = "thread"
+            done.set()
+
+        with d.lock:
+            t = threading.Thread(target=writer)
+            t.start()
+            time.sleep(0.2)
+            assert not done.is_set()
+            d["k"] = "holder"
+        t.join(30)
+        assert done.is_set() and d["k"] == "thread"
