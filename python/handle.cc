@@ -86,6 +86,7 @@ Handle::~Handle() { Close(); }
 
 void Handle::Close() {
   if (db_ == nullptr) return;
+  CheckClosable();
   Held* held = FindHeld(lock_key_);
   if (held != nullptr && held->owner == this) {
     held->lock.reset();  // Released before its DB goes.
@@ -94,6 +95,16 @@ void Handle::Close() {
   std::unique_ptr<DB> db = std::move(db_);
   py::gil_scoped_release release;
   db.reset();
+}
+
+void Handle::CheckClosable() {
+  Held* held = FindHeld(lock_key_);
+  if (held != nullptr && held->owner == this &&
+      held->thread != std::this_thread::get_id()) {
+    // Only the holder may release it (a robust mutex); its DB must live.
+    Raise(absl::FailedPreconditionError(
+        "close() while another thread holds this UltraDict's lock"));
+  }
 }
 
 DB* Handle::db() {
@@ -352,6 +363,9 @@ bool Handle::Lock(int64_t timeout_ms) {
     }
     if (lock.ok()) {
       Held& entry = HeldLocks()[lock_key_];
+      // An entry left means its thread ended holding the lock (the mutex
+      // came to us as its owner died): forget it, never release it.
+      (void)entry.lock.release();
       entry.lock = std::move(*lock);
       entry.owner = this;
       entry.thread = std::this_thread::get_id();

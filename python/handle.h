@@ -54,7 +54,12 @@ class Handle {
   // True after close().
   bool closed() const { return db_ == nullptr; }
   // Releases this handle's locks and closes the DB (idempotent).
+  // FailedPreconditionError when another thread holds the lock through
+  // this handle (see CheckClosable).
   void Close();
+  // Raises FailedPreconditionError when another thread holds the
+  // dictionary's lock through this handle.
+  void CheckClosable();
 
   // Bytes API; the Python layer passes bytes and gets bytes or None.
   py::object Get(py::bytes key);

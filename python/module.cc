@@ -43,6 +43,7 @@ PYBIND11_MODULE(_ultradict, m) {
       .def_property_readonly("directory", &Handle::directory)
       .def_property_readonly("closed", &Handle::closed)
       .def("close", &Handle::Close)
+      .def("check_closable", &Handle::CheckClosable)
       .def("get", &Handle::Get, py::arg("key"))
       .def("contains", &Handle::Contains, py::arg("key"))
       .def("put", &Handle::Put, py::arg("key"), py::arg("value"))

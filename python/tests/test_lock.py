@@ -227,3 +227,34 @@ def test_other_threads_writes_wait_for_the_holder(name):
             d["k"] = "holder"
         t.join(30)
         assert done.is_set() and d["k"] == "thread"
+
+
+def test_thread_that_ends_holding_the_lock_releases_it(name):
+    with UltraDict({"counter": 0}, name=name) as d:
+        t = threading.Thread(target=d.lock.acquire)
+        t.start()
+        t.join()
+        with d.lock(timeout=5):  # Its owner (a thread) died: taken over.
+            d["counter"] += 1
+        assert not d.lock.locked()
+        d["counter"] += 1
+        assert d["counter"] == 2
+
+
+def test_close_while_another_thread_holds_the_lock_raises(name):
+    d = UltraDict(name=name)
+    acquired, release = threading.Event(), threading.Event()
+
+    def hold():
+        with d.lock:
+            acquired.set()
+            release.wait(30)
+
+    t = threading.Thread(target=hold)
+    t.start()
+    assert acquired.wait(30)
+    with pytest.raises(RuntimeError):
+        d.close()
+    release.set()
+    t.join(30)
+    d.close()

@@ -576,6 +576,7 @@ class UltraDict(collections.abc.MutableMapping):
         the dictionary (default: auto_unlink). Idempotent."""
         if self._db is None or self._db.closed:
             return
+        self._db.check_closable()  # Another thread in `with d.lock`?
         with self._children_lock:
             children = list(self._children.values())
             self._children.clear()
