@@ -1,5 +1,6 @@
 #include "python/handle.h"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,6 +28,19 @@ struct Held {
   int depth = 0;
 };
 
+// This process's id, cached (getpid() is a system call): reset in a fork
+// child by a pthread_atfork handler.
+pid_t g_pid = 0;
+pid_t Pid() {
+  static const bool registered = [] {
+    g_pid = getpid();
+    pthread_atfork(nullptr, nullptr, [] { g_pid = getpid(); });
+    return true;
+  }();
+  (void)registered;
+  return g_pid;
+}
+
 // Lock key -> the held lock. Leaked: never destroyed at exit.
 std::map<std::string, Held>& HeldLocks() {
   static auto* held = new std::map<std::string, Held>();
@@ -37,9 +51,10 @@ std::map<std::string, Held>& HeldLocks() {
 // parent's, without releasing them), else nullptr.
 Held* FindHeld(const std::string& key) {
   auto& table = HeldLocks();
+  if (table.empty()) return nullptr;
   auto it = table.find(key);
   if (it == table.end()) return nullptr;
-  if (it->second.pid != getpid()) {
+  if (it->second.pid != Pid()) {
     it->second.lock.reset();  // Releases nothing in a child (db.h).
     table.erase(it);
     return nullptr;
@@ -369,7 +384,7 @@ bool Handle::Lock(int64_t timeout_ms) {
       entry.lock = std::move(*lock);
       entry.owner = this;
       entry.thread = std::this_thread::get_id();
-      entry.pid = getpid();
+      entry.pid = Pid();
       entry.depth = 1;
       return true;
     }

@@ -1,8 +1,9 @@
-"""UltraDict as a MutableMapping with dict semantics, in one process."""
+"""UltraDict as a MutableMapping with dict semantics."""
 
 import collections.abc
 import json
 import marshal
+import os
 import pickle
 
 import pytest
@@ -217,3 +218,40 @@ def test_pickling_attaches_by_name(name):
         other = pickle.loads(pickle.dumps(d))
         assert not other.created and other == {1: 1}
         other.close()
+
+
+def test_serializer_mismatch(name):
+    with UltraDict(name=name, serializer=pickle):
+        with pytest.raises(UltraDict.Exceptions.ParameterMismatch):
+            UltraDict(name=name, serializer=marshal)
+
+
+def test_values_of_any_size(name):
+    with UltraDict(name=name, buffer_size=1000) as d:
+        d["big"] = b"x" * (5 * 1024 * 1024)  # Far beyond buffer_size.
+        assert len(d["big"]) == 5 * 1024 * 1024
+
+
+def test_setdefault_and_pop_are_atomic_across_processes(name):
+    import multiprocessing as mp
+    with UltraDict(name=name) as d:
+        ctx = mp.get_context("fork")
+        q = ctx.Queue()
+        procs = [ctx.Process(target=_claim, args=(name, q)) for _ in range(4)]
+        for p in procs:
+            p.start()
+        results = [q.get(timeout=60) for _ in procs]
+        for p in procs:
+            p.join(60)
+        # Each key was claimed by exactly one process.
+        claimed = [k for r in results for k in r]
+        assert sorted(claimed) == list(range(200))
+
+
+def _claim(name, q):
+    with UltraDict(name=name, create=False) as d:
+        mine = []
+        for k in range(200):
+            if d.setdefault(k, os.getpid()) == os.getpid():
+                mine.append(k)
+        q.put(mine)
