@@ -226,6 +226,7 @@ class UltraDict(collections.abc.MutableMapping):
                 self._write_meta(serializer)
         else:
             self._adopt_meta(meta, serializer, recurse, buffer_size, explicit)
+        self._bind_serializer()
         self.shared_lock = True  # Every lock here is cross-process.
         self.full_dump_size = full_dump_size
         self.auto_unlink = self.created if auto_unlink is None else bool(
@@ -302,6 +303,13 @@ class UltraDict(collections.abc.MutableMapping):
     def _dumps(self, obj: Any) -> bytes:
         data = self.serializer.dumps(obj)
         return data.encode() if isinstance(data, str) else data
+
+    def _bind_serializer(self) -> None:
+        """Fast paths: the serializer's own functions when they suffice."""
+        known_bytes = self.serializer in (pickle, __import__("marshal"))
+        if known_bytes:
+            self._dumps = self.serializer.dumps  # type: ignore[assignment]
+        self._load = self.serializer.loads
 
     def _loads(self, key_bytes: bytes, data: bytes) -> Any:
         if self.recurse and data.startswith(_REF_PREFIX):
@@ -387,7 +395,9 @@ class UltraDict(collections.abc.MutableMapping):
         data = self._db.get(kb)
         if data is None:
             raise KeyError(key)
-        return self._loads(kb, data)
+        if self.recurse:
+            return self._loads(kb, data)
+        return self._load(data)
 
     def __setitem__(self, key: Any, value: Any) -> None:
         kb = self._dumps(key)
