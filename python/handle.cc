@@ -437,6 +437,32 @@ uint64_t Handle::WaitForChange(uint64_t since, int64_t timeout_ms) {
   }
 }
 
+py::tuple Handle::ReadChanges(uint64_t since) {
+  DB* d = db();
+  struct Collector : WriteBatch::Handler {
+    std::vector<std::pair<std::string, std::optional<std::string>>> changes;
+    void Put(std::string_view key, std::string_view value) override {
+      if (key != kMetaKey) changes.emplace_back(key, std::string(value));
+    }
+    void Delete(std::string_view key) override {
+      if (key != kMetaKey) changes.emplace_back(key, std::nullopt);
+    }
+  } collector;
+  absl::StatusOr<uint64_t> reached;
+  {
+    py::gil_scoped_release release;
+    reached = d->ReadChanges(since, &collector);
+  }
+  Check(reached.status());
+  py::list out;
+  for (const auto& [key, value] : collector.changes) {
+    out.append(py::make_tuple(
+        Bytes(key), value.has_value() ? py::object(Bytes(*value))
+                                      : py::object(py::none())));
+  }
+  return py::make_tuple(*reached, out);
+}
+
 py::object Handle::Property(const std::string& property) {
   std::string value;
   if (!db()->GetProperty(property, &value)) return py::none();

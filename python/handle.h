@@ -97,6 +97,11 @@ class Handle {
 
   uint64_t LatestSequence();
   uint64_t WaitForChange(uint64_t since, int64_t timeout_ms);
+  // The updates committed after sequence `since` (DB::ReadChanges), in
+  // order: (sequence reached, [(key, value or None for a delete)]), without
+  // kMetaKey. OutOfRange (ValueError) when some were already folded into a
+  // snapshot.
+  py::tuple ReadChanges(uint64_t since);
   // A DB property, or None when unknown.
   py::object Property(const std::string& property);
   void Compact();

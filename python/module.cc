@@ -64,6 +64,7 @@ PYBIND11_MODULE(_ultradict, m) {
       .def("latest_sequence", &Handle::LatestSequence)
       .def("wait_for_change", &Handle::WaitForChange, py::arg("since"),
            py::arg("timeout_ms") = -1)
+      .def("read_changes", &Handle::ReadChanges, py::arg("since"))
       .def("property", &Handle::Property, py::arg("property"))
       .def("compact", &Handle::Compact);
 

@@ -86,6 +86,9 @@ class _Exceptions:
     class FullDumpMemoryFull(_ultradict.ResourceExhaustedError):
         """Kept for compatibility; this engine raises ResourceExhausted."""
 
+    class ChangesLost(LookupError):
+        """changes(): the updates asked for were folded into a snapshot."""
+
     class MissingDependency(ImportError):
         """Kept for compatibility; nothing here is optional."""
 
@@ -684,6 +687,32 @@ class UltraDict(collections.abc.MutableMapping):
             since = self._db.latest_sequence()
         ms = -1 if timeout is None else int(timeout * 1000)
         return self._db.wait_for_change(since, ms)
+
+    DELETED = object()  # changes() yields (key, DELETED) for a deletion.
+
+    def changes(self, since: Optional[int] = None,
+                timeout: Optional[float] = None) -> Iterator[Tuple[Any, Any]]:
+        """Yields (key, value) for each update any process commits after
+        sequence `since` (default: now), in commit order; (key,
+        UltraDict.DELETED) for a deletion. Waits for more (GIL released);
+        returns once `timeout` seconds pass without a change (None: never).
+        Raises Exceptions.ChangesLost when updates were folded into a
+        snapshot before they were read (read the whole dictionary instead)."""
+        if since is None:
+            since = self._db.latest_sequence()
+        ms = -1 if timeout is None else int(timeout * 1000)
+        loads = self.serializer.loads
+        while True:
+            if self._db.latest_sequence() <= since:
+                if self._db.wait_for_change(since, ms) <= since:
+                    return
+            try:
+                since, batch = self._db.read_changes(since)
+            except ValueError as e:
+                raise _Exceptions.ChangesLost(str(e)) from None
+            for kb, data in batch:
+                yield loads(kb), (UltraDict.DELETED if data is None
+                                  else self._loads(kb, data))
 
     @property
     def sequence(self) -> int:
