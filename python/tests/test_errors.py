@@ -163,7 +163,7 @@ def test_lock_timeout_is_timeout_error(name):
     ctx = mp.get_context("spawn")
     with UltraDict(name=name) as d:
         ready = ctx.Event()
-        p = ctx.Process(target=hold_lock_for, args=(name, ready, 1.5))
+        p = ctx.Process(target=hold_lock_for, args=(name, ready, 2.5))
         p.start()
         try:
             assert ready.wait(30)
