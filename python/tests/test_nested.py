@@ -72,3 +72,19 @@ def test_nested_updates_across_processes(name):
         assert [p.exitcode for p in procs] == [0, 0, 0]
         assert d["nested"]["deeper"][0] == 3 * n
         assert repr(d) == f"{{'nested': {{'deeper': {{0: {3 * n}}}}}}}"
+
+
+def test_reading_a_removed_child_never_recreates_it(name):
+    with UltraDict(name=name, recurse=True) as d:
+        d["a"] = {"x": 1}
+        ref = d._db.get(d._dumps("a"))
+        child = d["a"].name
+        with UltraDict(name=name) as reader:
+            UltraDict.unlink_by_name(child)  # As if a deleter got there first.
+            assert reader.get("a", "gone") == "gone"
+            with pytest.raises(KeyError):
+                reader["a"]
+            assert dict(reader.items()) == {}
+        assert not shm_files(child)
+        assert d._db.get(d._dumps("a")) == ref
+        d._db.delete(d._dumps("a"))

@@ -36,6 +36,7 @@ DataLossError = _ultradict.DataLossError
 _REF_PREFIX = b"N1"
 _REF_TAGS = b"PP"
 _MAX_DEPTH = 8  # dict.h's kMaxNestingDepth.
+_GONE = object()  # A nested dictionary removed while its key was read.
 _META_VERSION = 1
 
 
@@ -315,10 +316,13 @@ class UltraDict(collections.abc.MutableMapping):
         self._load = self.serializer.loads
 
     def _loads(self, key_bytes: bytes, data: bytes) -> Any:
-        if self.recurse and data.startswith(_REF_PREFIX):
+        """The value stored as data; _GONE for a nested dictionary removed
+        meanwhile (its key is being deleted by another process)."""
+        if (self.recurse and data.startswith(_REF_PREFIX + _REF_TAGS) and
+                data[4:].decode("ascii", "replace")
+                == _child_name(self.name, key_bytes)):
             child = self._child_for(key_bytes, data)
-            if child is not None:
-                return child
+            return _GONE if child is None else child
         return self.serializer.loads(data)
 
     def _child_for(self, key_bytes: bytes, data: bytes) -> Optional["UltraDict"]:
@@ -328,8 +332,12 @@ class UltraDict(collections.abc.MutableMapping):
         with self._children_lock:
             child = self._children.get(name)
             if child is None or child._db.closed:
-                child = UltraDict(name=name, directory=self.directory,
-                                  auto_unlink=False, _depth=self._depth + 1)
+                try:  # Never create it: its key may be going away.
+                    child = UltraDict(name=name, create=False,
+                                      directory=self.directory,
+                                      auto_unlink=False, _depth=self._depth + 1)
+                except _Exceptions.CannotAttachSharedMemory:
+                    return None
                 self._children[name] = child
             return child
 
@@ -399,7 +407,10 @@ class UltraDict(collections.abc.MutableMapping):
         if data is None:
             raise KeyError(key)
         if self.recurse:
-            return self._loads(kb, data)
+            value = self._loads(kb, data)
+            if value is _GONE:
+                raise KeyError(key)
+            return value
         return self._load(data)
 
     def __setitem__(self, key: Any, value: Any) -> None:
@@ -447,12 +458,14 @@ class UltraDict(collections.abc.MutableMapping):
 
     def _items(self) -> List[Tuple[Any, Any]]:
         loads = self.serializer.loads
-        return [(loads(k), self._loads(k, v)) for k, v in self._db.items()]
+        items = [(loads(k), self._loads(k, v)) for k, v in self._db.items()]
+        return [kv for kv in items if kv[1] is not _GONE]
 
     def get(self, key: Any, default: Any = None) -> Any:
         kb = self._dumps(key)
         data = self._db.get(kb)
-        return default if data is None else self._loads(kb, data)
+        value = _GONE if data is None else self._loads(kb, data)
+        return default if value is _GONE else value
 
     _MISSING = object()
 
@@ -711,8 +724,9 @@ class UltraDict(collections.abc.MutableMapping):
             except ValueError as e:
                 raise _Exceptions.ChangesLost(str(e)) from None
             for kb, data in batch:
-                yield loads(kb), (UltraDict.DELETED if data is None
-                                  else self._loads(kb, data))
+                value = _GONE if data is None else self._loads(kb, data)
+                yield loads(kb), (UltraDict.DELETED if value is _GONE
+                                  else value)
 
     @property
     def sequence(self) -> int:
