@@ -102,7 +102,9 @@ class Transaction {
 // instead of deadlocking: write through this object. Other threads' writes
 // wait for it. Reads (Get, iterators) work as usual and see its writes.
 // In a fork child it holds nothing: its writes give FailedPrecondition and
-// deleting it releases nothing (the parent still holds the lock).
+// deleting it releases nothing (the parent still holds the lock); the
+// child's thread that forked cannot write through the DB either
+// (FailedPrecondition), so do not fork while holding it.
 class WriteLock {
  public:
   WriteLock() = default;
