@@ -5,13 +5,15 @@
       builds work without network access.
   ultradict_deps(): the host's system libraries (Debian packages) under the
       canonical repository names (com_google_absl, com_google_googletest,
-      zstd, xxhash, lmdb, com_github_google_benchmark).
+      zstd, xxhash, lmdb, com_github_google_benchmark), and Python's
+      headers and pybind11 (local_config_python, pybind11; see python.bzl).
 
 Every repository is only defined if the caller has not already defined one
 with the same name; a consumer with real Abseil/GoogleTest sources may also
 simply not call ultradict_deps().
 """
 
+load("//bazel:python.bzl", "pybind11_headers", "python_headers")
 load("//bazel:system_library.bzl", "system_library")
 
 def _maybe(rule, name, **kwargs):
@@ -124,3 +126,5 @@ def ultradict_deps():
             "//:benchmark_main": ["-lbenchmark_main", "benchmark", "-pthread"],
         },
     )
+    _maybe(python_headers, "local_config_python")
+    _maybe(pybind11_headers, "pybind11")

@@ -921,7 +921,7 @@ absl::Status DBImpl::GetPinned(std::string_view key, PinnableValue* value) {
   });
 }
 
-absl::Status DBImpl::LockWriter() {
+absl::Status DBImpl::LockWriter(int64_t timeout_ms) {
   if (tls_writer == this) {
     return absl::FailedPreconditionError(
         "a write was called from inside Update/Transact of the same DB");
@@ -929,8 +929,10 @@ absl::Status DBImpl::LockWriter() {
   absl::Status s = CheckFork();
   if (!s.ok()) return s;
   bool owner_died = false;
-  s = port::ProcessMutex::Lock(block_.mutex(), options_.write_lock_timeout_ms,
-                               &owner_died);
+  s = port::ProcessMutex::Lock(
+      block_.mutex(),
+      timeout_ms < 0 ? options_.write_lock_timeout_ms : timeout_ms,
+      &owner_died);
   if (!s.ok()) return s;
   if (owner_died) {
     RecoverLocked();
@@ -1814,7 +1816,7 @@ void DBImpl::PrefetchForWrite(std::string_view key, uint64_t hash) {
 }
 
 absl::Status DBImpl::CommitOne(std::string_view key,
-                               const std::string_view* value) {
+                               const std::string_view* value, bool locked) {
   absl::Status s =
       CheckSizes(key, value != nullptr ? *value : std::string_view());
   if (!s.ok()) return s;
@@ -1835,6 +1837,7 @@ absl::Status DBImpl::CommitOne(std::string_view key,
   SingleEntry single;
   single.hash = hash;
   WriteBatchInternal::EncodeSingleEntry(key, value, rep, &single.entry);
+  if (locked) return CommitLocked(std::string_view(rep, size), &single);
   return Commit(std::string_view(rep, size), &single);
 }
 
@@ -1941,6 +1944,57 @@ absl::Status DBImpl::Transact(absl::FunctionRef<absl::Status(Transaction&)> fn) 
   if (!txn.status().ok()) return txn.status();
   if (txn.batch().Count() == 0) return absl::OkStatus();
   return CommitLocked(WriteBatchInternal::Contents(txn.batch()));
+}
+
+// A held write lock (DB::LockWrites). Commits inline, like Update and
+// Transact: a full log is compacted by this writer rather than waited for.
+class WriteLockImpl : public WriteLock {
+ public:
+  explicit WriteLockImpl(DBImpl* db) : db_(db), pid_(port::CurrentPid()) {}
+  ~WriteLockImpl() override {
+    if (port::CurrentPid() == pid_) db_->UnlockWriter();
+  }
+
+  absl::Status Put(std::string_view key, std::string_view value) override {
+    absl::Status s = CheckHolder();
+    if (!s.ok()) return s;
+    return db_->CommitOne(key, &value, /*locked=*/true);
+  }
+  absl::Status Delete(std::string_view key) override {
+    absl::Status s = CheckHolder();
+    if (!s.ok()) return s;
+    return db_->CommitOne(key, nullptr, /*locked=*/true);
+  }
+  absl::Status Write(const WriteBatch& batch) override {
+    absl::Status s = CheckHolder();
+    if (!s.ok()) return s;
+    const std::string_view rep = WriteBatchInternal::Contents(batch);
+    uint32_t count = 0;
+    s = db_->CheckBatch(rep, &count);
+    if (!s.ok() || count == 0) return s;
+    return db_->CommitLocked(rep);
+  }
+
+ private:
+  absl::Status CheckHolder() const {
+    if (port::CurrentPid() == pid_) return absl::OkStatus();
+    return absl::FailedPreconditionError(
+        "the write lock is held by the parent process (WriteLock used in a "
+        "fork child)");
+  }
+
+  DBImpl* const db_;
+  const int32_t pid_;
+};
+
+absl::StatusOr<std::unique_ptr<WriteLock>> DBImpl::LockWrites(
+    int64_t timeout_ms) {
+  if (timeout_ms < 0) {
+    return absl::InvalidArgumentError("LockWrites: negative timeout");
+  }
+  absl::Status s = LockWriter(timeout_ms);
+  if (!s.ok()) return s;
+  return std::unique_ptr<WriteLock>(new WriteLockImpl(this));
 }
 
 std::unique_ptr<Iterator> DBImpl::NewIterator() {

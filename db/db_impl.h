@@ -61,6 +61,8 @@ class DBImpl : public DB, private ForkAware {
       override;
   absl::Status Transact(
       absl::FunctionRef<absl::Status(Transaction&)> fn) override;
+  absl::StatusOr<std::unique_ptr<WriteLock>> LockWrites(
+      int64_t timeout_ms) override;
   std::unique_ptr<Iterator> NewIterator() override;
   absl::Status CompactLog() override;
   absl::Status Sync() override;
@@ -183,6 +185,7 @@ class DBImpl : public DB, private ForkAware {
 
  private:
   friend class TransactionImpl;
+  friend class WriteLockImpl;
 
   // The write-lock holder's scope.
   class WriterLock;
@@ -242,7 +245,9 @@ class DBImpl : public DB, private ForkAware {
   // Starts loading what ExistsLocked(key) will read (a hint); hash is
   // Hash64(key).
   void PrefetchForWrite(std::string_view key, uint64_t hash);
-  absl::Status LockWriter();
+  // Takes the write lock, waiting at most timeout_ms (negative:
+  // options_.write_lock_timeout_ms).
+  absl::Status LockWriter(int64_t timeout_ms = -1);
   void UnlockWriter();
   void RecoverLocked();  // After a writer died holding the write lock.
   // Removes this dictionary's files that no process will use: with
@@ -276,8 +281,10 @@ class DBImpl : public DB, private ForkAware {
   // Takes the write lock and commits, waiting for background compaction.
   absl::Status Commit(std::string_view rep,
                       const SingleEntry* single = nullptr);
-  // Put (value given) or Delete of one key.
-  absl::Status CommitOne(std::string_view key, const std::string_view* value);
+  // Put (value given) or Delete of one key; with locked, the caller holds
+  // the write lock (WriteLockImpl).
+  absl::Status CommitOne(std::string_view key, const std::string_view* value,
+                         bool locked = false);
   absl::Status CompactLocked(std::string_view pending_rep);
   // Writes the snapshot of generation g.gen + 1 at path: g's snapshot with
   // `changes` (sorted and deduplicated here) applied; *count its entries.

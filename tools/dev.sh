@@ -8,7 +8,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PACKAGES=(
   bazel-bootstrap bazel-rules-java libabsl-dev libzstd-dev libxxhash-dev
   liblmdb-dev libgtest-dev libgmock-dev libbenchmark-dev clang-14
-  libclang-rt-14-dev pkg-config procps
+  libclang-rt-14-dev pkg-config procps python3 python3-dev pybind11-dev
+  python3-pytest
 )
 
 # Tests tagged like this are skipped by the sanitizer runs.
@@ -21,10 +22,14 @@ Usage: tools/dev.sh <command> [args]
 Commands:
   setup      Install missing Debian packages (apt-get; idempotent).
   demo       Build and run the demo: bazel run -c opt //examples:demo
-  test       Run the whole test suite: bazel test //...
+  test       Run the whole test suite: bazel test //..., then the Python
+             package's pytest suite (tools/python_test.sh; skipped when
+             ULTRADICT_SKIP_PYTHON_TESTS=1).
   sanitize   Run the suite under ASan+UBSan and under TSan (clang-14).
   bench      Run the benchmark: bazel run -c opt //benchmarks:db_bench -- [args]
-  install    Build the `ultradict` tool (-c opt) and copy it to ${PREFIX:-/usr/local}/bin.
+  install    Build the `ultradict` tool (-c opt) and copy it to ${PREFIX:-/usr/local}/bin;
+             install the `ultradict` Python package for python3 on PATH and
+             /usr/bin/python3 (each CPython 3.11 found).
   fuzz       Run each fuzzer under //tests/fuzz for ${FUZZ_SECONDS:-30}s.
   windows    Cross-build with mingw-w64 and run the Windows tests under Wine
              (tools/windows/run_tests.sh; see doc/windows.md).
@@ -86,12 +91,45 @@ fuzz() {
   return $status
 }
 
+# Installs the Python package (built -c opt) into the site-packages of each
+# CPython 3.11 interpreter among `python3` on PATH and /usr/bin/python3.
+install_python() {
+  bazel build -c opt //python:package
+  local bin py exe real dest done_list=" " ver
+  bin=$(bazel info -c opt bazel-bin)
+  for py in python3 /usr/bin/python3; do
+    exe=$("$py" -c 'import sys; print(sys.executable)' 2>/dev/null) || continue
+    real=$(readlink -f "$exe")
+    [[ $done_list == *" $real "* ]] && continue
+    done_list+="$real "
+    ver=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+    if [[ $ver != 3.11 ]]; then
+      echo "dev.sh install: $exe is Python $ver, the package is built for 3.11: skipped" >&2
+      continue
+    fi
+    dest=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/ultradict
+    rm -rf "$dest"
+    install -d "$dest"
+    install -m 0644 python/ultradict/*.py "$dest/"
+    install -m 0755 "$bin/python/ultradict/_ultradict.so" "$dest/"
+    "$py" -c 'import ultradict' && echo "installed $dest (for $exe)"
+  done
+}
+
 cmd=${1:-help}
 [[ $# -gt 0 ]] && shift
 case "$cmd" in
   setup) setup ;;
   demo) setup; bazel run -c opt //examples:demo -- "$@" ;;
-  test) setup; bazel test "$@" //... ;;
+  test)
+    setup
+    rc=0
+    bazel test "$@" //... || rc=$?
+    if [[ ${ULTRADICT_SKIP_PYTHON_TESTS:-0} != 1 ]]; then
+      tools/python_test.sh || { [[ $rc -eq 0 ]] && rc=1; }
+    fi
+    exit $rc
+    ;;
   sanitize)
     setup
     rc=0
@@ -106,6 +144,7 @@ case "$cmd" in
     install -D -m 0755 "$(bazel info -c opt bazel-bin)/tools/ultradict" \
       "${PREFIX:-/usr/local}/bin/ultradict"
     echo "installed ${PREFIX:-/usr/local}/bin/ultradict"
+    install_python
     ;;
   fuzz) setup; fuzz ;;
   windows) exec tools/windows/run_tests.sh "$@" ;;

@@ -93,6 +93,37 @@ class Transaction {
   virtual void Delete(std::string_view key) = 0;
 };
 
+// A hold on a dictionary's cross-process write lock for a scope of any
+// length (DB::LockWrites), e.g. several reads and writes that must not
+// interleave with another process's (a script language's `with lock:`).
+// While it lives no other writer, of this or another process, commits. The
+// writes made through it commit at once: each is visible to every process
+// when its call returns, and stays if the holder dies later. Deleting it
+// releases the lock; a holder that dies releases it too (the next writer
+// recovers, as after any writer's death).
+//
+// Thread safety: use and delete it on the thread that took it, before its
+// DB. While it lives, that thread's writes through the DB itself (Put,
+// Delete, Write, Update, Transact, CompactLog) fail with FailedPrecondition
+// instead of deadlocking: write through this object. Other threads' writes
+// wait for it. Reads (Get, iterators) work as usual and see its writes.
+// In a fork child it holds nothing: its writes give FailedPrecondition and
+// deleting it releases nothing (the parent still holds the lock); the
+// child's thread that forked cannot write through the DB either
+// (FailedPrecondition), so do not fork while holding it.
+class WriteLock {
+ public:
+  WriteLock() = default;
+  WriteLock(const WriteLock&) = delete;
+  WriteLock& operator=(const WriteLock&) = delete;
+  virtual ~WriteLock() = default;
+
+  // As DB::Put, DB::Delete and DB::Write, under this lock.
+  virtual absl::Status Put(std::string_view key, std::string_view value) = 0;
+  virtual absl::Status Delete(std::string_view key) = 0;
+  virtual absl::Status Write(const WriteBatch& batch) = 0;
+};
+
 class DB {
  public:
   // Opens (or, with options.create_if_missing, creates) the dictionary
@@ -154,6 +185,17 @@ class DB {
   // error (which Transact returns).
   virtual absl::Status Transact(
       absl::FunctionRef<absl::Status(Transaction&)> fn) = 0;
+
+  // Takes the write lock and returns a hold on it (see WriteLock), waiting
+  // at most timeout_ms (0: only if it is free now; INT64_MAX: without
+  // limit; Options::write_lock_timeout_ms does not apply). A previous
+  // holder that died is detected at once and its lock taken over. Errors:
+  // DeadlineExceeded (held by another writer all along), InvalidArgument
+  // (negative timeout), FailedPrecondition (this thread already holds the
+  // lock, inside Update/Transact or through a live WriteLock; or the
+  // dictionary was destroyed).
+  virtual absl::StatusOr<std::unique_ptr<WriteLock>> LockWrites(
+      int64_t timeout_ms) = 0;
 
   // A point-in-time ordered view (see iterator.h). Caller owns it.
   virtual std::unique_ptr<Iterator> NewIterator() = 0;

@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""python_bench.py: the `ultradict` Python package against a plain dict (the
+floor) and, when --original points at a checkout of it, the original
+UltraDict, in one run. One line per benchmark and engine:
+
+    <engine> <benchmark> : X ns/op
+
+Benchmarks (100 k keys unless --num):
+  get_str     d[k], small str keys and values
+  set_str     d[k] = v, small str keys and values
+  get_tuple   d[k], small tuple keys and values (pickled)
+  set_tuple   d[k] = v, small tuple keys and values
+  locked_inc  with d.lock: d['c'] += 1
+  attach      a new process attaches to --attach_num entries (1 M) and
+              reads one key (median of 5, process start excluded)
+
+  python3 benchmarks/python_bench.py [--num N] [--attach_num N] [--original DIR]
+
+Measure an optimised build (tools/dev.sh install, or PYTHONPATH at a -c opt
+build of //python:package).
+"""
+
+import argparse
+import multiprocessing
+import os
+import platform
+import statistics
+import sys
+import time
+
+
+def per_op(fn, n):
+    """Best of 3 runs of fn() (which does n operations), ns per op."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best / n * 1e9
+
+
+def run_suite(engine, make, num):
+    str_items = [(f"key{i:08d}", f"value{i}") for i in range(num)]
+    tuple_items = [((i, "k"), (i, 1.5, "v")) for i in range(num)]
+    d = make()
+    try:
+        def set_all(items):
+            def fn():
+                for k, v in items:
+                    d[k] = v
+            return fn
+
+        def get_all(items):
+            def fn():
+                for k, _ in items:
+                    d[k]
+            return fn
+
+        results = {
+            "set_str": per_op(set_all(str_items), num),
+            "get_str": per_op(get_all(str_items), num),
+            "set_tuple": per_op(set_all(tuple_items), num),
+            "get_tuple": per_op(get_all(tuple_items), num),
+        }
+        lock = getattr(d, "lock", None)
+        if lock is not None:
+            d["c"] = 0
+            n = min(num, 20_000)
+
+            def inc():
+                for _ in range(n):
+                    with d.lock:
+                        d["c"] += 1
+            results["locked_inc"] = per_op(inc, n)
+        for name, ns in results.items():
+            print(f"{engine:<10} {name:<11}: {ns:10.1f} ns/op", flush=True)
+        return results
+    finally:
+        close = getattr(d, "close", None) or getattr(d, "cleanup", None)
+        if close:
+            close()
+
+
+def _attach_child(module_dir, cls_module, name, key, conn):
+    if module_dir:
+        sys.path.insert(0, module_dir)
+    mod = __import__(cls_module, fromlist=["UltraDict"])
+    start = time.perf_counter()
+    d = mod.UltraDict(name=name)
+    value = d[key]
+    elapsed = time.perf_counter() - start
+    conn.send((elapsed, value))
+
+
+def attach(engine, cls_module, module_dir, num):
+    mod = __import__(cls_module, fromlist=["UltraDict"])
+    d = mod.UltraDict(buffer_size=64 << 20)
+    try:
+        batch = {i: i for i in range(num)}
+        d.update(batch)
+        ctx = multiprocessing.get_context("spawn")
+        times = []
+        for _ in range(5):
+            parent, child = ctx.Pipe()
+            p = ctx.Process(target=_attach_child,
+                            args=(module_dir, cls_module, d.name, num // 2,
+                                  child))
+            p.start()
+            elapsed, value = parent.recv()
+            p.join()
+            assert value == num // 2
+            times.append(elapsed)
+        ms = statistics.median(times) * 1e3
+        print(f"{engine:<10} attach     : {ms:10.2f} ms ({num} entries, "
+              f"then one read)", flush=True)
+    finally:
+        d.close() if hasattr(d, "close") else d.cleanup()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--num", type=int, default=100_000)
+    ap.add_argument("--attach_num", type=int, default=1_000_000)
+    ap.add_argument("--original", default="",
+                    help="directory holding the original UltraDict package")
+    args = ap.parse_args()
+
+    import ultradict
+    print(f"python_bench: Python {platform.python_version()}, "
+          f"{os.cpu_count()} CPUs, ultradict from {ultradict.__file__}, "
+          f"{time.strftime('%Y-%m-%d %H:%M:%S')}")
+    base = run_suite("dict", dict, args.num)
+    ours = run_suite("ultradict", ultradict.UltraDict, args.num)
+    for name in base:
+        print(f"ratio      {name:<11}: ultradict/dict {ours[name] / base[name]:6.1f}x")
+    attach("ultradict", "ultradict", "", args.attach_num)
+    if args.original:
+        sys.path.insert(0, args.original)
+        try:
+            from UltraDict import UltraDict as Original
+        except ImportError as e:
+            print(f"original   (skipped: {e})")
+        else:
+            orig = run_suite("original", lambda: Original(shared_lock=True),
+                             args.num)
+            for name in orig:
+                print(f"ratio      {name:<11}: ultradict/original "
+                      f"{ours[name] / orig[name]:6.2f}x")
+            attach("original", "UltraDict", args.original, args.attach_num)
+    else:
+        print("original   (skipped: no --original DIR)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+// module.cc: the _ultradict extension module (pybind11). The Python layer,
+// python/ultradict/__init__.py, is the public API; this module is its
+// byte-level engine binding (see handle.h and errors.h).
+
+#include <cstdint>
+#include <string>
+
+#include "pybind11/pybind11.h"
+#include "pybind11/stl.h"
+#include "python/errors.h"
+#include "python/handle.h"
+#include "ultradict/options.h"
+
+namespace py = pybind11;
+using ultradict::python::Handle;
+
+PYBIND11_MODULE(_ultradict, m) {
+  m.doc() = "UltraDict engine binding (bytes keys and values); use the "
+            "ultradict package instead.";
+  if (!ultradict::python::AddErrorClasses(m.ptr())) {
+    throw py::error_already_set();
+  }
+  m.attr("META_KEY") = py::bytes(std::string(ultradict::python::kMetaKey));
+  m.attr("LIFETIME_PERSISTENT") =
+      static_cast<int>(ultradict::Lifetime::kPersistent);
+  m.attr("LIFETIME_UNTIL_LAST_CLOSE") =
+      static_cast<int>(ultradict::Lifetime::kUntilLastClose);
+  m.attr("LIFETIME_UNTIL_CREATOR_CLOSES") =
+      static_cast<int>(ultradict::Lifetime::kUntilCreatorCloses);
+  m.attr("MAX_NAME_LENGTH") = ultradict::kMaxNameLength;
+  m.attr("MAX_KEY_SIZE") = ultradict::kMaxKeySize;
+  m.attr("MAX_VALUE_SIZE") = ultradict::kMaxValueSize;
+
+  py::class_<Handle>(m, "DB")
+      .def(py::init<const std::string&, bool, bool, int, size_t,
+                    const std::string&>(),
+           py::arg("name"), py::arg("create_if_missing") = true,
+           py::arg("error_if_exists") = false,
+           py::arg("lifetime") =
+               static_cast<int>(ultradict::Lifetime::kPersistent),
+           py::arg("log_size") = size_t{4} << 20, py::arg("directory") = "")
+      .def_property_readonly("name", &Handle::name)
+      .def_property_readonly("directory", &Handle::directory)
+      .def_property_readonly("closed", &Handle::closed)
+      .def("close", &Handle::Close)
+      .def("check_closable", &Handle::CheckClosable)
+      .def("get", &Handle::Get, py::arg("key"))
+      .def("contains", &Handle::Contains, py::arg("key"))
+      .def("put", &Handle::Put, py::arg("key"), py::arg("value"))
+      .def("delete", &Handle::Delete, py::arg("key"))
+      .def("pop", &Handle::Pop, py::arg("key"))
+      .def("setdefault", &Handle::SetDefault, py::arg("key"), py::arg("value"))
+      .def("popitem", &Handle::PopItem)
+      .def("write_many", &Handle::WriteMany, py::arg("puts"),
+           py::arg("deletes"))
+      .def("clear", &Handle::Clear, py::arg("ref_prefix") = py::bytes())
+      .def("keys", &Handle::Keys)
+      .def("items", &Handle::Items)
+      .def("size", &Handle::Size)
+      .def("lock", &Handle::Lock, py::arg("timeout_ms") = -1)
+      .def("unlock", &Handle::Unlock)
+      .def("locked_by_me", &Handle::LockedByMe)
+      .def("lock_depth", &Handle::LockDepth)
+      .def("latest_sequence", &Handle::LatestSequence)
+      .def("wait_for_change", &Handle::WaitForChange, py::arg("since"),
+           py::arg("timeout_ms") = -1)
+      .def("read_changes", &Handle::ReadChanges, py::arg("since"))
+      .def("property", &Handle::Property, py::arg("property"))
+      .def("compact", &Handle::Compact);
+
+  m.def("destroy", &ultradict::python::Destroy, py::arg("name"),
+        py::arg("directory") = "");
+  m.def("list_dbs", &ultradict::python::List, py::arg("directory") = "");
+}
