@@ -449,10 +449,14 @@ bool Segment::IsFileAt(const std::string& path) const {
                              nullptr);
   if (there == INVALID_HANDLE_VALUE) return false;
   BY_HANDLE_FILE_INFORMATION a, b;
-  const bool same = FileIdentity(AsHandle(fd_), &a) && FileIdentity(there, &b) &&
-                    a.dwVolumeSerialNumber == b.dwVolumeSerialNumber &&
-                    a.nFileIndexHigh == b.nFileIndexHigh &&
-                    a.nFileIndexLow == b.nFileIndexLow;
+  // Wine reports volume serial 0 for some handles of a file (a mapped
+  // one) and the volume's for others: compare serials only when both are
+  // known (path is in the directory the segment was opened from).
+  const bool same =
+      FileIdentity(AsHandle(fd_), &a) && FileIdentity(there, &b) &&
+      (a.dwVolumeSerialNumber == 0 || b.dwVolumeSerialNumber == 0 ||
+       a.dwVolumeSerialNumber == b.dwVolumeSerialNumber) &&
+      a.nFileIndexHigh == b.nFileIndexHigh && a.nFileIndexLow == b.nFileIndexLow;
   CloseHandle(there);
   return same;
 }

@@ -184,6 +184,16 @@ TEST(PortTest, LinkIsCreateIfAbsent) {
   EXPECT_EQ(b->data()[7], 'L');
   b->data()[8] = 'M';
   EXPECT_EQ(a->data()[8], 'M');
+  // The name's file is the one mapped, through either handle (Wine gives
+  // a mapped handle volume serial 0: the check must not depend on it).
+  EXPECT_TRUE(a->IsFileAt(to));
+  EXPECT_TRUE(b->IsFileAt(to));
+  EXPECT_FALSE(a->IsFileAt(from));  // Gone.
+  EXPECT_TRUE(Unlink(to).ok());
+  absl::StatusOr<Segment> c = Segment::Create(to, 4096, 0600);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_FALSE(a->IsFileAt(to));  // Another file under the name now.
+  EXPECT_TRUE(c->IsFileAt(to));
   EXPECT_TRUE(Unlink(to).ok());
 }
 
