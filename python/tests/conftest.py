@@ -24,12 +24,8 @@ def shm_files(name):
                   or f.startswith("ud." + name + "-"))
 
 
-@pytest.fixture
-def name():
-    """A fresh dictionary name; its segments are checked and removed after."""
-    n = f"pyt{os.getpid()}_{next(_counter)}"
-    yield n
-    gc.collect()  # Finalizes instances the test dropped (auto_unlink).
+def _remove(n):
+    """Removes every segment of dictionary n; returns those that were left."""
     left = shm_files(n)
     UltraDict.unlink_by_name(n, ignore_errors=True)
     for f in shm_files(n):
@@ -37,6 +33,16 @@ def name():
             os.unlink(os.path.join(SHM, f))
         except OSError:
             pass
+    return left
+
+
+@pytest.fixture
+def name():
+    """A fresh dictionary name; its segments are checked and removed after."""
+    n = f"pyt{os.getpid()}_{next(_counter)}"
+    yield n
+    gc.collect()  # Finalizes instances the test dropped (auto_unlink).
+    left = _remove(n)
     assert left == [], f"left in {SHM}: {left}"
 
 
@@ -54,11 +60,5 @@ def names(name):
     gc.collect()
     left = []
     for n in made:
-        left += shm_files(n)
-        UltraDict.unlink_by_name(n, ignore_errors=True)
-        for f in shm_files(n):
-            try:
-                os.unlink(os.path.join(SHM, f))
-            except OSError:
-                pass
+        left += _remove(n)
     assert left == [], f"left in {SHM}: {left}"
