@@ -245,7 +245,7 @@ absl::Status DBImpl::CreateControl(const std::string& path,
   return absl::OkStatus();
 }
 
-bool DBImpl::DestroyLocked(const std::string& dir, std::string_view name,
+bool DBImpl::MarkDestroyedAndRemove(const std::string& dir, std::string_view name,
                            const port::Segment& segment, int64_t timeout_ms,
                            absl::Status* status) {
   const control::Block block(segment.data());
@@ -281,7 +281,7 @@ bool DBImpl::RemoveIfAbandoned(const std::string& dir, std::string_view name,
   if (!port::TryLockRange(fd, control::kMemberLockBase, control::kMaxMembers)) {
     return false;
   }
-  const bool removed = DestroyLocked(dir, name, segment, 1000, nullptr);
+  const bool removed = MarkDestroyedAndRemove(dir, name, segment, 1000, nullptr);
   port::UnlockRange(fd, control::kMemberLockBase, control::kMaxMembers);
   return removed;
 }
@@ -393,7 +393,7 @@ void DBImpl::Close() {
       break;
     }
   }
-  if (destroy) DestroyLocked(dir_, name_, control_segment_, 1000, nullptr);
+  if (destroy) MarkDestroyedAndRemove(dir_, name_, control_segment_, 1000, nullptr);
 }
 
 absl::Status DBImpl::DestroyFiles(const std::string& dir, std::string_view name,
@@ -429,10 +429,7 @@ absl::Status DBImpl::DestroyFiles(const std::string& dir, std::string_view name,
       } else if (tag.empty()) {
         own = false;
       } else {
-        remove = path == LogFileName(dir, name, *key, gen) ||
-                 path == SnapshotFileName(dir, name, *key, gen) ||
-                 path == TempSnapshotFileName(dir, name, *key, gen) ||
-                 path == TempLogFileName(dir, name, *key, gen);
+        remove = IsGenerationFileOf(file, name, *key);
       }
     }
     if (!remove) continue;
@@ -474,7 +471,7 @@ absl::Status DestroyDB(std::string_view name, const Options& options) {
              .ok()) {
       break;
     }
-    if (DBImpl::DestroyLocked(dir, name, *segment, 5000, &s)) return s;
+    if (DBImpl::MarkDestroyedAndRemove(dir, name, *segment, 5000, &s)) return s;
   }
   // Another user's, or not a regular file (a symbolic link, which must not
   // lead anywhere, a FIFO, a directory): nothing is removed.
@@ -978,17 +975,13 @@ void DBImpl::RemoveStaleFiles(uint32_t gen, bool other_generations,
     // temporary file has generation 0 and belongs to an opener.
     // A log or snapshot of generation `gen` under another tag is not ours
     // (left by a format without tags, or planted).
-    const std::string path = dir_ + "/" + file;
     const bool stale =
         ((type == FileType::kLog || type == FileType::kSnapshot) &&
          other_generations &&
-         (file_gen != gen ||
-          path != (type == FileType::kLog
-                       ? LogFileName(dir_, name_, key_, gen)
-                       : SnapshotFileName(dir_, name_, key_, gen)))) ||
+         (file_gen != gen || !IsGenerationFileOf(file, name_, key_))) ||
         (type == FileType::kTemp && file_gen >= 1 &&
          (all_temps || file_gen <= gen));
-    if (stale) port::Unlink(path).IgnoreError();
+    if (stale) port::Unlink(dir_ + "/" + file).IgnoreError();
   }
 }
 

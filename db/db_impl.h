@@ -98,9 +98,10 @@ class DBImpl : public DB, private ForkAware {
   // and removes its files (*status, when given: DestroyFiles's). False,
   // doing nothing, when it was destroyed already: the files of its name may
   // be a newer dictionary's.
-  static bool DestroyLocked(const std::string& dir, std::string_view name,
-                            const port::Segment& segment, int64_t timeout_ms,
-                            absl::Status* status);
+  static bool MarkDestroyedAndRemove(const std::string& dir,
+                                     std::string_view name,
+                                     const port::Segment& segment,
+                                     int64_t timeout_ms, absl::Status* status);
 
   // A value in the log: a view into the mapped log (or a decompressed
   // buffer of the generation), or a deletion.

@@ -91,6 +91,35 @@ std::string TempLogFileName(const std::string& dir, std::string_view name,
   return GenerationBase(dir, name, key, gen, Kind::kTempLog) + ".log.tmp";
 }
 
+bool IsGenerationFileOf(std::string_view file, std::string_view name,
+                        const FileKey& key) {
+  std::string file_name, tag;
+  FileType type;
+  uint64_t gen;
+  if (!ParseFileName(file, &file_name, &type, &gen, &tag) || tag.empty() ||
+      file_name != name) {
+    return false;
+  }
+  std::string expected;
+  switch (type) {
+    case FileType::kLog:
+      expected = LogFileName("", name, key, gen);
+      break;
+    case FileType::kSnapshot:
+      expected = SnapshotFileName("", name, key, gen);
+      break;
+    case FileType::kTemp:
+      expected = absl::EndsWith(AsAbsl(file), ".snap.tmp")
+                     ? TempSnapshotFileName("", name, key, gen)
+                     : TempLogFileName("", name, key, gen);
+      break;
+    case FileType::kControl:
+      return false;
+  }
+  // The names above are "<dir>/<file>" with an empty dir.
+  return std::string_view(expected).substr(1) == file;
+}
+
 bool ParseFileName(std::string_view file, std::string* name, FileType* type,
                    uint64_t* gen) {
   std::string tag;

@@ -47,6 +47,13 @@ std::string TempSnapshotFileName(const std::string& dir, std::string_view name,
 std::string TempLogFileName(const std::string& dir, std::string_view name,
                             const FileKey& key, uint64_t gen);
 
+// Whether `file` (a name, no directory) is a generation file of dictionary
+// `name` (a log, a snapshot or a compaction's temporary one) named with
+// `key`: its tag is the one `key` gives its generation and kind. False for
+// tagless names (older formats, or planted) and other keys' files.
+bool IsGenerationFileOf(std::string_view file, std::string_view name,
+                        const FileKey& key);
+
 // Parses a file name (no directory). False when it is not one of ours.
 // Names of generation files without a tag (control format 2 and older)
 // parse too (their *tag is empty), so that they can be removed.

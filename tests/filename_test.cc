@@ -66,6 +66,26 @@ TEST(FilenameTest, RoundTrip) {
   }
 }
 
+TEST(FilenameTest, IsGenerationFileOfChecksTheKeyedTag) {
+  const FileKey key{1, 2};
+  const FileKey other{3, 4};
+  for (const std::string& path :
+       {LogFileName("/d", "x", key, 3), SnapshotFileName("/d", "x", key, 3),
+        TempSnapshotFileName("/d", "x", key, 3),
+        TempLogFileName("/d", "x", key, 3)}) {
+    const std::string file = path.substr(3);  // Without "/d/".
+    EXPECT_TRUE(IsGenerationFileOf(file, "x", key)) << file;
+    EXPECT_FALSE(IsGenerationFileOf(file, "x", other)) << file;
+    EXPECT_FALSE(IsGenerationFileOf(file, "y", key)) << file;
+  }
+  // A tag of another kind or generation, tagless names, the control file.
+  const std::string log_tag = TagOf(LogFileName("/d", "x", key, 3));
+  EXPECT_FALSE(IsGenerationFileOf("ud.x.3." + log_tag + ".snap", "x", key));
+  EXPECT_FALSE(IsGenerationFileOf("ud.x.4." + log_tag + ".log", "x", key));
+  EXPECT_FALSE(IsGenerationFileOf("ud.x.3.log", "x", key));
+  EXPECT_FALSE(IsGenerationFileOf("ud.x", "x", key));
+}
+
 TEST(FilenameTest, GenerationNamesCarryAKeyedTag) {
   const FileKey key{0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL};
   const std::string log = LogFileName("/d", "x", key, 3);
