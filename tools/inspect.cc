@@ -52,18 +52,6 @@ absl::Status OpenSegment(const std::string& path, port::Segment* segment) {
   return absl::OkStatus();
 }
 
-const char* LifetimeName(uint8_t lifetime) {
-  switch (lifetime) {
-    case 0:
-      return "persistent";
-    case 1:
-      return "until-last-close";
-    case 2:
-      return "until-creator-closes";
-  }
-  return "unknown";
-}
-
 // Collects the operations of a write batch for the report.
 class OpLister : public WriteBatch::Handler {
  public:
@@ -105,7 +93,7 @@ bool InspectControl(const port::Segment& seg, Inspection* result, Node& node,
     node.Str("compression", static_cast<uint8_t>(base[16]) == 0   ? "none"
                             : static_cast<uint8_t>(base[16]) == 1 ? "zstd"
                                                                   : "unknown");
-    node.Str("lifetime", LifetimeName(static_cast<uint8_t>(base[17])));
+    node.Str("lifetime", control::LifetimeName(block.lifetime()));
     node.Num("compression_threshold", block.compression_threshold());
     node.Num("initial_log_size", block.initial_log_size());
     node.Str("creator_token", Hex(block.creator_token()));
