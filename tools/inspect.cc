@@ -502,34 +502,27 @@ absl::Status InspectDictionary(const std::string& dir, const std::string& name,
 
   // Other files of this dictionary: left by a crashed compaction (removed
   // by the next writer), or all there is when the control segment is bad.
-  absl::StatusOr<std::vector<std::string>> files = port::ListDirectory(dir);
-  if (!files.ok()) return absl::OkStatus();  // The report stands as it is.
-  std::sort(files->begin(), files->end());
-  for (const std::string& file : *files) {
-    std::string file_name;
-    FileType type;
-    uint64_t file_gen;
-    const std::string path = absl::StrCat(dir, "/", file);
-    if (!ParseFileName(file, &file_name, &type, &file_gen) ||
-        file_name != name || type == FileType::kControl || path == snap_path ||
-        path == log_path) {
-      continue;
+  // A listing error leaves the report as it is.
+  ForEachFileOf(dir, name, [&](const DictionaryFile& f) {
+    if (f.type == FileType::kControl || f.path == snap_path ||
+        f.path == log_path) {
+      return;
     }
     if (valid) {
-      control_node.Add("other_files", "other_file").Str("path", path);
-      continue;
+      control_node.Add("other_files", "other_file").Str("path", f.path);
+      return;
     }
     port::Segment seg;
     Kind kind;
-    s = OpenSegment(path, &seg);
+    absl::Status s = OpenSegment(f.path, &seg);
     if (s.ok()) s = DetectKind(seg, &kind);
     if (!s.ok()) {
-      result->AddDamage(result->AddSegment(path, "unknown"),
+      result->AddDamage(result->AddSegment(f.path, "unknown"),
                         std::string(s.message()));
-      continue;
+      return;
     }
     InspectOpened(seg, kind, std::nullopt, options, result);
-  }
+  }).IgnoreError();
   return absl::OkStatus();
 }
 
