@@ -59,20 +59,10 @@ bool DBImpl::RemoveIfAbandoned(const std::string& dir, std::string_view name,
 absl::Status DBImpl::DestroyFiles(const std::string& dir, std::string_view name,
                                   const FileKey* key,
                                   const port::Segment* control) {
-  absl::StatusOr<std::vector<std::string>> files = port::ListDirectory(dir);
-  if (!files.ok()) return files.status();
   bool found = false;
   absl::Status first_error;
   std::vector<std::string> not_removed;  // "path: why", one per file.
-  for (const std::string& file : *files) {
-    std::string file_name, tag;
-    FileType type;
-    uint64_t gen;
-    if (!ParseFileName(file, &file_name, &type, &gen, &tag) ||
-        file_name != name) {
-      continue;
-    }
-    const std::string path = dir + "/" + file;
+  absl::Status listed = ForEachFileOf(dir, name, [&](const DictionaryFile& f) {
     // With the key, only the dictionary's own files are removed and
     // reported: its control segment (if `path` is still that file) and the
     // generation files named with its key. A control segment that replaced
@@ -82,25 +72,26 @@ absl::Status DBImpl::DestroyFiles(const std::string& dir, std::string_view name,
     // when they can be, and otherwise left to their owner.
     bool own = true, remove = true;
     if (key != nullptr) {
-      if (type == FileType::kControl) {
-        remove = control == nullptr || control->IsFileAt(path);
-      } else if (type == FileType::kTemp && gen == 0) {
+      if (f.type == FileType::kControl) {
+        remove = control == nullptr || control->IsFileAt(f.path);
+      } else if (f.type == FileType::kTemp && f.gen == 0) {
         remove = false;
-      } else if (tag.empty()) {
+      } else if (f.tag.empty()) {
         own = false;
       } else {
-        remove = IsGenerationFileOf(file, name, *key);
+        remove = IsGenerationFileOf(f.file, name, *key);
       }
     }
-    if (!remove) continue;
+    if (!remove) return;
     found = true;
-    absl::Status s = port::Unlink(path);
+    absl::Status s = port::Unlink(f.path);
     // NotFound: removed meanwhile (another destroy, a compaction).
     if (!s.ok() && !absl::IsNotFound(s) && own) {
       if (first_error.ok()) first_error = s;
       not_removed.emplace_back(s.message());
     }
-  }
+  });
+  if (!listed.ok()) return listed;
   if (!found) {
     return absl::NotFoundError(absl::StrCat("dictionary \"", AsAbsl(name),
                                             "\" does not exist in ", dir));
@@ -180,29 +171,20 @@ absl::StatusOr<std::vector<std::string>> ListDBs(const Options& options) {
 
 void DBImpl::RemoveStaleFiles(uint32_t gen, bool other_generations,
                               bool all_temps) {
-  absl::StatusOr<std::vector<std::string>> files = port::ListDirectory(dir_);
-  if (!files.ok()) return;
-  for (const std::string& file : *files) {
-    std::string file_name;
-    FileType type;
-    uint64_t file_gen;
-    if (!ParseFileName(file, &file_name, &type, &file_gen) ||
-        file_name != name_) {
-      continue;
-    }
+  ForEachFileOf(dir_, name_, [&](const DictionaryFile& f) {
     // Temporary files of a background compaction are named for the
     // generation it builds, head + 1 while it is alive; a control segment's
     // temporary file has generation 0 and belongs to an opener.
     // A log or snapshot of generation `gen` under another tag is not ours
     // (left by a format without tags, or planted).
     const bool stale =
-        ((type == FileType::kLog || type == FileType::kSnapshot) &&
+        ((f.type == FileType::kLog || f.type == FileType::kSnapshot) &&
          other_generations &&
-         (file_gen != gen || !IsGenerationFileOf(file, name_, files_.key))) ||
-        (type == FileType::kTemp && file_gen >= 1 &&
-         (all_temps || file_gen <= gen));
-    if (stale) port::Unlink(dir_ + "/" + file).IgnoreError();
-  }
+         (f.gen != gen || !IsGenerationFileOf(f.file, name_, files_.key))) ||
+        (f.type == FileType::kTemp && f.gen >= 1 &&
+         (all_temps || f.gen <= gen));
+    if (stale) port::Unlink(f.path).IgnoreError();
+  }).IgnoreError();
 }
 
 }  // namespace ultradict

@@ -15,22 +15,6 @@
 
 namespace ultradict {
 
-namespace {
-
-const char* LifetimeName(Lifetime lifetime) {
-  switch (lifetime) {
-    case Lifetime::kPersistent:
-      return "persistent";
-    case Lifetime::kUntilLastClose:
-      return "until-last-close";
-    case Lifetime::kUntilCreatorCloses:
-      return "until-creator-closes";
-  }
-  return "unknown";
-}
-
-}  // namespace
-
 absl::Status DBImpl::Sync() {
   absl::Status s = CheckFork();
   if (!s.ok()) return s;
@@ -157,7 +141,7 @@ std::string DBImpl::StatsString() {
       "deletes: ", block_.deletes().load(std::memory_order_relaxed), "\n",
       "recoveries: ", block_.recoveries().load(std::memory_order_relaxed), "\n",
       "members: ", members.size(), " (pids ", absl::StrJoin(pids, ","), ")\n",
-      "lifetime: ", LifetimeName(block_.lifetime()), "\n",
+      "lifetime: ", control::LifetimeName(block_.lifetime()), "\n",
       "compression: ", compress_ ? "zstd" : "none", "\n");
 }
 
@@ -198,7 +182,7 @@ bool DBImpl::GetProperty(std::string_view property, std::string* value) {
     return true;
   }
   if (property == "ultradict.lifetime") {
-    *value = LifetimeName(block_.lifetime());
+    *value = control::LifetimeName(block_.lifetime());
     return true;
   }
   if (property == "ultradict.compression") {

@@ -231,30 +231,7 @@ void DBImpl::Close() {
   const int fd = control_segment_.fd();
   const bool creator = token_ == block_.creator_token();
   control::ReleaseMember(fd, block_, slot_);
-  bool destroy = false;
-  switch (block_.lifetime()) {
-    case Lifetime::kPersistent:
-      break;
-    case Lifetime::kUntilLastClose:
-      // Holding every slot's lock at once proves that no member is alive;
-      // joiners wait meanwhile and then see the destroyed state.
-      destroy = port::TryLockRange(fd, control::kMemberLockBase,
-                                   control::kMaxMembers);
-      break;
-    case Lifetime::kUntilCreatorCloses: {
-      destroy = creator;
-      if (!destroy) {  // The creator died without closing?
-        bool creator_alive = false;
-        for (const control::Member& m :
-             control::LiveMembers(fd, block_, control::kMaxMembers)) {
-          if (m.token == block_.creator_token()) creator_alive = true;
-        }
-        destroy = !creator_alive;
-      }
-      break;
-    }
-  }
-  if (destroy) {
+  if (control::ShouldDestroyOnClose(fd, block_, creator)) {
     MarkDestroyedAndRemove(dir_, name_, control_segment_, 1000, nullptr);
   }
 }
