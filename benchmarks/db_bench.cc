@@ -555,7 +555,7 @@ void PrintRatios(const std::vector<Result>& results,
   fflush(g_report);
 }
 
-// A number of the JSON report, to the 0.001 the text report shows.
+// A number of the JSON report, to 0.001 (the text report shows 0.1).
 double Round3(double x) { return std::round(x * 1000) / 1000; }
 
 // The --json document: keys documented in doc/benchmarks.md (an interface:
