@@ -17,6 +17,7 @@
 #include "db/snapshot_format.h"
 #include "db/snapshot_reader.h"
 #include "db/write_batch_internal.h"
+#include "nlohmann/json.hpp"
 #include "port/port.h"
 #include "util/coding.h"
 #include "util/strings.h"

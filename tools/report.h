@@ -14,7 +14,8 @@
 // "label: message". Strings are printed as given: callers escape binary
 // keys first (EscapeBytes).
 //
-// JSON (nlohmann::ordered_json, fields in order): an object per node;
+// JSON (nlohmann::ordered_json, fields in order; callers include
+// nlohmann/json.hpp to use it): an object per node;
 // strings, numbers and booleans as such, a Missing field as null, an array
 // as a list of objects whose first key "kind" is the item's label in lower
 // case ("DAMAGE" -> "damage"). Keys are the field names given here, so
@@ -31,7 +32,7 @@
 #include <string_view>
 #include <vector>
 
-#include "nlohmann/json.hpp"
+#include "nlohmann/json_fwd.hpp"
 
 namespace ultradict {
 namespace tool {
