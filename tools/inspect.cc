@@ -17,6 +17,7 @@
 #include "db/snapshot_format.h"
 #include "db/snapshot_reader.h"
 #include "db/write_batch_internal.h"
+#include "nlohmann/json.hpp"
 #include "port/port.h"
 #include "util/coding.h"
 #include "util/strings.h"
@@ -181,7 +182,7 @@ void InspectLog(const port::Segment& seg, std::optional<uint32_t> head,
       limit = *head;
     }
   } else {
-    node.Str("head_offset", "unknown (single segment)");
+    node.Missing("head_offset", "unknown (single segment)");
   }
   uint64_t count = 0, ops = 0;
   size_t offset = 0;
@@ -387,14 +388,13 @@ std::string Inspection::Text() const {
 }
 
 std::string Inspection::Json() const {
-  std::string out = "{\"segments\":[";
-  for (size_t i = 0; i < segments_.size(); i++) {
-    if (i > 0) out.push_back(',');
-    absl::StrAppend(&out, segments_[i]->Json());
-  }
-  absl::StrAppend(&out, "],\"problems\":", problems_,
-                  ",\"ok\":", problems_ == 0 ? "true" : "false", "}\n");
-  return out;
+  nlohmann::ordered_json out;
+  nlohmann::ordered_json& segments = out["segments"];
+  segments = nlohmann::ordered_json::array();
+  for (const auto& segment : segments_) segments.push_back(segment->Json());
+  out["problems"] = problems_;
+  out["ok"] = problems_ == 0;
+  return JsonLine(out);
 }
 
 std::string Inspection::VerifyText() const {

@@ -32,8 +32,10 @@ expect_line "  record offset=83 checksum=BAD"
 expect_line "  DAMAGE: $LOG: checksum mismatch at offset 83"
 expect_line "summary: 3 segments, 1 problems: DAMAGED"
 expect_error 3 "$UD" dump "$NAME" --json
-[[ $OUT == *'{"kind":"record","offset":83,"checksum":"BAD"}'* && $OUT == *'"ok":false}' ]] ||
-  fail "json does not mark the record BAD"
+json_check "d['ok'] is False and d['problems'] == 1" \
+  "{'kind': 'record', 'offset': 83, 'checksum': 'BAD'} in d['segments'][2]['records']" \
+  "d['segments'][2]['damage'] == [{'kind': 'damage',
+     'message': '$LOG: checksum mismatch at offset 83'}]"
 # Reading the damaged key through the API also reports damage.
 expect_error 3 "$UD" get "$NAME" b
 # A copy of the damaged log, alone.
