@@ -103,7 +103,9 @@ absl::Status Follower::Session(const std::atomic<bool>& stop) {
     if (!ckpt.ok()) return ckpt.status();
     const uint64_t newest =
         std::max(top->last_ms, ckpt->has_value() ? (*ckpt)->seq : 0);
-    if (top->deleted_ms > position_.load()) {
+    absl::StatusOr<bool> trimmed = TrimmedPast(redis);
+    if (!trimmed.ok()) return trimmed.status();
+    if (*trimmed) {
       s = Bootstrap(redis, stop, "the stream was trimmed past its position");
     } else if (newest < position_.load()) {
       s = Bootstrap(redis, stop,
@@ -121,6 +123,14 @@ absl::Status Follower::Session(const std::atomic<bool>& stop) {
           {"HSET", layout_.followers(), options_.id,
            absl::StrCat(position_.load(), " ", MonotonicMs())});
       if (!r.ok()) return r.status();
+      // Trimmed past the position while idle (no later entry shows a gap).
+      absl::StatusOr<bool> trimmed = TrimmedPast(redis);
+      if (!trimmed.ok()) return trimmed.status();
+      if (*trimmed) {
+        s = Bootstrap(redis, stop, "the stream was trimmed past its position");
+        if (!s.ok()) return s;
+        last_id_ = RecordsId(position_.load());
+      }
     }
     absl::StatusOr<Reply> r = redis->Command(
         {"XREAD", "COUNT", absl::StrCat(options_.read_count), "BLOCK",
@@ -186,6 +196,29 @@ absl::Status Follower::Bootstrap(RedisClient* redis,
   return absl::OkStatus();
 }
 
+absl::StatusOr<bool> Follower::TrimmedPast(RedisClient* redis) {
+  const uint64_t pos = position_.load();
+  absl::StatusOr<Reply> r =
+      redis->Command({"XRANGE", layout_.stream,
+                      absl::StrCat("(", RecordsId(pos)), "+", "COUNT", "1"});
+  if (!r.ok()) return r.status();
+  if (r->elements.empty()) {
+    // Nothing after the position: fine unless entries past it existed.
+    absl::StatusOr<StreamTop> top = GetStreamTop(redis, layout_);
+    if (!top.ok()) return top.status();
+    return top->last_ms > pos;
+  }
+  const Reply& e = r->elements[0];
+  const Reply* value =
+      e.elements.size() == 2 ? e.elements[1].Field(kEntryField) : nullptr;
+  Frame frame;
+  if (value == nullptr || !DecodeFrame(value->str, "", &frame).ok()) {
+    return false;  // The read path reports what is wrong with it.
+  }
+  return frame.kind == FrameKind::kCheckpointMarker ? frame.seq > pos
+                                                    : frame.seq > pos + 1;
+}
+
 absl::Status Follower::ApplyEntries(const Reply& entries, bool* gap) {
   WriteBatch batch;
   uint64_t pos = position_.load();
@@ -216,6 +249,13 @@ absl::Status Follower::ApplyEntries(const Reply& entries, bool* gap) {
       break;
     }
     if (frame.kind == FrameKind::kCheckpointMarker) {
+      // A marker is written once the records up to it are in the stream
+      // (or gone from the primary's log): past the position, they were
+      // trimmed or skipped.
+      if (frame.seq > pos) {
+        *gap = true;
+        break;
+      }
       last_id = id;
       continue;
     }

@@ -68,6 +68,8 @@ class Follower {
   // Applies the entries of one XREAD reply; *gap when one starts after a
   // missing record.
   absl::Status ApplyEntries(const Reply& entries, bool* gap);
+  // Whether the entries right after the position are gone from the stream.
+  absl::StatusOr<bool> TrimmedPast(RedisClient* redis);
   absl::Status SaveState();
   bool StateMatchesDictionary();
   void Log(std::string_view line) const;

@@ -22,12 +22,12 @@ wait_same "$A" "$B" "$NAME"
 # Stop f1, write more: its position is trimmed from the stream.
 kill -TERM "$F1"; wait "$F1" || fail "f1 unclean stop"
 "$TOOL" load "$A" "$NAME" 30000 12 >/dev/null
-for i in $(seq 1 100); do
-  grep -q "periodic" <(grep checkpoint "$WORK/pub.log" | tail -1) && break; sleep 0.1
-done
 pos=$("$UD" stat --dir "$B" "$NAME" | sed -n 's/^replication position: //p')
-deleted=$(rcli XINFO STREAM "ultradict:$NAME" | grep -a -A1 max-deleted-entry-id | tail -1)
-log "f1 stopped at $pos; the stream was trimmed up to $deleted"
+for i in $(seq 1 200); do
+  deleted=$(rcli XRANGE "ultradict:$NAME" - + COUNT 1 | head -1)
+  [[ ${deleted%-*} -gt $pos ]] && break; sleep 0.1
+done
+log "f1 stopped at $pos; the stream now starts at $deleted"
 [[ ${deleted%-*} -gt $pos ]] || fail "the stream was not trimmed past $pos"
 bg f1 "$UD" follow "$NAME" --dir "$B" --redis "$(url)" --id f1; F1=$LAST_PID
 bg f2 "$UD" follow "$NAME" --dir "$C" --redis "$(url)" --id f2; F2=$LAST_PID
