@@ -18,6 +18,11 @@ namespace {
 constexpr int kBlockMs = 200;         // One XREAD's BLOCK.
 constexpr int64_t kReportMs = 1000;   // Position into KEY:followers.
 constexpr int64_t kRequestTtlS = 60;  // A checkpoint request's lifetime.
+// Why a follower bootstraps (in its log).
+constexpr std::string_view kTrimmed = "the stream was trimmed past its position";
+constexpr std::string_view kGap = "the stream has a gap after its position";
+constexpr std::string_view kWrittenLocally =
+    "the dictionary was written to locally";
 
 std::string DefaultId() {
   char host[256] = {0};
@@ -57,6 +62,7 @@ bool Follower::StateMatchesDictionary() {
     return false;
   }
   position_ = st->position;
+  local_seq_ = local;
   return true;
 }
 
@@ -64,6 +70,7 @@ absl::Status Follower::SaveState() {
   ReplicaState st;
   st.position = position_.load();
   st.local_seq = db_->LatestSequence();
+  local_seq_ = st.local_seq;
   st.inode = ControlInode(options_.directory, db_->name());
   st.url = url_.Display();
   st.stream = layout_.stream;
@@ -106,7 +113,7 @@ absl::Status Follower::Session(const std::atomic<bool>& stop) {
     absl::StatusOr<bool> trimmed = TrimmedPast(redis);
     if (!trimmed.ok()) return trimmed.status();
     if (*trimmed) {
-      s = Bootstrap(redis, stop, "the stream was trimmed past its position");
+      s = Bootstrap(redis, stop, kTrimmed);
     } else if (newest < position_.load()) {
       s = Bootstrap(redis, stop,
                     "it is ahead of the stream (the primary was recreated?)");
@@ -127,7 +134,7 @@ absl::Status Follower::Session(const std::atomic<bool>& stop) {
       absl::StatusOr<bool> trimmed = TrimmedPast(redis);
       if (!trimmed.ok()) return trimmed.status();
       if (*trimmed) {
-        s = Bootstrap(redis, stop, "the stream was trimmed past its position");
+        s = Bootstrap(redis, stop, kTrimmed);
         if (!s.ok()) return s;
         last_id_ = RecordsId(position_.load());
       }
@@ -141,11 +148,18 @@ absl::Status Follower::Session(const std::atomic<bool>& stop) {
     if (stream.elements.size() != 2) {
       return absl::DataLossError("XREAD: unexpected reply shape");
     }
+    if (db_->LatestSequence() != local_seq_) {
+      // Someone else wrote to the copy: make it the primary's again.
+      s = Bootstrap(redis, stop, kWrittenLocally);
+      if (!s.ok()) return s;
+      last_id_ = RecordsId(position_.load());
+      continue;
+    }
     bool gap = false;
     s = ApplyEntries(stream.elements[1], &gap);
     if (!s.ok()) return s;
     if (gap) {
-      s = Bootstrap(redis, stop, "the stream has a gap after its position");
+      s = Bootstrap(redis, stop, kGap);
       if (!s.ok()) return s;
       last_id_ = RecordsId(position_.load());
     }
@@ -157,8 +171,8 @@ absl::Status Follower::Bootstrap(RedisClient* redis,
                                  const std::atomic<bool>& stop,
                                  std::string_view why) {
   // After a trim or a gap only a checkpoint past the position helps.
-  const bool need_newer = have_position_ && why != std::string_view(
-      "it is ahead of the stream (the primary was recreated?)");
+  const bool need_newer =
+      have_position_ && (why == kTrimmed || why == kGap);
   Log(absl::StrCat("bootstrapping from a checkpoint: ", AsAbsl(why)));
   bool requested = false;
   while (!stop.load()) {

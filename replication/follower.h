@@ -83,6 +83,7 @@ class Follower {
   std::atomic<uint64_t> position_{0};
   std::atomic<uint64_t> bootstraps_{0};
   std::string last_id_;
+  uint64_t local_seq_ = 0;  // The dictionary's sequence after our last write.
   int64_t last_report_ms_ = 0;
 };
 

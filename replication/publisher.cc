@@ -182,11 +182,12 @@ absl::Status Publisher::PublishChanges(RedisClient* redis) {
     absl::StatusOr<Reply> r = redis->GetReply();
     if (!r.ok()) return r.status();
     if (r->type == Reply::kError) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "XADD to ", layout_.stream, ": ", r->str,
-          absl::StrContains(r->str, "equal or smaller")
-              ? " (another publisher writes to this stream?)"
-              : ""));
+      return ErrorReply(
+          absl::StrCat("XADD to ", layout_.stream),
+          absl::StrCat(r->str, absl::StrContains(r->str, "equal or smaller")
+                                   ? " (another publisher writes to this "
+                                     "stream?)"
+                                   : ""));
     }
   }
   position_ = *reached;

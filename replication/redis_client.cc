@@ -205,13 +205,22 @@ absl::StatusOr<Reply> RedisClient::GetReply() {
   return out;
 }
 
+absl::Status ErrorReply(std::string_view command, const std::string& text) {
+  const std::string msg = absl::StrCat("Redis ", AsAbsl(command), ": ", text);
+  // A server that is starting, busy or failing over: retry later.
+  for (const char* transient : {"LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN",
+                                "CLUSTERDOWN", "READONLY"}) {
+    if (absl::StartsWith(text, transient)) return absl::UnavailableError(msg);
+  }
+  return absl::FailedPreconditionError(msg);
+}
+
 absl::StatusOr<Reply> RedisClient::Command(const std::vector<std::string>& argv) {
   absl::Status s = Append(argv);
   if (!s.ok()) return s;
   absl::StatusOr<Reply> r = GetReply();
   if (r.ok() && r->type == Reply::kError) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "Redis ", argv.empty() ? "" : argv[0], ": ", r->str));
+    return ErrorReply(argv.empty() ? "" : argv[0], r->str);
   }
   return r;
 }

@@ -9,7 +9,7 @@
 // Errors: Unavailable when Redis cannot be reached or the connection
 // broke (retry after reconnecting); InvalidArgument for a malformed URL;
 // FailedPrecondition for an error reply (the server refused the command;
-// its text is in the message); PermissionDenied for a refused AUTH.
+// its text is in the message; Unavailable while it loads its data); PermissionDenied for a refused AUTH.
 // Thread safety: a RedisClient is used by one thread at a time.
 // TLS: hiredis 0.14 (Debian 12) has none; rediss:// URLs are refused.
 
@@ -89,6 +89,11 @@ class RedisClient {
   redisContext* context_;
   RedisUrl url_;
 };
+
+// The status of an error reply to `command`: Unavailable for a server that
+// is loading, busy or failing over (LOADING, BUSY, TRYAGAIN, MASTERDOWN,
+// CLUSTERDOWN, READONLY), else FailedPrecondition.
+absl::Status ErrorReply(std::string_view command, const std::string& text);
 
 // The (ms, seq) pair of a stream entry ID "ms-seq"; false when malformed.
 bool ParseStreamId(std::string_view id, uint64_t* ms, uint64_t* seq);

@@ -12,17 +12,20 @@ namespace replication {
 absl::Status CheckMeta(RedisClient* redis, const Layout& layout,
                        std::string_view name, bool claim) {
   if (claim) {
-    absl::StatusOr<Reply> r = redis->Command(
-        {"HSETNX", layout.meta(), "format", kStreamFormat});
+    // The name first: a reader takes the metadata as written once the
+    // format is there.
+    absl::StatusOr<Reply> r =
+        redis->Command({"HSETNX", layout.meta(), "name", std::string(name)});
     if (r.ok()) {
-      r = redis->Command({"HSETNX", layout.meta(), "name", std::string(name)});
+      r = redis->Command({"HSETNX", layout.meta(), "format", kStreamFormat});
     }
     if (!r.ok()) return r.status();
   }
   absl::StatusOr<Reply> r =
       redis->Command({"HMGET", layout.meta(), "format", "name"});
   if (!r.ok()) return r.status();
-  if (r->elements.size() != 2 || r->elements[0].is_nil()) {
+  if (r->elements.size() != 2 || r->elements[0].is_nil() ||
+      r->elements[1].is_nil()) {
     // A stream with entries but no metadata is someone else's.
     absl::StatusOr<Reply> type = redis->Command({"TYPE", layout.stream});
     if (type.ok() && type->str != "none") {

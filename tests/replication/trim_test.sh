@@ -24,7 +24,7 @@ kill -TERM "$F1"; wait "$F1" || fail "f1 unclean stop"
 "$TOOL" load "$A" "$NAME" 30000 12 >/dev/null
 pos=$("$UD" stat --dir "$B" "$NAME" | sed -n 's/^replication position: //p')
 for i in $(seq 1 200); do
-  deleted=$(rcli XRANGE "ultradict:$NAME" - + COUNT 1 | head -1)
+  deleted=$(rcli XRANGE "ultradict:$NAME" - + COUNT 1 | sed -n 1p)
   [[ ${deleted%-*} -gt $pos ]] && break; sleep 0.1
 done
 log "f1 stopped at $pos; the stream now starts at $deleted"
@@ -45,4 +45,10 @@ wait_same "$A" "$B" "$NAME"
 wait_same "$A" "$C" "$NAME"
 grep -q "compacted before publishing" "$WORK/pub.log" || fail "no checkpoint over the compaction"
 grep -q "gap after its position" "$WORK/f2.log" || fail "f2 did not see the gap"
+
+# A local write to a followed copy is undone at the next applied entry.
+"$UD" put --dir "$B" "$NAME" local-key local-value
+"$TOOL" load "$A" "$NAME" 10 14 >/dev/null
+wait_same "$A" "$B" "$NAME"
+grep -q "written to locally" "$WORK/f1.log" || fail "f1 did not notice the local write"
 echo PASS
