@@ -72,8 +72,7 @@ absl::Status Retain(RedisClient* redis, const Layout& layout, int keep) {
     absl::Status s = DeleteCheckpoint(redis, layout, seqs[i]);
     if (!s.ok()) return s;
   }
-  return redis
-      ->Command({"XTRIM", layout.stream, "MINID", MarkerId(seqs[drop])})
+  return redis->Command({"XTRIM", layout.stream, "MINID", MarkerId(seqs[drop])})
       .status();
 }
 
@@ -145,9 +144,9 @@ absl::StatusOr<std::optional<CheckpointInfo>> LatestCheckpoint(
   if (r->elements.empty()) return std::optional<CheckpointInfo>();
   CheckpointInfo info;
   if (!absl::SimpleAtoi(r->elements[0].str, &info.seq)) {
-    return absl::DataLossError(absl::StrCat(
-        layout.checkpoints(), ": member \"", r->elements[0].str,
-        "\" is not a sequence"));
+    return absl::DataLossError(absl::StrCat(layout.checkpoints(), ": member \"",
+                                            r->elements[0].str,
+                                            "\" is not a sequence"));
   }
   r = redis->Command({"HMGET", layout.checkpoint(info.seq), "chunks", "pairs"});
   if (!r.ok()) return r.status();

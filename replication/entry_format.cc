@@ -25,8 +25,8 @@ constexpr size_t kFixedPrefix = 4 + 1 + 1 + 1 + 1;
 constexpr size_t kFixedMiddle = 8 + 4 + 4 + 4;
 
 absl::Status Damaged(std::string_view where, std::string_view why) {
-  return absl::DataLossError(
-      absl::StrCat(AsAbsl(where), ": damaged replication frame: ", AsAbsl(why)));
+  return absl::DataLossError(absl::StrCat(
+      AsAbsl(where), ": damaged replication frame: ", AsAbsl(why)));
 }
 
 // Decodes one op into batch; false when damaged.
@@ -59,7 +59,8 @@ std::string EncodeFrame(const Frame& frame, bool compress) {
   }
   const std::string& body = (flags & kFlagZstd) ? body_z : frame.body;
   std::string out;
-  out.reserve(kFixedPrefix + frame.name.size() + kFixedMiddle + body.size() + 4);
+  out.reserve(kFixedPrefix + frame.name.size() + kFixedMiddle + body.size() +
+              4);
   PutFixed32(&out, kFrameMagic);
   out.push_back(static_cast<char>(kFrameVersion));
   out.push_back(static_cast<char>(frame.kind));
@@ -78,9 +79,10 @@ std::string EncodeFrame(const Frame& frame, bool compress) {
 absl::Status DecodeFrame(std::string_view bytes, std::string_view where,
                          Frame* frame) {
   if (bytes.size() < 4 || DecodeFixed32(bytes.data()) != kFrameMagic) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        AsAbsl(where), ": not an UltraDict replication entry (no UDR1 magic; "
-                       "the stream holds foreign entries)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(AsAbsl(where),
+                     ": not an UltraDict replication entry (no UDR1 magic; "
+                     "the stream holds foreign entries)"));
   }
   if (bytes.size() < kFixedPrefix) return Damaged(where, "truncated header");
   const uint8_t version = static_cast<uint8_t>(bytes[4]);
@@ -180,7 +182,9 @@ absl::Status DecodeRecords(const Frame& frame, std::string_view where,
     // Copies the checked updates behind what *out already holds.
     struct Copier : WriteBatch::Handler {
       WriteBatch* to;
-      void Put(std::string_view k, std::string_view v) override { to->Put(k, v); }
+      void Put(std::string_view k, std::string_view v) override {
+        to->Put(k, v);
+      }
       void Delete(std::string_view k) override { to->Delete(k); }
     } copier;
     copier.to = out;
@@ -220,8 +224,8 @@ absl::Status ForEachPair(
     pairs.emplace_back(key, value);
   }
   if (!in.empty()) {
-    return Damaged(where, absl::StrCat(in.size(), " bytes after ", frame.count,
-                                       " pairs"));
+    return Damaged(
+        where, absl::StrCat(in.size(), " bytes after ", frame.count, " pairs"));
   }
   for (const auto& [key, value] : pairs) fn(key, value);
   if (!pairs.empty()) last_key->assign(pairs.back().first);

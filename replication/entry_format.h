@@ -100,7 +100,8 @@ absl::Status DecodeRecords(const Frame& frame, std::string_view where,
                            uint32_t skip, WriteBatch* out);
 
 // Appends one pair to a chunk body.
-void AppendPair(std::string* body, std::string_view key, std::string_view value);
+void AppendPair(std::string* body, std::string_view key,
+                std::string_view value);
 // Calls fn(key, value) for each pair of a chunk frame after checking the
 // whole body: DataLoss when damaged (fn never called), or when keys are not
 // strictly increasing after `*last_key` (updated; chunks continue it).

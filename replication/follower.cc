@@ -19,7 +19,8 @@ constexpr int kBlockMs = 200;         // One XREAD's BLOCK.
 constexpr int64_t kReportMs = 1000;   // Position into KEY:followers.
 constexpr int64_t kRequestTtlS = 60;  // A checkpoint request's lifetime.
 // Why a follower bootstraps (in its log).
-constexpr std::string_view kTrimmed = "the stream was trimmed past its position";
+constexpr std::string_view kTrimmed =
+    "the stream was trimmed past its position";
 constexpr std::string_view kGap = "the stream has a gap after its position";
 constexpr std::string_view kWrittenLocally =
     "the dictionary was written to locally";
@@ -126,9 +127,9 @@ absl::Status Follower::Session(const std::atomic<bool>& stop) {
   while (!stop.load()) {
     if (MonotonicMs() - last_report_ms_ >= kReportMs) {
       last_report_ms_ = MonotonicMs();
-      absl::StatusOr<Reply> r = redis->Command(
-          {"HSET", layout_.followers(), options_.id,
-           absl::StrCat(position_.load(), " ", MonotonicMs())});
+      absl::StatusOr<Reply> r =
+          redis->Command({"HSET", layout_.followers(), options_.id,
+                          absl::StrCat(position_.load(), " ", MonotonicMs())});
       if (!r.ok()) return r.status();
       // Trimmed past the position while idle (no later entry shows a gap).
       absl::StatusOr<bool> trimmed = TrimmedPast(redis);
@@ -171,8 +172,7 @@ absl::Status Follower::Bootstrap(RedisClient* redis,
                                  const std::atomic<bool>& stop,
                                  std::string_view why) {
   // After a trim or a gap only a checkpoint past the position helps.
-  const bool need_newer =
-      have_position_ && (why == kTrimmed || why == kGap);
+  const bool need_newer = have_position_ && (why == kTrimmed || why == kGap);
   Log(absl::StrCat("bootstrapping from a checkpoint: ", AsAbsl(why)));
   bool requested = false;
   while (!stop.load()) {
@@ -204,7 +204,8 @@ absl::Status Follower::Bootstrap(RedisClient* redis,
     s = SaveState();
     if (!s.ok()) return s;
     Log(absl::StrCat("loaded the checkpoint at sequence ", info.seq, " (",
-                     info.pairs, " entries) in ", MonotonicMs() - start, " ms"));
+                     info.pairs, " entries) in ", MonotonicMs() - start,
+                     " ms"));
     return absl::OkStatus();
   }
   return absl::OkStatus();
@@ -276,9 +277,9 @@ absl::Status Follower::ApplyEntries(const Reply& entries, bool* gap) {
     const uint64_t last = frame.seq + frame.count - 1;
     if (frame.kind != FrameKind::kRecords || frame.count == 0 ||
         id != RecordsId(last)) {
-      err = absl::DataLossError(absl::StrCat(
-          where, ": a records entry must hold records ..", last, " under ID ",
-          RecordsId(last)));
+      err = absl::DataLossError(
+          absl::StrCat(where, ": a records entry must hold records ..", last,
+                       " under ID ", RecordsId(last)));
       break;
     }
     if (last <= pos) {
@@ -289,8 +290,8 @@ absl::Status Follower::ApplyEntries(const Reply& entries, bool* gap) {
       *gap = true;
       break;
     }
-    err = DecodeRecords(frame, where, static_cast<uint32_t>(pos + 1 - frame.seq),
-                        &batch);
+    err = DecodeRecords(frame, where,
+                        static_cast<uint32_t>(pos + 1 - frame.seq), &batch);
     if (!err.ok()) break;
     pos = last;
     last_id = id;

@@ -38,10 +38,10 @@ namespace replication {
 
 struct FollowerOptions {
   std::string redis_url;
-  std::string stream;       // Empty: "ultradict:NAME".
-  std::string state_path;   // Required: FollowStatePath(dir, name).
-  std::string directory;    // Of the local dictionary (for its inode).
-  std::string id;           // In KEY:followers; empty: host:pid.
+  std::string stream;          // Empty: "ultradict:NAME".
+  std::string state_path;      // Required: FollowStatePath(dir, name).
+  std::string directory;       // Of the local dictionary (for its inode).
+  std::string id;              // In KEY:followers; empty: host:pid.
   uint32_t read_count = 1024;  // Stream entries per XREAD.
   int64_t max_backoff_ms = 5000;
   LogFn log;

@@ -49,14 +49,16 @@ absl::Status Publisher::Run(const std::atomic<bool>& stop) {
 }
 
 absl::Status Publisher::Session(const std::atomic<bool>& stop) {
-  absl::StatusOr<std::unique_ptr<RedisClient>> redis = RedisClient::Connect(url_);
+  absl::StatusOr<std::unique_ptr<RedisClient>> redis =
+      RedisClient::Connect(url_);
   if (!redis.ok()) return redis.status();
   absl::Status s = Start(redis->get());
   while (s.ok() && !stop.load()) {
     s = Housekeeping(redis->get());
     if (!s.ok()) break;
     const uint64_t pos = position_.load();
-    if (db_->WaitForChange(pos, kWaitMs) > pos) s = PublishChanges(redis->get());
+    if (db_->WaitForChange(pos, kWaitMs) > pos)
+      s = PublishChanges(redis->get());
   }
   return s;
 }
@@ -81,8 +83,8 @@ absl::Status Publisher::Start(RedisClient* redis) {
   const uint64_t latest = db_->LatestSequence();
   if (pos > latest) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "stream ", layout_.stream, " is at sequence ", pos, " but dictionary \"",
-        db_->name(), "\" only at ", latest,
+        "stream ", layout_.stream, " is at sequence ", pos,
+        " but dictionary \"", db_->name(), "\" only at ", latest,
         " (was it recreated?); remove the stream's keys or publish to another "
         "--stream"));
   }
@@ -95,7 +97,7 @@ absl::Status Publisher::Start(RedisClient* redis) {
 }
 
 absl::Status Publisher::Checkpoint(RedisClient* redis, std::string_view why,
-                                  bool jump) {
+                                   bool jump) {
   absl::StatusOr<CheckpointInfo> info =
       WriteCheckpoint(redis, layout_, db_, compress_, options_.keep_checkpoints,
                       jump ? UINT64_MAX : position_.load());
@@ -108,7 +110,8 @@ absl::Status Publisher::Checkpoint(RedisClient* redis, std::string_view why,
   last_checkpoint_ms_ = MonotonicMs();
   checkpoints_++;
   Log(absl::StrCat("checkpoint at sequence ", info->seq, ": ", info->pairs,
-                   " entries in ", info->chunks, " chunks (", AsAbsl(why), ")"));
+                   " entries in ", info->chunks, " chunks (", AsAbsl(why),
+                   ")"));
   return absl::OkStatus();
 }
 
@@ -120,7 +123,8 @@ absl::Status Publisher::Housekeeping(RedisClient* redis) {
   absl::StatusOr<Reply> r = redis->Command({"GETDEL", layout_.request()});
   if (!r.ok()) return r.status();
   if (!r->is_nil() && pos > last_checkpoint_seq_) {
-    absl::Status s = Checkpoint(redis, absl::StrCat("requested by ", r->str), false);
+    absl::Status s =
+        Checkpoint(redis, absl::StrCat("requested by ", r->str), false);
     if (!s.ok()) return s;
   } else if (pos > last_checkpoint_seq_ &&
              (pos - last_checkpoint_seq_ >= options_.checkpoint_every_records ||
@@ -148,15 +152,16 @@ absl::Status Publisher::PublishChanges(RedisClient* redis) {
   RecordsBuilder builder;
   absl::StatusOr<uint64_t> reached = db_->ReadChanges(pos, &builder);
   if (absl::IsOutOfRange(reached.status())) {
-    return Checkpoint(redis, absl::StrCat("records after ", pos,
-                                          " were compacted before publishing"),
+    return Checkpoint(redis,
+                      absl::StrCat("records after ", pos,
+                                   " were compacted before publishing"),
                       true);
   }
   if (!reached.ok()) return reached.status();
   if (*reached - pos != builder.records()) {
-    return absl::InternalError(absl::StrCat(
-        "ReadChanges from ", pos, " reached ", *reached, " with ",
-        builder.records(), " records"));
+    return absl::InternalError(absl::StrCat("ReadChanges from ", pos,
+                                            " reached ", *reached, " with ",
+                                            builder.records(), " records"));
   }
   const std::vector<size_t>& ends = builder.ends();
   size_t entries = 0;
@@ -171,8 +176,9 @@ absl::Status Publisher::PublishChanges(RedisClient* redis) {
     frame.seq = pos + i + 1;
     frame.count = static_cast<uint32_t>(j - i + 1);
     frame.body = builder.body().substr(begin, ends[j] - begin);
-    absl::Status s = redis->Append({"XADD", layout_.stream, RecordsId(pos + j + 1),
-                                    kEntryField, EncodeFrame(frame, compress_)});
+    absl::Status s =
+        redis->Append({"XADD", layout_.stream, RecordsId(pos + j + 1),
+                       kEntryField, EncodeFrame(frame, compress_)});
     if (!s.ok()) return s;
     entries++;
     begin = ends[j];

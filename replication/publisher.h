@@ -34,8 +34,8 @@ namespace ultradict {
 namespace replication {
 
 struct PublisherOptions {
-  std::string redis_url;     // redis://[user:pass@]host:port[/db]
-  std::string stream;        // Empty: "ultradict:NAME".
+  std::string redis_url;  // redis://[user:pass@]host:port[/db]
+  std::string stream;     // Empty: "ultradict:NAME".
   uint32_t max_records_per_entry = 512;
   size_t max_entry_bytes = 1 << 20;  // Before compression.
   // A checkpoint after this many records or this long (whichever first,
@@ -44,7 +44,7 @@ struct PublisherOptions {
   int64_t checkpoint_interval_ms = 10 * 60 * 1000;
   int keep_checkpoints = 2;  // The stream is trimmed behind the oldest.
   int64_t max_backoff_ms = 5000;
-  std::string state_path;    // Where stat finds position; empty: none.
+  std::string state_path;  // Where stat finds position; empty: none.
   LogFn log;
 };
 

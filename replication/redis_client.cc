@@ -88,9 +88,9 @@ absl::StatusOr<RedisUrl> RedisUrl::Parse(std::string_view url) {
   if (slash != std::string_view::npos) {
     std::string_view db = rest.substr(slash + 1);
     if (!db.empty() && (!absl::SimpleAtoi(AsAbsl(db), &out.db) || out.db < 0)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "Redis URL \"", AsAbsl(url), "\": database \"", AsAbsl(db),
-          "\" is not a non-negative number"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("Redis URL \"", AsAbsl(url), "\": database \"",
+                       AsAbsl(db), "\" is not a non-negative number"));
     }
   }
   const size_t colon = hostport.rfind(':');
@@ -138,8 +138,8 @@ absl::StatusOr<std::unique_ptr<RedisClient>> RedisClient::Connect(
     return absl::ResourceExhaustedError("hiredis: out of memory");
   }
   if (c->err != 0) {
-    std::string msg = absl::StrCat("cannot connect to Redis at ",
-                                   url.Display(), ": ", c->errstr);
+    std::string msg = absl::StrCat("cannot connect to Redis at ", url.Display(),
+                                   ": ", c->errstr);
     redisFree(c);
     return absl::UnavailableError(msg);
   }
@@ -172,9 +172,9 @@ absl::Status RedisClient::SetTimeout(int timeout_ms) {
 }
 
 absl::Status RedisClient::ContextError(std::string_view what) const {
-  return absl::UnavailableError(absl::StrCat(
-      "Redis at ", url_.Display(), ": ", AsAbsl(what), ": ",
-      context_->err != 0 ? context_->errstr : "connection lost"));
+  return absl::UnavailableError(
+      absl::StrCat("Redis at ", url_.Display(), ": ", AsAbsl(what), ": ",
+                   context_->err != 0 ? context_->errstr : "connection lost"));
 }
 
 absl::Status RedisClient::Append(const std::vector<std::string>& argv) {
@@ -215,7 +215,8 @@ absl::Status ErrorReply(std::string_view command, const std::string& text) {
   return absl::FailedPreconditionError(msg);
 }
 
-absl::StatusOr<Reply> RedisClient::Command(const std::vector<std::string>& argv) {
+absl::StatusOr<Reply> RedisClient::Command(
+    const std::vector<std::string>& argv) {
   absl::Status s = Append(argv);
   if (!s.ok()) return s;
   absl::StatusOr<Reply> r = GetReply();

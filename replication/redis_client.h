@@ -3,15 +3,17 @@
 // connection with AUTH and SELECT, commands with binary-safe arguments,
 // pipelining, and every failure as an absl::Status.
 //
-//   auto client = RedisClient::Connect(*RedisUrl::Parse("redis://127.0.0.1:6379"));
-//   auto reply = (*client)->Command({"XADD", "s", "1-0", "e", bytes});
+//   auto client =
+//   RedisClient::Connect(*RedisUrl::Parse("redis://127.0.0.1:6379")); auto
+//   reply = (*client)->Command({"XADD", "s", "1-0", "e", bytes});
 //
 // Errors: Unavailable when Redis cannot be reached or the connection
 // broke (retry after reconnecting); InvalidArgument for a malformed URL;
 // FailedPrecondition for an error reply (the server refused the command;
-// its text is in the message; Unavailable while it loads its data); PermissionDenied for a refused AUTH.
-// Thread safety: a RedisClient is used by one thread at a time.
-// TLS: hiredis 0.14 (Debian 12) has none; rediss:// URLs are refused.
+// its text is in the message; Unavailable while it loads its data);
+// PermissionDenied for a refused AUTH. Thread safety: a RedisClient is used by
+// one thread at a time. TLS: hiredis 0.14 (Debian 12) has none; rediss:// URLs
+// are refused.
 
 #ifndef ULTRADICT_REPLICATION_REDIS_CLIENT_H_
 #define ULTRADICT_REPLICATION_REDIS_CLIENT_H_

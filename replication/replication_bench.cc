@@ -124,11 +124,13 @@ struct Pipeline {
     fo.directory = env.dir_b;
     fo.state_path = FollowStatePath(env.dir_b, copy->name());
     follower = std::make_unique<Follower>(copy, fo);
-    pub_thread = std::thread([this] { Die(publisher->Run(stop), "publisher"); });
+    pub_thread =
+        std::thread([this] { Die(publisher->Run(stop), "publisher"); });
     fol_thread = std::thread([this] { Die(follower->Run(stop), "follower"); });
   }
   void WaitFor(uint64_t seq) {
-    while (follower->position() < seq) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    while (follower->position() < seq)
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
   ~Pipeline() {
     stop = true;
@@ -147,9 +149,11 @@ void Throughput(const Env& env, uint64_t puts) {
   const int64_t written = NowNs();
   p.WaitFor(a->LatestSequence());
   const int64_t done = NowNs();
-  std::printf("throughput   : %10.0f puts/s replicated (%.0f puts/s committed; %llu puts, follower done %.0f ms after the last put)   target >= 100000\n",
-              puts * 1e9 / (done - start), puts * 1e9 / (written - start),
-              static_cast<unsigned long long>(puts), (done - written) / 1e6);
+  std::printf(
+      "throughput   : %10.0f puts/s replicated (%.0f puts/s committed; %llu "
+      "puts, follower done %.0f ms after the last put)   target >= 100000\n",
+      puts * 1e9 / (done - start), puts * 1e9 / (written - start),
+      static_cast<unsigned long long>(puts), (done - written) / 1e6);
 }
 
 // Reads the follower's changes and records each put's lag.
@@ -188,7 +192,8 @@ void Lag(const Env& env, uint64_t rate, uint64_t seconds) {
   for (uint64_t i = 0; i < total; i++) {
     const int64_t due = start + static_cast<int64_t>(i * interval);
     while (NowNs() < due) {
-      if (due - NowNs() > 200000) std::this_thread::sleep_for(std::chrono::microseconds(100));
+      if (due - NowNs() > 200000)
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
     }
     Die(a->Put(Key(i), Value(NowNs())), "put");
   }
@@ -198,17 +203,26 @@ void Lag(const Env& env, uint64_t rate, uint64_t seconds) {
   reader.join();
   std::vector<int64_t>& l = collector.lags;
   std::sort(l.begin(), l.end());
-  auto pct = [&](double q) { return l.empty() ? 0.0 : l[std::min(l.size() - 1, static_cast<size_t>(q * l.size()))] / 1e6; };
-  std::printf("lag          : p50 %.3f ms, p99 %.3f ms, max %.3f ms (%zu of %llu puts seen at %llu puts/s)   target p50 < 1 ms, p99 < 10 ms\n",
-              pct(0.5), pct(0.99), l.empty() ? 0.0 : l.back() / 1e6, l.size(),
-              static_cast<unsigned long long>(total), static_cast<unsigned long long>(rate));
+  auto pct = [&](double q) {
+    return l.empty()
+               ? 0.0
+               : l[std::min(l.size() - 1, static_cast<size_t>(q * l.size()))] /
+                     1e6;
+  };
+  std::printf(
+      "lag          : p50 %.3f ms, p99 %.3f ms, max %.3f ms (%zu of %llu puts "
+      "seen at %llu puts/s)   target p50 < 1 ms, p99 < 10 ms\n",
+      pct(0.5), pct(0.99), l.empty() ? 0.0 : l.back() / 1e6, l.size(),
+      static_cast<unsigned long long>(total),
+      static_cast<unsigned long long>(rate));
 }
 
 void Bootstrap(const Env& env, uint64_t entries) {
   auto a = OpenDb(env.dir_a, "bench_boot");
   for (uint64_t i = 0; i < entries;) {
     WriteBatch batch;
-    for (int j = 0; j < 10000 && i < entries; j++, i++) batch.Put(Key(i), Value(0));
+    for (int j = 0; j < 10000 && i < entries; j++, i++)
+      batch.Put(Key(i), Value(0));
     Die(a->Write(batch), "fill");
   }
   auto url = RedisUrl::Parse(env.redis_url);
@@ -218,7 +232,8 @@ void Bootstrap(const Env& env, uint64_t entries) {
   Layout layout;
   layout.stream = "bench:boot";
   int64_t t0 = NowNs();
-  auto info = WriteCheckpoint(redis->get(), layout, a.get(), false, 2, UINT64_MAX);
+  auto info =
+      WriteCheckpoint(redis->get(), layout, a.get(), false, 2, UINT64_MAX);
   Die(info.status(), "checkpoint");
   const int64_t t1 = NowNs();
   auto b = OpenDb(env.dir_b, "bench_boot");
@@ -226,9 +241,11 @@ void Bootstrap(const Env& env, uint64_t entries) {
   const int64_t t2 = NowNs();
   std::string n;
   b->GetProperty("ultradict.num-entries", &n);
-  std::printf("bootstrap    : %10.3f s to load a checkpoint of %llu entries (%s in the copy; writing it took %.3f s)   target < 2 s\n",
-              (t2 - t1) / 1e9, static_cast<unsigned long long>(info->pairs),
-              n.c_str(), (t1 - t0) / 1e9);
+  std::printf(
+      "bootstrap    : %10.3f s to load a checkpoint of %llu entries (%s in the "
+      "copy; writing it took %.3f s)   target < 2 s\n",
+      (t2 - t1) / 1e9, static_cast<unsigned long long>(info->pairs), n.c_str(),
+      (t1 - t0) / 1e9);
 }
 
 int FreePort() {
@@ -254,7 +271,8 @@ void StartRedis(Env* env) {
   }
   env->redis_url = absl::StrCat("redis://127.0.0.1:", port);
   RedisUrl u = *RedisUrl::Parse(env->redis_url);
-  for (int i = 0; i < 100 && !RedisClient::Connect(u, 200).ok(); i++) usleep(50000);
+  for (int i = 0; i < 100 && !RedisClient::Connect(u, 200).ok(); i++)
+    usleep(50000);
 }
 
 uint64_t Flag(int argc, char** argv, const char* name, uint64_t def) {
@@ -274,7 +292,8 @@ int Main(int argc, char** argv) {
   g_env = &env;
   std::atexit(Cleanup);
   for (int i = 1; i < argc; i++) {
-    if (std::string(argv[i]).rfind("--redis=", 0) == 0) env.redis_url = argv[i] + 8;
+    if (std::string(argv[i]).rfind("--redis=", 0) == 0)
+      env.redis_url = argv[i] + 8;
   }
   if (env.redis_url.empty()) StartRedis(&env);
   char ta[] = "/dev/shm/replbench.XXXXXX";
@@ -284,9 +303,11 @@ int Main(int argc, char** argv) {
   env.dir_b = root + "/b";
   std::filesystem::create_directories(env.dir_a);
   std::filesystem::create_directories(env.dir_b);
-  std::printf("replication_bench: Redis %s%s, %u CPUs, keys 16 B, values 100 B\n",
-              env.redis_url.c_str(), env.redis_pid ? " (started here, appendonly everysec)" : "",
-              std::thread::hardware_concurrency());
+  std::printf(
+      "replication_bench: Redis %s%s, %u CPUs, keys 16 B, values 100 B\n",
+      env.redis_url.c_str(),
+      env.redis_pid ? " (started here, appendonly everysec)" : "",
+      std::thread::hardware_concurrency());
 #ifndef NDEBUG
   std::printf("WARNING: assertions enabled; build with -c opt\n");
 #endif
@@ -304,4 +325,6 @@ int Main(int argc, char** argv) {
 }  // namespace replication
 }  // namespace ultradict
 
-int main(int argc, char** argv) { return ultradict::replication::Main(argc, argv); }
+int main(int argc, char** argv) {
+  return ultradict::replication::Main(argc, argv);
+}

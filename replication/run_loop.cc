@@ -22,7 +22,8 @@ void SleepUnlessStopped(int64_t ms, const std::atomic<bool>& stop) {
   while (!stop.load()) {
     const int64_t left = end - MonotonicMs();
     if (left <= 0) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(left, 20)));
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(std::min<int64_t>(left, 20)));
   }
 }
 

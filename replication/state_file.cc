@@ -24,7 +24,8 @@ constexpr size_t kMaxText = 2048;
 
 absl::Status Errno(std::string_view what, const std::string& path) {
   const int e = errno;
-  std::string msg = absl::StrCat(path, ": ", AsAbsl(what), ": ", std::strerror(e));
+  std::string msg =
+      absl::StrCat(path, ": ", AsAbsl(what), ": ", std::strerror(e));
   if (e == ENOENT) return absl::NotFoundError(msg);
   return absl::UnavailableError(msg);
 }
@@ -45,8 +46,8 @@ uint64_t ControlInode(std::string_view dir, std::string_view name) {
 }
 
 absl::StatusOr<StateFile> StateFile::Open(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-                        0600);
+  const int fd =
+      ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return Errno("open", path);
   return StateFile(fd, path);
 }
@@ -90,12 +91,15 @@ absl::StatusOr<ReplicaState> ReadState(const std::string& path) {
   std::string_view in(buf, static_cast<size_t>(n));
   const size_t fixed = 4 + 8 + 8 + 8 + 4;
   if (in.size() < fixed + 4 || DecodeFixed32(buf) != kStateMagic) {
-    return absl::DataLossError(absl::StrCat(path, ": not a replication state file"));
+    return absl::DataLossError(
+        absl::StrCat(path, ": not a replication state file"));
   }
   const uint32_t text_len = DecodeFixed32(buf + 28);
   if (text_len > kMaxText || in.size() < fixed + text_len + 4 ||
-      Checksum32(buf, fixed + text_len) != DecodeFixed32(buf + fixed + text_len)) {
-    return absl::DataLossError(absl::StrCat(path, ": damaged replication state"));
+      Checksum32(buf, fixed + text_len) !=
+          DecodeFixed32(buf + fixed + text_len)) {
+    return absl::DataLossError(
+        absl::StrCat(path, ": damaged replication state"));
   }
   ReplicaState state;
   state.position = DecodeFixed64(buf + 4);

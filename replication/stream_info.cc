@@ -33,9 +33,9 @@ absl::Status CheckMeta(RedisClient* redis, const Layout& layout,
           "Redis key ", layout.stream, " (a ", type->str,
           ") is not an UltraDict replication stream (no ", layout.meta(), ")"));
     }
-    return absl::NotFoundError(absl::StrCat(
-        "stream ", layout.stream, " has no publisher yet (no ", layout.meta(),
-        ")"));
+    return absl::NotFoundError(absl::StrCat("stream ", layout.stream,
+                                            " has no publisher yet (no ",
+                                            layout.meta(), ")"));
   }
   if (r->elements[0].str != kStreamFormat) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -43,9 +43,9 @@ absl::Status CheckMeta(RedisClient* redis, const Layout& layout,
         "\"; this build reads \"", kStreamFormat, "\""));
   }
   if (r->elements[1].str != name) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "stream ", layout.stream, " belongs to dictionary \"",
-        r->elements[1].str, "\", not \"", AsAbsl(name), "\""));
+    return absl::FailedPreconditionError(
+        absl::StrCat("stream ", layout.stream, " belongs to dictionary \"",
+                     r->elements[1].str, "\", not \"", AsAbsl(name), "\""));
   }
   return absl::OkStatus();
 }
@@ -65,9 +65,10 @@ absl::StatusOr<StreamTop> GetStreamTop(RedisClient* redis,
   const Reply* last = r->Field("last-generated-id");
   const Reply* deleted = r->Field("max-deleted-entry-id");
   const Reply* length = r->Field("length");
-  if (last == nullptr || !ParseStreamId(last->str, &top.last_ms, &top.last_seq)) {
-    return absl::DataLossError(absl::StrCat(
-        "XINFO STREAM ", layout.stream, ": no last-generated-id"));
+  if (last == nullptr ||
+      !ParseStreamId(last->str, &top.last_ms, &top.last_seq)) {
+    return absl::DataLossError(
+        absl::StrCat("XINFO STREAM ", layout.stream, ": no last-generated-id"));
   }
   if (deleted != nullptr) {
     ParseStreamId(deleted->str, &top.deleted_ms, &top.deleted_seq);

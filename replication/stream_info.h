@@ -24,7 +24,7 @@ absl::Status CheckMeta(RedisClient* redis, const Layout& layout,
 
 struct StreamTop {
   bool exists = false;
-  uint64_t last_ms = 0, last_seq = 0;  // last-generated-id
+  uint64_t last_ms = 0, last_seq = 0;        // last-generated-id
   uint64_t deleted_ms = 0, deleted_seq = 0;  // max-deleted-entry-id
   uint64_t length = 0;
 };

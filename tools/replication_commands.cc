@@ -44,8 +44,8 @@ absl::StatusOr<std::unique_ptr<DB>> Open(const Args& args, bool create,
   options.observer = observer;
   absl::StatusOr<std::unique_ptr<DB>> db = DB::Open(options, name);
   if (absl::IsNotFound(db.status())) {
-    return absl::NotFoundError(absl::StrCat(
-        "dictionary \"", name, "\" does not exist in ", args.dir));
+    return absl::NotFoundError(
+        absl::StrCat("dictionary \"", name, "\" does not exist in ", args.dir));
   }
   return db;
 }
@@ -72,22 +72,28 @@ int RunPublish(const Args& args) {
   uint64_t n;
   if (args.Has("checkpoint-every")) {
     absl::Status s = args.UintFlag("checkpoint-every", &n);
-    if (!s.ok() || n == 0) return Fail(args, kExitUsage, "--checkpoint-every wants a positive integer");
+    if (!s.ok() || n == 0)
+      return Fail(args, kExitUsage,
+                  "--checkpoint-every wants a positive integer");
     options.checkpoint_every_records = n;
   }
   if (args.Has("checkpoint-seconds")) {
     absl::Status s = args.UintFlag("checkpoint-seconds", &n);
-    if (!s.ok() || n == 0) return Fail(args, kExitUsage, "--checkpoint-seconds wants a positive integer");
+    if (!s.ok() || n == 0)
+      return Fail(args, kExitUsage,
+                  "--checkpoint-seconds wants a positive integer");
     options.checkpoint_interval_ms = static_cast<int64_t>(n) * 1000;
   }
   if (args.Has("keep-checkpoints")) {
     absl::Status s = args.UintFlag("keep-checkpoints", &n);
-    if (!s.ok() || n == 0 || n > 100) return Fail(args, kExitUsage, "--keep-checkpoints wants 1..100");
+    if (!s.ok() || n == 0 || n > 100)
+      return Fail(args, kExitUsage, "--keep-checkpoints wants 1..100");
     options.keep_checkpoints = static_cast<int>(n);
   }
   if (args.Has("entry-records")) {
     absl::Status s = args.UintFlag("entry-records", &n);
-    if (!s.ok() || n == 0 || n > 65536) return Fail(args, kExitUsage, "--entry-records wants 1..65536");
+    if (!s.ok() || n == 0 || n > 65536)
+      return Fail(args, kExitUsage, "--entry-records wants 1..65536");
     options.max_records_per_entry = static_cast<uint32_t>(n);
   }
   absl::StatusOr<replication::RedisUrl> url =
@@ -131,11 +137,13 @@ std::string PublisherPosition(const ReplicaState& st, uint64_t* position) {
   *position = 0;
   // The state file holds the URL without the password: stat reaches only
   // a Redis without AUTH (or says so).
-  absl::StatusOr<replication::RedisUrl> url = replication::RedisUrl::Parse(st.url);
+  absl::StatusOr<replication::RedisUrl> url =
+      replication::RedisUrl::Parse(st.url);
   if (!url.ok()) return "unknown (no URL)";
   if (!url->password.empty()) return "unknown (Redis needs AUTH)";
   auto redis = replication::RedisClient::Connect(*url, 500);
-  if (!redis.ok()) return absl::StrCat("unknown (", redis.status().message(), ")");
+  if (!redis.ok())
+    return absl::StrCat("unknown (", redis.status().message(), ")");
   auto r = (*redis)->Command({"HGET", st.stream + ":publisher", "position"});
   if (!r.ok() || r->type != replication::Reply::kString ||
       !absl::SimpleAtoi(r->str, position)) {
@@ -191,8 +199,9 @@ int RunStatWithReplication(const Args& args) {
   if (!d.ok()) return Fail(args, d.status());
   std::string out =
       args.Has("json")
-          ? absl::StrCat("{\"digest\":\"", d->Hex(), "\",\"entries\":",
-                         d->entries, ",\"sequence\":", d->sequence, "}\n")
+          ? absl::StrCat("{\"digest\":\"", d->Hex(),
+                         "\",\"entries\":", d->entries,
+                         ",\"sequence\":", d->sequence, "}\n")
           : absl::StrCat("digest: ", d->Hex(), "\nentries: ", d->entries,
                          "\nsequence: ", d->sequence, "\n");
   if (!WriteOut(out) || !FlushOut()) {
@@ -231,8 +240,9 @@ std::vector<Command> ReplicationCommands() {
         {"stream", true, "stream key (default ultradict:NAME)"},
         {"checkpoint-every", true, "records between checkpoints (1000000)"},
         {"checkpoint-seconds", true, "seconds between checkpoints (600)"},
-        {"keep-checkpoints", true, "checkpoints kept; the stream is trimmed "
-                                   "behind the oldest (2)"},
+        {"keep-checkpoints", true,
+         "checkpoints kept; the stream is trimmed "
+         "behind the oldest (2)"},
         {"entry-records", true, "most records per stream entry (512)"}},
        1,
        1,

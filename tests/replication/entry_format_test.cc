@@ -27,7 +27,9 @@ struct Lister : WriteBatch::Handler {
   void Put(std::string_view k, std::string_view v) override {
     ops.push_back("put " + std::string(k) + " " + std::string(v));
   }
-  void Delete(std::string_view k) override { ops.push_back("del " + std::string(k)); }
+  void Delete(std::string_view k) override {
+    ops.push_back("del " + std::string(k));
+  }
   void EndOfBatch() override {
     ops.push_back("|");
     batches++;
@@ -67,7 +69,8 @@ TEST(EntryFormatTest, RecordsRoundTrip) {
     Lister l1, l2;
     ASSERT_THAT(all.Iterate(&l1), IsOk());
     ASSERT_THAT(last.Iterate(&l2), IsOk());
-    EXPECT_THAT(l1.ops, ::testing::ElementsAre("put a " + value, "del b", "put c 3", "|"));
+    EXPECT_THAT(l1.ops, ::testing::ElementsAre("put a " + value, "del b",
+                                               "put c 3", "|"));
     EXPECT_THAT(l2.ops, ::testing::ElementsAre("put c 3", "|"));
   }
 }
@@ -83,13 +86,14 @@ TEST(EntryFormatTest, ChunkPairsMustBeOrdered) {
   ASSERT_THAT(DecodeFrame(EncodeFrame(f, true), "c", &g), IsOk());
   std::string last;
   int n = 0;
-  ASSERT_THAT(ForEachPair(g, "c", &last, [&](std::string_view, std::string_view) { n++; }),
+  ASSERT_THAT(ForEachPair(g, "c", &last,
+                          [&](std::string_view, std::string_view) { n++; }),
               IsOk());
   EXPECT_EQ(n, 2);
   EXPECT_EQ(last, "b");
   // The next chunk must continue after "b".
-  EXPECT_TRUE(absl::IsDataLoss(
-      ForEachPair(g, "c", &last, [&](std::string_view, std::string_view) { n++; })));
+  EXPECT_TRUE(absl::IsDataLoss(ForEachPair(
+      g, "c", &last, [&](std::string_view, std::string_view) { n++; })));
   EXPECT_EQ(n, 2);  // Nothing passed on from a bad chunk.
 }
 

@@ -67,7 +67,8 @@ int Load(const std::string& dir, const std::string& name, uint64_t ops,
     const uint64_t r = rng() % 10;
     const std::string key = absl::StrCat("key:", rng() % keys);
     if (r < 6) {
-      Check(db->Put(key, absl::StrCat("v", seed, ":", i, std::string(rng() % 100, 'x'))),
+      Check(db->Put(key, absl::StrCat("v", seed, ":", i,
+                                      std::string(rng() % 100, 'x'))),
             "put");
     } else if (r < 8) {
       Check(db->Delete(key), "delete");
@@ -121,10 +122,13 @@ int CheckBatches(const std::string& dir, const std::string& name,
     Check(it->status(), "iterate");
     for (const auto& [group, members] : groups) {
       bool ok = members.size() == 4;
-      for (const auto& [k, v] : members) ok = ok && v == members.begin()->second;
+      for (const auto& [k, v] : members)
+        ok = ok && v == members.begin()->second;
       if (!ok) {
-        std::fprintf(stderr, "repl_tool: half a batch visible in %s:", group.c_str());
-        for (const auto& [k, v] : members) std::fprintf(stderr, " %d=%s", k, v.c_str());
+        std::fprintf(stderr,
+                     "repl_tool: half a batch visible in %s:", group.c_str());
+        for (const auto& [k, v] : members)
+          std::fprintf(stderr, " %d=%s", k, v.c_str());
         std::fprintf(stderr, "\n");
         return 1;
       }
