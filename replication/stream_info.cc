@@ -24,18 +24,35 @@ absl::Status CheckMeta(RedisClient* redis, const Layout& layout,
   absl::StatusOr<Reply> r =
       redis->Command({"HMGET", layout.meta(), "format", "name"});
   if (!r.ok()) return r.status();
-  if (r->elements.size() != 2 || r->elements[0].is_nil() ||
-      r->elements[1].is_nil()) {
-    // A stream with entries but no metadata is someone else's.
+  if (r->elements.size() != 2) {
+    return absl::DataLossError(absl::StrCat("HMGET ", layout.meta(),
+                                            ": unexpected reply"));
+  }
+  if (r->elements[1].is_nil()) {
+    // No name: a stream with entries is someone else's (a publisher sets
+    // the name before anything else).
     absl::StatusOr<Reply> type = redis->Command({"TYPE", layout.stream});
+    // Read the name again: a publisher may have claimed the stream and
+    // added to it between the two commands.
+    absl::StatusOr<Reply> again =
+        redis->Command({"HGET", layout.meta(), "name"});
+    if (!again.ok()) return again.status();
+    if (!again->is_nil()) {
+      return absl::NotFoundError(absl::StrCat(
+          "stream ", layout.stream, " is being set up by its publisher"));
+    }
     if (type.ok() && type->str != "none") {
       return absl::FailedPreconditionError(absl::StrCat(
           "Redis key ", layout.stream, " (a ", type->str,
           ") is not an UltraDict replication stream (no ", layout.meta(), ")"));
     }
-    return absl::NotFoundError(absl::StrCat("stream ", layout.stream,
-                                            " has no publisher yet (no ",
-                                            layout.meta(), ")"));
+    return absl::NotFoundError(absl::StrCat(
+        "stream ", layout.stream, " has no publisher yet (no ", layout.meta(),
+        ")"));
+  }
+  if (r->elements[0].is_nil()) {
+    return absl::NotFoundError(absl::StrCat(
+        "stream ", layout.stream, " is being set up by its publisher"));
   }
   if (r->elements[0].str != kStreamFormat) {
     return absl::FailedPreconditionError(absl::StrCat(
