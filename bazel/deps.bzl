@@ -5,7 +5,7 @@
       builds work without network access.
   ultradict_deps(): the host's system libraries (Debian packages) under the
       canonical repository names (com_google_absl, com_google_googletest,
-      zstd, xxhash, lmdb, com_github_google_benchmark, nlohmann_json), and
+      zstd, xxhash, lmdb, hiredis, com_github_google_benchmark, nlohmann_json), and
       Python's headers and pybind11 (local_config_python, pybind11; see python.bzl).
 
 Every repository is only defined if the caller has not already defined one
@@ -118,6 +118,8 @@ def ultradict_deps():
     _maybe(system_library, "zstd", targets = {"//:zstd": ["libzstd"]})
     _maybe(system_library, "xxhash", targets = {"//:xxhash": ["libxxhash"]})
     _maybe(system_library, "lmdb", targets = {"//:lmdb": ["lmdb", "-pthread"]})
+    # Replication (//replication) only: Debian's libhiredis-dev 0.14.
+    _maybe(system_library, "hiredis", targets = {"//:hiredis": ["hiredis"]})
     _maybe(
         system_library,
         "com_github_google_benchmark",

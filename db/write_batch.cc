@@ -142,13 +142,15 @@ absl::Status WriteBatchInternal::Damaged(std::string_view rep, uint32_t count,
 
 absl::Status WriteBatchInternal::Iterate(std::string_view rep,
                                          WriteBatch::Handler* handler) {
-  return ForEachEntry(rep, [handler](const Entry& e) {
+  absl::Status s = ForEachEntry(rep, [handler](const Entry& e) {
     if (e.deleted) {
       handler->Delete(e.key);
     } else {
       handler->Put(e.key, e.value);
     }
   });
+  if (s.ok()) handler->EndOfBatch();
+  return s;
 }
 
 absl::Status WriteBatchInternal::CheckSizes(std::string_view key,

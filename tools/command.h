@@ -96,6 +96,10 @@ bool FlushOut();
 // The commands of each file.
 std::vector<Command> DbCommands();
 std::vector<Command> InspectCommands();
+// publish/follow, and stat's --digest and replication lines
+// (replication_commands.cc).
+std::vector<Command> ReplicationCommands();
+void AddReplicationToStat(std::vector<Command>* commands);
 
 }  // namespace tool
 }  // namespace ultradict

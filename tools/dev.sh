@@ -10,6 +10,7 @@ PACKAGES=(
   liblmdb-dev libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
   clang-14 libclang-rt-14-dev pkg-config procps python3 python3-dev
   pybind11-dev python3-pytest universal-ctags
+  libhiredis-dev redis-server
 )
 
 # Tests tagged like this are skipped by the sanitizer runs.

@@ -21,6 +21,8 @@ namespace {
 std::vector<Command> AllCommands() {
   std::vector<Command> commands = DbCommands();
   for (Command& c : InspectCommands()) commands.push_back(std::move(c));
+  for (Command& c : ReplicationCommands()) commands.push_back(std::move(c));
+  AddReplicationToStat(&commands);
   return commands;
 }
 

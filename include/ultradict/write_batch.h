@@ -29,6 +29,11 @@ class WriteBatch {
     virtual ~Handler() = default;
     virtual void Put(std::string_view key, std::string_view value) = 0;
     virtual void Delete(std::string_view key) = 0;
+    // Called after the last update of each batch (by DB::ReadChanges: of
+    // each committed record, so a handler can tell commits apart, e.g. to
+    // replicate each as one unit). Not called for a damaged batch. Default:
+    // nothing.
+    virtual void EndOfBatch() {}
   };
 
   WriteBatch();

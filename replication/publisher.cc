@@ -1,0 +1,204 @@
+// publisher.cc: see publisher.h.
+
+#include "replication/publisher.h"
+
+#include <unistd.h>
+
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "replication/checkpoint.h"
+#include "replication/entry_format.h"
+#include "replication/stream_info.h"
+
+namespace ultradict {
+namespace replication {
+
+namespace {
+// How long one wait for a commit lasts before housekeeping runs again.
+constexpr int64_t kWaitMs = 50;
+// How often requests are polled and the position is reported.
+constexpr int64_t kHousekeepingMs = 200;
+}  // namespace
+
+Publisher::Publisher(DB* db, PublisherOptions options)
+    : db_(db), options_(std::move(options)) {
+  layout_.stream = options_.stream.empty() ? Layout::DefaultStream(db_->name())
+                                           : options_.stream;
+  std::string compression;
+  compress_ = db_->GetProperty("ultradict.compression", &compression) &&
+              compression == "zstd";
+}
+
+void Publisher::Log(std::string_view line) const {
+  if (options_.log) options_.log(line);
+}
+
+absl::Status Publisher::Run(const std::atomic<bool>& stop) {
+  absl::StatusOr<RedisUrl> url = RedisUrl::Parse(options_.redis_url);
+  if (!url.ok()) return url.status();
+  url_ = *url;
+  if (!options_.state_path.empty()) {
+    absl::StatusOr<StateFile> f = StateFile::Open(options_.state_path);
+    if (!f.ok()) return f.status();
+    state_ = std::make_unique<StateFile>(std::move(*f));
+  }
+  return RunWithReconnect(stop, options_.max_backoff_ms, options_.log,
+                          [&] { return Session(stop); });
+}
+
+absl::Status Publisher::Session(const std::atomic<bool>& stop) {
+  absl::StatusOr<std::unique_ptr<RedisClient>> redis =
+      RedisClient::Connect(url_);
+  if (!redis.ok()) return redis.status();
+  absl::Status s = Start(redis->get());
+  while (s.ok() && !stop.load()) {
+    s = Housekeeping(redis->get());
+    if (!s.ok()) break;
+    const uint64_t pos = position_.load();
+    if (db_->WaitForChange(pos, kWaitMs) > pos)
+      s = PublishChanges(redis->get());
+  }
+  return s;
+}
+
+// Finds the position from Redis (the stream's top, or the newest
+// checkpoint), writing a first checkpoint on a new stream.
+absl::Status Publisher::Start(RedisClient* redis) {
+  absl::Status s = CheckMeta(redis, layout_, db_->name(), /*claim=*/true);
+  if (!s.ok()) return s;
+  absl::StatusOr<StreamTop> top = GetStreamTop(redis, layout_);
+  if (!top.ok()) return top.status();
+  absl::StatusOr<std::optional<CheckpointInfo>> ckpt =
+      LatestCheckpoint(redis, layout_);
+  if (!ckpt.ok()) return ckpt.status();
+  if (!ckpt->has_value()) {
+    Log(absl::StrCat("publishing \"", db_->name(), "\" to new stream ",
+                     layout_.stream, " at ", url_.Display()));
+    position_ = db_->LatestSequence();
+    return Checkpoint(redis, "first checkpoint of a new stream", true);
+  }
+  const uint64_t pos = std::max(top->last_ms, (*ckpt)->seq);
+  const uint64_t latest = db_->LatestSequence();
+  if (pos > latest) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "stream ", layout_.stream, " is at sequence ", pos,
+        " but dictionary \"", db_->name(), "\" only at ", latest,
+        " (was it recreated?); remove the stream's keys or publish to another "
+        "--stream"));
+  }
+  position_ = pos;
+  last_checkpoint_seq_ = (*ckpt)->seq;
+  last_checkpoint_ms_ = MonotonicMs();
+  Log(absl::StrCat("publishing \"", db_->name(), "\" to ", layout_.stream,
+                   " at ", url_.Display(), " from sequence ", pos));
+  return absl::OkStatus();
+}
+
+absl::Status Publisher::Checkpoint(RedisClient* redis, std::string_view why,
+                                   bool jump) {
+  absl::StatusOr<CheckpointInfo> info =
+      WriteCheckpoint(redis, layout_, db_, compress_, options_.keep_checkpoints,
+                      jump ? UINT64_MAX : position_.load());
+  if (!info.ok()) return info.status();
+  // Records up to info->seq are in the checkpoint: a follower at an older
+  // position bootstraps from it (it sees the gap), so publishing resumes
+  // after it.
+  if (jump && info->seq > position_.load()) position_ = info->seq;
+  last_checkpoint_seq_ = info->seq;
+  last_checkpoint_ms_ = MonotonicMs();
+  checkpoints_++;
+  Log(absl::StrCat("checkpoint at sequence ", info->seq, ": ", info->pairs,
+                   " entries in ", info->chunks, " chunks (", AsAbsl(why),
+                   ")"));
+  return absl::OkStatus();
+}
+
+absl::Status Publisher::Housekeeping(RedisClient* redis) {
+  const int64_t now = MonotonicMs();
+  if (now - last_housekeeping_ms_ < kHousekeepingMs) return absl::OkStatus();
+  last_housekeeping_ms_ = now;
+  const uint64_t pos = position_.load();
+  absl::StatusOr<Reply> r = redis->Command({"GETDEL", layout_.request()});
+  if (!r.ok()) return r.status();
+  if (!r->is_nil() && pos > last_checkpoint_seq_) {
+    absl::Status s =
+        Checkpoint(redis, absl::StrCat("requested by ", r->str), false);
+    if (!s.ok()) return s;
+  } else if (pos > last_checkpoint_seq_ &&
+             (pos - last_checkpoint_seq_ >= options_.checkpoint_every_records ||
+              now - last_checkpoint_ms_ >= options_.checkpoint_interval_ms)) {
+    absl::Status s = Checkpoint(redis, "periodic", false);
+    if (!s.ok()) return s;
+  }
+  r = redis->Command({"HSET", layout_.publisher(), "position",
+                      absl::StrCat(position_.load()), "pid",
+                      absl::StrCat(getpid()), "sequence",
+                      absl::StrCat(db_->LatestSequence())});
+  if (!r.ok()) return r.status();
+  if (state_ != nullptr) {
+    ReplicaState st;
+    st.position = position_.load();
+    st.url = url_.Display();
+    st.stream = layout_.stream;
+    state_->Write(st).IgnoreError();  // Only for stat.
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Publisher::PublishChanges(RedisClient* redis) {
+  const uint64_t pos = position_.load();
+  RecordsBuilder builder;
+  absl::StatusOr<uint64_t> reached = db_->ReadChanges(pos, &builder);
+  if (absl::IsOutOfRange(reached.status())) {
+    return Checkpoint(redis,
+                      absl::StrCat("records after ", pos,
+                                   " were compacted before publishing"),
+                      true);
+  }
+  if (!reached.ok()) return reached.status();
+  if (*reached - pos != builder.records()) {
+    return absl::InternalError(absl::StrCat("ReadChanges from ", pos,
+                                            " reached ", *reached, " with ",
+                                            builder.records(), " records"));
+  }
+  const std::vector<size_t>& ends = builder.ends();
+  size_t entries = 0;
+  for (size_t i = 0, begin = 0; i < ends.size();) {
+    size_t j = i;  // Records [i, j] go into one entry.
+    while (j + 1 < ends.size() && j + 1 - i < options_.max_records_per_entry &&
+           ends[j + 1] - begin <= options_.max_entry_bytes) {
+      j++;
+    }
+    Frame frame;
+    frame.name = db_->name();
+    frame.seq = pos + i + 1;
+    frame.count = static_cast<uint32_t>(j - i + 1);
+    frame.body = builder.body().substr(begin, ends[j] - begin);
+    absl::Status s =
+        redis->Append({"XADD", layout_.stream, RecordsId(pos + j + 1),
+                       kEntryField, EncodeFrame(frame, compress_)});
+    if (!s.ok()) return s;
+    entries++;
+    begin = ends[j];
+    i = j + 1;
+  }
+  for (size_t e = 0; e < entries; e++) {
+    absl::StatusOr<Reply> r = redis->GetReply();
+    if (!r.ok()) return r.status();
+    if (r->type == Reply::kError) {
+      return ErrorReply(
+          absl::StrCat("XADD to ", layout_.stream),
+          absl::StrCat(r->str, absl::StrContains(r->str, "equal or smaller")
+                                   ? " (another publisher writes to this "
+                                     "stream?)"
+                                   : ""));
+    }
+  }
+  position_ = *reached;
+  return absl::OkStatus();
+}
+
+}  // namespace replication
+}  // namespace ultradict
