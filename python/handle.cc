@@ -162,15 +162,42 @@ bool Handle::Contains(py::bytes key) {
 }
 
 void Handle::Put(py::bytes key, py::bytes value) {
-  DB* d = db();
-  WriteLock* held = HeldByMe();
-  const std::string_view k = View(key), v = View(value);
-  absl::Status s;
+  db();
+  const std::string_view v = View(value);
+  Check(WriteOne(View(key), &v, nullptr));
+}
+
+absl::Status Handle::WriteOne(std::string_view key,
+                              const std::string_view* value, bool* existed) {
+  DB* d = db_.get();
+  // The write through a lock this thread holds: it cannot wait.
+  auto under = [&](WriteLock* lock) -> absl::Status {
+    if (value != nullptr) return lock->Put(key, *value);
+    PinnableValue pinned;
+    absl::Status s = d->GetPinned(key, &pinned);
+    *existed = s.ok();
+    if (absl::IsNotFound(s)) return absl::OkStatus();
+    if (!s.ok()) return s;
+    return lock->Delete(key);
+  };
+  if (WriteLock* held = HeldByMe()) return under(held);
   {
-    py::gil_scoped_release release;
-    s = held != nullptr ? held->Put(k, v) : d->Put(k, v);
+    absl::StatusOr<std::unique_ptr<WriteLock>> lock = d->LockWrites(0);
+    if (lock.ok()) return under(lock->get());  // Released on return.
+    if (!absl::IsDeadlineExceeded(lock.status())) return lock.status();
   }
-  Check(s);
+  // Another writer holds the lock: wait for it without the GIL.
+  py::gil_scoped_release release;
+  if (value != nullptr) return d->Put(key, *value);
+  bool found = false;
+  absl::Status s = d->Update(
+      key,
+      [&found](const std::string_view* current) -> std::optional<std::string> {
+        found = current != nullptr;
+        return std::nullopt;
+      });
+  *existed = found;
+  return s;
 }
 
 bool Handle::Delete(py::bytes key) {

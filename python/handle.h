@@ -2,10 +2,11 @@
 // dictionary, its byte-level operations for the Python layer, and the
 // process's held write locks (d.lock).
 //
-// Keys and values are bytes (the Python layer serialises). Every call that
-// may wait (the write lock, a write, WaitForChange) runs with the GIL
-// released; everything else in this file runs with the GIL held, which also
-// guards the table of held locks.
+// Keys and values are bytes (the Python layer and typed_codec.h encode).
+// Every call that may wait (the write lock, a write that finds the lock
+// taken, WaitForChange) runs with the GIL released; everything else in this
+// file, reads included (they never wait), runs with the GIL held, which
+// also guards the table of held locks.
 //
 // Held locks are per dictionary and process, not per Handle: while a thread
 // holds the write lock of dictionary N (through any Handle of N), every
@@ -28,6 +29,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "pybind11/pybind11.h"
 #include "ultradict/db.h"
 #include "ultradict/options.h"
@@ -60,6 +62,18 @@ class Handle {
   // Raises FailedPreconditionError when another thread holds the
   // dictionary's lock through this handle.
   void CheckClosable();
+
+  // For the C fast paths (fast_dict.h), GIL held: the DB, or nullptr
+  // after close().
+  DB* raw_db() const { return db_.get(); }
+  // Stores key -> *value, or removes key when value is nullptr (then
+  // *existed tells whether it was there). Keeps the GIL when the write
+  // cannot wait: this thread holds the lock (d.lock), or the lock is free
+  // now (a try-lock, DB::LockWrites(0)); releases it only to wait for
+  // another writer, who may be a thread of this process that needs the GIL
+  // to release d.lock. The handle must be open.
+  absl::Status WriteOne(std::string_view key, const std::string_view* value,
+                        bool* existed);
 
   // Bytes API; the Python layer passes bytes and gets bytes or None.
   py::object Get(py::bytes key);

@@ -1,6 +1,7 @@
 // module.cc: the _ultradict extension module (pybind11). The Python layer,
 // python/ultradict/__init__.py, is the public API; this module is its
-// byte-level engine binding (see handle.h and errors.h).
+// engine binding: the byte-level DB (handle.h), the exceptions (errors.h)
+// and FastBase, the C base class of UltraDict (fast_dict.h).
 
 #include <cstdint>
 #include <string>
@@ -8,6 +9,7 @@
 #include "pybind11/pybind11.h"
 #include "pybind11/stl.h"
 #include "python/errors.h"
+#include "python/fast_dict.h"
 #include "python/handle.h"
 #include "ultradict/options.h"
 
@@ -18,6 +20,9 @@ PYBIND11_MODULE(_ultradict, m) {
   m.doc() = "UltraDict engine binding (bytes keys and values); use the "
             "ultradict package instead.";
   if (!ultradict::python::AddErrorClasses(m.ptr())) {
+    throw py::error_already_set();
+  }
+  if (!ultradict::python::AddFastBase(m.ptr())) {
     throw py::error_already_set();
   }
   m.attr("META_KEY") = py::bytes(std::string(ultradict::python::kMetaKey));

@@ -49,8 +49,8 @@ if [[ $ASAN -eq 1 ]]; then
   PYTHONS=${ULTRADICT_PYTHONS:-/usr/bin/python3}
 fi
 
-if ! bazel build "${FLAGS[@]}" //python:package; then
-  log "FAILED: bazel build ${FLAGS[*]} //python:package"
+if ! bazel build "${FLAGS[@]}" //python:package //python:interop_tool; then
+  log "FAILED: bazel build ${FLAGS[*]} //python:package //python:interop_tool"
   echo "python tests: 0 passed, 1 failed"
   exit 1
 fi
@@ -86,7 +86,8 @@ for py in $PYTHONS; do
   "$py" -c 'import pytest' 2>/dev/null || path=$path:$TMP/pytest
   echo "=== pytest with $py${RUN_ENV[0]:+ (ASan)} ($exe, $("$py" -c 'import platform; print(platform.python_version())'))"
   start=$SECONDS
-  if env "${RUN_ENV[@]}" PYTHONPATH="$path" PYTHONDONTWRITEBYTECODE=1 timeout 600 \
+  if env "${RUN_ENV[@]}" PYTHONPATH="$path" PYTHONDONTWRITEBYTECODE=1 \
+      ULTRADICT_INTEROP_TOOL="$BIN/python/interop_tool" timeout 600 \
       "$py" -m pytest -p no:cacheprovider -q -rfE --durations=5 \
       "$ROOT/python/tests" "$@"; then
     passed=$((passed + 1)); echo "=== $py: OK ($((SECONDS - start))s)"
