@@ -44,9 +44,8 @@ inline constexpr std::string_view kMetaKey("\0\0ultradict.python.meta", 24);
 
 class Handle {
  public:
-  // Opens the dictionary (DB::Open). lifetime is a Lifetime value.
-  Handle(const std::string& name, bool create_if_missing, bool error_if_exists,
-         int lifetime, size_t log_size, const std::string& directory);
+  // Opens the dictionary (DB::Open).
+  Handle(const std::string& name, const Options& options);
   ~Handle();
   Handle(const Handle&) = delete;
   Handle& operator=(const Handle&) = delete;
@@ -130,6 +129,15 @@ class Handle {
   std::string lock_key_;  // Directory and name: the held-lock table's key.
   std::unique_ptr<DB> db_;
 };
+
+// Options from the module's arguments (lifetime and compression are the
+// enums' values); raises ValueError for values the enums or mode_t cannot
+// hold. DB::Open validates the rest.
+Options MakeOptions(bool create_if_missing, bool error_if_exists, int lifetime,
+                    size_t log_size, const std::string& directory,
+                    int compression, size_t compression_threshold, int mode,
+                    bool allow_other_owner, int64_t write_lock_timeout_ms,
+                    bool background_compaction);
 
 // Removes the dictionary `name` (DB::DestroyDB); raises on error
 // (NotFoundError when missing).

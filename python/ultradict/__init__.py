@@ -27,7 +27,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from . import _ultradict
 
-__all__ = ["UltraDict", "DataLossError"]
+__all__ = ["UltraDict", "DataLossError", "open"]
 
 DataLossError = _ultradict.DataLossError
 
@@ -214,6 +214,9 @@ class UltraDict(_ultradict.FastBase, collections.abc.MutableMapping):
                     "recurse": recurse is not None,
                     "buffer_size": buffer_size != 10_000}
         self._depth = int(kwargs.pop("_depth", 0))
+        # Engine options from open() (DB keyword arguments), kept for the
+        # nested dictionaries.
+        self._engine_options = dict(kwargs.pop("_options", None) or {})
         if name is None:
             if create is False:
                 raise _Exceptions.CannotAttachSharedMemory(
@@ -259,18 +262,20 @@ class UltraDict(_ultradict.FastBase, collections.abc.MutableMapping):
         lifetime = (_ultradict.LIFETIME_PERSISTENT if auto_unlink is False
                     or self._depth > 0
                     else _ultradict.LIFETIME_UNTIL_CREATOR_CLOSES)
-        log_size = max(buffer_size, 64 * 1024)
+        opts = dict(self._engine_options)
+        lifetime = opts.pop("lifetime", lifetime)
+        log_size = opts.pop("log_size", max(buffer_size, 64 * 1024))
         for _ in range(100):  # Create-or-attach races with a destroyer.
             if create is not False:
                 try:
                     return _ultradict.DB(name, True, True, lifetime, log_size,
-                                         directory), True
+                                         directory, **opts), True
                 except _ultradict.AlreadyExistsError as e:
                     if create:
                         raise _Exceptions.AlreadyExists(str(e)) from None
             try:
                 return _ultradict.DB(name, False, False, lifetime, log_size,
-                                     directory), False
+                                     directory, **opts), False
             except _ultradict.NotFoundError as e:
                 if create is False:
                     raise _Exceptions.CannotAttachSharedMemory(
@@ -348,7 +353,8 @@ class UltraDict(_ultradict.FastBase, collections.abc.MutableMapping):
                 try:  # Never create it: its key may be going away.
                     child = UltraDict(name=name, create=False,
                                       directory=self.directory,
-                                      auto_unlink=False, _depth=self._depth + 1)
+                                      auto_unlink=False, _depth=self._depth + 1,
+                                      _options=self._child_options())
                 except _Exceptions.CannotAttachSharedMemory:
                     return None
                 self._children[name] = child
@@ -368,11 +374,19 @@ class UltraDict(_ultradict.FastBase, collections.abc.MutableMapping):
                 child = UltraDict(name=name, directory=self.directory,
                                   auto_unlink=False, serializer=self.serializer,
                                   recurse=True, buffer_size=self.buffer_size,
-                                  _depth=self._depth + 1)
+                                  _depth=self._depth + 1,
+                                  _options=self._child_options())
                 self._children[name] = child
         child.clear()
         child.update(items)
         return _REF_PREFIX + _REF_TAGS + name.encode()
+
+    def _child_options(self) -> Dict[str, Any]:
+        """A nested dictionary's engine options: the parent's, persistent
+        (as dict.h's ChildOptions)."""
+        opts = dict(self._engine_options)
+        opts.pop("lifetime", None)
+        return opts
 
     def _drop_ref(self, key_bytes: bytes, old: Optional[bytes]) -> None:
         """After old left key: removes the nested dictionary it named."""
@@ -746,3 +760,68 @@ class _ValuesView(collections.abc.ValuesView):
 def _attach(name: str, directory: str = "") -> UltraDict:
     """Unpickling an UltraDict (e.g. in a spawned process)."""
     return UltraDict(name=name, create=False, directory=directory)
+
+
+_LIFETIMES = {
+    "persistent": _ultradict.LIFETIME_PERSISTENT,
+    "until_last_close": _ultradict.LIFETIME_UNTIL_LAST_CLOSE,
+    "until_creator_closes": _ultradict.LIFETIME_UNTIL_CREATOR_CLOSES,
+}
+_COMPRESSIONS = {None: _ultradict.COMPRESSION_NONE,
+                 "none": _ultradict.COMPRESSION_NONE,
+                 "zstd": _ultradict.COMPRESSION_ZSTD}
+
+
+def _count(field: str, value: Any) -> int:
+    """A non-negative int option, else ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{field} must be a non-negative int, not {value!r}")
+    return value
+
+
+def open(name: Optional[str] = None, *,  # noqa: A001 - ultradict.open.
+         create: Optional[bool] = None, lifetime: str = "persistent",
+         compression: Optional[str] = None, compression_threshold: int = 256,
+         directory: str = "", log_size: int = 4 << 20, mode: int = 0o600,
+         allow_other_owner: bool = False,
+         write_lock_timeout: Optional[float] = 60.0,
+         background_compaction: bool = True, recurse: bool = False,
+         serializer: Any = pickle) -> UltraDict:
+    """Opens (or creates) the dictionary `name` with the engine's options
+    (include/ultradict/options.h); doc/python.md lists each one. Options
+    that shape a dictionary (lifetime, compression, compression_threshold,
+    log_size) only apply when this call creates it. Bad values raise
+    ValueError; the engine's other errors are UltraDict's."""
+    if lifetime not in _LIFETIMES:
+        raise ValueError(f"lifetime must be one of {sorted(_LIFETIMES)}, "
+                         f"not {lifetime!r}")
+    if compression not in _COMPRESSIONS:
+        raise ValueError(f"compression must be None, 'none' or 'zstd', not "
+                         f"{compression!r}")
+    if not isinstance(directory, str):
+        raise ValueError(f"directory must be a str, not {directory!r}")
+    if write_lock_timeout is None:
+        timeout_ms = 2**63 - 1  # INT64_MAX: no limit.
+    elif (isinstance(write_lock_timeout, bool) or
+          not isinstance(write_lock_timeout, (int, float)) or
+          not write_lock_timeout > 0):
+        raise ValueError(f"write_lock_timeout must be positive seconds or "
+                         f"None, not {write_lock_timeout!r}")
+    else:
+        timeout_ms = max(1, min(int(write_lock_timeout * 1000), 2**63 - 1))
+    options = {
+        "lifetime": _LIFETIMES[lifetime],
+        "log_size": _count("log_size", log_size),
+        "compression": _COMPRESSIONS[compression],
+        "compression_threshold": _count("compression_threshold",
+                                        compression_threshold),
+        "mode": _count("mode", mode),
+        "allow_other_owner": bool(allow_other_owner),
+        "write_lock_timeout_ms": timeout_ms,
+        "background_compaction": bool(background_compaction),
+    }
+    return UltraDict(name=name, create=create, recurse=recurse,
+                     serializer=serializer, directory=directory,
+                     buffer_size=max(log_size, 1),
+                     auto_unlink=lifetime == "until_creator_closes",
+                     _options=options)
