@@ -175,16 +175,24 @@ int Contains(PyObject* op, PyObject* key) {
   return 1;
 }
 
-PyObject* Get(PyObject* op, PyObject* const* args, Py_ssize_t nargs) {
-  if (nargs < 1 || nargs > 2) {
-    PyErr_Format(PyExc_TypeError, "get expected 1 or 2 arguments, got %zd",
-                 nargs);
+// get(key, default=None): `default` may be passed by keyword, as to
+// Mapping.get (the original's).
+PyObject* Get(PyObject* op, PyObject* const* args, Py_ssize_t nargs,
+              PyObject* kwnames) {
+  const Py_ssize_t nkw = kwnames == nullptr ? 0 : PyTuple_GET_SIZE(kwnames);
+  PyObject* fallback = nargs == 2 ? args[1] : Py_None;
+  if (nkw == 1 && nargs == 1 &&
+      PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, 0),
+                                       "default") == 0) {
+    fallback = args[1];
+  } else if (nkw != 0 || nargs < 1 || nargs > 2) {
+    PyErr_SetString(PyExc_TypeError, "get(key, default=None)");
     return nullptr;
   }
   PyObject* value = nullptr;
   const int found = Lookup(Self(op), args[0], &value);
   if (found < 0) return nullptr;
-  if (found == 0) return Py_NewRef(nargs == 2 ? args[1] : Py_None);
+  if (found == 0) return Py_NewRef(fallback);
   return value;
 }
 
@@ -280,7 +288,8 @@ void Dealloc(PyObject* op) {
 
 PyMethodDef kMethods[] = {
     {"get", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(Get)),
-     METH_FASTCALL, "D.get(k[, d]) -> D[k] if k in D, else d (None)."},
+     METH_FASTCALL | METH_KEYWORDS,
+     "D.get(k, default=None) -> D[k] if k in D, else default."},
     {"_bind", Bind, METH_VARARGS,
      "_bind(handle, dumps, loads, typed, recurse, gone)"},
     {"_encode_key", EncodeKeyMethod, METH_O, "The stored bytes of a key."},

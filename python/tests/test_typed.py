@@ -55,6 +55,17 @@ def test_keys_and_values_round_trip_with_their_type(name, obj):
         assert obj not in d
 
 
+def test_get_takes_default_by_position_or_keyword(name):
+    with UltraDict(name=name) as d:
+        d["a"] = 1
+        assert d.get("a") == 1 and d.get("b") is None
+        assert d.get("b", 2) == 2 and d.get("b", default=3) == 3
+        with pytest.raises(TypeError):
+            d.get()
+        with pytest.raises(TypeError):
+            d.get("a", fallback=1)
+
+
 def test_stored_bytes_are_the_frozen_format(name):
     with UltraDict(name=name) as d:
         assert d.status()["format"] == "typed"
