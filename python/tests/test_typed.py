@@ -178,20 +178,23 @@ def test_write_waits_without_the_gil_for_a_lock_another_thread_holds(name):
         assert dict(d) == {"by_main": 2}
 
 
-def interop_tool():
+def run_tool(*args):
+    """Runs //python:interop_tool; its output. Without LD_PRELOAD: under
+    --asan the tool carries its own ASan runtime."""
     tool = os.environ.get("ULTRADICT_INTEROP_TOOL")
     if not tool:
         pytest.fail("ULTRADICT_INTEROP_TOOL is not set (tools/python_test.sh "
                     "builds //python:interop_tool)")
-    return tool
+    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
+    return subprocess.run([tool, *args], check=True, capture_output=True,
+                          text=True, env=env).stdout
 
 
 def test_cpp_dict_reads_what_python_writes(name):
     with UltraDict(name=name) as d:
         d.update({"str": "héllo", "int": -42, "float": 2.5, "bool": True,
                   "bytes": b"x"})
-        out = subprocess.run([interop_tool(), "read", name], check=True,
-                             capture_output=True, text=True).stdout
+        out = run_tool("read", name)
     lines = out.splitlines()
     assert lines[:4] == ["str=héllo", "int=-42", "float=2.5", "bool=true"]
     assert lines[4].startswith("bytes: ") and "codec mismatch" in lines[4]
@@ -199,6 +202,6 @@ def test_cpp_dict_reads_what_python_writes(name):
 
 def test_python_reads_what_a_cpp_dict_writes(name):
     with UltraDict(name=name) as d:
-        subprocess.run([interop_tool(), "write", name], check=True)
+        run_tool("write", name)
         assert d.to_dict() == {"greeting": "héllo", "answer": -42,
                                "pi": 3.25, "yes": True}
