@@ -15,7 +15,8 @@
 # //python:tsan_python, Debian's libpython3.11 in an executable that carries
 # the TSan runtime (preloading it into python3 crashes at start with
 # clang-14). Only the extension and the engine are instrumented; fork
-# children go on (die_after_fork=0); 2000 increments per process.
+# children go on (die_after_fork=0); python/tsan.supp says what is
+# suppressed and why; 2000 increments per process.
 #
 # Environment:
 #   ULTRADICT_PYTHONS      interpreters to try (default "python3 /usr/bin/python3";
@@ -62,7 +63,7 @@ if [[ $TSAN -eq 1 ]]; then
   FLAGS+=(--config=tsan)
   LABEL=TSan
   TARGETS+=(//python:tsan_python)
-  RUN_ENV=(TSAN_OPTIONS=halt_on_error=1:die_after_fork=0:report_signal_unsafe=0
+  RUN_ENV=(TSAN_OPTIONS=halt_on_error=1:die_after_fork=0:report_signal_unsafe=0:suppressions=$ROOT/python/tsan.supp
            ULTRADICT_TEST_COUNT="${ULTRADICT_TEST_COUNT:-2000}")
   export PYTHONHOME=/usr  # The embedded interpreter's standard library.
 fi
