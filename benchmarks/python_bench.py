@@ -3,11 +3,17 @@
 floor) and, when --original points at a checkout of it, the original
 UltraDict, in one run. One line per benchmark and engine:
 
-    <engine> <benchmark> : X ns/op
+    <engine> <benchmark> : X ns/op (cpu Y ns/op)
+
+X is wall time, Y the CPU time of the benchmark's thread (time.thread_time):
+on a shared machine the wall time also counts the time other processes had
+the CPU; Y does not (nor the engine's background compaction thread).
 
 Benchmarks (100 k keys unless --num):
-  get_str     d[k], small str keys and values
+  get_str     d[k], small str keys and values (typed: no pickle)
   set_str     d[k] = v, small str keys and values
+  get_int     d[k], int keys and values (typed)
+  set_int     d[k] = v, int keys and values
   get_tuple   d[k], small tuple keys and values (pickled)
   set_tuple   d[k] = v, small tuple keys and values
   locked_inc  with d.lock: d['c'] += 1
@@ -30,17 +36,20 @@ import time
 
 
 def per_op(fn, n):
-    """Best of 3 runs of fn() (which does n operations), ns per op."""
-    best = float("inf")
+    """Best of 3 runs of fn() (which does n operations): (wall, thread CPU)
+    ns per op."""
+    best = cpu = float("inf")
     for _ in range(3):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.thread_time()
         fn()
         best = min(best, time.perf_counter() - start)
-    return best / n * 1e9
+        cpu = min(cpu, time.thread_time() - start_cpu)
+    return best / n * 1e9, cpu / n * 1e9
 
 
 def run_suite(engine, make, num):
     str_items = [(f"key{i:08d}", f"value{i}") for i in range(num)]
+    int_items = [(i, i * 7) for i in range(num)]
     tuple_items = [((i, "k"), (i, 1.5, "v")) for i in range(num)]
     d = make()
     try:
@@ -59,6 +68,8 @@ def run_suite(engine, make, num):
         results = {
             "set_str": per_op(set_all(str_items), num),
             "get_str": per_op(get_all(str_items), num),
+            "set_int": per_op(set_all(int_items), num),
+            "get_int": per_op(get_all(int_items), num),
             "set_tuple": per_op(set_all(tuple_items), num),
             "get_tuple": per_op(get_all(tuple_items), num),
         }
@@ -72,8 +83,9 @@ def run_suite(engine, make, num):
                     with d.lock:
                         d["c"] += 1
             results["locked_inc"] = per_op(inc, n)
-        for name, ns in results.items():
-            print(f"{engine:<10} {name:<11}: {ns:10.1f} ns/op", flush=True)
+        for name, (ns, cpu) in results.items():
+            print(f"{engine:<10} {name:<11}: {ns:10.1f} ns/op (cpu {cpu:.1f} "
+                  f"ns/op)", flush=True)
         return results
     finally:
         close = getattr(d, "close", None) or getattr(d, "cleanup", None)
@@ -126,13 +138,15 @@ def main():
     args = ap.parse_args()
 
     import ultradict
-    print(f"python_bench: Python {platform.python_version()}, "
+    print(f"python_bench: Python {platform.python_version()}, load average "
+          f"{os.getloadavg()[0]:.1f}, "
           f"{os.cpu_count()} CPUs, ultradict from {ultradict.__file__}, "
           f"{time.strftime('%Y-%m-%d %H:%M:%S')}")
     base = run_suite("dict", dict, args.num)
     ours = run_suite("ultradict", ultradict.UltraDict, args.num)
     for name in base:
-        print(f"ratio      {name:<11}: ultradict/dict {ours[name] / base[name]:6.1f}x")
+        print(f"ratio      {name:<11}: ultradict/dict "
+              f"{ours[name][0] / base[name][0]:6.1f}x")
     attach("ultradict", "ultradict", "", args.attach_num)
     if args.original:
         sys.path.insert(0, args.original)
@@ -145,7 +159,7 @@ def main():
                              args.num)
             for name in orig:
                 print(f"ratio      {name:<11}: ultradict/original "
-                      f"{ours[name] / orig[name]:6.2f}x")
+                      f"{ours[name][0] / orig[name][0]:6.2f}x")
             attach("original", "UltraDict", args.original, args.attach_num)
     else:
         print("original   (skipped: no --original DIR)")

@@ -61,7 +61,7 @@ bool AddErrorClasses(PyObject* module) {
 
 const ErrorClasses& Errors() { return g_errors; }
 
-void Raise(const absl::Status& s) {
+void SetError(const absl::Status& s) {
   PyObject* type = PyExc_OSError;
   switch (s.code()) {
     case absl::StatusCode::kNotFound:
@@ -95,6 +95,10 @@ void Raise(const absl::Status& s) {
   if (type == nullptr) type = PyExc_OSError;  // Module not initialised.
   const std::string message(s.message());
   PyErr_SetString(type, message.c_str());
+}
+
+void Raise(const absl::Status& s) {
+  SetError(s);
   throw pybind11::error_already_set();
 }
 

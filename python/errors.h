@@ -14,7 +14,7 @@
 //   FailedPrecondition FailedPreconditionError(RuntimeError)
 //   anything else      OSError
 //
-// Raise() must be called with the GIL held.
+// SetError() and Raise() must be called with the GIL held.
 
 #ifndef ULTRADICT_PYTHON_ERRORS_H_
 #define ULTRADICT_PYTHON_ERRORS_H_
@@ -42,8 +42,11 @@ bool AddErrorClasses(PyObject* module);
 
 const ErrorClasses& Errors();
 
-// Sets the Python exception for s (which must not be OK) and throws
-// pybind11::error_already_set.
+// Sets the Python exception for s (which must not be OK), for code that
+// returns nullptr or -1 to CPython.
+void SetError(const absl::Status& s);
+
+// SetError(s), then throws pybind11::error_already_set.
 [[noreturn]] void Raise(const absl::Status& s);
 
 // Raise(s) unless s is OK.

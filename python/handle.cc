@@ -78,15 +78,8 @@ constexpr int64_t kLockSliceMs = 100;
 
 }  // namespace
 
-Handle::Handle(const std::string& name, bool create_if_missing,
-               bool error_if_exists, int lifetime, size_t log_size,
-               const std::string& directory) {
-  if (lifetime < 0 || lifetime > 2) Raise(absl::InvalidArgumentError("bad lifetime"));
-  options_.create_if_missing = create_if_missing;
-  options_.error_if_exists = error_if_exists;
-  options_.lifetime = static_cast<Lifetime>(lifetime);
-  options_.log_size = log_size;
-  options_.directory = directory;
+Handle::Handle(const std::string& name, const Options& options)
+    : options_(options) {
   absl::StatusOr<std::unique_ptr<DB>> db;
   {
     py::gil_scoped_release release;
@@ -94,7 +87,40 @@ Handle::Handle(const std::string& name, bool create_if_missing,
   }
   Check(db.status());
   db_ = std::move(*db);
-  lock_key_ = directory + "/" + db_->name();
+  lock_key_ = options_.directory + "/" + db_->name();
+}
+
+Options MakeOptions(bool create_if_missing, bool error_if_exists, int lifetime,
+                    size_t log_size, const std::string& directory,
+                    int compression, size_t compression_threshold, int mode,
+                    bool allow_other_owner, int64_t write_lock_timeout_ms,
+                    bool background_compaction) {
+  // Enum and mode values the casts below would wrap; DB::Open checks the
+  // rest (sizes, mode bits, timeout) and names the field.
+  if (lifetime < 0 || lifetime > 2) {
+    Raise(absl::InvalidArgumentError("unknown lifetime " +
+                                     std::to_string(lifetime)));
+  }
+  if (compression < 0 || compression > 1) {
+    Raise(absl::InvalidArgumentError("unknown compression " +
+                                     std::to_string(compression)));
+  }
+  if (mode < 0 || mode > 07777) {
+    Raise(absl::InvalidArgumentError("mode out of range"));
+  }
+  Options options;
+  options.create_if_missing = create_if_missing;
+  options.error_if_exists = error_if_exists;
+  options.lifetime = static_cast<Lifetime>(lifetime);
+  options.log_size = log_size;
+  options.directory = directory;
+  options.compression = static_cast<Compression>(compression);
+  options.compression_threshold = compression_threshold;
+  options.mode = static_cast<mode_t>(mode);
+  options.allow_other_owner = allow_other_owner;
+  options.write_lock_timeout_ms = write_lock_timeout_ms;
+  options.background_compaction = background_compaction;
+  return options;
 }
 
 Handle::~Handle() { Close(); }
@@ -162,15 +188,42 @@ bool Handle::Contains(py::bytes key) {
 }
 
 void Handle::Put(py::bytes key, py::bytes value) {
-  DB* d = db();
-  WriteLock* held = HeldByMe();
-  const std::string_view k = View(key), v = View(value);
-  absl::Status s;
+  db();
+  const std::string_view v = View(value);
+  Check(WriteOne(View(key), &v, nullptr));
+}
+
+absl::Status Handle::WriteOne(std::string_view key,
+                              const std::string_view* value, bool* existed) {
+  DB* d = db_.get();
+  // The write through a lock this thread holds: it cannot wait.
+  auto under = [&](WriteLock* lock) -> absl::Status {
+    if (value != nullptr) return lock->Put(key, *value);
+    PinnableValue pinned;
+    absl::Status s = d->GetPinned(key, &pinned);
+    *existed = s.ok();
+    if (absl::IsNotFound(s)) return absl::OkStatus();
+    if (!s.ok()) return s;
+    return lock->Delete(key);
+  };
+  if (WriteLock* held = HeldByMe()) return under(held);
   {
-    py::gil_scoped_release release;
-    s = held != nullptr ? held->Put(k, v) : d->Put(k, v);
+    absl::StatusOr<std::unique_ptr<WriteLock>> lock = d->LockWrites(0);
+    if (lock.ok()) return under(lock->get());  // Released on return.
+    if (!absl::IsDeadlineExceeded(lock.status())) return lock.status();
   }
-  Check(s);
+  // Another writer holds the lock: wait for it without the GIL.
+  py::gil_scoped_release release;
+  if (value != nullptr) return d->Put(key, *value);
+  bool found = false;
+  absl::Status s = d->Update(
+      key,
+      [&found](const std::string_view* current) -> std::optional<std::string> {
+        found = current != nullptr;
+        return std::nullopt;
+      });
+  *existed = found;
+  return s;
 }
 
 bool Handle::Delete(py::bytes key) {

@@ -2,10 +2,11 @@
 // dictionary, its byte-level operations for the Python layer, and the
 // process's held write locks (d.lock).
 //
-// Keys and values are bytes (the Python layer serialises). Every call that
-// may wait (the write lock, a write, WaitForChange) runs with the GIL
-// released; everything else in this file runs with the GIL held, which also
-// guards the table of held locks.
+// Keys and values are bytes (the Python layer and typed_codec.h encode).
+// Every call that may wait (the write lock, a write that finds the lock
+// taken, WaitForChange) runs with the GIL released; everything else in this
+// file, reads included (they never wait), runs with the GIL held, which
+// also guards the table of held locks.
 //
 // Held locks are per dictionary and process, not per Handle: while a thread
 // holds the write lock of dictionary N (through any Handle of N), every
@@ -28,6 +29,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "pybind11/pybind11.h"
 #include "ultradict/db.h"
 #include "ultradict/options.h"
@@ -42,9 +44,8 @@ inline constexpr std::string_view kMetaKey("\0\0ultradict.python.meta", 24);
 
 class Handle {
  public:
-  // Opens the dictionary (DB::Open). lifetime is a Lifetime value.
-  Handle(const std::string& name, bool create_if_missing, bool error_if_exists,
-         int lifetime, size_t log_size, const std::string& directory);
+  // Opens the dictionary (DB::Open).
+  Handle(const std::string& name, const Options& options);
   ~Handle();
   Handle(const Handle&) = delete;
   Handle& operator=(const Handle&) = delete;
@@ -60,6 +61,18 @@ class Handle {
   // Raises FailedPreconditionError when another thread holds the
   // dictionary's lock through this handle.
   void CheckClosable();
+
+  // For the C fast paths (fast_dict.h), GIL held: the DB, or nullptr
+  // after close().
+  DB* raw_db() const { return db_.get(); }
+  // Stores key -> *value, or removes key when value is nullptr (then
+  // *existed tells whether it was there). Keeps the GIL when the write
+  // cannot wait: this thread holds the lock (d.lock), or the lock is free
+  // now (a try-lock, DB::LockWrites(0)); releases it only to wait for
+  // another writer, who may be a thread of this process that needs the GIL
+  // to release d.lock. The handle must be open.
+  absl::Status WriteOne(std::string_view key, const std::string_view* value,
+                        bool* existed);
 
   // Bytes API; the Python layer passes bytes and gets bytes or None.
   py::object Get(py::bytes key);
@@ -116,6 +129,15 @@ class Handle {
   std::string lock_key_;  // Directory and name: the held-lock table's key.
   std::unique_ptr<DB> db_;
 };
+
+// Options from the module's arguments (lifetime and compression are the
+// enums' values); raises ValueError for values the enums or mode_t cannot
+// hold. DB::Open validates the rest.
+Options MakeOptions(bool create_if_missing, bool error_if_exists, int lifetime,
+                    size_t log_size, const std::string& directory,
+                    int compression, size_t compression_threshold, int mode,
+                    bool allow_other_owner, int64_t write_lock_timeout_ms,
+                    bool background_compaction);
 
 // Removes the dictionary `name` (DB::DestroyDB); raises on error
 // (NotFoundError when missing).

@@ -16,8 +16,8 @@ def test_nested_dicts_become_ultradicts(name):
         assert isinstance(d["nested"]["deeper"], UltraDict)
         d["nested"]["counter"] += 1
         d["nested"]["deeper"][0] += 1
-        # Key-byte order: pickle puts a short string's length first.
-        assert repr(d) == "{'nested': {'deeper': {0: 2}, 'counter': 1}}"
+        # Key-byte order: str keys are their UTF-8 bytes (typed format).
+        assert repr(d) == "{'nested': {'counter': 1, 'deeper': {0: 2}}}"
         assert str(d) == repr(d)
         assert d == {"nested": {"counter": 1, "deeper": {0: 2}}}
         assert d.copy() == {"nested": {"counter": 1, "deeper": {0: 2}}}
@@ -77,7 +77,7 @@ def test_nested_updates_across_processes(name):
 def test_reading_a_removed_child_never_recreates_it(name):
     with UltraDict(name=name, recurse=True) as d:
         d["a"] = {"x": 1}
-        ref = d._db.get(d._dumps("a"))
+        ref = d._db.get(d._encode_key("a"))
         child = d["a"].name
         with UltraDict(name=name) as reader:
             UltraDict.unlink_by_name(child)  # As if a deleter got there first.
@@ -86,5 +86,5 @@ def test_reading_a_removed_child_never_recreates_it(name):
                 reader["a"]
             assert dict(reader.items()) == {}
         assert not shm_files(child)
-        assert d._db.get(d._dumps("a")) == ref
-        d._db.delete(d._dumps("a"))
+        assert d._db.get(d._encode_key("a")) == ref
+        d._db.delete(d._encode_key("a"))

@@ -27,7 +27,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from . import _ultradict
 
-__all__ = ["UltraDict", "DataLossError"]
+__all__ = ["UltraDict", "DataLossError", "open"]
 
 DataLossError = _ultradict.DataLossError
 
@@ -36,8 +36,12 @@ DataLossError = _ultradict.DataLossError
 _REF_PREFIX = b"N1"
 _REF_TAGS = b"PP"
 _MAX_DEPTH = 8  # dict.h's kMaxNestingDepth.
+_MIN_LOG = 64 * 1024  # The engine's smallest log.
+_MAX_DEFAULT_LOG = 4 << 20  # Options::log_size's default.
 _GONE = object()  # A nested dictionary removed while its key was read.
-_META_VERSION = 1
+# Settings format: 1 (every key and value through the serializer), 2 (adds
+# "format": "typed" or "serializer"; see python/typed_codec.h).
+_META_VERSION = 2
 
 
 def _child_name(parent: str, encoded_key: bytes) -> str:
@@ -187,8 +191,11 @@ def _close(handle: Any, unlink: bool, pid: int, name: str,
         handle.close()
 
 
-class UltraDict(collections.abc.MutableMapping):
-    """A dict shared by processes (see the module docstring)."""
+class UltraDict(_ultradict.FastBase, collections.abc.MutableMapping):
+    """A dict shared by processes (see the module docstring).
+
+    d[k], d.get(k), k in d, d[k] = v and del d[k] run in C (the base class,
+    python/fast_dict.h); the rest is here."""
 
     Exceptions = _Exceptions
     SharedLock = SharedLock
@@ -209,6 +216,9 @@ class UltraDict(collections.abc.MutableMapping):
                     "recurse": recurse is not None,
                     "buffer_size": buffer_size != 10_000}
         self._depth = int(kwargs.pop("_depth", 0))
+        # Engine options from open() (DB keyword arguments), kept for the
+        # nested dictionaries.
+        self._engine_options = dict(kwargs.pop("_options", None) or {})
         if name is None:
             if create is False:
                 raise _Exceptions.CannotAttachSharedMemory(
@@ -223,14 +233,18 @@ class UltraDict(collections.abc.MutableMapping):
         self._children_lock = threading.Lock()
         meta = self._db.get(_ultradict.META_KEY)
         if self.created or meta is None:
+            # A dictionary without settings (made by a C++ program, or by
+            # the byte-level API) is read in the typed format with pickle.
             self.serializer = serializer
             self.recurse = bool(recurse)
             self.buffer_size = int(buffer_size)
+            self.typed = serializer is pickle
             if self.created:
                 self._write_meta(serializer)
         else:
             self._adopt_meta(meta, serializer, recurse, buffer_size, explicit)
-        self._bind_serializer()
+        self._bind(self._db, self.serializer.dumps, self.serializer.loads,
+                   self.typed, self.recurse, _GONE)
         self.shared_lock = True  # Every lock here is cross-process.
         self.full_dump_size = full_dump_size
         self.auto_unlink = self.created if auto_unlink is None else bool(
@@ -250,18 +264,25 @@ class UltraDict(collections.abc.MutableMapping):
         lifetime = (_ultradict.LIFETIME_PERSISTENT if auto_unlink is False
                     or self._depth > 0
                     else _ultradict.LIFETIME_UNTIL_CREATOR_CLOSES)
-        log_size = max(buffer_size, 64 * 1024)
+        opts = dict(self._engine_options)
+        lifetime = opts.pop("lifetime", lifetime)
+        # buffer_size sizes the log, within [64 KiB, 4 MiB]: a new process
+        # indexes the records of the log when it opens the dictionary (1.5 s
+        # for 1 M entries in a 64 MiB log, against ~10 ms once compacted),
+        # and a log of at most 4 MiB is compacted before it holds that many.
+        log_size = opts.pop("log_size",
+                            min(max(buffer_size, _MIN_LOG), _MAX_DEFAULT_LOG))
         for _ in range(100):  # Create-or-attach races with a destroyer.
             if create is not False:
                 try:
                     return _ultradict.DB(name, True, True, lifetime, log_size,
-                                         directory), True
+                                         directory, **opts), True
                 except _ultradict.AlreadyExistsError as e:
                     if create:
                         raise _Exceptions.AlreadyExists(str(e)) from None
             try:
                 return _ultradict.DB(name, False, False, lifetime, log_size,
-                                     directory), False
+                                     directory, **opts), False
             except _ultradict.NotFoundError as e:
                 if create is False:
                     raise _Exceptions.CannotAttachSharedMemory(
@@ -272,7 +293,8 @@ class UltraDict(collections.abc.MutableMapping):
     def _write_meta(self, serializer: Any) -> None:
         meta = {"version": _META_VERSION, "recurse": self.recurse,
                 "buffer_size": self.buffer_size,
-                "serializer": _serializer_name(serializer)}
+                "serializer": _serializer_name(serializer),
+                "format": "typed" if self.typed else "serializer"}
         self._db.put(_ultradict.META_KEY, json.dumps(meta).encode())
 
     def _adopt_meta(self, raw: bytes, serializer: Any, recurse: Any,
@@ -284,6 +306,8 @@ class UltraDict(collections.abc.MutableMapping):
             raise DataLossError(
                 f"dictionary {self.name!r}: damaged settings") from None
         self.recurse = bool(meta.get("recurse", False))
+        # Version 1 (the first release) knew one format: the serializer's.
+        self.typed = meta.get("format") == "typed"
         if explicit["recurse"] and bool(recurse) != self.recurse:
             raise _Exceptions.ParameterMismatch(
                 f"recurse={recurse!r}, but the dictionary was created with "
@@ -302,28 +326,29 @@ class UltraDict(collections.abc.MutableMapping):
         else:
             self.serializer = serializer
 
-    # -- serialisation -------------------------------------------------------
-
-    def _dumps(self, obj: Any) -> bytes:
-        data = self.serializer.dumps(obj)
-        return data.encode() if isinstance(data, str) else data
-
-    def _bind_serializer(self) -> None:
-        """Fast paths: the serializer's own functions when they suffice."""
-        known_bytes = self.serializer in (pickle, __import__("marshal"))
-        if known_bytes:
-            self._dumps = self.serializer.dumps  # type: ignore[assignment]
-        self._load = self.serializer.loads
+    # -- serialisation (the codec itself is in C: typed_codec.h) -------------
 
     def _loads(self, key_bytes: bytes, data: bytes) -> Any:
         """The value stored as data; _GONE for a nested dictionary removed
         meanwhile (its key is being deleted by another process)."""
+        if self._is_ref(data):
+            return self._load_ref(key_bytes, data)
+        return self._decode_value(data)
+
+    def _load_ref(self, key_bytes: bytes, data: bytes) -> Any:
+        """A nested-dictionary reference (called from C as well): the child
+        UltraDict, or _GONE when it was removed meanwhile."""
         if (self.recurse and data.startswith(_REF_PREFIX + _REF_TAGS) and
                 data[4:].decode("ascii", "replace")
                 == _child_name(self.name, key_bytes)):
             child = self._child_for(key_bytes, data)
             return _GONE if child is None else child
-        return self.serializer.loads(data)
+        if self.typed:
+            raise _ultradict.FailedPreconditionError(
+                f"dictionary {self.name!r}: the key holds a nested dictionary "
+                f"this UltraDict cannot open (recurse={self.recurse}; one of "
+                f"a C++ Dict, or damaged)")
+        return self._decode_value(data)
 
     def _child_for(self, key_bytes: bytes, data: bytes) -> Optional["UltraDict"]:
         name = data[4:].decode("ascii", "replace")
@@ -335,7 +360,8 @@ class UltraDict(collections.abc.MutableMapping):
                 try:  # Never create it: its key may be going away.
                     child = UltraDict(name=name, create=False,
                                       directory=self.directory,
-                                      auto_unlink=False, _depth=self._depth + 1)
+                                      auto_unlink=False, _depth=self._depth + 1,
+                                      _options=self._child_options())
                 except _Exceptions.CannotAttachSharedMemory:
                     return None
                 self._children[name] = child
@@ -344,7 +370,7 @@ class UltraDict(collections.abc.MutableMapping):
     def _store_value(self, key_bytes: bytes, value: Any) -> bytes:
         """The bytes to store for value (creating a nested dictionary)."""
         if not (self.recurse and isinstance(value, collections.abc.Mapping)):
-            return self._dumps(value)
+            return self._encode_value(value)
         if self._depth >= _MAX_DEPTH:
             raise ValueError(f"nested deeper than {_MAX_DEPTH} levels")
         name = _child_name(self.name, key_bytes)
@@ -355,11 +381,19 @@ class UltraDict(collections.abc.MutableMapping):
                 child = UltraDict(name=name, directory=self.directory,
                                   auto_unlink=False, serializer=self.serializer,
                                   recurse=True, buffer_size=self.buffer_size,
-                                  _depth=self._depth + 1)
+                                  _depth=self._depth + 1,
+                                  _options=self._child_options())
                 self._children[name] = child
         child.clear()
         child.update(items)
         return _REF_PREFIX + _REF_TAGS + name.encode()
+
+    def _child_options(self) -> Dict[str, Any]:
+        """A nested dictionary's engine options: the parent's, persistent
+        (as dict.h's ChildOptions)."""
+        opts = dict(self._engine_options)
+        opts.pop("lifetime", None)
+        return opts
 
     def _drop_ref(self, key_bytes: bytes, old: Optional[bytes]) -> None:
         """After old left key: removes the nested dictionary it named."""
@@ -401,20 +435,11 @@ class UltraDict(collections.abc.MutableMapping):
 
     # -- the mapping protocol -------------------------------------------------
 
-    def __getitem__(self, key: Any) -> Any:
-        kb = self._dumps(key)
-        data = self._db.get(kb)
-        if data is None:
-            raise KeyError(key)
-        if self.recurse:
-            value = self._loads(kb, data)
-            if value is _GONE:
-                raise KeyError(key)
-            return value
-        return self._load(data)
+    # __getitem__, get and __contains__ are FastBase's (C); so are
+    # __setitem__ and __delitem__, which call these when recurse is set.
 
-    def __setitem__(self, key: Any, value: Any) -> None:
-        kb = self._dumps(key)
+    def _py_setitem(self, key: Any, value: Any) -> None:
+        kb = self._encode_key(key)
         if self.recurse:
             if isinstance(value, UltraDict) and value.name == _child_name(
                     self.name, kb):
@@ -424,28 +449,22 @@ class UltraDict(collections.abc.MutableMapping):
             if old is not None and old != self._db.get(kb):
                 self._drop_ref(kb, old)
             return
-        self._db.put(kb, self._dumps(value))
+        self._db.put(kb, self._encode_value(value))
 
-    def __delitem__(self, key: Any) -> None:
-        kb = self._dumps(key)
+    def _py_delitem(self, key: Any) -> None:
+        kb = self._encode_key(key)
         old = self._db.pop(kb)
         if old is None:
             raise KeyError(key)
         if self.recurse:
             self._drop_ref(kb, old)
 
-    def __contains__(self, key: object) -> bool:
-        try:
-            return self._db.contains(self._dumps(key))
-        except (TypeError, pickle.PicklingError, AttributeError):
-            return False
-
     def __len__(self) -> int:
         return self._db.size()
 
     def __iter__(self) -> Iterator[Any]:
-        loads = self.serializer.loads
-        return iter([loads(k) for k in self._db.keys()])
+        decode = self._decode_key
+        return iter([decode(k) for k in self._db.keys()])
 
     def keys(self):  # type: ignore[override]
         return collections.abc.KeysView(self)
@@ -457,20 +476,14 @@ class UltraDict(collections.abc.MutableMapping):
         return _ValuesView(self)
 
     def _items(self) -> List[Tuple[Any, Any]]:
-        loads = self.serializer.loads
-        items = [(loads(k), self._loads(k, v)) for k, v in self._db.items()]
+        decode = self._decode_key
+        items = [(decode(k), self._loads(k, v)) for k, v in self._db.items()]
         return [kv for kv in items if kv[1] is not _GONE]
-
-    def get(self, key: Any, default: Any = None) -> Any:
-        kb = self._dumps(key)
-        data = self._db.get(kb)
-        value = _GONE if data is None else self._loads(kb, data)
-        return default if value is _GONE else value
 
     _MISSING = object()
 
     def pop(self, key: Any, default: Any = _MISSING) -> Any:
-        kb = self._dumps(key)
+        kb = self._encode_key(key)
         old = self._db.pop(kb)
         if old is None:
             if default is UltraDict._MISSING:
@@ -482,7 +495,7 @@ class UltraDict(collections.abc.MutableMapping):
             self._drop_ref(kb, old)
             if child is not None:
                 return value
-        return self.serializer.loads(old)
+        return self._decode_value(old)
 
     def popitem(self) -> Tuple[Any, Any]:
         """Removes and returns the (key, value) whose key bytes sort last."""
@@ -490,17 +503,17 @@ class UltraDict(collections.abc.MutableMapping):
         if item is None:
             raise KeyError("popitem(): dictionary is empty")
         kb, old = item
-        key = self.serializer.loads(kb)
+        key = self._decode_key(kb)
         if self.recurse and old.startswith(_REF_PREFIX):
             child = self._child_for(kb, old)
             if child is not None:
                 value = child.to_dict()
                 self._drop_ref(kb, old)
                 return key, value
-        return key, self.serializer.loads(old)
+        return key, self._decode_value(old)
 
     def setdefault(self, key: Any, default: Any = None) -> Any:
-        kb = self._dumps(key)
+        kb = self._encode_key(key)
         if self.recurse and isinstance(default, collections.abc.Mapping):
             with self.lock:
                 data = self._db.get(kb)
@@ -508,7 +521,7 @@ class UltraDict(collections.abc.MutableMapping):
                     self[key] = default
                     data = self._db.get(kb)
                 return self._loads(kb, data)
-        data = self._db.setdefault(kb, self._dumps(default))
+        data = self._db.setdefault(kb, self._encode_value(default))
         return self._loads(kb, data)
 
     def update(self, *arg: Any, **kwargs: Any) -> None:  # type: ignore[override]
@@ -540,7 +553,7 @@ class UltraDict(collections.abc.MutableMapping):
             return
         encoded: Dict[bytes, bytes] = {}
         for k, v in pairs:
-            encoded[self._dumps(k)] = self._dumps(v)
+            encoded[self._encode_key(k)] = self._encode_value(v)
         if self.recurse:
             with self.lock:
                 olds = {kb: self._db.get(kb) for kb in encoded}
@@ -677,6 +690,7 @@ class UltraDict(collections.abc.MutableMapping):
             "serializer": getattr(self.serializer, "__name__",
                                   repr(self.serializer)),
             "recurse": self.recurse,
+            "format": "typed" if self.typed else "serializer",
             "entries": len(self),
             "full_dump_counter": self.full_dump_counter,
             "sequence": self._db.latest_sequence(),
@@ -714,7 +728,7 @@ class UltraDict(collections.abc.MutableMapping):
         if since is None:
             since = self._db.latest_sequence()
         ms = -1 if timeout is None else int(timeout * 1000)
-        loads = self.serializer.loads
+        decode = self._decode_key
         while True:
             if self._db.latest_sequence() <= since:
                 if self._db.wait_for_change(since, ms) <= since:
@@ -725,7 +739,7 @@ class UltraDict(collections.abc.MutableMapping):
                 raise _Exceptions.ChangesLost(str(e)) from None
             for kb, data in batch:
                 value = _GONE if data is None else self._loads(kb, data)
-                yield loads(kb), (UltraDict.DELETED if value is _GONE
+                yield decode(kb), (UltraDict.DELETED if value is _GONE
                                   else value)
 
     @property
@@ -753,3 +767,6 @@ class _ValuesView(collections.abc.ValuesView):
 def _attach(name: str, directory: str = "") -> UltraDict:
     """Unpickling an UltraDict (e.g. in a spawned process)."""
     return UltraDict(name=name, create=False, directory=directory)
+
+
+from ._open import open  # noqa: E402,A001 - needs UltraDict defined above.
