@@ -44,9 +44,9 @@
 //     4096  8*M  members: pid fixed32, token fixed32 (0 = free)
 // Bytes 136..191, 252..255, 328..383, 449..455 and 604..4095 are unused
 // (zero). A control segment made before replica_of existed has zeros at
-// 472..603, which read as "not a replica": same version 3. Version 2 had no identity (its header checksum covered [0, 40)
-// only); version 1 had state..recoveries at 136..191, the boot id at 192
-// and the waiters at 200.
+// 472..603, which read as "not a replica": same version 3. Version 2 had no
+// identity (its header checksum covered [0, 40) only); version 1 had
+// state..recoveries at 136..191, the boot id at 192 and the waiters at 200.
 // Liveness of member i: an OFD write lock on byte kMemberLockBase + i of the
 // file, which the kernel drops when the process dies.
 

@@ -301,7 +301,8 @@ absl::Status DBImpl::CommitAsWriter(std::string_view rep,
 
 absl::Status DBImpl::CheckReplicaAsWriter() const {
   if (options_.write_replica) return absl::OkStatus();
-  const uint32_t writer = block_.replica_writer().load(std::memory_order_relaxed);
+  const uint32_t writer =
+      block_.replica_writer().load(std::memory_order_relaxed);
   if (writer != 0 && writer == token_) return absl::OkStatus();
   const std::string primary = block_.replica_of();
   if (primary.empty()) return absl::OkStatus();
