@@ -68,6 +68,35 @@ uint32_t Block::compression_threshold() const {
 uint64_t Block::initial_log_size() const { return DecodeFixed64(base_ + 24); }
 uint32_t Block::creator_token() const { return DecodeFixed32(base_ + 32); }
 
+// replica_of's bytes are live state shared with other threads and
+// processes: each is loaded and stored atomically (relaxed; the length
+// orders them).
+std::string Block::replica_of() const {
+  char* at = base_ + kReplicaOfOffset;
+  const size_t length = std::min<size_t>(
+      static_cast<uint8_t>(__atomic_load_n(at, __ATOMIC_ACQUIRE)),
+      kMaxReplicaOf);
+  std::string primary(length, '\0');
+  for (size_t i = 0; i < length; ++i) {
+    primary[i] = __atomic_load_n(at + 1 + i, __ATOMIC_RELAXED);
+  }
+  return primary;
+}
+
+void Block::SetReplicaOf(std::string_view primary,
+                         uint32_t writer_token) const {
+  char* at = base_ + kReplicaOfOffset;
+  const size_t length = std::min(primary.size(), kMaxReplicaOf);
+  __atomic_store_n(at, char{0}, __ATOMIC_RELEASE);
+  for (size_t i = 0; i < kMaxReplicaOf; ++i) {
+    __atomic_store_n(at + 1 + i, i < length ? primary[i] : char{0},
+                     __ATOMIC_RELAXED);
+  }
+  replica_writer().store(length == 0 ? 0 : writer_token,
+                         std::memory_order_relaxed);
+  __atomic_store_n(at, static_cast<char>(length), __ATOMIC_RELEASE);
+}
+
 absl::Status Block::Validate(const char* base, size_t size,
                              std::string_view name,
                              std::string_view dictionary) {

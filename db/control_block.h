@@ -34,11 +34,19 @@
 //                found under another name (a hard link, a copy) is refused
 //      456   16  file key: random secret that names the generation files
 //                (filename.h); others cannot read a 0600 segment
+//      472    1  replica_of length (0: not a replica; a value above 127 is
+//                damaged and read as 127)
+//      473  127  replica_of: the primary a follower applies, e.g.
+//                "redis://host:6379 stream ultradict:NAME" (live state,
+//                written under the write lock; not in the header checksum)
+//      600    4  replica_writer: member token of the handle that may write
+//                a replica (the follower's; 0: none)
 //     4096  8*M  members: pid fixed32, token fixed32 (0 = free)
-// Bytes 136..191, 252..255, 328..383, 449..455 and 472..4095 are unused
-// (zero). Version 2 had no identity (its header checksum covered [0, 40)
-// only); version 1 had state..recoveries at 136..191, the boot id at 192
-// and the waiters at 200.
+// Bytes 136..191, 252..255, 328..383, 449..455 and 604..4095 are unused
+// (zero). A control segment made before replica_of existed has zeros at
+// 472..603, which read as "not a replica": same version 3. Version 2 had no
+// identity (its header checksum covered [0, 40) only); version 1 had
+// state..recoveries at 136..191, the boot id at 192 and the waiters at 200.
 // Liveness of member i: an OFD write lock on byte kMemberLockBase + i of the
 // file, which the kernel drops when the process dies.
 
@@ -48,6 +56,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -65,6 +74,9 @@ inline constexpr size_t kHeaderChecksumOffset = 40;
 inline constexpr size_t kIdentityOffset = 384;
 inline constexpr size_t kFileKeyOffset = 456;
 inline constexpr size_t kIdentityEnd = 472;
+inline constexpr size_t kReplicaOfOffset = 472;
+inline constexpr size_t kMaxReplicaOf = 127;
+inline constexpr size_t kReplicaWriterOffset = 600;
 inline constexpr size_t kMutexOffset = 64;
 inline constexpr size_t kHeadOffset = 128;
 inline constexpr size_t kStateOffset = 192;
@@ -132,6 +144,20 @@ class Block {
   std::atomic<uint64_t>& recoveries() const { return At64(240); }
   std::atomic<uint32_t>& waiters() const { return At32(248); }
   std::atomic<uint64_t>& boot_id() const { return At64(320); }
+
+  // The primary this dictionary follows, empty when it is not a replica
+  // (see DB::SetReplicaOf). Bounds-checked: a damaged length (above
+  // kMaxReplicaOf) is read as kMaxReplicaOf, never past the field, so a
+  // damaged mark still refuses writes.
+  // Read under the write lock to be exact; without it a read racing with
+  // SetReplicaOf may see a mix of old and new bytes (fine for display).
+  std::string replica_of() const;
+  // Writes replica_of (at most kMaxReplicaOf bytes: the caller checks) and
+  // replica_writer. Under the write lock.
+  void SetReplicaOf(std::string_view primary, uint32_t writer_token) const;
+  std::atomic<uint32_t>& replica_writer() const {
+    return At32(kReplicaWriterOffset);
+  }
 
   std::atomic<uint32_t>& member_pid(uint32_t i) const {
     return At32(kMembersOffset + 8 * i);

@@ -89,6 +89,8 @@ class DBImpl : public DB, private ForkAware {
   absl::StatusOr<uint64_t> ReadChanges(uint64_t since,
                                        WriteBatch::Handler* handler) override;
   bool GetProperty(std::string_view property, std::string* value) override;
+  absl::Status SetReplicaOf(std::string_view primary) override
+      ABSL_LOCKS_EXCLUDED(writer_, mu_);
 
   // When the non-persistent dictionary `name` whose control segment is
   // `segment` (validated) has no live member, marks it destroyed and
@@ -208,6 +210,11 @@ class DBImpl : public DB, private ForkAware {
       ABSL_UNLOCK_FUNCTION(writer_) ABSL_NO_THREAD_SAFETY_ANALYSIS;
   // After a writer died holding the write lock.
   void RecoverAsWriter() ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_);
+  // FailedPrecondition naming the primary when the dictionary is a replica
+  // (control::Block::replica_of) that this handle may not write: it is not
+  // the replica's writer and was not opened with Options::write_replica.
+  absl::Status CheckReplicaAsWriter() const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_);
   // Checks an encoded batch (entries, sizes); *count its entries.
   absl::Status CheckBatch(std::string_view rep, uint32_t* count) const;
   // Takes the write lock and commits, waiting for a background compaction

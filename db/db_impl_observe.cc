@@ -125,6 +125,7 @@ std::string DBImpl::StatsString() {
   const std::vector<control::Member> members =
       control::LiveMembers(control_segment_.fd(), block_, slot_);
   for (const control::Member& m : members) pids.push_back(absl::StrCat(m.pid));
+  const std::string replica_of = block_.replica_of();
   return absl::StrCat(
       "name: ", name_, "\n", "directory: ", dir_, "\n",
       "generation: ", control::HeadGeneration(head), "\n",
@@ -142,7 +143,8 @@ std::string DBImpl::StatsString() {
       "recoveries: ", block_.recoveries().load(std::memory_order_relaxed), "\n",
       "members: ", members.size(), " (pids ", absl::StrJoin(pids, ","), ")\n",
       "lifetime: ", control::LifetimeName(block_.lifetime()), "\n",
-      "compression: ", compress_ ? "zstd" : "none", "\n");
+      "compression: ", compress_ ? "zstd" : "none", "\n",
+      "replica of: ", replica_of.empty() ? "none" : replica_of, "\n");
 }
 
 bool DBImpl::GetProperty(std::string_view property, std::string* value) {
@@ -187,6 +189,10 @@ bool DBImpl::GetProperty(std::string_view property, std::string* value) {
   }
   if (property == "ultradict.compression") {
     *value = compress_ ? "zstd" : "none";
+    return true;
+  }
+  if (property == "ultradict.replica-of") {
+    *value = block_.replica_of();
     return true;
   }
   return false;

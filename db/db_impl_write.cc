@@ -257,17 +257,19 @@ void DBImpl::NotifyCommitted(const PendingCommit& c) {
 absl::Status DBImpl::CommitAsWriter(std::string_view rep,
                                     const SingleEntry* single, Wait* wait,
                                     bool other_compaction) {
+  absl::Status s = CheckReplicaAsWriter();
+  if (!s.ok()) return s;
   PendingCommit c;
   c.rep = rep;
   if (single != nullptr) {
     c.ops.push_back(single->entry);
     c.hashes.push_back(single->hash);
   } else {
-    absl::Status s = WriteBatchInternal::Decode(rep, &c.ops);
+    s = WriteBatchInternal::Decode(rep, &c.ops);
     if (!s.ok()) return s;
     for (const auto& op : c.ops) c.hashes.push_back(Hash64(op.key));
   }
-  absl::Status s = CountChanges(&c);
+  s = CountChanges(&c);
   if (!s.ok()) return s;
   // An uncompressed record is written straight into the log; a compressed
   // one is built first, in a buffer reused from commit to commit.
@@ -294,6 +296,30 @@ absl::Status DBImpl::CommitAsWriter(std::string_view rep,
     if (end >= c.g->compact_at) background_->ScheduleCompaction();
   }
   NotifyCommitted(c);
+  return absl::OkStatus();
+}
+
+absl::Status DBImpl::CheckReplicaAsWriter() const {
+  if (options_.write_replica) return absl::OkStatus();
+  const uint32_t writer =
+      block_.replica_writer().load(std::memory_order_relaxed);
+  if (writer != 0 && writer == token_) return absl::OkStatus();
+  const std::string primary = block_.replica_of();
+  if (primary.empty()) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "dictionary \"", name_, "\" follows ", primary,
+      " (ultradict follow); open it with Options::write_replica to write"));
+}
+
+absl::Status DBImpl::SetReplicaOf(std::string_view primary) {
+  if (primary.size() > control::kMaxReplicaOf) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("SetReplicaOf: primary of ", primary.size(),
+                     " bytes (at most ", control::kMaxReplicaOf, ")"));
+  }
+  WriterLock lock(this);
+  if (!lock.status().ok()) return lock.status();
+  block_.SetReplicaOf(primary, token_);
   return absl::OkStatus();
 }
 

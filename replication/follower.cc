@@ -93,6 +93,23 @@ absl::Status Follower::Run(const std::atomic<bool>& stop) {
                           [&] { return Session(stop); });
 }
 
+absl::Status Follower::MarkReplica() {
+  // DB::SetReplicaOf takes at most 127 bytes: a longer name is cut.
+  constexpr size_t kMaxPrimary = 127;
+  std::string primary =
+      absl::StrCat(url_.Display(), " stream ", layout_.stream);
+  if (primary.size() > kMaxPrimary) {
+    primary.resize(kMaxPrimary - 3);
+    primary += "...";
+  }
+  absl::Status s = db_->SetReplicaOf(primary);
+  if (!s.ok()) return s;
+  marked_ = true;
+  Log(absl::StrCat("marked ", db_->name(), " a replica of ", primary,
+                   " (local writes refused; `ultradict unfollow` clears it)"));
+  return absl::OkStatus();
+}
+
 absl::Status Follower::Session(const std::atomic<bool>& stop) {
   absl::StatusOr<std::unique_ptr<RedisClient>> connected =
       RedisClient::Connect(url_);
@@ -101,6 +118,10 @@ absl::Status Follower::Session(const std::atomic<bool>& stop) {
   absl::Status s = CheckMeta(redis, layout_, db_->name(), /*claim=*/false);
   if (absl::IsNotFound(s)) return absl::UnavailableError(s.message());
   if (!s.ok()) return s;
+  if (!marked_) {
+    s = MarkReplica();
+    if (!s.ok()) return s;
+  }
   if (!have_position_) {
     s = Bootstrap(redis, stop, "a new follower");
   } else {

@@ -16,6 +16,13 @@
 // follower resumes there; when the dictionary changed otherwise (recreated,
 // or written locally by more than the follower's last write) it bootstraps.
 //
+// Once attached, it marks the dictionary a replica (DB::SetReplicaOf with
+// the Redis URL and stream): writes of every other handle are refused with
+// FailedPrecondition unless made with Options::write_replica (which the
+// follower then undoes by loading the checkpoint again). It leaves the mark
+// when it stops: the copy stays read-only until `ultradict unfollow NAME`
+// (SetReplicaOf("")) or the next follower.
+//
 // Thread safety: Run on one thread; position() from any.
 
 #ifndef ULTRADICT_REPLICATION_FOLLOWER_H_
@@ -71,6 +78,9 @@ class Follower {
   // Whether the entries right after the position are gone from the stream.
   absl::StatusOr<bool> TrimmedPast(RedisClient* redis);
   absl::Status SaveState();
+  // Marks the dictionary a replica of the stream, with this follower's
+  // handle as its writer (DB::SetReplicaOf), once attached to the stream.
+  absl::Status MarkReplica();
   bool StateMatchesDictionary();
   void Log(std::string_view line) const;
 
@@ -80,6 +90,7 @@ class Follower {
   RedisUrl url_;
   std::unique_ptr<StateFile> state_;
   bool have_position_ = false;
+  bool marked_ = false;  // MarkReplica done.
   std::atomic<uint64_t> position_{0};
   std::atomic<uint64_t> bootstraps_{0};
   std::string last_id_;

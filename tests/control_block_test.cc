@@ -2,7 +2,8 @@
 // this member's Close destroy the dictionary" (control_block.h), first as a
 // pure rule with counted fake probes, then with the real liveness probes on
 // a scratch file opened twice (OFD locks belong to an open file description,
-// so the second description stands for another process).
+// so the second description stands for another process); and the bounds
+// of the replica_of field.
 
 #include "db/control_block.h"
 
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -50,6 +52,34 @@ struct Probes {
         });
   }
 };
+
+// replica_of (bytes 472..603): zero is "not a replica"; a damaged length
+// is read as the longest, never past the field.
+TEST(ControlBlockTest, ReplicaOfIsBoundsChecked) {
+  auto memory = std::make_unique<uint64_t[]>(kSize / 8);  // Zeroed.
+  char* base = reinterpret_cast<char*>(memory.get());
+  const Block block(base);
+  EXPECT_EQ(block.replica_of(), "");
+  EXPECT_EQ(block.replica_writer().load(), 0u);
+  block.SetReplicaOf("redis://h:1/0 stream k", 77);
+  EXPECT_EQ(block.replica_of(), "redis://h:1/0 stream k");
+  EXPECT_EQ(block.replica_writer().load(), 77u);
+  EXPECT_EQ(static_cast<uint8_t>(base[kReplicaOfOffset]), 22);
+  // A shorter one leaves no bytes of the longer behind.
+  block.SetReplicaOf("x", 78);
+  EXPECT_EQ(block.replica_of(), "x");
+  EXPECT_EQ(base[kReplicaOfOffset + 2], 0);
+  // Damaged length: read as kMaxReplicaOf bytes; the byte after the field
+  // (the writer token's first) is not read.
+  std::memset(base + kReplicaOfOffset + 1, 'p', kMaxReplicaOf);
+  base[kReplicaOfOffset] = static_cast<char>(255);
+  EXPECT_EQ(block.replica_of(), std::string(kMaxReplicaOf, 'p'));
+  EXPECT_EQ(kReplicaOfOffset + 1 + kMaxReplicaOf, kReplicaWriterOffset);
+  // Cleared: no writer either.
+  block.SetReplicaOf("", 79);
+  EXPECT_EQ(block.replica_of(), "");
+  EXPECT_EQ(block.replica_writer().load(), 0u);
+}
 
 TEST(ControlBlockTest, PersistentNeverDestroysNorAsks) {
   for (bool creator : {false, true}) {

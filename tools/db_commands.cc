@@ -50,6 +50,8 @@ absl::StatusOr<std::unique_ptr<DB>> OpenDictionary(const Args& args,
   // A tool invocation never keeps a dictionary alive, and removes one only
   // as any open does: a non-persistent one whose members all died.
   options.observer = true;
+  // put/del --write-replica: write to a followed copy anyway.
+  options.write_replica = args.Has("write-replica");
   absl::StatusOr<std::unique_ptr<DB>> db = DB::Open(options, name);
   std::error_code ec;
   if (create && absl::IsNotFound(db.status()) &&
@@ -364,6 +366,10 @@ int RunDestroy(const Args& args) {
   return kExitOk;
 }
 
+const FlagSpec kWriteReplicaFlag = {
+    "write-replica", false,
+    "write to a followed copy anyway (Options::write_replica)"};
+
 }  // namespace
 
 std::vector<Command> DbCommands() {
@@ -375,8 +381,9 @@ std::vector<Command> DbCommands() {
        "dictionary\n"
        "gets the default options (persistent, no compression). Use -- before\n"
        "a KEY or VALUE that starts with '-'. The segment directory must\n"
-       "exist (exit 4 otherwise).\n",
-       {},
+       "exist (exit 4 otherwise). A followed copy (ultradict follow) refuses\n"
+       "writes (exit 4) unless --write-replica is given.\n",
+       {kWriteReplicaFlag},
        3,
        3,
        RunPut},
@@ -393,7 +400,7 @@ std::vector<Command> DbCommands() {
        "Delete KEY",
        "del NAME KEY",
        "Exits 1 when the key (or the dictionary) does not exist.\n",
-       {},
+       {kWriteReplicaFlag},
        2,
        2,
        RunDel},

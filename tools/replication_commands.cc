@@ -132,6 +132,23 @@ int RunFollow(const Args& args) {
   return kExitOk;
 }
 
+int RunUnfollow(const Args& args) {
+  auto db = Open(args, /*create=*/false, /*observer=*/true);
+  if (!db.ok()) return Fail(args, db.status());
+  std::string primary;
+  (*db)->GetProperty("ultradict.replica-of", &primary);
+  absl::Status s = (*db)->SetReplicaOf("");
+  if (!s.ok()) return Fail(args, s);
+  const std::string out =
+      primary.empty() ? absl::StrCat((*db)->name(), " was not a replica\n")
+                      : absl::StrCat((*db)->name(), " no longer follows ",
+                                     primary, ": writable\n");
+  if (!WriteOut(out) || !FlushOut()) {
+    return Fail(args, kExitError, "error writing to stdout");
+  }
+  return kExitOk;
+}
+
 // "publisher at N" from KEY:publisher, or why not (Redis is not required).
 std::string PublisherPosition(const ReplicaState& st, uint64_t* position) {
   *position = 0;
@@ -263,6 +280,19 @@ std::vector<Command> ReplicationCommands() {
        1,
        1,
        RunFollow},
+      {"unfollow",
+       "Make a followed dictionary writable again (clears its replica mark)",
+       "unfollow NAME",
+       "A follower marks NAME a replica of its stream: other writers get\n"
+       "FailedPrecondition (exit 4) naming the primary. The mark stays when\n"
+       "the follower stops, so the copy stays read-only; this clears it\n"
+       "(DB::SetReplicaOf(\"\")). Stop the follower first: a running one goes\n"
+       "on applying the stream, and undoes local writes by loading the\n"
+       "newest checkpoint again.\n",
+       {},
+       1,
+       1,
+       RunUnfollow},
   };
 }
 

@@ -21,6 +21,7 @@ enum class Type {
   kNumber,   // "123" -> "key": 123
   kIndex,    // "N keys, M bytes" -> "key_keys": N, "key_bytes": M
   kMembers,  // (replaced) -> "key": count, "member_pids": [pid, ...]
+  kReplica,  // "none" -> "key": "", "text" -> "key": "text"
 };
 
 struct StatsKey {
@@ -48,6 +49,7 @@ constexpr StatsKey kStatsKeys[] = {
     {"members", "members", Type::kMembers},
     {"lifetime", "lifetime", Type::kString},
     {"compression", "compression", Type::kString},
+    {"replica of", "replica_of", Type::kReplica},
 };
 
 const StatsKey* FindKey(absl::string_view label) {
@@ -69,6 +71,9 @@ absl::Status AddLine(const StatsKey& k, const std::vector<uint64_t>& pids,
   switch (k.type) {
     case Type::kString:
       (*json)[k.key] = *value;
+      return absl::OkStatus();
+    case Type::kReplica:
+      (*json)[k.key] = *value == "none" ? std::string() : *value;
       return absl::OkStatus();
     case Type::kNumber: {
       uint64_t n;

@@ -154,7 +154,8 @@ class DB {
 
   // Stores key -> value, replacing any previous value. Visible to every
   // process when the call returns. Errors: InvalidArgument (size limits),
-  // ResourceExhausted (no room), DeadlineExceeded (write lock timeout).
+  // ResourceExhausted (no room), DeadlineExceeded (write lock timeout),
+  // FailedPrecondition (a replica: see SetReplicaOf; every write call).
   virtual absl::Status Put(std::string_view key, std::string_view value) = 0;
 
   // Removes key; OK when it was absent.
@@ -232,8 +233,27 @@ class DB {
   //      compressed record; see doc/design.md).
   //  "ultradict.num-entries", "ultradict.generation", "ultradict.members",
   //  "ultradict.lifetime", "ultradict.compression".
+  //  "ultradict.replica-of": the primary the dictionary follows (see
+  //      SetReplicaOf), empty when it is not a replica.
   // Returns false for an unknown property.
   virtual bool GetProperty(std::string_view property, std::string* value) = 0;
+
+  // Marks the dictionary a replica of `primary` (free text naming it, at
+  // most 127 bytes, e.g. "redis://10.0.0.5:6379 stream ultradict:NAME"),
+  // with this handle as its only writer: from then on every write (Put,
+  // Delete, Write, Update, Transact, a WriteLock's Put/Delete/Write) of
+  // any other handle, in any process, fails with FailedPrecondition naming
+  // the primary, unless that handle was opened with
+  // Options::write_replica. Reads are not affected. An empty `primary`
+  // clears the mark (any handle may). The mark is kept in the control
+  // segment: it outlives this handle (a follower that stops or dies leaves
+  // the copy read-only) and, for a persistent dictionary, a reboot. A fork
+  // child is another handle: it is not the writer. Takes the write lock
+  // (Options::write_lock_timeout_ms). `ultradict follow` sets it;
+  // `ultradict unfollow NAME` clears it. Errors: InvalidArgument (primary
+  // too long), DeadlineExceeded, FailedPrecondition (called from inside
+  // Update/Transact or while this thread holds a WriteLock; destroyed).
+  virtual absl::Status SetReplicaOf(std::string_view primary) = 0;
 };
 
 // Removes every segment of the dictionary `name` (in options.directory).

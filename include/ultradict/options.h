@@ -96,6 +96,13 @@ struct Options {
   // removes it when it closes (for tools such as `ultradict stat`).
   // Default: false.
   bool observer = false;
+
+  // Write to a dictionary marked as a replica (DB::SetReplicaOf, set by
+  // `ultradict follow`) anyway. Without it, writes to a replica fail with
+  // FailedPrecondition naming the primary (the follower's next apply then
+  // notices the local write and loads the primary's checkpoint again).
+  // Default: false.
+  bool write_replica = false;
 };
 
 }  // namespace ultradict

@@ -59,7 +59,7 @@ TEST(StatsTest, EveryEngineLineHasItsKey) {
             "name directory generation entries sequence log_bytes_used "
             "log_bytes_capacity snapshot_bytes snapshot_entries log_index_keys "
             "log_index_bytes compactions puts deletes recoveries members "
-            "member_pids lifetime compression");
+            "member_pids lifetime compression replica_of");
   EXPECT_TRUE(json["name"].is_string());
   EXPECT_EQ(json["entries"], 1);
   EXPECT_EQ(json["puts"], 2);
@@ -71,6 +71,19 @@ TEST(StatsTest, EveryEngineLineHasItsKey) {
   EXPECT_EQ(json["member_pids"], Json::array({41, 42}));
   EXPECT_EQ(json["lifetime"], "persistent");
   EXPECT_EQ(json["compression"], "none");
+  EXPECT_EQ(json["replica_of"], "");  // "replica of: none"
+}
+
+TEST(StatsTest, ReplicaOfIsTheFollowedPrimary) {
+  std::string property = EngineStats();
+  const std::string none = "replica of: none\n";
+  const size_t at = property.find(none);
+  ASSERT_NE(at, std::string::npos) << property;
+  property.replace(at, none.size(), "replica of: redis://h:1/0 stream k\n");
+  absl::StatusOr<Stats> stats = ParseStats(property, {});
+  ASSERT_THAT(stats.status(), IsOk()) << property;
+  const Json json = Json::parse(JsonLine(stats->Json()));
+  EXPECT_EQ(json["replica_of"], "redis://h:1/0 stream k");
 }
 
 TEST(StatsTest, UnknownLineIsAnError) {

@@ -46,8 +46,10 @@ wait_same "$A" "$C" "$NAME"
 grep -q "compacted before publishing" "$WORK/pub.log" || fail "no checkpoint over the compaction"
 grep -q "gap after its position" "$WORK/f2.log" || fail "f2 did not see the gap"
 
-# A local write to a followed copy is undone at the next applied entry.
-"$UD" put --dir "$B" "$NAME" local-key local-value
+# A local write to a followed copy is refused; forced (--write-replica), it
+# is undone at the next applied entry.
+"$UD" put --dir "$B" "$NAME" local-key local-value 2>/dev/null && fail "a local put was not refused"
+"$UD" put --write-replica --dir "$B" "$NAME" local-key local-value
 "$TOOL" load "$A" "$NAME" 10 14 >/dev/null
 wait_same "$A" "$B" "$NAME"
 grep -q "written to locally" "$WORK/f1.log" || fail "f1 did not notice the local write"
