@@ -38,7 +38,8 @@ int Child(const std::string& name) {
   absl::Status s = (*db)->Get("greeting", &value);
   if (!s.ok()) return Fail("child: get", s);
   if (value != "hello from the parent") return 1;
-  absl::StatusOr<Counters> counters = Counters::Open(ultradict::Options(), name + "_n");
+  absl::StatusOr<Counters> counters =
+      Counters::Open(ultradict::Options(), name + "_n");
   if (!counters.ok()) return Fail("child: open counters", counters.status());
   auto seen = (*counters)["seen"];
   seen += 41;
@@ -50,7 +51,8 @@ int Parent(const char* self) {
   absl::StatusOr<std::unique_ptr<ultradict::DB>> db =
       ultradict::DB::Open(ultradict::Options(), name);
   if (!db.ok()) return Fail("open", db.status());
-  absl::StatusOr<Counters> counters = Counters::Open(ultradict::Options(), name + "_n");
+  absl::StatusOr<Counters> counters =
+      Counters::Open(ultradict::Options(), name + "_n");
   if (!counters.ok()) return Fail("open counters", counters.status());
   absl::Status s = (*db)->Put("greeting", "hello from the parent");
   if (!s.ok()) return Fail("put", s);
@@ -73,12 +75,14 @@ int Parent(const char* self) {
   if (!destroyed.ok()) return Fail("destroy", destroyed);
   if (!destroyed_n.ok()) return Fail("destroy counters", destroyed_n);
   if (!child_ok || total != 42) {
-    std::fprintf(stderr, "two_processes: child %s, counter %lld (expected 42)\n",
+    std::fprintf(stderr,
+                 "two_processes: child %s, counter %lld (expected 42)\n",
                  child_ok ? "ok" : "failed", static_cast<long long>(total));
     return 1;
   }
-  std::printf("two_processes: OK (UltraDict %s, counter %lld from 2 processes)\n",
-              ULTRADICT_VERSION_STRING, static_cast<long long>(total));
+  std::printf(
+      "two_processes: OK (UltraDict %s, counter %lld from 2 processes)\n",
+      ULTRADICT_VERSION_STRING, static_cast<long long>(total));
   return 0;
 }
 
