@@ -87,5 +87,5 @@ set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
   "C++ library (libultradict), headers, CMake and pkg-config files, and the\n\
  `ultradict` tool and db_bench: a key-value dictionary in shared memory,\n\
  read and written by many processes at once.")
-set(CPACK_STRIP_FILES OFF)
+set(CPACK_STRIP_FILES ON)  # Executables and the .so only (never a .a).
 include(CPack)
