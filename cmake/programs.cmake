@@ -22,6 +22,9 @@ function(ultradict_program target copts)
     VERBATIM)
 endfunction()
 
+# (JSON output through nlohmann-json3-dev: find_package(nlohmann_json 3
+# REQUIRED) here, and nlohmann_json::nlohmann_json linked by ultradict_tool_lib
+# and ultradict_bench_lib below.)
 if(ULTRADICT_BUILD_TOOLS)
   add_library(ultradict_tool_lib STATIC ${ULTRADICT_TOOL_LIB_SOURCES})
   target_compile_options(ultradict_tool_lib PRIVATE ${ULTRADICT_DEFAULT_COPTS})
