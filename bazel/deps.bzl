@@ -5,8 +5,8 @@
       builds work without network access.
   ultradict_deps(): the host's system libraries (Debian packages) under the
       canonical repository names (com_google_absl, com_google_googletest,
-      zstd, xxhash, lmdb, com_github_google_benchmark), and Python's
-      headers and pybind11 (local_config_python, pybind11; see python.bzl).
+      zstd, xxhash, lmdb, com_github_google_benchmark, nlohmann_json), and
+      Python's headers and pybind11 (local_config_python, pybind11; see python.bzl).
 
 Every repository is only defined if the caller has not already defined one
 with the same name; a consumer with real Abseil/GoogleTest sources may also
@@ -126,5 +126,8 @@ def ultradict_deps():
             "//:benchmark_main": ["-lbenchmark_main", "benchmark", "-pthread"],
         },
     )
+    # Header-only (nlohmann-json3-dev: /usr/include/nlohmann); the target's
+    # name is upstream's, so a consumer may bind its own copy instead.
+    _maybe(system_library, "nlohmann_json", targets = {"//:json": []})
     _maybe(python_headers, "local_config_python")
     _maybe(pybind11_headers, "pybind11")

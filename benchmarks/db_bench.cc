@@ -38,6 +38,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <map>
@@ -53,11 +54,11 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "benchmarks/bench_util.h"
 #include "benchmarks/engine.h"
 #include "benchmarks/multiprocess.h"
+#include "nlohmann/json.hpp"
 
 constexpr char kAllBenchmarks[] =
     "fillseq,fillrandom,overwrite,readrandom,readmissing,readhot,readseq,"
@@ -554,43 +555,13 @@ void PrintRatios(const std::vector<Result>& results,
   fflush(g_report);
 }
 
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += absl::StrFormat("\\u%04x", c);
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
+// A number of the JSON report, to 0.001 (the text report shows 0.1).
+double Round3(double x) { return std::round(x * 1000) / 1000; }
 
+// The --json document: keys documented in doc/benchmarks.md (an interface:
+// added to, never renamed).
 void PrintJson(const BenchParams& p, const std::vector<Result>& results) {
-  std::vector<std::string> items;
-  for (const Result& r : results) {
-    std::string item = absl::StrCat(
-        "{\"engine\": ", JsonString(r.engine),
-        ", \"benchmark\": ", JsonString(r.benchmark),
-        ", \"skipped\": ", r.skipped ? "true" : "false");
-    if (!r.skipped) {
-      absl::StrAppend(&item, absl::StrFormat(
-                                 ", \"ns_per_op\": %.3f, \"mb_per_s\": %.3f, "
-                                 "\"ops_per_s\": %.3f, \"ops\": %d",
-                                 r.ns_per_op, r.mb_per_s, r.ops_per_s, r.ops));
-    }
-    if (r.has_percentiles) {
-      absl::StrAppend(&item, ", \"p50_ns\": ", r.latency.p50,
-                      ", \"p99_ns\": ", r.latency.p99,
-                      ", \"p999_ns\": ", r.latency.p999,
-                      ", \"max_ns\": ", r.latency.max);
-    }
-    absl::StrAppend(&item, ", \"note\": ", JsonString(r.note), "}");
-    items.push_back(item);
-  }
+  using Json = nlohmann::ordered_json;
   bool optimized = false, assertions = true;
 #if defined(__OPTIMIZE__)
   optimized = true;
@@ -598,17 +569,44 @@ void PrintJson(const BenchParams& p, const std::vector<Result>& results) {
 #ifdef NDEBUG
   assertions = false;
 #endif
-  printf(
-      "{\"date\": %lld, \"cpu\": %s, \"cores\": %d, \"key_size\": %zu, "
-      "\"value_size\": %zu, \"entries\": %llu, \"reads\": %llu, "
-      "\"procs\": %d, \"optimized\": %s, \"assertions\": %s,\n"
-      " \"results\": [\n  %s\n ]}\n",
-      static_cast<long long>(time(nullptr)), JsonString(CpuModel()).c_str(),
-      NumCpus(), p.key_size, p.value_size,
-      static_cast<unsigned long long>(p.num),
-      static_cast<unsigned long long>(p.reads), p.procs,
-      optimized ? "true" : "false", assertions ? "true" : "false",
-      absl::StrJoin(items, ",\n  ").c_str());
+  Json doc;
+  doc["date"] = static_cast<int64_t>(time(nullptr));
+  doc["cpu"] = CpuModel();
+  doc["cores"] = NumCpus();
+  doc["key_size"] = p.key_size;
+  doc["value_size"] = p.value_size;
+  doc["entries"] = p.num;
+  doc["reads"] = p.reads;
+  doc["procs"] = p.procs;
+  doc["threads"] = p.threads;
+  doc["compression"] = p.config.compression;
+  doc["optimized"] = optimized;
+  doc["assertions"] = assertions;
+  Json& items = doc["results"];
+  items = Json::array();
+  for (const Result& r : results) {
+    Json item;
+    item["engine"] = r.engine;
+    item["benchmark"] = r.benchmark;
+    item["skipped"] = r.skipped;
+    if (!r.skipped) {
+      item["ns_per_op"] = Round3(r.ns_per_op);
+      item["mb_per_s"] = Round3(r.mb_per_s);
+      item["ops_per_s"] = Round3(r.ops_per_s);
+      item["ops"] = r.ops;
+    }
+    if (r.has_percentiles) {
+      item["p50_ns"] = r.latency.p50;
+      item["p99_ns"] = r.latency.p99;
+      item["p999_ns"] = r.latency.p999;
+      item["max_ns"] = r.latency.max;
+    }
+    item["note"] = r.note;
+    items.push_back(std::move(item));
+  }
+  const std::string text =
+      doc.dump(1, ' ', /*ensure_ascii=*/false, Json::error_handler_t::replace);
+  printf("%s\n", text.c_str());
   fflush(stdout);
 }
 

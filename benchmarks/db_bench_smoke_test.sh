@@ -38,7 +38,21 @@ grep -Eq "^hashmap +mpwrite +: +n/a" "$out" || { echo "FAIL: hashmap mpwrite not
 # --json gives one parseable document.
 "$bench" --num=1000 --engine=hashmap --benchmarks=fillrandom,readrandom --json \
   --db_prefix="$prefix" 2>/dev/null >"$out.json"
-grep -q '"benchmark": "readrandom"' "$out.json" || { echo "FAIL: --json" >&2; fail=1; }
+python3 - "$out.json" <<'PY' || { echo "FAIL: --json" >&2; fail=1; }
+import json, sys
+with open(sys.argv[1], encoding="utf-8") as f:
+    d = json.load(f)
+assert list(d) == ["date", "cpu", "cores", "key_size", "value_size", "entries",
+                   "reads", "procs", "threads", "compression", "optimized",
+                   "assertions", "results"], list(d)
+assert d["entries"] == 1000 and d["key_size"] == 16, d
+assert [(r["engine"], r["benchmark"]) for r in d["results"]] == [
+    ("hashmap", "fillrandom"), ("hashmap", "readrandom")], d["results"]
+for r in d["results"]:
+    assert r["skipped"] is False and r["ops"] == 1000, r
+    assert r["ns_per_op"] > 0 and r["ops_per_s"] > 0 and r["mb_per_s"] > 0, r
+    assert isinstance(r["note"], str) and "p50_ns" not in r, r
+PY
 
 # Nothing left behind: no segments, no LMDB directories.
 left=$(ls -d "$dir"/ud."$prefix"* "$dir"/"$prefix"* 2>/dev/null || true)

@@ -17,7 +17,7 @@
 set(ULTRADICT_PUBLIC_DEPS absl::status absl::statusor absl::function_ref)
 set(ULTRADICT_PRIVATE_DEPS
   absl::strings absl::flat_hash_map absl::flat_hash_set absl::inlined_vector
-  zstd::libzstd_shared ultradict::xxhash Threads::Threads)
+  absl::core_headers zstd::libzstd_shared ultradict::xxhash Threads::Threads)
 
 function(ultradict_objects name)
   add_library(${name} OBJECT ${ARGN})
@@ -31,7 +31,7 @@ endfunction()
 
 ultradict_objects(ultradict_base_objects
   ${ULTRADICT_PUBLIC_HEADERS} ${ULTRADICT_UTIL_SOURCES}
-  ${ULTRADICT_PORT_SOURCES} ${ULTRADICT_FORMAT_SOURCES})
+  ${ULTRADICT_PORT_SOURCES} ${ULTRADICT_FORMAT_SOURCES} ${ULTRADICT_CORE_SOURCES})
 ultradict_objects(ultradict_engine_objects ${ULTRADICT_ENGINE_SOURCES})
 
 # A library made of object libraries, with the usage requirements of the

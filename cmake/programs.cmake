@@ -22,13 +22,16 @@ function(ultradict_program target copts)
     VERBATIM)
 endfunction()
 
-# (JSON output through nlohmann-json3-dev: find_package(nlohmann_json 3
-# REQUIRED) here, and nlohmann_json::nlohmann_json linked by ultradict_tool_lib
-# and ultradict_bench_lib below.)
+# The tools' and db_bench's JSON: nlohmann-json3-dev (header-only).
+if(ULTRADICT_BUILD_TOOLS OR ULTRADICT_BUILD_BENCHMARKS)
+  find_package(nlohmann_json 3 CONFIG REQUIRED)
+endif()
+
 if(ULTRADICT_BUILD_TOOLS)
   add_library(ultradict_tool_lib STATIC ${ULTRADICT_TOOL_LIB_SOURCES})
   target_compile_options(ultradict_tool_lib PRIVATE ${ULTRADICT_DEFAULT_COPTS})
-  target_link_libraries(ultradict_tool_lib PUBLIC ultradict_internal absl::strings)
+  target_link_libraries(ultradict_tool_lib PUBLIC
+    ultradict_internal absl::strings nlohmann_json::nlohmann_json)
 
   ultradict_program(ultradict ULTRADICT_DEFAULT_COPTS ${ULTRADICT_TOOL_SOURCES})
   target_link_libraries(ultradict PRIVATE ultradict_tool_lib)
@@ -40,19 +43,23 @@ if(ULTRADICT_BUILD_BENCHMARKS)
   target_compile_options(ultradict_bench_lib PRIVATE ${ULTRADICT_DEFAULT_COPTS})
   target_link_libraries(ultradict_bench_lib PUBLIC
     ultradict_internal absl::flat_hash_map absl::hash absl::str_format
-    PkgConfig::ULTRADICT_LMDB)
+    PkgConfig::ULTRADICT_LMDB nlohmann_json::nlohmann_json)
 
   ultradict_program(db_bench ULTRADICT_DEFAULT_COPTS ${ULTRADICT_DB_BENCH_SOURCES})
   target_link_libraries(db_bench PRIVATE
     ultradict_bench_lib absl::flags absl::flags_parse absl::flags_usage)
 
-  if(ULTRADICT_MICRO_BENCHMARKS)
+  # Micro-benchmarks: testonly in Bazel, so built with the tests (which run
+  # them briefly); measure with -DCMAKE_BUILD_TYPE=Release.
+  if(ULTRADICT_BUILD_TESTS)
     find_package(benchmark CONFIG REQUIRED)  # libbenchmark-dev
+    add_library(ultradict_micro_main STATIC ${ULTRADICT_MICRO_MAIN})
+    target_compile_options(ultradict_micro_main PRIVATE ${ULTRADICT_DEFAULT_COPTS})
+    target_link_libraries(ultradict_micro_main PUBLIC benchmark::benchmark)
     foreach(src IN LISTS ULTRADICT_MICRO_BENCHMARKS)
       get_filename_component(name ${src} NAME_WE)
       ultradict_program(${name} ULTRADICT_DEFAULT_COPTS ${src})
-      target_link_libraries(${name} PRIVATE
-        ultradict_internal benchmark::benchmark_main)
+      target_link_libraries(${name} PRIVATE ultradict_internal ultradict_micro_main)
     endforeach()
   endif()
 endif()

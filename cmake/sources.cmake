@@ -31,6 +31,7 @@ set(ULTRADICT_UTIL_SOURCES
 
 # //port (POSIX only; port_windows.cc is built by tools/windows/).
 set(ULTRADICT_PORT_SOURCES
+  port/mutex.h
   port/port.h
   port/port_posix.cc
 )
@@ -58,26 +59,48 @@ set(ULTRADICT_FORMAT_SOURCES
   db/write_batch_internal.h
 )
 
+# //db:generation, :compaction, :background (the engine's units below
+# DBImpl) and :dict_nested (Dict's non-template code): compiled once, linked
+# with either engine variant.
+set(ULTRADICT_CORE_SOURCES
+  db/background.cc
+  db/background.h
+  db/compaction.cc
+  db/compaction.h
+  db/dict_nested.cc
+  db/dict_nested.h
+  db/generation.cc
+  db/generation.h
+)
+
 # //db:db (and //db:db_with_fault_points: the same files compiled again with
 # ULTRADICT_FAULT_POINTS, for the crash test). The engine's new files
-# (db_impl_*.cc, generation, compaction, background, ...) go here.
+# of DBImpl go here.
 set(ULTRADICT_ENGINE_SOURCES
-  db/db_impl.cc
   db/db_impl.h
+  db/db_impl_compaction.cc
+  db/db_impl_files.cc
+  db/db_impl_observe.cc
+  db/db_impl_open.cc
+  db/db_impl_read.cc
+  db/db_impl_write.cc
   db/db_iter.cc
   db/db_iter.h
   db/fault_point.cc
   db/fault_point.h
   db/fork_guard.cc
   db/fork_guard.h
+  db/transaction.cc
 )
 
-# //tools:report, :inspect and the `ultradict` binary.
+# //tools:report, :stats, :inspect and the `ultradict` binary.
 set(ULTRADICT_TOOL_LIB_SOURCES
   tools/inspect.cc
   tools/inspect.h
   tools/report.cc
   tools/report.h
+  tools/stats.cc
+  tools/stats.h
 )
 set(ULTRADICT_TOOL_SOURCES
   tools/command.cc
@@ -99,9 +122,16 @@ set(ULTRADICT_BENCH_LIB_SOURCES
 set(ULTRADICT_DB_BENCH_SOURCES
   benchmarks/db_bench.cc
 )
-# Google Benchmark micro-benchmarks (benchmarks/*_benchmark.cc, one binary
-# each, linked with benchmark::benchmark_main); none yet.
+# //benchmarks:*_benchmark: Google Benchmark micro-benchmarks, one binary
+# each with micro_main.cc (a brief smoke run under ctest, as under bazel test).
 set(ULTRADICT_MICRO_BENCHMARKS
+  benchmarks/checksum_benchmark.cc
+  benchmarks/codec_benchmark.cc
+  benchmarks/log_index_benchmark.cc
+  benchmarks/log_record_benchmark.cc
+)
+set(ULTRADICT_MICRO_MAIN
+  benchmarks/micro_main.cc
 )
 # //benchmarks:db_bench_smoke_test (run with db_bench's path).
 set(ULTRADICT_BENCH_SH_TESTS
@@ -118,8 +148,10 @@ set(ULTRADICT_EXAMPLE_SH_TESTS
   examples/dict_example_test.sh
 )
 
-# //tests:testutil, :subprocess (test helpers).
+# //tests:testutil, :subprocess, :generation_testutil (test helpers).
 set(ULTRADICT_TESTUTIL_SOURCES
+  tests/generation_testutil.cc
+  tests/generation_testutil.h
   tests/subprocess.cc
   tests/subprocess.h
   tests/testutil.cc
@@ -131,20 +163,26 @@ set(ULTRADICT_TESTUTIL_SOURCES
 set(ULTRADICT_GTEST_MAIN_TESTS
   tests/checksum_test.cc
   tests/coding_test.cc
+  tests/compaction_test.cc
+  tests/control_block_test.cc
   tests/corruption_test.cc
   tests/db_test.cc
   tests/environment_test.cc
   tests/filename_test.cc
   tests/fork_test.cc
+  tests/generation_test.cc
   tests/issue17_security_test.cc
   tests/issue17_test.cc
   tests/log_index_test.cc
   tests/log_test.cc
+  tests/port_mutex_test.cc
   tests/snapshot_test.cc
   tests/write_batch_test.cc
   tests/write_lock_test.cc
   tests/cli/compressed_test.cc
+  tests/cli/stats_test.cc
   tests/dict/codec_test.cc
+  tests/dict/dict_nested_test.cc
   tests/dict/dict_test.cc
   tests/dict/multiprocess_test.cc
   tests/dict/nested_test.cc

@@ -201,5 +201,43 @@ std::vector<Member> LiveMembers(int fd, const Block& block, uint32_t self) {
   return members;
 }
 
+const char* LifetimeName(Lifetime lifetime) {
+  switch (lifetime) {
+    case Lifetime::kPersistent:
+      return "persistent";
+    case Lifetime::kUntilLastClose:
+      return "until-last-close";
+    case Lifetime::kUntilCreatorCloses:
+      return "until-creator-closes";
+  }
+  return "unknown";
+}
+
+bool DestroyOnCloseRule(Lifetime lifetime, bool closer_is_creator,
+                        absl::FunctionRef<bool()> no_member_alive,
+                        absl::FunctionRef<bool()> creator_alive) {
+  switch (lifetime) {
+    case Lifetime::kPersistent:
+      return false;
+    case Lifetime::kUntilLastClose:
+      return no_member_alive();
+    case Lifetime::kUntilCreatorCloses:
+      return closer_is_creator || !creator_alive();
+  }
+  return false;
+}
+
+bool ShouldDestroyOnClose(int fd, const Block& block, bool closer_is_creator) {
+  return DestroyOnCloseRule(
+      block.lifetime(), closer_is_creator,
+      [&] { return port::TryLockRange(fd, kMemberLockBase, kMaxMembers); },
+      [&] {
+        for (const Member& m : LiveMembers(fd, block, kMaxMembers)) {
+          if (m.token == block.creator_token()) return true;
+        }
+        return false;
+      });
+}
+
 }  // namespace control
 }  // namespace ultradict

@@ -51,6 +51,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "db/filename.h"
 #include "ultradict/options.h"
@@ -176,6 +177,33 @@ struct Member {
 // The live members (those whose liveness lock is held), including this
 // process's own slot `self` (pass kMaxMembers for none).
 std::vector<Member> LiveMembers(int fd, const Block& block, uint32_t self);
+
+// The display name of a lifetime: "persistent", "until-last-close",
+// "until-creator-closes", or "unknown" for a value outside the enum (a
+// damaged byte). The "ultradict.lifetime" property and the inspector show it.
+const char* LifetimeName(Lifetime lifetime);
+
+// The rule "does this member's Close destroy the dictionary", given the
+// lifetime and whether the closer is the creator. The liveness questions
+// are asked only when the lifetime needs them, at most once each:
+// - kPersistent: never.
+// - kUntilLastClose: when no member is alive (`no_member_alive()`).
+// - kUntilCreatorCloses: when the closer is the creator, or else when the
+//   creator is no longer alive (`creator_alive()` false: it died without
+//   closing).
+// - a value outside the enum (damaged): never.
+bool DestroyOnCloseRule(Lifetime lifetime, bool closer_is_creator,
+                        absl::FunctionRef<bool()> no_member_alive,
+                        absl::FunctionRef<bool()> creator_alive);
+
+// DestroyOnCloseRule for block's lifetime with the real probes, for a
+// member closing the control segment open as `fd` after ReleaseMember of
+// its own slot. "No member alive" is proven by locking every member slot's
+// liveness byte at once (TryLockRange on fd): when that succeeds the locks
+// stay held until fd is closed, so joiners wait meanwhile and then see the
+// destroyed state. "Creator alive": a live member (LiveMembers) holds the
+// creator's token.
+bool ShouldDestroyOnClose(int fd, const Block& block, bool closer_is_creator);
 
 }  // namespace control
 }  // namespace ultradict

@@ -11,8 +11,8 @@ namespace {
 
 class DBIter : public Iterator {
  public:
-  DBIter(std::shared_ptr<const DBImpl::Generation> generation,
-         std::vector<std::pair<std::string_view, DBImpl::LogValue>> log_entries,
+  DBIter(std::shared_ptr<const Generation> generation,
+         std::vector<std::pair<std::string_view, LogValue>> log_entries,
          std::shared_ptr<std::atomic<int>> live)
       : gen_(std::move(generation)),
         log_(std::move(log_entries)),
@@ -93,8 +93,8 @@ class DBIter : public Iterator {
     }
   }
 
-  std::shared_ptr<const DBImpl::Generation> gen_;
-  std::vector<std::pair<std::string_view, DBImpl::LogValue>> log_;
+  std::shared_ptr<const Generation> gen_;
+  std::vector<std::pair<std::string_view, LogValue>> log_;
   const std::shared_ptr<std::atomic<int>> live_;
   uint64_t snap_count_ = 0;
   size_t li_ = 0;
@@ -125,8 +125,8 @@ class ErrorIterator : public Iterator {
 }  // namespace
 
 std::unique_ptr<Iterator> NewDBIterator(
-    std::shared_ptr<const DBImpl::Generation> generation,
-    std::vector<std::pair<std::string_view, DBImpl::LogValue>> log_entries,
+    std::shared_ptr<const Generation> generation,
+    std::vector<std::pair<std::string_view, LogValue>> log_entries,
     std::shared_ptr<std::atomic<int>> live) {
   return std::make_unique<DBIter>(std::move(generation), std::move(log_entries),
                                   std::move(live));

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "db/db_impl.h"
+#include "db/generation.h"
 #include "ultradict/iterator.h"
 
 namespace ultradict {
@@ -19,8 +19,8 @@ namespace ultradict {
 // (which the iterator keeps alive). `live` counts the iterators alive (+1
 // while this one lives), for the DB's check that none outlives it.
 std::unique_ptr<Iterator> NewDBIterator(
-    std::shared_ptr<const DBImpl::Generation> generation,
-    std::vector<std::pair<std::string_view, DBImpl::LogValue>> log_entries,
+    std::shared_ptr<const Generation> generation,
+    std::vector<std::pair<std::string_view, LogValue>> log_entries,
     std::shared_ptr<std::atomic<int>> live);
 
 // An iterator that is never valid and reports `status`.

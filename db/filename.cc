@@ -2,11 +2,16 @@
 
 #include "db/filename.h"
 
+#include <algorithm>
+#include <vector>
+
+#include "absl/status/statusor.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "port/port.h"
 #include "ultradict/options.h"
 #include "util/checksum.h"
 #include "util/coding.h"
@@ -171,6 +176,25 @@ bool ParseFileName(std::string_view file, std::string* name, FileType* type,
     }
   }
   return false;
+}
+
+absl::Status ForEachFileOf(const std::string& dir, std::string_view name,
+                           absl::FunctionRef<void(const DictionaryFile&)> fn) {
+  absl::StatusOr<std::vector<std::string>> files = port::ListDirectory(dir);
+  if (!files.ok()) return files.status();
+  std::sort(files->begin(), files->end());
+  DictionaryFile f;
+  std::string file_name;
+  for (std::string& file : *files) {
+    if (!ParseFileName(file, &file_name, &f.type, &f.gen, &f.tag) ||
+        file_name != name) {
+      continue;
+    }
+    f.path = dir + "/" + file;
+    f.file = std::move(file);
+    fn(f);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace ultradict

@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 
 namespace ultradict {
@@ -61,6 +62,26 @@ bool ParseFileName(std::string_view file, std::string* name, FileType* type,
                    uint64_t* gen);
 bool ParseFileName(std::string_view file, std::string* name, FileType* type,
                    uint64_t* gen, std::string* tag);
+
+// A file of a dictionary found in its directory (ForEachFileOf).
+struct DictionaryFile {
+  std::string file;  // The name in the directory.
+  std::string path;  // dir + "/" + file.
+  FileType type;
+  // The generation; 0 for the control segment and an opener's temporary
+  // control file (ud.N.tmp.<random>).
+  uint64_t gen;
+  // 16 hex digits for a generation file of this format; empty for the
+  // control segment, its temporary file and tagless (older) names.
+  std::string tag;
+};
+
+// Calls fn for each file of dictionary `name` in dir (one that
+// ParseFileName parses as name's), in name order, and for no other file.
+// Returns the error of listing dir (nothing called then), else OK. fn may
+// remove the file it is given.
+absl::Status ForEachFileOf(const std::string& dir, std::string_view name,
+                           absl::FunctionRef<void(const DictionaryFile&)> fn);
 
 }  // namespace ultradict
 

@@ -151,4 +151,17 @@ absl::Status WriteBatchInternal::Iterate(std::string_view rep,
   });
 }
 
+absl::Status WriteBatchInternal::CheckSizes(std::string_view key,
+                                            std::string_view value) {
+  if (key.size() > kMaxKeySize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "key of ", key.size(), " bytes; the limit is ", kMaxKeySize));
+  }
+  if (value.size() > kMaxValueSize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "value of ", value.size(), " bytes; the limit is ", kMaxValueSize));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace ultradict

@@ -11,7 +11,9 @@
 #include <string>
 #include <string_view>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
+#include "ultradict/options.h"
 #include "ultradict/write_batch.h"
 #include "util/coding.h"
 
@@ -41,6 +43,18 @@ class WriteBatchInternal {
   // DataLoss on damage (entries before it have been passed to fn).
   template <typename Fn>
   static absl::Status ForEachEntry(std::string_view rep, Fn&& fn);
+
+  // A batch's entries, decoded: a batch is checked whole before any of it
+  // is applied. Most batches need no allocation.
+  using Entries = absl::InlinedVector<Entry, 8>;
+  // Appends the entries of an encoded batch to *entries; DataLoss on damage.
+  static absl::Status Decode(std::string_view rep, Entries* entries) {
+    return ForEachEntry(rep,
+                        [entries](const Entry& e) { entries->push_back(e); });
+  }
+
+  // InvalidArgument when key or value is over its limit (options.h).
+  static absl::Status CheckSizes(std::string_view key, std::string_view value);
 
   // Calls handler for each entry of an encoded batch; DataLoss on damage.
   static absl::Status Iterate(std::string_view rep,

@@ -1,9 +1,16 @@
-// filename_test.cc: segment file names and name validation.
+// filename_test.cc: segment file names, name validation, and the scan of a
+// directory for a dictionary's files (ForEachFileOf).
 
 #include "db/filename.h"
 
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <string>
+#include <system_error>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "gtest/gtest.h"
@@ -136,6 +143,120 @@ TEST(FilenameTest, ValidateName) {
   EXPECT_TRUE(absl::IsInvalidArgument(ValidateName(std::string("a\0b", 3))));
   EXPECT_TRUE(absl::IsInvalidArgument(ValidateName(std::string(65, 'x'))));
   EXPECT_TRUE(ValidateName(std::string(64, 'x')).ok());
+}
+
+// A scratch directory under the test's temporary directory, removed with
+// everything in it at the end of the scope.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& hint)
+      : path_(::testing::TempDir() + "/" + hint + "." +
+              std::to_string(reinterpret_cast<uintptr_t>(this))) {
+    std::filesystem::create_directories(path_);
+  }
+  ~ScratchDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  const std::string& path() const { return path_; }
+  void Touch(const std::string& file) const {
+    std::ofstream(path_ + "/" + file) << "x";
+  }
+
+ private:
+  std::string path_;
+};
+
+constexpr char kTag[] = "0123456789abcdef";
+
+TEST(FilenameTest, ForEachFileOfVisitsExactlyTheDictionarysFiles) {
+  ScratchDir dir("foreach");
+  const std::string t = kTag;
+  const std::vector<std::string> ours = {
+      "ud.abc",                      // control
+      "ud.abc.2.log",                // tagless (older format)
+      "ud.abc.3." + t + ".log",      // log
+      "ud.abc.3." + t + ".snap",     // snapshot
+      "ud.abc.4." + t + ".log.tmp",  // compaction's temporary log
+      "ud.abc.tmp.5f3a",             // an opener's temporary control file
+  };
+  for (const std::string& f : ours) dir.Touch(f);
+  // Other dictionaries (one a prefix of ours, one with ours as a prefix),
+  // and names that are not segment files at all.
+  for (const std::string& f : std::vector<std::string>{
+           "ud.ab", "ud.abcd", "ud.abc-x.3." + t + ".log", "abc", "ud.",
+           "ud.abc.3." + t + ".bak", "ud.abc.x.log"}) {
+    dir.Touch(f);
+  }
+
+  std::vector<DictionaryFile> seen;
+  ASSERT_TRUE(ForEachFileOf(dir.path(), "abc", [&](const DictionaryFile& f) {
+                seen.push_back(f);
+              }).ok());
+  ASSERT_EQ(seen.size(), ours.size());
+  std::vector<std::string> names;
+  for (const DictionaryFile& f : seen) {
+    names.push_back(f.file);
+    EXPECT_EQ(f.path, dir.path() + "/" + f.file);
+  }
+  std::vector<std::string> sorted = ours;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(names, sorted);  // In name order.
+
+  auto find = [&](const std::string& file) -> const DictionaryFile& {
+    for (const DictionaryFile& f : seen) {
+      if (f.file == file) return f;
+    }
+    ADD_FAILURE() << file << " not visited";
+    return seen[0];
+  };
+  EXPECT_EQ(find("ud.abc").type, FileType::kControl);
+  EXPECT_EQ(find("ud.abc").gen, 0u);
+  EXPECT_EQ(find("ud.abc").tag, "");
+  EXPECT_EQ(find("ud.abc.2.log").type, FileType::kLog);
+  EXPECT_EQ(find("ud.abc.2.log").gen, 2u);
+  EXPECT_EQ(find("ud.abc.2.log").tag, "");
+  EXPECT_EQ(find("ud.abc.3." + t + ".log").type, FileType::kLog);
+  EXPECT_EQ(find("ud.abc.3." + t + ".log").tag, t);
+  EXPECT_EQ(find("ud.abc.3." + t + ".snap").type, FileType::kSnapshot);
+  EXPECT_EQ(find("ud.abc.3." + t + ".snap").gen, 3u);
+  EXPECT_EQ(find("ud.abc.4." + t + ".log.tmp").type, FileType::kTemp);
+  EXPECT_EQ(find("ud.abc.4." + t + ".log.tmp").gen, 4u);
+  EXPECT_EQ(find("ud.abc.4." + t + ".log.tmp").tag, t);
+  EXPECT_EQ(find("ud.abc.tmp.5f3a").type, FileType::kTemp);
+  EXPECT_EQ(find("ud.abc.tmp.5f3a").gen, 0u);
+}
+
+TEST(FilenameTest, ForEachFileOfLetsFnRemoveTheFile) {
+  ScratchDir dir("foreach_remove");
+  const std::string t = kTag;
+  for (const std::string& f :
+       {std::string("ud.abc"), "ud.abc.1." + t + ".log",
+        "ud.abc.1." + t + ".snap", std::string("ud.abcd")}) {
+    dir.Touch(f);
+  }
+  int visited = 0;
+  ASSERT_TRUE(ForEachFileOf(dir.path(), "abc", [&](const DictionaryFile& f) {
+                visited++;
+                EXPECT_TRUE(std::filesystem::remove(f.path)) << f.path;
+              }).ok());
+  EXPECT_EQ(visited, 3);
+  int left = 0;
+  ASSERT_TRUE(ForEachFileOf(dir.path(), "abc", [&](const DictionaryFile&) {
+                left++;
+              }).ok());
+  EXPECT_EQ(left, 0);
+  EXPECT_TRUE(std::filesystem::exists(dir.path() + "/ud.abcd"));
+}
+
+TEST(FilenameTest, ForEachFileOfReturnsTheListingError) {
+  ScratchDir dir("foreach_missing");
+  int visited = 0;
+  const absl::Status s =
+      ForEachFileOf(dir.path() + "/no-such-dir", "abc",
+                    [&](const DictionaryFile&) { visited++; });
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(visited, 0);
 }
 
 }  // namespace

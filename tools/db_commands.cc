@@ -17,13 +17,13 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "db/control_block.h"
 #include "db/filename.h"
 #include "port/port.h"
 #include "tools/command.h"
 #include "tools/report.h"
+#include "tools/stats.h"
 #include "ultradict/db.h"
 #include "util/strings.h"
 
@@ -232,46 +232,21 @@ int RunList(const Args& args) {
 int RunStat(const Args& args) {
   auto db = OpenDictionary(args, args.positional[0], /*create=*/false);
   if (!db.ok()) return Fail(args, db.status());
-  std::string stats, members;
-  if (!(*db)->GetProperty("ultradict.stats", &stats) ||
+  std::string property, members;
+  if (!(*db)->GetProperty("ultradict.stats", &property) ||
       !(*db)->GetProperty("ultradict.members", &members)) {
     return Fail(args, kExitError, "the engine has no ultradict.stats property");
   }
   // The engine counts this process among the members: leave it out.
-  const std::vector<std::string> pids = OtherPids(members);
-  std::vector<std::pair<std::string, std::string>> fields;
-  for (absl::string_view line : absl::StrSplit(stats, '\n', absl::SkipEmpty())) {
-    const size_t colon = line.find(": ");
-    if (colon == absl::string_view::npos) continue;
-    std::string key(line.substr(0, colon));
-    std::string value(line.substr(colon + 2));
-    if (key == "members") {
-      value = absl::StrCat(pids.size(), " (pids ", absl::StrJoin(pids, ","), ")");
-    }
-    fields.emplace_back(std::move(key), std::move(value));
+  std::vector<uint64_t> pids;
+  for (const std::string& pid : OtherPids(members)) {
+    uint64_t n;
+    if (absl::SimpleAtoi(pid, &n)) pids.push_back(n);
   }
-  std::string out;
-  if (!args.Has("json")) {
-    for (const auto& [key, value] : fields) {
-      absl::StrAppend(&out, key, ": ", value, "\n");
-    }
-  } else {
-    out = "{";
-    for (const auto& [key, value] : fields) {
-      if (out.size() > 1) out.push_back(',');
-      const std::string json_key = absl::StrReplaceAll(key, {{" ", "_"}});
-      uint64_t number;
-      if (key == "members") {
-        absl::StrAppend(&out, "\"members\":", pids.size(), ",\"member_pids\":[",
-                        absl::StrJoin(pids, ","), "]");
-      } else if (absl::SimpleAtoi(value, &number)) {
-        absl::StrAppend(&out, JsonQuote(json_key), ":", number);
-      } else {
-        absl::StrAppend(&out, JsonQuote(json_key), ":", JsonQuote(value));
-      }
-    }
-    out += "}\n";
-  }
+  absl::StatusOr<Stats> stats = ParseStats(property, pids);
+  if (!stats.ok()) return Fail(args, stats.status());
+  const std::string out =
+      args.Has("json") ? JsonLine(stats->Json()) : stats->Text();
   if (!WriteOut(out)) return Fail(args, kExitError, "error writing to stdout");
   return Finish(args);
 }

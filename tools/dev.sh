@@ -7,9 +7,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 PACKAGES=(
   bazel-bootstrap bazel-rules-java libabsl-dev libzstd-dev libxxhash-dev
-  liblmdb-dev libgtest-dev libgmock-dev libbenchmark-dev clang-14
-  libclang-rt-14-dev pkg-config procps python3 python3-dev pybind11-dev
-  python3-pytest cmake
+  liblmdb-dev libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
+  clang-14 libclang-rt-14-dev pkg-config procps python3 python3-dev
+  pybind11-dev python3-pytest universal-ctags cmake
 )
 
 # Tests tagged like this are skipped by the sanitizer runs.
@@ -20,7 +20,8 @@ usage() {
 Usage: tools/dev.sh <command> [args]
 
 Commands:
-  setup      Install missing Debian packages (apt-get; idempotent).
+  setup      Install missing Debian packages (apt-get; idempotent; quiet:
+             one line naming them, apt's log only when it fails).
   demo       Build and run the demo: bazel run -c opt //examples:demo
   test       Run the whole test suite: bazel test //..., then the Python
              package's pytest suite (tools/python_test.sh; skipped when
@@ -37,19 +38,35 @@ Commands:
 USAGE
 }
 
+# Installs the missing PACKAGES quietly: one line naming them, apt's log
+# only when it fails (then exits with apt's status). Nothing is printed,
+# and apt is not run, when all are installed (one dpkg-query call).
 setup() {
-  local missing=() pkg
+  local missing=() pkg status log rc=0
+  declare -A installed=()
+  while IFS=' ' read -r pkg status; do
+    [[ $status == installed ]] && installed[$pkg]=1
+  done < <(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${PACKAGES[@]}" 2>/dev/null)
   for pkg in "${PACKAGES[@]}"; do
-    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
-      missing+=("$pkg")
-    fi
+    [[ -n ${installed[$pkg]:-} ]] || missing+=("$pkg")
   done
   [[ ${#missing[@]} -eq 0 ]] && return 0
-  echo "dev.sh: installing ${missing[*]}" >&2
+  echo "dev.sh setup: installing from Debian: ${missing[*]}" >&2
   local sudo=()
   [[ $(id -u) -ne 0 ]] && sudo=(sudo)
-  "${sudo[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  log=$(mktemp "${TMPDIR:-/tmp}/ultradict-setup.XXXXXX.log")
+  {
+    "${sudo[@]}" apt-get update &&
+      DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y \
+        --no-install-recommends "${missing[@]}"
+  } </dev/null >"$log" 2>&1 || rc=$?
+  if [[ $rc -ne 0 ]]; then
+    cat "$log" >&2
+    echo "dev.sh setup: apt-get failed (exit $rc) installing: ${missing[*]}" >&2
+    rm -f "$log"
+    return "$rc"
+  fi
+  rm -f "$log"
 }
 
 # sanitize_run <asan|tsan> [extra bazel args]: test //... under one sanitizer.

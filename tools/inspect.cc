@@ -17,6 +17,7 @@
 #include "db/snapshot_format.h"
 #include "db/snapshot_reader.h"
 #include "db/write_batch_internal.h"
+#include "nlohmann/json.hpp"
 #include "port/port.h"
 #include "util/coding.h"
 #include "util/strings.h"
@@ -50,18 +51,6 @@ absl::Status OpenSegment(const std::string& path, port::Segment* segment) {
   if (!opened.ok()) return opened.status();
   *segment = std::move(*opened);
   return absl::OkStatus();
-}
-
-const char* LifetimeName(uint8_t lifetime) {
-  switch (lifetime) {
-    case 0:
-      return "persistent";
-    case 1:
-      return "until-last-close";
-    case 2:
-      return "until-creator-closes";
-  }
-  return "unknown";
 }
 
 // Collects the operations of a write batch for the report.
@@ -105,7 +94,7 @@ bool InspectControl(const port::Segment& seg, Inspection* result, Node& node,
     node.Str("compression", static_cast<uint8_t>(base[16]) == 0   ? "none"
                             : static_cast<uint8_t>(base[16]) == 1 ? "zstd"
                                                                   : "unknown");
-    node.Str("lifetime", LifetimeName(static_cast<uint8_t>(base[17])));
+    node.Str("lifetime", control::LifetimeName(block.lifetime()));
     node.Num("compression_threshold", block.compression_threshold());
     node.Num("initial_log_size", block.initial_log_size());
     node.Str("creator_token", Hex(block.creator_token()));
@@ -193,7 +182,7 @@ void InspectLog(const port::Segment& seg, std::optional<uint32_t> head,
       limit = *head;
     }
   } else {
-    node.Str("head_offset", "unknown (single segment)");
+    node.Missing("head_offset", "unknown (single segment)");
   }
   uint64_t count = 0, ops = 0;
   size_t offset = 0;
@@ -399,14 +388,13 @@ std::string Inspection::Text() const {
 }
 
 std::string Inspection::Json() const {
-  std::string out = "{\"segments\":[";
-  for (size_t i = 0; i < segments_.size(); i++) {
-    if (i > 0) out.push_back(',');
-    absl::StrAppend(&out, segments_[i]->Json());
-  }
-  absl::StrAppend(&out, "],\"problems\":", problems_,
-                  ",\"ok\":", problems_ == 0 ? "true" : "false", "}\n");
-  return out;
+  nlohmann::ordered_json out;
+  nlohmann::ordered_json& segments = out["segments"];
+  segments = nlohmann::ordered_json::array();
+  for (const auto& segment : segments_) segments.push_back(segment->Json());
+  out["problems"] = problems_;
+  out["ok"] = problems_ == 0;
+  return JsonLine(out);
 }
 
 std::string Inspection::VerifyText() const {
@@ -514,34 +502,27 @@ absl::Status InspectDictionary(const std::string& dir, const std::string& name,
 
   // Other files of this dictionary: left by a crashed compaction (removed
   // by the next writer), or all there is when the control segment is bad.
-  absl::StatusOr<std::vector<std::string>> files = port::ListDirectory(dir);
-  if (!files.ok()) return absl::OkStatus();  // The report stands as it is.
-  std::sort(files->begin(), files->end());
-  for (const std::string& file : *files) {
-    std::string file_name;
-    FileType type;
-    uint64_t file_gen;
-    const std::string path = absl::StrCat(dir, "/", file);
-    if (!ParseFileName(file, &file_name, &type, &file_gen) ||
-        file_name != name || type == FileType::kControl || path == snap_path ||
-        path == log_path) {
-      continue;
+  // A listing error leaves the report as it is.
+  ForEachFileOf(dir, name, [&](const DictionaryFile& f) {
+    if (f.type == FileType::kControl || f.path == snap_path ||
+        f.path == log_path) {
+      return;
     }
     if (valid) {
-      control_node.Add("other_files", "other_file").Str("path", path);
-      continue;
+      control_node.Add("other_files", "other_file").Str("path", f.path);
+      return;
     }
     port::Segment seg;
     Kind kind;
-    s = OpenSegment(path, &seg);
+    absl::Status s = OpenSegment(f.path, &seg);
     if (s.ok()) s = DetectKind(seg, &kind);
     if (!s.ok()) {
-      result->AddDamage(result->AddSegment(path, "unknown"),
+      result->AddDamage(result->AddSegment(f.path, "unknown"),
                         std::string(s.message()));
-      continue;
+      return;
     }
     InspectOpened(seg, kind, std::nullopt, options, result);
-  }
+  }).IgnoreError();
   return absl::OkStatus();
 }
 

@@ -2,9 +2,11 @@
 
 #include "tools/report.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "nlohmann/json.hpp"
 #include "util/strings.h"
 
 namespace ultradict {
@@ -14,34 +16,30 @@ std::string EscapeBytes(std::string_view bytes) {
   return absl::StrReplaceAll(absl::CHexEscape(AsAbsl(bytes)), {{" ", "\\x20"}});
 }
 
-std::string JsonQuote(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    const unsigned char u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (u < 0x20 || u == 0x7f) {
-      absl::StrAppend(&out, "\\u00", absl::Hex(u, absl::kZeroPad2));
-    } else {
-      out.push_back(c);
-    }
-  }
-  out.push_back('"');
-  return out;
+std::string JsonLine(const nlohmann::ordered_json& json) {
+  return json.dump(-1, ' ', /*ensure_ascii=*/false,
+                   nlohmann::ordered_json::error_handler_t::replace) +
+         "\n";
 }
 
 void Node::Str(std::string_view key, std::string value) {
-  fields_.push_back(Field{std::string(key), Kind::kString, std::move(value), {}});
+  fields_.push_back(
+      Field{std::string(key), Kind::kString, std::move(value), 0, {}});
 }
 
 void Node::Num(std::string_view key, uint64_t value) {
-  fields_.push_back(Field{std::string(key), Kind::kNumber, absl::StrCat(value), {}});
+  fields_.push_back(
+      Field{std::string(key), Kind::kNumber, absl::StrCat(value), value, {}});
 }
 
 void Node::Bool(std::string_view key, bool value) {
   fields_.push_back(
-      Field{std::string(key), Kind::kBool, value ? "true" : "false", {}});
+      Field{std::string(key), Kind::kBool, value ? "true" : "false", 0, {}});
+}
+
+void Node::Missing(std::string_view key, std::string text) {
+  fields_.push_back(
+      Field{std::string(key), Kind::kMissing, std::move(text), 0, {}});
 }
 
 Node& Node::Add(std::string_view array, std::string label) {
@@ -50,7 +48,7 @@ Node& Node::Add(std::string_view array, std::string label) {
     if (f.kind == Kind::kArray && f.key == array) field = &f;
   }
   if (field == nullptr) {
-    fields_.push_back(Field{std::string(array), Kind::kArray, "", {}});
+    fields_.push_back(Field{std::string(array), Kind::kArray, "", 0, {}});
     field = &fields_.back();
   }
   field->items.push_back(std::make_unique<Node>(std::move(label)));
@@ -111,37 +109,32 @@ std::string Node::Text(int indent, bool one_line, std::string_view skip) const {
   return out;
 }
 
-std::string Node::Json(bool with_kind) const {
-  std::string out = "{";
-  bool first = true;
-  if (with_kind) {
-    absl::StrAppend(&out, "\"kind\":", JsonQuote(label_));
-    first = false;
-  }
+nlohmann::ordered_json Node::Json(bool with_kind) const {
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  if (with_kind) out["kind"] = absl::AsciiStrToLower(label_);
   for (const Field& f : fields_) {
-    if (!first) out.push_back(',');
-    first = false;
-    absl::StrAppend(&out, JsonQuote(f.key), ":");
+    nlohmann::ordered_json& value = out[f.key];
     switch (f.kind) {
       case Kind::kString:
-        absl::StrAppend(&out, JsonQuote(f.value));
+        value = f.value;
         break;
       case Kind::kNumber:
+        value = f.number;
+        break;
       case Kind::kBool:
-        absl::StrAppend(&out, f.value);
+        value = f.value == "true";
         break;
-      case Kind::kArray: {
-        out.push_back('[');
-        for (size_t i = 0; i < f.items.size(); i++) {
-          if (i > 0) out.push_back(',');
-          absl::StrAppend(&out, f.items[i]->Json(/*with_kind=*/true));
+      case Kind::kMissing:
+        value = nullptr;
+        break;
+      case Kind::kArray:
+        value = nlohmann::ordered_json::array();
+        for (const auto& item : f.items) {
+          value.push_back(item->Json(/*with_kind=*/true));
         }
-        out.push_back(']');
         break;
-      }
     }
   }
-  out.push_back('}');
   return out;
 }
 

@@ -14,6 +14,13 @@
 // "label: message". Strings are printed as given: callers escape binary
 // keys first (EscapeBytes).
 //
+// JSON (nlohmann::ordered_json, fields in order; callers include
+// nlohmann/json.hpp to use it): an object per node;
+// strings, numbers and booleans as such, a Missing field as null, an array
+// as a list of objects whose first key "kind" is the item's label in lower
+// case ("DAMAGE" -> "damage"). Keys are the field names given here, so
+// they must be snake_case: they are an interface (doc/cli.md).
+//
 // Not thread-safe.
 
 #ifndef ULTRADICT_TOOLS_REPORT_H_
@@ -25,6 +32,8 @@
 #include <string_view>
 #include <vector>
 
+#include "nlohmann/json_fwd.hpp"
+
 namespace ultradict {
 namespace tool {
 
@@ -33,8 +42,9 @@ namespace tool {
 // key or value is always one whitespace-free word.
 std::string EscapeBytes(std::string_view bytes);
 
-// A JSON string literal (quotes included) of ASCII or UTF-8 text.
-std::string JsonQuote(std::string_view text);
+// One line of JSON (ending with a newline) that never throws: bytes that
+// are not UTF-8 (a path, say) become U+FFFD.
+std::string JsonLine(const nlohmann::ordered_json& json);
 
 class Node {
  public:
@@ -46,6 +56,8 @@ class Node {
   void Str(std::string_view key, std::string value);
   void Num(std::string_view key, uint64_t value);
   void Bool(std::string_view key, bool value);  // Text: yes/no.
+  // A field without a value: `text` in the text form, null in JSON.
+  void Missing(std::string_view key, std::string text);
 
   // Appends a node to the array `array` (created on first use) and returns
   // it; the reference stays valid while this node lives.
@@ -65,16 +77,17 @@ class Node {
   std::string Text(int indent, bool one_line,
                    std::string_view skip = std::string_view()) const;
 
-  // The node as a JSON object; `with_kind` adds its label first as
-  // "kind" (done for the nodes of arrays).
-  std::string Json(bool with_kind = false) const;
+  // The node as a JSON object; `with_kind` adds its label (lower case)
+  // first as "kind" (done for the nodes of arrays).
+  nlohmann::ordered_json Json(bool with_kind = false) const;
 
  private:
-  enum class Kind { kString, kNumber, kBool, kArray };
+  enum class Kind { kString, kNumber, kBool, kMissing, kArray };
   struct Field {
     std::string key;
     Kind kind;
     std::string value;  // Decimal for numbers, "true"/"false" for bools.
+    uint64_t number = 0;                       // kNumber.
     std::vector<std::unique_ptr<Node>> items;  // kArray.
   };
 

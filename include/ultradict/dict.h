@@ -94,137 +94,66 @@ struct NestedRef {
 
 inline constexpr char kRefVersion = '1';
 
-inline bool IsRef(std::string_view stored) {
-  return !stored.empty() && stored[0] == kNestedTypeTag;
-}
+// The non-template helpers below are compiled once, into //:ultradict
+// (db/dict_nested.cc); the templates of this file call them.
 
-inline std::string EncodeRef(const NestedRef& ref) {
-  std::string out{kNestedTypeTag, kRefVersion, ref.key_tag, ref.value_tag};
-  out += ref.name;
-  return out;
-}
+// Whether a stored value is a nested-dictionary reference (its first byte
+// is kNestedTypeTag; it may still be damaged, see DecodeRef).
+bool IsRef(std::string_view stored);
 
-inline absl::StatusOr<NestedRef> DecodeRef(std::string_view stored) {
-  if (stored.size() < 5 || stored[0] != kNestedTypeTag ||
-      stored[1] != kRefVersion) {
-    return absl::DataLossError("damaged nested-dictionary reference");
-  }
-  NestedRef ref;
-  ref.key_tag = stored[2];
-  ref.value_tag = stored[3];
-  ref.name = std::string(stored.substr(4));
-  return ref;
-}
+// The stored form of ref (see NestedRef).
+std::string EncodeRef(const NestedRef& ref);
 
-// FNV-1a, 64 bits: stable across processes, programs and compilers.
-inline uint64_t Fnv1a64(std::string_view a, std::string_view b) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  auto mix = [&h](unsigned char c) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  };
-  for (char c : a) mix(static_cast<unsigned char>(c));
-  mix(0);
-  for (char c : b) mix(static_cast<unsigned char>(c));
-  return h;
-}
+// ref from its stored form; DataLoss when shorter than 5 bytes or not a
+// version-kRefVersion reference. The name is not checked here: callers
+// compare it with ChildName (a forged reference must not be followed).
+absl::StatusOr<NestedRef> DecodeRef(std::string_view stored);
 
 // The child's name for (parent, encoded key): see the file comment.
-inline std::string ChildName(std::string_view parent,
-                             std::string_view encoded_key) {
-  constexpr size_t kHexDigits = 12;
-  static constexpr char kHex[] = "0123456789abcdef";
-  const uint64_t h = Fnv1a64(parent, encoded_key);
-  std::string name(parent.substr(0, kMaxNameLength - 1 - kHexDigits));
-  name += '-';
-  for (size_t i = 0; i < kHexDigits; i++) {
-    name += kHex[(h >> (4 * (kHexDigits - 1 - i))) & 15];
-  }
-  return name;
-}
+std::string ChildName(std::string_view parent, std::string_view encoded_key);
 
-inline Options ChildOptions(const Options& parent) {
-  Options options = parent;
-  options.create_if_missing = true;
-  options.error_if_exists = false;
-  options.lifetime = Lifetime::kPersistent;
-  return options;
-}
+// OK when stored is a reference to want (same name, key and value tags);
+// FailedPrecondition for a plain value or other tags, DataLoss for a
+// damaged reference or one naming another child.
+absl::Status CheckRef(std::string_view stored, const NestedRef& want);
 
-inline absl::Status Annotate(const absl::Status& s, std::string_view name) {
-  if (s.ok()) return s;
-  return absl::Status(s.code(), "dictionary \"" + std::string(name) +
-                                    "\": " + std::string(s.message()));
-}
+// FailedPrecondition "key holds a <type>, not a nested dictionary".
+absl::Status NotNestedError(std::string_view stored);
 
-inline void KeepFirstError(absl::Status* result, const absl::Status& s) {
-  if (result->ok() && !s.ok()) *result = s;
-}
+// Appends to dropped the child named by the reference stored under
+// encoded_key of dictionary `parent`, when stored is a reference naming the
+// child ChildName gives (a forged reference can not make us destroy an
+// unrelated dictionary).
+void CollectRef(std::string_view parent, std::string_view encoded_key,
+                std::string_view stored, std::vector<std::string>* dropped);
 
+// A child's options: the parent's, created when missing, persistent.
+Options ChildOptions(const Options& parent);
+
+// s with "dictionary \"name\": " before its message (OK stays OK).
+absl::Status Annotate(const absl::Status& s, std::string_view name);
+
+// Sets *result to s when *result is OK and s is not.
+void KeepFirstError(absl::Status* result, const absl::Status& s);
+
+// Destroys the dictionary `name` (at nesting depth `depth`) and its
+// children, recursively; OK when it is missing. FailedPrecondition below
+// kMaxNestingDepth.
 absl::Status DestroyTree(const Options& options, const std::string& name,
                          int depth);
 
 // Removes the children referenced from db (recursively). Only references
-// whose name is the one derived from (db's name, key) are followed, so a
-// forged reference can not make us destroy an unrelated dictionary.
-inline absl::Status DestroyChildren(DB* db, const Options& options, int depth) {
-  std::vector<std::string> children;
-  {
-    std::unique_ptr<Iterator> it = db->NewIterator();
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      if (!IsRef(it->value())) continue;
-      absl::StatusOr<NestedRef> ref = DecodeRef(it->value());
-      if (ref.ok() && ref->name == ChildName(db->name(), it->key())) {
-        children.push_back(ref->name);
-      }
-    }
-    if (!it->status().ok()) return it->status();
-  }
-  absl::Status result;
-  for (const std::string& child : children) {
-    KeepFirstError(&result,
-                   DestroyTree(ChildOptions(options), child, depth + 1));
-  }
-  return result;
-}
-
-// Destroys the dictionary `name` and its children; OK when it is missing.
-inline absl::Status DestroyTree(const Options& options, const std::string& name,
-                                int depth) {
-  absl::Status result;
-  if (depth > kMaxNestingDepth) {
-    return absl::FailedPreconditionError(
-        "dictionary \"" + name + "\" is nested deeper than " +
-        std::to_string(kMaxNestingDepth) + " levels; not destroyed");
-  }
-  {
-    Options open_options = options;
-    open_options.create_if_missing = false;
-    open_options.error_if_exists = false;
-    absl::StatusOr<std::unique_ptr<DB>> db = DB::Open(open_options, name);
-    if (absl::IsNotFound(db.status())) return absl::OkStatus();
-    if (db.ok()) {
-      KeepFirstError(&result, DestroyChildren(db->get(), options, depth));
-    } else {
-      KeepFirstError(&result, db.status());
-    }
-  }
-  absl::Status s = DestroyDB(name, options);
-  if (!absl::IsNotFound(s)) KeepFirstError(&result, s);
-  return result;
-}
+// whose name is the one derived from (db's name, key) are followed.
+absl::Status DestroyChildren(DB* db, const Options& options, int depth);
 
 // Destroys the children named (after a write dropped their references).
-inline absl::Status DestroyDropped(const Options& options,
-                                   const std::vector<std::string>& children,
-                                   int depth) {
-  absl::Status result;
-  for (const std::string& child : children) {
-    KeepFirstError(&result,
-                   DestroyTree(ChildOptions(options), child, depth + 1));
-  }
-  return result;
-}
+absl::Status DestroyDropped(const Options& options,
+                            const std::vector<std::string>& children,
+                            int depth);
+
+// The compression a dictionary really has (its "ultradict.compression"
+// property), or fallback when db is null or does not say.
+Compression CompressionOf(DB* db, Compression fallback);
 
 template <typename K>
 struct KeyTraits {
@@ -520,9 +449,7 @@ class Dict {
       absl::Status gs = txn.Get(ekey, &stored);
       if (!gs.ok()) return gs;
       if (!dict_internal::IsRef(stored)) {
-        return absl::FailedPreconditionError(
-            "key holds a " + TypeTagName(stored.empty() ? 0 : stored[0]) +
-            ", not a nested dictionary");
+        return dict_internal::NotNestedError(stored);
       }
       CollectRef(ekey, stored, &dropped);
       txn.Delete(ekey);
@@ -758,13 +685,8 @@ class Dict {
         options_(options),
         depth_(depth) {
     // Children get the compression the dictionary really has.
-    std::string compression;
-    if (db_ != nullptr &&
-        db_->GetProperty("ultradict.compression", &compression)) {
-      options_.compression = compression == "zstd"
-                                 ? Compression::kZstdCompression
-                                 : Compression::kNoCompression;
-    }
+    options_.compression =
+        dict_internal::CompressionOf(db_, options_.compression);
   }
 
   static std::string EncodeKey(KeyArg key) {
@@ -775,40 +697,15 @@ class Dict {
     return dict_internal::Annotate(s, db_->name());
   }
 
-  // Notes the child named by the reference stored under ekey, if it is
-  // one and names the child a reference of ours would (a forged reference
-  // can not make us destroy an unrelated dictionary).
+  // Notes the child referenced under ekey (dict_internal::CollectRef).
   void CollectRef(std::string_view ekey, std::string_view stored,
                   std::vector<std::string>* dropped) const {
-    if (!dict_internal::IsRef(stored)) return;
-    absl::StatusOr<dict_internal::NestedRef> ref =
-        dict_internal::DecodeRef(stored);
-    if (ref.ok() && ref->name == dict_internal::ChildName(name(), ekey)) {
-      dropped->push_back(ref->name);
-    }
+    dict_internal::CollectRef(name(), ekey, stored, dropped);
   }
 
   static absl::Status CheckRef(std::string_view stored,
                                const dict_internal::NestedRef& want) {
-    if (!dict_internal::IsRef(stored)) {
-      return absl::FailedPreconditionError(
-          "key holds a " + TypeTagName(stored.empty() ? 0 : stored[0]) +
-          ", not a nested dictionary");
-    }
-    absl::StatusOr<dict_internal::NestedRef> ref =
-        dict_internal::DecodeRef(stored);
-    if (!ref.ok()) return ref.status();
-    if (ref->name != want.name) {
-      return absl::DataLossError("nested reference names \"" + ref->name +
-                                 "\", expected \"" + want.name + "\"");
-    }
-    if (ref->key_tag != want.key_tag || ref->value_tag != want.value_tag) {
-      return absl::FailedPreconditionError(
-          "nested dictionary of " + TypeTagName(ref->key_tag) + " -> " +
-          TypeTagName(ref->value_tag) + " opened as " +
-          TypeTagName(want.key_tag) + " -> " + TypeTagName(want.value_tag));
-    }
-    return absl::OkStatus();
+    return dict_internal::CheckRef(stored, want);
   }
 
   absl::Status SetEncoded(const std::string& ekey, const V& value) {

@@ -65,16 +65,43 @@ expect_line "summary: 3 segments, 0 problems: ok"
 grep -q DAMAGE "$SCRATCH/out" && fail "clean dictionary reported damage"
 [[ -z $ERR ]] || fail "dump wrote on stderr"
 
-# JSON: the same facts.
+# JSON: the same facts, parsed (keys and types as in doc/cli.md).
 expect 0 "$UD" dump "$NAME" --json
-[[ $OUT == '{"segments":[{"path":"'"$D/ud.$NAME"'","type":"control","size":36864,'* ]] ||
-  fail "json: control first"
-for want in '"head_offset":60' '"entry_count":2' '"ok":true}' '"problems":0' \
-    '{"kind":"record","offset":64,"size":19,"type":"batch","compressed":false,"checksum":"ok","operations":[{"kind":"put","key":"a","value_length":1}],"ops":1}' \
-    '{"kind":"del","key":"s1"}' \
-    '{"kind":"entry","index":1,"key":"s2","value_length":3,"compressed":false,"checksum":"ok"}'; do
-  [[ $OUT == *"$want"* ]] || fail "json lacks $want"
-done
+[[ $(wc -l <"$SCRATCH/out") == 1 ]] || fail "dump --json: not one line"
+json_check "list(d) == ['segments', 'problems', 'ok']" \
+  "d['problems'] == 0 and d['ok'] is True" \
+  "[s['type'] for s in d['segments']] == ['control', 'snapshot', 'log']" \
+  "[s['path'] for s in d['segments']] == ['$D/ud.$NAME', '$SNAP', '$LOG']"
+# The control segment.
+json_check "d['segments'][0]['size'] == 36864" \
+  "d['segments'][0]['magic'] == 'UDCTRL\\\\x00\\\\x01'" \
+  "d['segments'][0]['name'] == '$NAME'" \
+  "d['segments'][0]['header'] == 'ok' and d['segments'][0]['state'] == 'ready'" \
+  "d['segments'][0]['head'] == '0x20000003c'" \
+  "d['segments'][0]['head_generation'] == 2" \
+  "d['segments'][0]['head_offset'] == 60" \
+  "d['segments'][0]['sequence'] == 7 and d['segments'][0]['entries'] == 3" \
+  "d['segments'][0]['member_slots_used'] == 0" \
+  "'members' not in d['segments'][0] and 'damage' not in d['segments'][0]"
+# The snapshot and its entries.
+json_check "d['segments'][1]['entry_count'] == 2" \
+  "d['segments'][1]['body_checksum'] == 'ok'" \
+  "d['segments'][1]['entries'] == [
+     {'kind': 'entry', 'index': 0, 'key': 's1', 'value_length': 3,
+      'compressed': False, 'checksum': 'ok'},
+     {'kind': 'entry', 'index': 1, 'key': 's2', 'value_length': 3,
+      'compressed': False, 'checksum': 'ok'}]"
+# The log, its records and their operations (keys escaped as in the text).
+json_check "d['segments'][2]['head_offset'] == 60" \
+  "d['segments'][2]['records_checked'] == 3 and d['segments'][2]['ops'] == 3" \
+  "d['segments'][2]['records'][0] == {'kind': 'record', 'offset': 64,
+     'size': 19, 'type': 'batch', 'compressed': False, 'checksum': 'ok',
+     'operations': [{'kind': 'put', 'key': 'a', 'value_length': 1}],
+     'ops': 1}" \
+  "d['segments'][2]['records'][1]['operations'] ==
+     [{'kind': 'put', 'key': 'b\\\\x20b', 'value_length': 3}]" \
+  "d['segments'][2]['records'][2]['operations'] ==
+     [{'kind': 'del', 'key': 's1'}]"
 
 # Copies of each segment, by --segment: the kind is told by the magic.
 cp "$D/ud.$NAME" "$SCRATCH/control.copy"
@@ -89,6 +116,10 @@ expect 0 "$UD" dump --segment "$SCRATCH/log.copy"
 expect_line "  head_offset: unknown (single segment)"
 expect_line "  records_checked: 3"
 expect_line "    del key=s1"
+# A head unknown is null in JSON (a number when known).
+expect 0 "$UD" dump --segment "$SCRATCH/log.copy" --json
+json_check "d['segments'][0]['head_offset'] is None" \
+  "d['segments'][0]['records_checked'] == 3"
 expect 0 "$UD" verify --segment "$SCRATCH/log.copy"
 expect_line "summary: 1 segments checked, 0 problems: ok"
 echo PASS

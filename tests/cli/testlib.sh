@@ -94,3 +94,16 @@ segment_path() {
   done
   echo "$ULTRADICT_DIR/no-$2-of-generation-$1"
 }
+
+# json_check EXPR...: $SCRATCH/out is one JSON document (parsed with
+# Python's json module, as `d`) and each Python expression is true of it.
+json_check() {
+  python3 - "$SCRATCH/out" "$@" <<'PY' || fail "JSON check failed (see above)"
+import json, sys
+with open(sys.argv[1], encoding="utf-8") as f:
+    d = json.load(f)
+for expr in sys.argv[2:]:
+    if not eval("(" + expr + ")", {"d": d}):
+        sys.exit("JSON check false: " + expr)
+PY
+}

@@ -1,10 +1,13 @@
-// Consumer smoke test: open a fresh DB, put/get one key, destroy it.
-// Exits 0 only if the value read back matches the value written.
+// Consumer smoke test: open a fresh DB, put/get one key, then a nested Dict
+// over it (Dict's non-template code is in the library: this links it from
+// outside), destroy it all. Exits 0 only if the values read back match the
+// values written.
 #include <iostream>
 #include <memory>
 #include <string>
 
 #include "ultradict/db.h"
+#include "ultradict/dict.h"
 
 int main() {
   ultradict::Options options;  // Persistent until DestroyDB.
@@ -27,6 +30,28 @@ int main() {
   }
   std::cout << "hello -> " << value << "\n";
   if (value != "world") rc = 1;
+  {
+    ultradict::Dict<std::string, int64_t> dict(db->get(), options);
+    std::string child_value;
+    {
+      absl::StatusOr<ultradict::Dict<std::string, std::string>> child =
+          dict.Nested<std::string, std::string>("child");
+      absl::Status s = child.status();
+      if (s.ok()) s = child->Set("k", "v");
+      if (s.ok()) {
+        absl::StatusOr<std::string> v = child->Get("k");
+        s = v.status();
+        if (v.ok()) child_value = *v;
+      }
+      if (!s.ok()) std::cerr << "nested Dict failed: " << s << "\n";
+    }
+    std::cout << "child k -> " << child_value << "\n";
+    if (child_value != "v") rc = 1;
+    if (absl::Status s = dict.EraseNested("child"); !s.ok()) {
+      std::cerr << "EraseNested failed: " << s << "\n";
+      rc = 1;
+    }
+  }
   db->reset();  // Close before destroying.
   if (absl::Status s = ultradict::DestroyDB(name); !s.ok()) {
     std::cerr << "DestroyDB failed: " << s << "\n";

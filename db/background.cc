@@ -1,0 +1,168 @@
+// background.cc: the background thread of a DB handle (see background.h).
+
+#include "db/background.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "db/control_block.h"
+#include "db/log_format.h"
+
+namespace ultradict {
+
+namespace {
+// The Background whose thread this is, if any.
+thread_local const Background* tls_background = nullptr;
+}  // namespace
+
+Background::Background(bool enabled, std::function<void()> compact,
+                       const std::atomic<uint64_t>* head)
+    : enabled_(enabled),
+      compact_(std::move(compact)),
+      head_(head),
+      pid_(port::CurrentPid()) {}
+
+bool Background::Accepts() const {
+  return enabled_ && port::CurrentPid() == pid_;
+}
+
+bool Background::InForkChild() const { return port::CurrentPid() != pid_; }
+
+bool Background::ScheduleCompaction() {
+  if (!Accepts()) return false;  // A fork child compacts inline.
+  port::MutexLock l(&mu_);
+  if (stop_) return false;
+  if (!scheduled_) {
+    scheduled_ = true;
+    WakeLocked();
+  }
+  return true;
+}
+
+bool Background::CompactionPending(uint64_t* published) {
+  if (!Accepts()) return false;
+  port::MutexLock l(&mu_);
+  if (!scheduled_ || stop_) return false;
+  *published = published_;
+  return true;
+}
+
+void Background::Published() {
+  port::MutexLock l(&mu_);
+  published_++;
+  cv_.SignalAll();
+}
+
+void Background::WaitForPublication(uint64_t published,
+                                    std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  port::MutexLock l(&mu_);
+  while (scheduled_ && !stop_ && published_ == published) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return;
+    cv_.WaitFor(left);
+  }
+}
+
+void Background::Retire(std::shared_ptr<const Generation> generation) {
+  if (!Accepts()) return;
+  port::MutexLock l(&mu_);
+  if (stop_) return;
+  retired_.push_back(std::move(generation));
+  WakeLocked();
+}
+
+void Background::AskReserve(const std::shared_ptr<Generation>& g, size_t end) {
+  const size_t wanted = std::min(end + kReserveAhead, g->record_capacity);
+  if (wanted <= g->reserved.load(std::memory_order_relaxed) ||
+      wanted <= g->reserve_asked) {
+    return;
+  }
+  if (!Accepts()) return;
+  g->reserve_asked = std::min(end + 2 * kReserveAhead, g->record_capacity);
+  port::MutexLock l(&mu_);
+  if (stop_) return;
+  reserve_.gen = g;
+  reserve_.end = g->reserve_asked;
+  reserve_.pending = true;
+  reserve_wanted_.store(true, std::memory_order_relaxed);
+  WakeLocked();
+}
+
+void Background::ServeReserve() {
+  if (tls_background != this) return;
+  std::shared_ptr<Generation> g;
+  size_t end;
+  {
+    port::MutexLock l(&mu_);
+    reserve_wanted_.store(false, std::memory_order_relaxed);
+    if (!reserve_.pending) return;
+    reserve_.pending = false;
+    g = reserve_.gen.lock();  // Null when the generation is gone.
+    reserve_.gen.reset();
+    end = reserve_.end;
+  }
+  if (g == nullptr) return;
+  // A failure (a full filesystem) is left for the writer to meet and report.
+  for (;;) {
+    const size_t from = g->reserved.load(std::memory_order_acquire);
+    if (from >= end) break;
+    const uint64_t head = head_->load(std::memory_order_relaxed);
+    if (control::HeadGeneration(head) != g->gen) break;  // Compacted meanwhile.
+    // In small steps: populating pages holds this process's mmap lock,
+    // which the writer's own page faults (a growing index) wait for.
+    const size_t step = std::min(end - from, kLogReserveStep / 4);
+    if (!g->ReserveFile(log::kHeaderSize + from, step).ok()) break;
+    g->Reserved(from + step);
+  }
+}
+
+void Background::WakeLocked() {
+  if (!thread_.joinable()) thread_ = std::thread([this] { Loop(); });
+  cv_.Signal();
+}
+
+void Background::Loop() {
+  tls_background = this;
+  mu_.Lock();
+  for (;;) {
+    while (!scheduled_ && !stop_ && retired_.empty() && !reserve_.pending) {
+      cv_.Wait();
+    }
+    std::vector<std::shared_ptr<const Generation>> retired;
+    retired.swap(retired_);
+    if (stop_) break;  // `retired` is released on the way out.
+    const bool compact = scheduled_;
+    mu_.Unlock();
+    MaybeServeReserve();  // First: the writer is about to need the pages.
+    retired.clear();
+    if (compact) compact_();  // Writers compact inline if it fails.
+    mu_.Lock();
+    if (compact) {
+      scheduled_ = false;
+      cv_.SignalAll();
+    }
+  }
+  mu_.Unlock();
+}
+
+void Background::Stop() {
+  {
+    port::MutexLock l(&mu_);
+    stop_ = true;
+    cv_.SignalAll();
+  }
+  if (thread_.joinable()) thread_.join();
+  port::MutexLock l(&mu_);
+  retired_.clear();
+  reserve_ = ReserveRequest();
+}
+
+void Background::Abandon(std::unique_ptr<Background> background) {
+  if (background->thread_.joinable()) {
+    (void)background.release();  // See the header: nothing of it is touched.
+  }
+}
+
+}  // namespace ultradict

@@ -1,0 +1,232 @@
+// compaction.cc: merging changes into the next snapshot and making the next
+// generation (see compaction.h).
+
+#include "db/compaction.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "db/log_format.h"
+#include "db/log_writer.h"
+#include "db/write_batch_internal.h"
+
+namespace ultradict {
+
+namespace {
+
+// Bytes [start, start + 8) of key as a big-endian word, zero-padded.
+uint64_t KeyWord(std::string_view key, size_t start) {
+  if (key.size() >= start + 8) {
+    uint64_t word;
+    std::memcpy(&word, key.data() + start, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    word = __builtin_bswap64(word);
+#endif
+    return word;
+  }
+  uint64_t word = 0;
+  for (size_t i = start; i < start + 8; i++) {
+    word =
+        word << 8 | (i < key.size() ? static_cast<unsigned char>(key[i]) : 0u);
+  }
+  return word;
+}
+
+}  // namespace
+
+KeyPrefix PrefixOf(std::string_view key) {
+  return {KeyWord(key, 0), KeyWord(key, 8)};
+}
+
+int CompareKeys(const KeyPrefix& pa, std::string_view a, const KeyPrefix& pb,
+                std::string_view b) {
+  if (pa != pb) return pa < pb ? -1 : 1;
+  if (a.size() <= 16 && b.size() <= 16) {
+    return a.size() == b.size() ? 0 : (a.size() < b.size() ? -1 : 1);
+  }
+  return a.compare(b);
+}
+
+void SortChanges(std::vector<Change>* changes) {
+  std::sort(changes->begin(), changes->end(),
+            [](const Change& a, const Change& b) {
+              const int c = CompareKeys(a.prefix, a.key, b.prefix, b.key);
+              return c != 0 ? c < 0 : a.order < b.order;
+            });
+  const size_t total = changes->size();
+  size_t n = 0;
+  for (size_t i = 0; i < total; i++) {
+    const Change& c = (*changes)[i];
+    if (i + 1 < total && CompareKeys(c.prefix, c.key, (*changes)[i + 1].prefix,
+                                     (*changes)[i + 1].key) == 0) {
+      continue;  // A later change of the same key follows.
+    }
+    (*changes)[n++] = c;
+  }
+  changes->resize(n);
+}
+
+absl::Status MergeChanges(const Generation& g, std::vector<Change>* changes,
+                          snapshot::Builder* builder,
+                          absl::FunctionRef<void()> tick) {
+  // The keys lie all over the log: fetch them ahead of use.
+  constexpr size_t kAhead = 16;
+  SortChanges(changes);
+  const size_t n = changes->size();
+  const uint64_t snap_count = g.gen == 0 ? 0 : g.snapshot.count();
+  uint64_t si = 0;
+  size_t li = 0;
+  snapshot::Entry entry;
+  KeyPrefix entry_prefix;
+  bool have_entry = false;
+  absl::Status s;
+  for (uint64_t step = 0; s.ok(); step++) {
+    if ((step & 1023) == 0) tick();
+    if (!have_entry && si < snap_count) {
+      s = g.snapshot.EntryAt(si, &entry, /*verify=*/false);
+      if (!s.ok()) return s;
+      entry_prefix = PrefixOf(entry.key);
+      have_entry = true;
+    }
+    const bool log_left = li < n;
+    if (!have_entry && !log_left) break;
+    int order = -1;  // Of the next change against the next entry.
+    if (log_left && have_entry) {
+      const Change& c = (*changes)[li];
+      order = CompareKeys(c.prefix, c.key, entry_prefix, entry.key);
+    }
+    if (log_left && order <= 0) {
+      if (li + kAhead < n) {
+        const Change& ahead = (*changes)[li + kAhead];
+        __builtin_prefetch(ahead.key.data());
+        if (!ahead.value.deleted) __builtin_prefetch(ahead.value.value.data());
+      }
+      const Change& change = (*changes)[li++];
+      if (order == 0) {
+        have_entry = false;
+        si++;
+      }
+      if (!change.value.deleted)
+        s = builder->Add(change.key, change.value.value);
+    } else {
+      s = builder->AddRaw(entry.key, entry.raw);
+      have_entry = false;
+      si++;
+    }
+  }
+  return s;
+}
+
+absl::Status CollectIndexChanges(const Generation& g,
+                                 std::vector<Change>* changes) {
+  changes->reserve(changes->size() + g.index.size());
+  const bool all = g.index.ForEach([changes](const LogIndex::Entry& e) {
+    changes->push_back(MakeChange(e.key, LogValue{e.value, e.deleted}, 0));
+  });
+  return all ? absl::OkStatus() : g.DamagedIndexEntry();
+}
+
+absl::Status CollectLogChanges(const Generation& g, uint32_t end,
+                               uint64_t records,
+                               std::deque<std::string>* buffers,
+                               absl::FunctionRef<void()> tick,
+                               std::vector<Change>* changes) {
+  // At least one change per record: grown in steps, the vector was copied
+  // and its fresh pages faulted in over and over (a sixth of the background
+  // thread's time in a fill).
+  changes->reserve(changes->size() + records);
+  WriteBatchInternal::Entries entries;
+  return ForEachBatch(
+      g, 0, end, [&](std::string_view batch, std::string* scratch, uint32_t) {
+        tick();
+        if (!scratch->empty()) {
+          buffers->push_back(std::move(*scratch));
+          batch = buffers->back();
+        }
+        entries.clear();
+        absl::Status st = WriteBatchInternal::Decode(batch, &entries);
+        for (const WriteBatchInternal::Entry& e : entries) {
+          changes->push_back(
+              MakeChange(e.key, LogValue{e.value, e.deleted}, changes->size()));
+        }
+        return st;
+      });
+}
+
+absl::Status BuildSnapshot(const Generation& g, std::vector<Change>* changes,
+                           snapshot::BuildOptions options,
+                           const std::string& path,
+                           absl::FunctionRef<void()> tick, port::Segment* out,
+                           uint64_t* count) {
+  // Leftovers of a writer that died before publishing it.
+  port::Unlink(path).IgnoreError();
+  options.generation = g.gen + 1;
+  snapshot::Builder builder;
+  const uint64_t snap_count = g.gen == 0 ? 0 : g.snapshot.count();
+  absl::Status s = builder.Start(path, options, snap_count + changes->size());
+  if (s.ok()) s = MergeChanges(g, changes, &builder, tick);
+  if (!s.ok()) return s;  // The builder removes its file.
+  absl::StatusOr<port::Segment> snap = builder.Finish();
+  if (!snap.ok()) return snap.status();
+  *out = std::move(*snap);
+  *count = builder.count();
+  return absl::OkStatus();
+}
+
+size_t NextLogCapacity(size_t initial_log_size, size_t snapshot_bytes,
+                       size_t carried_bytes) {
+  const size_t per_snapshot_byte = port::kSparseSegments ? 8 : 4;
+  const size_t per_carried_byte = port::kSparseSegments ? 4 : 2;
+  size_t capacity =
+      std::max<size_t>(initial_log_size, per_snapshot_byte * snapshot_bytes);
+  capacity += per_carried_byte * carried_bytes;
+  capacity = (capacity + log::kHeaderSize + 4095) & ~size_t{4095};
+  return std::min(capacity, log::kMaxSize);
+}
+
+absl::Status PrepareGeneration(const Generation& old, port::Segment snap,
+                               const GenerationFiles& files,
+                               const std::string& log_path,
+                               uint32_t carried_from, uint32_t carried_to,
+                               uint64_t base_sequence,
+                               absl::FunctionRef<void()> tick,
+                               std::shared_ptr<Generation>* out) {
+  const uint32_t new_gen = old.gen + 1;
+  const size_t capacity = NextLogCapacity(files.initial_log_size, snap.size(),
+                                          carried_to - carried_from);
+  port::Unlink(log_path).IgnoreError();  // A leftover of a dead compactor.
+  // Only the header is reserved here; records are as they are carried or
+  // written (Generation::ReserveLog), or ahead of the writer (background.h).
+  absl::StatusOr<port::Segment> log_segment =
+      port::Segment::Create(log_path, capacity, files.mode, log::kHeaderSize);
+  if (!log_segment.ok()) return log_segment.status();
+  log::EncodeHeader(log_segment->data(), new_gen, capacity, base_sequence);
+
+  auto next = std::make_shared<Generation>();
+  next->gen = new_gen;
+  next->snap_segment = std::move(snap);
+  next->snap_segment.CloseFile();  // See Generation::file_mu.
+  next->log_segment = std::move(*log_segment);
+  absl::Status s =
+      next->snapshot.Open(next->snap_segment.data(), next->snap_segment.size(),
+                          files.SnapshotPath(new_gen));
+  if (s.ok()) {
+    s = log::ParseHeader(next->log_segment.data(), next->log_segment.size(),
+                         files.LogPath(new_gen), &next->log_header);
+  }
+  if (s.ok()) {
+    next->SetUpLog(files.initial_log_size);
+    bool fits = true;
+    s = next->CarryRecords(old, carried_from, carried_to, &fits, tick);
+    if (s.ok() && !fits) s = absl::InternalError("carried records do not fit");
+  }
+  if (!s.ok()) {
+    port::Unlink(log_path).IgnoreError();
+    return s;
+  }
+  *out = std::move(next);
+  return absl::OkStatus();
+}
+
+}  // namespace ultradict

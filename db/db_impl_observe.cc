@@ -1,0 +1,195 @@
+// db_impl_observe.cc: watching a dictionary: the latest sequence, waiting
+// for a change, reading the changes since a sequence (the change feed),
+// Sync, and the properties (stats). See db_impl.h.
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "db/db_impl.h"
+#include "db/log_reader.h"
+#include "db/write_batch_internal.h"
+
+namespace ultradict {
+
+absl::Status DBImpl::Sync() {
+  absl::Status s = CheckFork();
+  if (!s.ok()) return s;
+  std::shared_ptr<Generation> g;
+  {
+    port::WriterMutexLock l(&mu_);
+    s = RefreshLocked();
+    if (!s.ok()) return s;
+    g = current_;
+  }
+  if (g->gen != 0) {
+    s = g->SyncFiles();
+  }
+  if (s.ok()) s = control_segment_.Sync();
+  return s;
+}
+
+uint64_t DBImpl::LatestSequence() {
+  const bool forked_ok = CheckFork().ok();  // Before mu_ (the lock order).
+  port::WriterMutexLock l(&mu_);
+  if (!forked_ok || !RefreshLocked().ok()) {
+    return block_.sequence().load(std::memory_order_relaxed);
+  }
+  return current_->log_header.base_sequence + current_->applied_records;
+}
+
+uint64_t DBImpl::WaitForChange(uint64_t since, int64_t timeout_ms) {
+  // Saturated: timeout_ms in nanoseconds overflows from ~9.2e12 ms, and
+  // INT64_MAX means "wait without limit".
+  using Clock = std::chrono::steady_clock;
+  const auto now = Clock::now();
+  const auto deadline =
+      timeout_ms >= std::chrono::duration_cast<std::chrono::milliseconds>(
+                        Clock::time_point::max() - now)
+                        .count()
+          ? Clock::time_point::max()
+          : now + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    const uint32_t word = block_.change().load(std::memory_order_acquire);
+    const uint64_t latest = LatestSequence();
+    if (latest > since) return latest;
+    const int64_t left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             deadline - std::chrono::steady_clock::now())
+                             .count();
+    if (left <= 0) return latest;
+    // Sleeps only while no commit happened since `word` was read. Writers
+    // read `waiters` after bumping the change word (both seq_cst), so either
+    // they see this waiter and wake it, or the wait sees the new word.
+    block_.waiters().fetch_add(1, std::memory_order_seq_cst);
+    if (block_.change().load(std::memory_order_seq_cst) == word) {
+      port::FutexWait(&block_.change(), word, std::min<int64_t>(left, 1000));
+    }
+    block_.waiters().fetch_sub(1, std::memory_order_seq_cst);
+  }
+}
+
+absl::StatusOr<uint64_t> DBImpl::ReadChanges(uint64_t since,
+                                             WriteBatch::Handler* handler) {
+  absl::Status s = CheckFork();
+  if (!s.ok()) return s;
+  std::shared_ptr<Generation> g;
+  uint32_t end;
+  {
+    port::WriterMutexLock l(&mu_);
+    s = RefreshLocked();
+    if (!s.ok()) return s;
+    g = current_;
+    end = g->applied;
+  }
+  const uint64_t base = g->log_header.base_sequence;
+  if (since < base) {
+    return absl::OutOfRangeError(absl::StrCat("updates ", since + 1, "..", base,
+                                              " were folded into a snapshot"));
+  }
+  uint64_t seq = base;
+  // Not ForEachBatch: records already seen are skipped without decoding.
+  for (uint32_t offset = 0; offset < end;) {
+    log::Record record;
+    s = log::ReadRecord(g->records, end, offset, g->log_segment.path(),
+                        &record);
+    if (!s.ok()) return s;
+    seq++;
+    if (seq > since) {
+      std::string scratch;
+      std::string_view batch;
+      s = log::RecordBatch(record, &scratch, &batch);
+      if (s.ok()) s = WriteBatchInternal::Iterate(batch, handler);
+      if (!s.ok()) return s;
+    }
+    offset += static_cast<uint32_t>(record.size);
+  }
+  return std::max(seq, since);
+}
+
+std::string DBImpl::StatsString() {
+  std::shared_ptr<Generation> g;
+  uint64_t head;
+  size_t index_keys, index_bytes;
+  {
+    port::WriterMutexLock l(&mu_);
+    RefreshLocked().IgnoreError();
+    g = current_;
+    head = applied_head_;
+    index_keys = g->index.size();
+    index_bytes = g->index.MemoryUsage();
+  }
+  std::vector<std::string> pids;
+  const std::vector<control::Member> members =
+      control::LiveMembers(control_segment_.fd(), block_, slot_);
+  for (const control::Member& m : members) pids.push_back(absl::StrCat(m.pid));
+  return absl::StrCat(
+      "name: ", name_, "\n", "directory: ", dir_, "\n",
+      "generation: ", control::HeadGeneration(head), "\n",
+      "entries: ", block_.entries().load(std::memory_order_relaxed), "\n",
+      "sequence: ", g->log_header.base_sequence + g->applied_records, "\n",
+      "log bytes used: ", control::HeadOffset(head), "\n",
+      "log bytes capacity: ", g->record_capacity, "\n",
+      "snapshot bytes: ", g->snap_segment.size(), "\n",
+      "snapshot entries: ", g->gen == 0 ? 0 : g->snapshot.count(), "\n",
+      "log index (this process): ", index_keys, " keys, ", index_bytes,
+      " bytes\n",
+      "compactions: ", block_.compactions().load(std::memory_order_relaxed),
+      "\n", "puts: ", block_.puts().load(std::memory_order_relaxed), "\n",
+      "deletes: ", block_.deletes().load(std::memory_order_relaxed), "\n",
+      "recoveries: ", block_.recoveries().load(std::memory_order_relaxed), "\n",
+      "members: ", members.size(), " (pids ", absl::StrJoin(pids, ","), ")\n",
+      "lifetime: ", control::LifetimeName(block_.lifetime()), "\n",
+      "compression: ", compress_ ? "zstd" : "none", "\n");
+}
+
+bool DBImpl::GetProperty(std::string_view property, std::string* value) {
+  if (!CheckFork().ok()) return false;
+  if (property == "ultradict.stats") {
+    *value = StatsString();
+    return true;
+  }
+  if (property == "ultradict.approximate-memory-usage") {
+    port::ReaderMutexLock l(&mu_);
+    *value =
+        absl::StrCat(control_segment_.size() + current_->snap_segment.size() +
+                     current_->log_segment.size());
+    return true;
+  }
+  if (property == "ultradict.index-memory-usage") {
+    port::ReaderMutexLock l(&mu_);
+    *value = absl::StrCat(current_->index.MemoryUsage());
+    return true;
+  }
+  if (property == "ultradict.num-entries") {
+    *value = absl::StrCat(block_.entries().load(std::memory_order_relaxed));
+    return true;
+  }
+  if (property == "ultradict.generation") {
+    *value = absl::StrCat(
+        control::HeadGeneration(block_.head().load(std::memory_order_acquire)));
+    return true;
+  }
+  if (property == "ultradict.members") {
+    std::vector<std::string> pids;
+    for (const control::Member& m :
+         control::LiveMembers(control_segment_.fd(), block_, slot_)) {
+      pids.push_back(absl::StrCat(m.pid));
+    }
+    *value = absl::StrJoin(pids, ",");
+    return true;
+  }
+  if (property == "ultradict.lifetime") {
+    *value = control::LifetimeName(block_.lifetime());
+    return true;
+  }
+  if (property == "ultradict.compression") {
+    *value = compress_ ? "zstd" : "none";
+    return true;
+  }
+  return false;
+}
+
+}  // namespace ultradict

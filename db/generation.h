@@ -1,0 +1,207 @@
+// generation.h: one mapped generation of a dictionary (its snapshot and its
+// log, see doc/design.md) and what needs nothing but a generation: loading
+// it, setting up its log, indexing its records, finding a key, carrying
+// records over from an older generation, reserving its log's pages.
+//
+// A Generation is shared (std::shared_ptr) by the handle that made it
+// current, the iterators and pinned values that read it, and the background
+// thread that retires it. Its records below the published head never change,
+// so they are read without a lock; what changes (the index, `applied`) is
+// changed by one thread at a time under the locks of DBImpl (db_impl.h), or
+// before the generation is published, by the one thread that builds it.
+
+#ifndef ULTRADICT_DB_GENERATION_H_
+#define ULTRADICT_DB_GENERATION_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "db/control_block.h"
+#include "db/filename.h"
+#include "db/log_format.h"
+#include "db/log_index.h"
+#include "db/log_reader.h"
+#include "db/snapshot_reader.h"
+#include "port/mutex.h"
+#include "port/port.h"
+
+namespace ultradict {
+
+// A log's pages are reserved (allocated) this many bytes at a time as
+// records reach them, not all at its creation: most of a log is never
+// written before the next compaction, and allocating pages means zeroing
+// them.
+inline constexpr size_t kLogReserveStep = size_t{1} << 20;
+// Readers search up to this many bytes of new records in place before they
+// index them (which takes the handle's lock exclusively).
+inline constexpr uint32_t kMaxTailBytes = 2048;
+
+// Where the files of one dictionary's generations are, and how they are
+// opened and created.
+struct GenerationFiles {
+  std::string dir;
+  std::string name;
+  FileKey key;  // Names the files (see filename.h).
+  bool allow_other_owner = false;
+  uint32_t mode = 0600;
+  // Bytes of the first log, and the least any log holds (control block).
+  size_t initial_log_size = 0;
+
+  std::string LogPath(uint32_t gen) const {
+    return LogFileName(dir, name, key, gen);
+  }
+  std::string SnapshotPath(uint32_t gen) const {
+    return SnapshotFileName(dir, name, key, gen);
+  }
+};
+
+// A value in the log: a view into the mapped log (or a decompressed buffer
+// of the generation), or a deletion.
+struct LogValue {
+  std::string_view value;
+  bool deleted = false;
+};
+
+// One mapped generation and the index of its log records.
+struct Generation {
+  uint32_t gen = 0;  // 0: the empty dictionary, which has no files.
+  port::Segment log_segment;
+  port::Segment snap_segment;
+  log::Header log_header;
+  snapshot::Reader snapshot;
+  const char* records = nullptr;  // The record area of the log.
+  size_t record_capacity = 0;
+  // Record bytes known to be reserved in the file (see kLogReserveStep):
+  // all below it are. Raised by the writer (write lock held) and by the
+  // background thread (background.h), each to the end of a range it
+  // reserved, never lowered: atomic, as they do it without a common lock.
+  std::atomic<size_t> reserved{0};
+  // How far the writer asked the background thread to reserve (write lock).
+  size_t reserve_asked = 0;
+  uint32_t applied = 0;  // Record bytes indexed.
+  uint64_t applied_records = 0;
+  LogIndex index;            // Its area is set when the log is mapped.
+  size_t compact_at = 0;     // Record bytes that start a background compaction.
+  size_t expected_keys = 0;  // See ExpectIndexSize.
+  std::deque<std::string> buffers;  // Decompressed record payloads.
+
+  // The files of the segments: the snapshot's is closed once mapped (it is
+  // never reserved); the log's when the generation stops being current in
+  // this process (CloseFiles), so that generations pinned by iterators and
+  // values hold no descriptor. file_mu orders the log file's uses (reserve,
+  // sync) with its close: the background thread reserves pages of a
+  // generation without any other lock. Nothing is locked under file_mu.
+  port::Mutex file_mu;
+  bool files_closed ABSL_GUARDED_BY(file_mu) = false;
+
+  // Reserves [offset, offset + length) of the log file; FailedPrecondition
+  // after CloseFiles.
+  absl::Status ReserveFile(size_t offset, size_t length)
+      ABSL_LOCKS_EXCLUDED(file_mu);
+  void CloseFiles() ABSL_LOCKS_EXCLUDED(file_mu);
+  absl::Status SyncFiles() ABSL_LOCKS_EXCLUDED(file_mu);
+
+  // Raises `reserved` to at least `end` (all below it reserved).
+  void Reserved(size_t end);
+  // Reserves the log's pages for record bytes [at, at + length) unless
+  // this process knows them reserved: a kLogReserveStep at a time, or just
+  // the bytes asked when a whole step does not fit.
+  absl::Status ReserveLog(size_t at, size_t length);
+
+  // Once the log and snapshot are mapped: sets the record area (also the
+  // index's), compact_at, then expected_keys (ExpectIndexSize).
+  // initial_log_size: the dictionary's (control block).
+  void SetUpLog(size_t initial_log_size);
+  // How many keys the log will likely hold: what the index grows to at
+  // once when it first has to grow past a small size (GrowIndexFor).
+  void ExpectIndexSize();
+  // Before `more` keys go into the index: when it must grow, grows it to
+  // expected_keys at once.
+  void GrowIndexFor(size_t more);
+  // After the index took `records` more records (`bytes` bytes).
+  void Indexed(uint32_t bytes, uint64_t records) {
+    applied += bytes;
+    applied_records += records;
+    index.SetLimit(applied);
+  }
+
+  // Indexes the records [applied, end) of the log, each batch checked whole
+  // before any of its keys goes in; between records calls `between` (the
+  // background thread serves page reservations there). DataLoss naming the
+  // log and offset on damage; every batch before a damaged one is indexed.
+  absl::Status ApplyRecords(uint32_t end, absl::FunctionRef<void()> between);
+  // Appends old's records [from, to) to this log after those it holds and
+  // indexes them (ApplyRecords); sets *fits to false (and does nothing)
+  // when they do not fit.
+  absl::Status CarryRecords(const Generation& old, uint32_t from, uint32_t to,
+                            bool* fits, absl::FunctionRef<void()> between);
+
+  // The end of the records between what the index holds and `head` (the
+  // control block's) when they are few enough to search in place
+  // (ScanTail), else 0.
+  uint32_t SearchableTailEnd(uint64_t head) const;
+  // Finds key: OK with *value (valid while the generation lives; may use
+  // *scratch), NotFound, or DataLoss. The records [applied, tail_end) are
+  // not indexed yet and are searched first (0: none).
+  absl::Status Lookup(std::string_view key, std::string* scratch,
+                      std::string_view* value, uint32_t tail_end = 0) const;
+  // Whether key exists (its value is neither decoded nor checksummed):
+  // what a writer needs to keep the entry count. hash == Hash64(key).
+  absl::Status Exists(std::string_view key, uint64_t hash, uint32_t tail_end,
+                      bool* exists) const;
+  // Searches the unindexed records [from, to) for key's last update: sets
+  // *found; NotFound when that update is a deletion.
+  absl::Status ScanTail(uint32_t from, uint32_t to, std::string_view key,
+                        std::string* scratch, std::string_view* value,
+                        bool* found) const;
+  // DataLoss naming the log: an indexed entry no longer decodes.
+  absl::Status DamagedIndexEntry() const;
+};
+
+// Maps generation `gen` of the dictionary (gen 0: the empty one, no files)
+// and sets up its log; its records are not indexed yet. NotFound when a
+// segment is missing, DataLoss when one is damaged or of another
+// generation, InvalidArgument when one is not a regular file.
+absl::StatusOr<std::shared_ptr<Generation>> LoadGeneration(
+    const GenerationFiles& files, uint32_t gen);
+
+// Reads the records of g's log in [from, to), each checked against its
+// checksum, and calls fn(batch, &scratch, record_size) with its WriteBatch
+// encoding, which lies in the mapped log or, for a compressed record, in
+// scratch (fn may keep it by moving it out). Damage, in a record or in its
+// batch, is DataLoss naming the segment and the record's offset.
+template <typename Fn>
+absl::Status ForEachBatch(const Generation& g, uint32_t from, uint32_t to,
+                          Fn&& fn) {
+  for (uint32_t offset = from; offset < to;) {
+    log::Record record;
+    absl::Status s =
+        log::ReadRecord(g.records, to, offset, g.log_segment.path(), &record);
+    if (!s.ok()) return s;
+    std::string scratch;
+    std::string_view batch;
+    s = log::RecordBatch(record, &scratch, &batch);
+    if (s.ok()) s = fn(batch, &scratch, static_cast<uint32_t>(record.size));
+    if (!s.ok()) {
+      return absl::DataLossError(absl::StrCat(g.log_segment.path(), ": ",
+                                              s.message(), " at offset ",
+                                              log::kHeaderSize + offset));
+    }
+    offset += static_cast<uint32_t>(record.size);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace ultradict
+
+#endif  // ULTRADICT_DB_GENERATION_H_

@@ -1,0 +1,240 @@
+// compaction_test.cc: compaction's units on their own (db/compaction.h),
+// without a DB: key order by prefix, collapsing changes, merging them into
+// a snapshot, collecting them from an index or a log, and the size rule of
+// the next log.
+
+#include "db/compaction.h"
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "db/log_format.h"
+#include "gtest/gtest.h"
+#include "tests/generation_testutil.h"
+#include "tests/testutil.h"
+
+namespace ultradict {
+namespace {
+
+using testing::GenerationFixture;
+using testing::IsOk;
+
+int Sign(int x) { return (x > 0) - (x < 0); }
+
+// The contents of g's snapshot, in its order.
+std::vector<std::pair<std::string, std::string>> SnapshotContents(
+    const Generation& g) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (uint64_t i = 0; i < g.snapshot.count(); i++) {
+    snapshot::Entry entry;
+    EXPECT_THAT(g.snapshot.EntryAt(i, &entry), IsOk());
+    std::string scratch;
+    std::string_view value;
+    EXPECT_THAT(snapshot::EntryValue(entry, &scratch, &value), IsOk());
+    out.emplace_back(std::string(entry.key), std::string(value));
+  }
+  return out;
+}
+
+TEST(CompactionTest, CompareKeysIsBytewiseAroundThePrefixEdge) {
+  const std::string p16 = "abcdefghijklmnop";  // Exactly the prefix.
+  const std::vector<std::string> keys = {
+      "",
+      std::string(1, '\0'),
+      std::string(2, '\0'),
+      "a",
+      std::string("a\0", 2),
+      "ab",
+      p16.substr(0, 15),
+      p16,
+      p16 + std::string(1, '\0'),
+      p16 + "a",
+      p16 + "b",
+      p16 + "ba",
+      "abcdefghijklmnoq",
+      "abcdefghijklmnoq" + std::string(1, '\0'),
+      std::string(16, '\0') + "x",
+      std::string(16, '\0'),
+      "\x7f",
+      "\x80",
+      "\xff",
+      std::string(20, '\xff'),
+  };
+  for (const std::string& a : keys) {
+    for (const std::string& b : keys) {
+      EXPECT_EQ(Sign(CompareKeys(PrefixOf(a), a, PrefixOf(b), b)),
+                Sign(a.compare(b)))
+          << absl::CEscape(a) << " vs " << absl::CEscape(b);
+    }
+  }
+}
+
+TEST(CompactionTest, SortChangesKeepsTheLastChangeOfEachKey) {
+  std::vector<std::string> values = {"1", "2", "3", "4", "5"};
+  std::vector<Change> changes = {
+      MakeChange("b", LogValue{values[0], false}, 0),
+      MakeChange("a", LogValue{values[1], false}, 1),
+      MakeChange("b", LogValue{"", true}, 2),
+      MakeChange("a", LogValue{values[2], false}, 3),
+      MakeChange("c", LogValue{values[3], false}, 4),
+      MakeChange("b", LogValue{values[4], false}, 5),
+  };
+  // Order is what decides, not position.
+  std::reverse(changes.begin(), changes.end());
+  SortChanges(&changes);
+  ASSERT_EQ(changes.size(), 3u);
+  EXPECT_EQ(changes[0].key, "a");
+  EXPECT_EQ(changes[0].value.value, "3");
+  EXPECT_EQ(changes[1].key, "b");
+  EXPECT_EQ(changes[1].value.value, "5");
+  EXPECT_FALSE(changes[1].value.deleted);
+  EXPECT_EQ(changes[2].key, "c");
+}
+
+TEST(CompactionTest, SortChangesKeepsALastDelete) {
+  std::vector<Change> changes = {
+      MakeChange("k", LogValue{"v", false}, 0),
+      MakeChange("k", LogValue{"", true}, 1),
+  };
+  SortChanges(&changes);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_TRUE(changes[0].value.deleted);
+}
+
+TEST(CompactionTest, MergeAddsReplacesAndDropsDeleted) {
+  GenerationFixture fixture;
+  std::shared_ptr<Generation> g =
+      fixture.Make({{"a", "1"}, {"b", "2"}, {"c", "3"}, {"d", "4"}});
+  ASSERT_NE(g, nullptr);
+  std::shared_ptr<Generation> next =
+      fixture.Next(*g, {{"b", std::nullopt},
+                        {"c", std::string("33")},
+                        {"e", std::string("5")},
+                        {"0", std::string("0")},
+                        {"x", std::nullopt},  // Deleting what is not there.
+                        {"e", std::string("55")}});
+  ASSERT_NE(next, nullptr);
+  EXPECT_EQ(next->gen, g->gen + 1);
+  const std::vector<std::pair<std::string, std::string>> want = {
+      {"0", "0"}, {"a", "1"}, {"c", "33"}, {"d", "4"}, {"e", "55"}};
+  EXPECT_EQ(SnapshotContents(*next), want);
+}
+
+TEST(CompactionTest, MergeOfManyLongKeysSharingThePrefix) {
+  GenerationFixture fixture;
+  std::map<std::string, std::string> contents;
+  const std::string prefix(16, 'p');
+  for (int i = 0; i < 300; i += 2) {
+    contents[absl::StrCat(prefix, i)] = absl::StrCat("old", i);
+  }
+  std::shared_ptr<Generation> g = fixture.Make(contents);
+  ASSERT_NE(g, nullptr);
+  std::vector<testing::Update> updates;
+  for (int i = 0; i < 300; i += 3) {
+    updates.emplace_back(absl::StrCat(prefix, i), absl::StrCat("new", i));
+    contents[absl::StrCat(prefix, i)] = absl::StrCat("new", i);
+  }
+  std::shared_ptr<Generation> next = fixture.Next(*g, updates);
+  ASSERT_NE(next, nullptr);
+  using Contents = std::vector<std::pair<std::string, std::string>>;
+  const Contents want(contents.begin(), contents.end());
+  EXPECT_EQ(SnapshotContents(*next), want);
+}
+
+TEST(CompactionTest, CollectLogChangesInOrderAndIndexChangesLatest) {
+  GenerationFixture fixture;
+  std::shared_ptr<Generation> g = fixture.Make({});
+  ASSERT_NE(g, nullptr);
+  uint32_t end = 0;
+  WriteBatch first;
+  first.Put("k", "1");
+  first.Put("j", "2");
+  GenerationFixture::Append(g.get(), first, &end);
+  WriteBatch second;
+  second.Delete("k");
+  GenerationFixture::Append(g.get(), second, &end);
+  ASSERT_THAT(g->ApplyRecords(end, [] {}), IsOk());
+
+  std::vector<Change> from_log;
+  std::deque<std::string> buffers;
+  int ticks = 0;
+  ASSERT_THAT(CollectLogChanges(
+                  *g, end, g->applied_records, &buffers, [&ticks] { ticks++; },
+                  &from_log),
+              IsOk());
+  ASSERT_EQ(from_log.size(), 3u);
+  EXPECT_EQ(from_log[0].key, "k");
+  EXPECT_EQ(from_log[1].key, "j");
+  EXPECT_EQ(from_log[2].key, "k");
+  EXPECT_TRUE(from_log[2].value.deleted);
+  EXPECT_LT(from_log[0].order, from_log[2].order);
+  EXPECT_EQ(ticks, 2);
+
+  std::vector<Change> from_index;
+  ASSERT_THAT(CollectIndexChanges(*g, &from_index), IsOk());
+  ASSERT_EQ(from_index.size(), 2u);
+  SortChanges(&from_index);
+  EXPECT_EQ(from_index[0].key, "j");
+  EXPECT_EQ(from_index[1].key, "k");
+  EXPECT_TRUE(from_index[1].value.deleted);
+}
+
+TEST(CompactionTest, NextLogCapacityRule) {
+  const size_t initial = 64 * 1024;
+  const size_t snap_factor = port::kSparseSegments ? 8 : 4;
+  const size_t carry_factor = port::kSparseSegments ? 4 : 2;
+  for (size_t snap : {size_t{0}, size_t{1000}, size_t{5000}, size_t{1} << 20}) {
+    for (size_t carried : {size_t{0}, size_t{100}, size_t{1} << 16}) {
+      const size_t got = NextLogCapacity(initial, snap, carried);
+      const size_t want_records =
+          std::max(initial, snap_factor * snap) + carry_factor * carried;
+      EXPECT_GE(got, want_records + log::kHeaderSize) << snap << " " << carried;
+      EXPECT_LT(got, want_records + log::kHeaderSize + 4096);
+      EXPECT_EQ(got % 4096, 0u);
+    }
+  }
+  // Never more than a log can address.
+  EXPECT_EQ(NextLogCapacity(initial, log::kMaxSize, 0), log::kMaxSize);
+}
+
+TEST(CompactionTest, PrepareGenerationCarriesAndSizes) {
+  GenerationFixture fixture;
+  std::shared_ptr<Generation> g = fixture.Make({{"a", "1"}});
+  ASSERT_NE(g, nullptr);
+  uint32_t end = 0;
+  WriteBatch batch;
+  batch.Put("b", "2");
+  GenerationFixture::Append(g.get(), batch, &end);
+  ASSERT_THAT(g->ApplyRecords(end, [] {}), IsOk());
+  std::vector<Change> changes;
+  port::Segment snap;
+  uint64_t count = 0;
+  const GenerationFiles& files = fixture.files();
+  ASSERT_THAT(BuildSnapshot(
+                  *g, &changes, snapshot::BuildOptions(),
+                  files.SnapshotPath(g->gen + 1), [] {}, &snap, &count),
+              IsOk());
+  EXPECT_EQ(count, 1u);
+  const size_t snap_size = snap.size();
+  std::shared_ptr<Generation> next;
+  ASSERT_THAT(PrepareGeneration(
+                  *g, std::move(snap), files, files.LogPath(g->gen + 1), 0, end,
+                  /*base_sequence=*/41, [] {}, &next),
+              IsOk());
+  EXPECT_EQ(next->log_header.base_sequence, 41u);
+  EXPECT_EQ(next->log_segment.size(),
+            NextLogCapacity(files.initial_log_size, snap_size, end));
+  EXPECT_EQ(next->applied, end);
+  std::string scratch;
+  std::string_view value;
+  ASSERT_THAT(next->Lookup("b", &scratch, &value), IsOk());
+  EXPECT_EQ(value, "2");
+}
+
+}  // namespace
+}  // namespace ultradict
