@@ -9,7 +9,7 @@ PACKAGES=(
   bazel-bootstrap bazel-rules-java libabsl-dev libzstd-dev libxxhash-dev
   liblmdb-dev libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
   clang-14 libclang-rt-14-dev pkg-config procps python3 python3-dev
-  pybind11-dev python3-pytest universal-ctags
+  pybind11-dev python3-pytest universal-ctags cmake
   libhiredis-dev redis-server
 )
 

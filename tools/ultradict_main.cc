@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "tools/command.h"
+#include "ultradict/version.h"
 
 namespace ultradict {
 namespace tool {
@@ -29,7 +30,8 @@ std::vector<Command> AllCommands() {
 std::string ToolHelp(const std::vector<Command>& commands) {
   std::string out =
       "Usage: ultradict COMMAND [ARGS] [--dir DIR]\n"
-      "       ultradict help [COMMAND] | ultradict COMMAND --help\n\n"
+      "       ultradict help [COMMAND] | ultradict COMMAND --help\n"
+      "       ultradict --version\n\n"
       "Inspect and change UltraDict dictionaries (shared-memory key-value\n"
       "stores) from the shell.\n\nCommands:\n";
   for (const Command& c : commands) {
@@ -63,6 +65,10 @@ int Main(int argc, char** argv) {
     return kExitUsage;
   }
   const std::string first = argv[1];
+  if (first == "--version") {
+    std::printf("ultradict %s\n", ULTRADICT_VERSION_STRING);
+    return kExitOk;
+  }
   if (first == "--help" || first == "-h" || first == "help") {
     if (first == "help" && argc > 2) {
       const Command* c = find(argv[2]);

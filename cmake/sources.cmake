@@ -1,0 +1,230 @@
+# sources.cmake: every source file of the CMake build, one list per
+# component, named after the Bazel targets they mirror. Paths are relative to
+# the repository root. No globs: tools/check_sources.py compares these lists
+# with Bazel's BUILD files (in CI) and names each file that is in one build
+# and not in the other.
+#
+# Adding a file to a Bazel target? Add it to the list below that holds that
+# target's other files (the check's message names the list).
+
+# //:ultradict_headers (installed to include/ultradict/).
+set(ULTRADICT_PUBLIC_HEADERS
+  include/ultradict/codec.h
+  include/ultradict/db.h
+  include/ultradict/dict.h
+  include/ultradict/iterator.h
+  include/ultradict/options.h
+  include/ultradict/version.h
+  include/ultradict/write_batch.h
+)
+
+# //util:coding, :checksum, :compression, :strings.
+set(ULTRADICT_UTIL_SOURCES
+  util/checksum.cc
+  util/checksum.h
+  util/coding.cc
+  util/coding.h
+  util/compression.cc
+  util/compression.h
+  util/strings.h
+)
+
+# //port (POSIX only; port_windows.cc is built by tools/windows/).
+set(ULTRADICT_PORT_SOURCES
+  port/mutex.h
+  port/port.h
+  port/port_posix.cc
+)
+
+# //db:filename, :write_batch, :log, :snapshot, :log_index, :control_block:
+# the formats, usable without the engine.
+set(ULTRADICT_FORMAT_SOURCES
+  db/control_block.cc
+  db/control_block.h
+  db/filename.cc
+  db/filename.h
+  db/log_format.h
+  db/log_index.cc
+  db/log_index.h
+  db/log_reader.cc
+  db/log_reader.h
+  db/log_writer.cc
+  db/log_writer.h
+  db/snapshot_builder.cc
+  db/snapshot_builder.h
+  db/snapshot_format.h
+  db/snapshot_reader.cc
+  db/snapshot_reader.h
+  db/write_batch.cc
+  db/write_batch_internal.h
+)
+
+# //db:generation, :compaction, :background (the engine's units below
+# DBImpl) and :dict_nested (Dict's non-template code): compiled once, linked
+# with either engine variant.
+set(ULTRADICT_CORE_SOURCES
+  db/background.cc
+  db/background.h
+  db/compaction.cc
+  db/compaction.h
+  db/dict_nested.cc
+  db/dict_nested.h
+  db/generation.cc
+  db/generation.h
+)
+
+# //db:db (and //db:db_with_fault_points: the same files compiled again with
+# ULTRADICT_FAULT_POINTS, for the crash test). The engine's new files
+# of DBImpl go here.
+set(ULTRADICT_ENGINE_SOURCES
+  db/db_impl.h
+  db/db_impl_compaction.cc
+  db/db_impl_files.cc
+  db/db_impl_observe.cc
+  db/db_impl_open.cc
+  db/db_impl_read.cc
+  db/db_impl_write.cc
+  db/db_iter.cc
+  db/db_iter.h
+  db/fault_point.cc
+  db/fault_point.h
+  db/fork_guard.cc
+  db/fork_guard.h
+  db/transaction.cc
+)
+
+# //tools:report, :stats, :inspect and the `ultradict` binary.
+set(ULTRADICT_TOOL_LIB_SOURCES
+  tools/inspect.cc
+  tools/inspect.h
+  tools/report.cc
+  tools/report.h
+  tools/stats.cc
+  tools/stats.h
+)
+set(ULTRADICT_TOOL_SOURCES
+  tools/command.cc
+  tools/command.h
+  tools/db_commands.cc
+  tools/inspect_commands.cc
+  tools/ultradict_main.cc
+)
+
+# //benchmarks:bench_lib and :db_bench.
+set(ULTRADICT_BENCH_LIB_SOURCES
+  benchmarks/bench_util.cc
+  benchmarks/bench_util.h
+  benchmarks/engine.cc
+  benchmarks/engine.h
+  benchmarks/multiprocess.cc
+  benchmarks/multiprocess.h
+)
+set(ULTRADICT_DB_BENCH_SOURCES
+  benchmarks/db_bench.cc
+)
+# //benchmarks:*_benchmark: Google Benchmark micro-benchmarks, one binary
+# each with micro_main.cc (a brief smoke run under ctest, as under bazel test).
+set(ULTRADICT_MICRO_BENCHMARKS
+  benchmarks/checksum_benchmark.cc
+  benchmarks/codec_benchmark.cc
+  benchmarks/log_index_benchmark.cc
+  benchmarks/log_record_benchmark.cc
+)
+set(ULTRADICT_MICRO_MAIN
+  benchmarks/micro_main.cc
+)
+# //benchmarks:db_bench_smoke_test (run with db_bench's path).
+set(ULTRADICT_BENCH_SH_TESTS
+  benchmarks/db_bench_smoke_test.sh
+)
+
+# //examples: programs run by their shell tests.
+set(ULTRADICT_EXAMPLES
+  examples/demo.cc
+  examples/dict_example.cc
+)
+set(ULTRADICT_EXAMPLE_SH_TESTS
+  examples/demo_test.sh
+  examples/dict_example_test.sh
+)
+
+# //tests:testutil, :subprocess, :generation_testutil (test helpers).
+set(ULTRADICT_TESTUTIL_SOURCES
+  tests/generation_testutil.cc
+  tests/generation_testutil.h
+  tests/subprocess.cc
+  tests/subprocess.h
+  tests/testutil.cc
+  tests/testutil.h
+)
+
+# cc_test targets with gtest_main, one binary per file, linked with the
+# engine's private libraries (//tests, //tests/dict, //tests/cli).
+set(ULTRADICT_GTEST_MAIN_TESTS
+  tests/checksum_test.cc
+  tests/coding_test.cc
+  tests/compaction_test.cc
+  tests/control_block_test.cc
+  tests/corruption_test.cc
+  tests/db_test.cc
+  tests/environment_test.cc
+  tests/filename_test.cc
+  tests/fork_test.cc
+  tests/generation_test.cc
+  tests/issue17_security_test.cc
+  tests/issue17_test.cc
+  tests/log_index_test.cc
+  tests/log_test.cc
+  tests/port_mutex_test.cc
+  tests/snapshot_test.cc
+  tests/write_batch_test.cc
+  tests/write_lock_test.cc
+  tests/cli/compressed_test.cc
+  tests/cli/stats_test.cc
+  tests/dict/codec_test.cc
+  tests/dict/dict_nested_test.cc
+  tests/dict/dict_test.cc
+  tests/dict/multiprocess_test.cc
+  tests/dict/nested_test.cc
+)
+# cc_test targets with their own main() (they re-exec themselves as child
+# processes).
+set(ULTRADICT_OWN_MAIN_TESTS
+  tests/multiprocess_test.cc
+)
+# Links the fault-point variant of the engine.
+set(ULTRADICT_FAULT_POINT_TESTS
+  tests/crash_test.cc
+)
+
+# //tests/cli: shell tests of the `ultradict` binary.
+set(ULTRADICT_CLI_SH_TESTS
+  tests/cli/bad_input_test.sh
+  tests/cli/dump_test.sh
+  tests/cli/issue17_test.sh
+  tests/cli/roundtrip_test.sh
+  tests/cli/verify_test.sh
+  tests/cli/version_test.sh
+  tests/cli/watch_test.sh
+)
+set(ULTRADICT_CLI_SH_TEST_LIB
+  tests/cli/testlib.sh
+)
+
+# //tests/fuzz: each fuzzer's .cc runs its corpus through regression_main.cc
+# (the libFuzzer binaries themselves are Bazel-only: --config=fuzz).
+set(ULTRADICT_FUZZ_REGRESSION_TESTS
+  tests/fuzz/log_reader_fuzzer.cc
+  tests/fuzz/snapshot_reader_fuzzer.cc
+  tests/fuzz/write_batch_fuzzer.cc
+)
+set(ULTRADICT_FUZZ_REGRESSION_MAIN
+  tests/fuzz/regression_main.cc
+)
+set(ULTRADICT_FUZZ_TOOL_SOURCES
+  tests/fuzz/make_corpus.cc
+)
+
+# Not built by CMake on purpose (tools/check_sources.py skips them):
+#   python/            the Python package (Bazel and tools/python_test.sh)
+#   tests/consumer/    a separate Bazel workspace (the Bazel consumer)
