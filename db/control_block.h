@@ -68,7 +68,8 @@
 namespace ultradict {
 namespace control {
 
-inline constexpr uint64_t kControlMagic = 0x0100'4c52'5443'4455ULL;  // UDCTRL\0\1
+inline constexpr uint64_t kControlMagic =
+    0x0100'4c52'5443'4455ULL;  // UDCTRL\0\1
 inline constexpr uint32_t kVersion = 3;
 inline constexpr size_t kHeaderChecksumOffset = 40;
 inline constexpr size_t kIdentityOffset = 384;
@@ -152,6 +153,11 @@ class Block {
   // Read under the write lock to be exact; without it a read racing with
   // SetReplicaOf may see a mix of old and new bytes (fine for display).
   std::string replica_of() const;
+  // Whether replica_of is set (its length byte is not 0): what every commit
+  // checks first, without building the string.
+  bool is_replica() const {
+    return __atomic_load_n(base_ + kReplicaOfOffset, __ATOMIC_ACQUIRE) != 0;
+  }
   // Writes replica_of (at most kMaxReplicaOf bytes: the caller checks) and
   // replica_writer. Under the write lock.
   void SetReplicaOf(std::string_view primary, uint32_t writer_token) const;

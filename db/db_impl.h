@@ -210,10 +210,10 @@ class DBImpl : public DB, private ForkAware {
       ABSL_UNLOCK_FUNCTION(writer_) ABSL_NO_THREAD_SAFETY_ANALYSIS;
   // After a writer died holding the write lock.
   void RecoverAsWriter() ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_);
-  // FailedPrecondition naming the primary when the dictionary is a replica
-  // (control::Block::replica_of) that this handle may not write: it is not
-  // the replica's writer and was not opened with Options::write_replica.
-  absl::Status CheckReplicaAsWriter() const
+  // For a replica (control::Block::is_replica) that a handle not opened
+  // with Options::write_replica writes: FailedPrecondition naming the
+  // primary, unless this handle is the replica's writer (then OK).
+  absl::Status ReplicaErrorAsWriter() const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_);
   // Checks an encoded batch (entries, sizes); *count its entries.
   absl::Status CheckBatch(std::string_view rep, uint32_t* count) const;
@@ -231,7 +231,7 @@ class DBImpl : public DB, private ForkAware {
                               Wait* wait = nullptr,
                               bool other_compaction = false)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_) ABSL_LOCKS_EXCLUDED(mu_);
-  // CommitAsWriter's steps.
+  // CommitAsWriter's steps (MakeRoomAsWriter only when the log is full).
   absl::Status CountChanges(PendingCommit* c) ABSL_LOCKS_EXCLUDED(mu_);
   // Counts c's changes against current_, whose records [applied, tail_end)
   // are not indexed yet.

@@ -161,10 +161,6 @@ absl::Status DBImpl::CountChangesLocked(PendingCommit* c, uint32_t tail_end) {
 
 absl::Status DBImpl::MakeRoomAsWriter(PendingCommit* c, Wait* wait,
                                       bool other_compaction) {
-  c->at = control::HeadOffset(c->head);
-  const bool full =
-      c->g->gen == 0 || c->record_size > c->g->record_capacity - c->at;
-  if (!full) return absl::OkStatus();
   if (wait != nullptr && c->g->gen != 0 &&
       background_->CompactionPending(&wait->published)) {
     wait->what = WaitFor::kOwnCompaction;
@@ -257,8 +253,12 @@ void DBImpl::NotifyCommitted(const PendingCommit& c) {
 absl::Status DBImpl::CommitAsWriter(std::string_view rep,
                                     const SingleEntry* single, Wait* wait,
                                     bool other_compaction) {
-  absl::Status s = CheckReplicaAsWriter();
-  if (!s.ok()) return s;
+  absl::Status s;
+  // Not a replica (or allowed to write one): one byte read.
+  if (!options_.write_replica && block_.is_replica()) {
+    s = ReplicaErrorAsWriter();
+    if (!s.ok()) return s;
+  }
   PendingCommit c;
   c.rep = rep;
   if (single != nullptr) {
@@ -283,8 +283,13 @@ absl::Status DBImpl::CommitAsWriter(std::string_view rep,
   }
   c.record_size =
       c.compress ? record_.size() : log::kRecordHeaderSize + rep.size();
-  s = MakeRoomAsWriter(&c, wait, other_compaction);
-  if (!s.ok() || (wait != nullptr && wait->what != WaitFor::kNothing)) return s;
+  c.at = control::HeadOffset(c.head);
+  if (c.g->gen == 0 || c.record_size > c.g->record_capacity - c.at) {
+    s = MakeRoomAsWriter(&c, wait, other_compaction);
+    if (!s.ok() || (wait != nullptr && wait->what != WaitFor::kNothing)) {
+      return s;
+    }
+  }
   if (!c.folded) {
     s = c.g->ReserveLog(c.at, c.record_size);
     if (!s.ok()) return s;
@@ -299,8 +304,7 @@ absl::Status DBImpl::CommitAsWriter(std::string_view rep,
   return absl::OkStatus();
 }
 
-absl::Status DBImpl::CheckReplicaAsWriter() const {
-  if (options_.write_replica) return absl::OkStatus();
+absl::Status DBImpl::ReplicaErrorAsWriter() const {
   const uint32_t writer =
       block_.replica_writer().load(std::memory_order_relaxed);
   if (writer != 0 && writer == token_) return absl::OkStatus();

@@ -153,8 +153,8 @@ absl::Status WriteBatchInternal::Iterate(std::string_view rep,
   return s;
 }
 
-absl::Status WriteBatchInternal::CheckSizes(std::string_view key,
-                                            std::string_view value) {
+absl::Status WriteBatchInternal::SizeError(std::string_view key,
+                                           std::string_view value) {
   if (key.size() > kMaxKeySize) {
     return absl::InvalidArgumentError(absl::StrCat(
         "key of ", key.size(), " bytes; the limit is ", kMaxKeySize));

@@ -54,7 +54,13 @@ class WriteBatchInternal {
   }
 
   // InvalidArgument when key or value is over its limit (options.h).
-  static absl::Status CheckSizes(std::string_view key, std::string_view value);
+  // Inline: every put checks; the error is built out of line.
+  static absl::Status CheckSizes(std::string_view key, std::string_view value) {
+    if (key.size() > kMaxKeySize || value.size() > kMaxValueSize) {
+      return SizeError(key, value);
+    }
+    return absl::OkStatus();
+  }
 
   // Calls handler for each entry of an encoded batch; DataLoss on damage.
   static absl::Status Iterate(std::string_view rep,
@@ -73,6 +79,7 @@ class WriteBatchInternal {
                                 Entry* entry);
 
  private:
+  static absl::Status SizeError(std::string_view key, std::string_view value);
   // Why the entry at the front of rep, the i-th of count, does not decode.
   static absl::Status Damaged(std::string_view rep, uint32_t count, uint32_t i);
 };
@@ -91,7 +98,8 @@ inline bool WriteBatchInternal::DecodeEntry(std::string_view* input,
   const char* value = p;
   if (tag == static_cast<uint8_t>(BatchTag::kPut)) {
     p = GetVarint32Ptr(p, limit, &value_size);
-    if (p == nullptr || static_cast<size_t>(limit - p) < value_size) return false;
+    if (p == nullptr || static_cast<size_t>(limit - p) < value_size)
+      return false;
     value = p;
     p += value_size;
   } else if (tag != static_cast<uint8_t>(BatchTag::kDelete)) {
