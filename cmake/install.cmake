@@ -83,6 +83,9 @@ set(CPACK_DEBIAN_PACKAGE_DEPENDS
 if(ULTRADICT_BUILD_BENCHMARKS)
   string(APPEND CPACK_DEBIAN_PACKAGE_DEPENDS ", liblmdb0")
 endif()
+if(TARGET replication)  # The tool's replication (cmake/replication.cmake).
+  string(APPEND CPACK_DEBIAN_PACKAGE_DEPENDS ", libhiredis0.14")
+endif()
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
   "C++ library (libultradict), headers, CMake and pkg-config files, and the\n\
  `ultradict` tool and db_bench: a key-value dictionary in shared memory,\n\

@@ -1,5 +1,7 @@
-# programs.cmake: the `ultradict` tool (ULTRADICT_BUILD_TOOLS), db_bench and
-# the Google Benchmark micro-benchmarks (ULTRADICT_BUILD_BENCHMARKS), and the
+# programs.cmake: the `ultradict` tool (ULTRADICT_BUILD_TOOLS), db_bench,
+# replication_bench and the Google Benchmark micro-benchmarks
+# (ULTRADICT_BUILD_BENCHMARKS), the replication component both need
+# (cmake/replication.cmake), and the
 # examples (built with the tests, which run them). Tools and benchmarks link
 # the engine statically (they use its private formats); the examples link
 # ultradict::ultradict, the library as installed (shared or static).
@@ -25,6 +27,9 @@ endfunction()
 # The tools' and db_bench's JSON: nlohmann-json3-dev (header-only).
 if(ULTRADICT_BUILD_TOOLS OR ULTRADICT_BUILD_BENCHMARKS)
   find_package(nlohmann_json 3 CONFIG REQUIRED)
+  # //replication (hiredis): the tool's publish/follow commands,
+  # replication_bench and the replication tests; never libultradict.
+  include(cmake/replication.cmake)
 endif()
 
 if(ULTRADICT_BUILD_TOOLS)
@@ -34,7 +39,8 @@ if(ULTRADICT_BUILD_TOOLS)
     ultradict_internal absl::strings nlohmann_json::nlohmann_json)
 
   ultradict_program(ultradict ULTRADICT_DEFAULT_COPTS ${ULTRADICT_TOOL_SOURCES})
-  target_link_libraries(ultradict PRIVATE ultradict_tool_lib)
+  target_link_libraries(ultradict PRIVATE
+    ultradict_tool_lib replication replication_digest)
 endif()
 
 if(ULTRADICT_BUILD_BENCHMARKS)

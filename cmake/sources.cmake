@@ -107,7 +107,39 @@ set(ULTRADICT_TOOL_SOURCES
   tools/command.h
   tools/db_commands.cc
   tools/inspect_commands.cc
+  tools/replication_commands.cc
   tools/ultradict_main.cc
+)
+
+# //replication:entry_format, :digest, :replication (cmake/replication.cmake;
+# not in libultradict) and :replication_bench.
+set(ULTRADICT_REPLICATION_ENTRY_FORMAT_SOURCES
+  replication/entry_format.cc
+  replication/entry_format.h
+)
+set(ULTRADICT_REPLICATION_DIGEST_SOURCES
+  replication/digest.cc
+  replication/digest.h
+)
+set(ULTRADICT_REPLICATION_SOURCES
+  replication/checkpoint.cc
+  replication/checkpoint.h
+  replication/follower.cc
+  replication/follower.h
+  replication/layout.h
+  replication/publisher.cc
+  replication/publisher.h
+  replication/redis_client.cc
+  replication/redis_client.h
+  replication/run_loop.cc
+  replication/run_loop.h
+  replication/state_file.cc
+  replication/state_file.h
+  replication/stream_info.cc
+  replication/stream_info.h
+)
+set(ULTRADICT_REPLICATION_BENCH_SOURCES
+  replication/replication_bench.cc
 )
 
 # //benchmarks:bench_lib and :db_bench.
@@ -176,6 +208,7 @@ set(ULTRADICT_GTEST_MAIN_TESTS
   tests/log_index_test.cc
   tests/log_test.cc
   tests/port_mutex_test.cc
+  tests/replica_guard_test.cc
   tests/snapshot_test.cc
   tests/write_batch_test.cc
   tests/write_lock_test.cc
@@ -209,6 +242,24 @@ set(ULTRADICT_CLI_SH_TESTS
 )
 set(ULTRADICT_CLI_SH_TEST_LIB
   tests/cli/testlib.sh
+)
+
+# //tests/replication: the frames' unit test, the repl_tool program and the
+# shell tests (each starts its own redis-server).
+set(ULTRADICT_REPLICATION_GTEST_TESTS
+  tests/replication/entry_format_test.cc
+)
+set(ULTRADICT_REPL_TOOL_SOURCES
+  tests/replication/repl_tool.cc
+)
+set(ULTRADICT_REPLICATION_SH_TESTS
+  tests/replication/bad_input_test.sh
+  tests/replication/fault_test.sh
+  tests/replication/replication_test.sh
+  tests/replication/trim_test.sh
+)
+set(ULTRADICT_REPLICATION_SH_TEST_LIB
+  tests/replication/testlib.sh
 )
 
 # //tests/fuzz: each fuzzer's .cc runs its corpus through regression_main.cc

@@ -14,9 +14,25 @@ endif()
 find_package(GTest CONFIG REQUIRED)  # libgtest-dev, libgmock-dev
 include(GoogleTest)
 
-# The test data Bazel ships as runfiles: testlib.sh, the fuzz corpora.
-file(MAKE_DIRECTORY ${ULTRADICT_RUNFILES})
-file(CREATE_LINK ${PROJECT_SOURCE_DIR}/tests ${ULTRADICT_RUNFILES}/tests SYMBOLIC)
+# The test data Bazel ships as runfiles: testlib.sh, the fuzz corpora: one
+# link per entry of tests/, except tests/replication, a real directory (the
+# repl_tool program is linked into it, never into the source tree).
+if(IS_SYMLINK ${ULTRADICT_RUNFILES}/tests)  # A build dir of the older layout.
+  file(REMOVE ${ULTRADICT_RUNFILES}/tests)
+endif()
+file(MAKE_DIRECTORY ${ULTRADICT_RUNFILES}/tests/replication)
+file(GLOB _ud_test_entries CONFIGURE_DEPENDS RELATIVE ${PROJECT_SOURCE_DIR}/tests
+     ${PROJECT_SOURCE_DIR}/tests/*)
+list(REMOVE_ITEM _ud_test_entries replication)
+foreach(_ud_entry IN LISTS _ud_test_entries)
+  file(CREATE_LINK ${PROJECT_SOURCE_DIR}/tests/${_ud_entry}
+       ${ULTRADICT_RUNFILES}/tests/${_ud_entry} SYMBOLIC)
+endforeach()
+foreach(_ud_file IN LISTS ULTRADICT_REPLICATION_SH_TEST_LIB)
+  get_filename_component(_ud_name ${_ud_file} NAME)
+  file(CREATE_LINK ${PROJECT_SOURCE_DIR}/${_ud_file}
+       ${ULTRADICT_RUNFILES}/tests/replication/${_ud_name} SYMBOLIC)
+endforeach()
 
 set(ULTRADICT_TEST_LAUNCHER ${PROJECT_SOURCE_DIR}/cmake/run_test.sh ${ULTRADICT_RUNFILES})
 set(ULTRADICT_TEST_TIMEOUT 600)
@@ -104,6 +120,20 @@ endforeach()
 add_dependencies(cli_compressed_test ultradict)
 
 foreach(script IN LISTS ULTRADICT_EXAMPLE_SH_TESTS)
+  ultradict_sh_test(${script})
+endforeach()
+
+# //tests/replication (cmake/replication.cmake): the frames' unit test and the
+# shell tests, which run tools/ultradict and repl_tool from the runfiles tree
+# and start their own redis-server (redis-server, redis-cli: tools/dev.sh
+# setup installs them).
+foreach(src IN LISTS ULTRADICT_REPLICATION_GTEST_TESTS)
+  ultradict_gtest(${src} ultradict_testutil replication_entry_format GTest::gtest_main)
+endforeach()
+ultradict_program(repl_tool ULTRADICT_TEST_COPTS ${ULTRADICT_REPL_TOOL_SOURCES})
+target_link_libraries(repl_tool PRIVATE
+  replication replication_entry_format absl::strings)
+foreach(script IN LISTS ULTRADICT_REPLICATION_SH_TESTS)
   ultradict_sh_test(${script})
 endforeach()
 
