@@ -44,7 +44,9 @@ absl::Status DeleteCheckpoint(RedisClient* redis, const Layout& layout,
       redis->Command({"HGET", layout.checkpoint(seq), "chunks"});
   if (!h.ok()) return h.status();
   uint32_t chunks = 0;
-  if (h->type == Reply::kString) absl::SimpleAtoi(h->str, &chunks);
+  if (h->type == Reply::kString && !absl::SimpleAtoi(h->str, &chunks)) {
+    chunks = 0;  // Not a number: only the checkpoint's hash is removed.
+  }
   std::vector<std::string> del = {"DEL", layout.checkpoint(seq)};
   for (uint32_t i = 0; i < chunks; i++) del.push_back(layout.chunk(seq, i));
   absl::StatusOr<Reply> r =
