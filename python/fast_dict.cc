@@ -22,6 +22,7 @@ struct FastBase {
   PyObject* loads;
   PyObject* gone;  // _load_ref's "removed meanwhile".
   int typed;
+  int tuples;  // Format::tuples.
   int recurse;
 };
 
@@ -36,6 +37,7 @@ FastBase* Self(PyObject* op) { return reinterpret_cast<FastBase*>(op); }
 Format FormatOf(const FastBase* self) {
   Format f;
   f.typed = self->typed != 0;
+  f.tuples = self->tuples != 0;
   f.dumps = self->dumps;
   f.loads = self->loads;
   return f;
@@ -199,9 +201,9 @@ PyObject* Get(PyObject* op, PyObject* const* args, Py_ssize_t nargs,
 PyObject* Bind(PyObject* op, PyObject* args) {
   FastBase* self = Self(op);
   PyObject *handle_obj, *dumps, *loads, *gone;
-  int typed, recurse;
-  if (!PyArg_ParseTuple(args, "OOOppO:_bind", &handle_obj, &dumps, &loads,
-                        &typed, &recurse, &gone)) {
+  int typed, recurse, tuples = 0;
+  if (!PyArg_ParseTuple(args, "OOOppO|p:_bind", &handle_obj, &dumps, &loads,
+                        &typed, &recurse, &gone, &tuples)) {
     return nullptr;
   }
   Handle* handle;
@@ -221,6 +223,7 @@ PyObject* Bind(PyObject* op, PyObject* args) {
   Py_INCREF(gone);
   Py_XSETREF(self->gone, gone);
   self->typed = typed;
+  self->tuples = typed && tuples;
   self->recurse = recurse;
   Py_RETURN_NONE;
 }
@@ -291,7 +294,7 @@ PyMethodDef kMethods[] = {
      METH_FASTCALL | METH_KEYWORDS,
      "D.get(k, default=None) -> D[k] if k in D, else default."},
     {"_bind", Bind, METH_VARARGS,
-     "_bind(handle, dumps, loads, typed, recurse, gone)"},
+     "_bind(handle, dumps, loads, typed, recurse, gone, tuples=False)"},
     {"_encode_key", EncodeKeyMethod, METH_O, "The stored bytes of a key."},
     {"_encode_value", EncodeValueMethod, METH_O,
      "The stored bytes of a value."},

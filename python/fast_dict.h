@@ -7,7 +7,7 @@
 //
 // The Python subclass binds it to its open handle once settings are known:
 //   self._bind(handle, serializer.dumps, serializer.loads, typed, recurse,
-//              gone)
+//              gone, tuples)
 // and provides the slow paths the C code calls back:
 //   self._load_ref(key_bytes, value_bytes)  a nested-dictionary reference:
 //                                           the child, or `gone`

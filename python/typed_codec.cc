@@ -3,42 +3,14 @@
 #include <cstdint>
 #include <cstring>
 
+#include "python/codec_bits.h"
 #include "python/errors.h"
 #include "python/handle.h"
+#include "python/tuple_codec.h"
 
 namespace ultradict {
 namespace python {
 namespace {
-
-constexpr uint64_t kSignBit = uint64_t{1} << 63;
-
-void PutBigEndian64(uint64_t bits, char* out) {
-  for (int i = 0; i < 8; i++) {
-    out[i] = static_cast<char>((bits >> (8 * (7 - i))) & 0xff);
-  }
-}
-
-uint64_t GetBigEndian(const char* in, size_t n) {
-  uint64_t bits = 0;
-  for (size_t i = 0; i < n; i++) {
-    bits = (bits << 8) | static_cast<unsigned char>(in[i]);
-  }
-  return bits;
-}
-
-// codec.h's double: negatives have all bits flipped, positives the sign bit.
-uint64_t DoubleBits(double v) {
-  uint64_t bits;
-  std::memcpy(&bits, &v, sizeof(bits));
-  return (bits & kSignBit) ? ~bits : (bits | kSignBit);
-}
-
-double BitsDouble(uint64_t bits) {
-  bits = (bits & kSignBit) ? (bits & ~kSignBit) : ~bits;
-  double v;
-  std::memcpy(&v, &bits, sizeof(v));
-  return v;
-}
 
 float BitsFloat(uint32_t bits) {
   constexpr uint32_t kSign = uint32_t{1} << 31;
@@ -46,19 +18,6 @@ float BitsFloat(uint32_t bits) {
   float v;
   std::memcpy(&v, &bits, sizeof(v));
   return v;
-}
-
-// The UTF-8 of an exact str, or false (no error set) when it has none
-// (lone surrogates).
-bool Utf8Of(PyObject* str, std::string_view* out) {
-  Py_ssize_t size = 0;
-  const char* data = PyUnicode_AsUTF8AndSize(str, &size);
-  if (data == nullptr) {
-    PyErr_Clear();
-    return false;
-  }
-  *out = std::string_view(data, static_cast<size_t>(size));
-  return true;
 }
 
 // Whether b is well-formed UTF-8 (as CPython's strict decoder accepts it:
@@ -92,18 +51,6 @@ bool IsUtf8(std::string_view b) {
     }
     i += n + 1;
   }
-  return true;
-}
-
-// An exact int that fits in 64 bits, or false (no error set).
-bool Int64Of(PyObject* obj, int64_t* out) {
-  int overflow = 0;
-  const long long v = PyLong_AsLongLongAndOverflow(obj, &overflow);
-  if (overflow != 0 || (v == -1 && PyErr_Occurred())) {
-    PyErr_Clear();
-    return false;
-  }
-  *out = v;
   return true;
 }
 
@@ -256,7 +203,8 @@ bool EncodeKey(const Format& format, PyObject* key, Encoded* out) {
       const unsigned char first =
           b.empty() ? 0 : static_cast<unsigned char>(b[0]);
       if (!b.empty() && first != kPickleMark && first != kBytesKeyTag &&
-          first != kIntKeyTag && !IsUtf8(b)) {
+          first != kIntKeyTag && !(format.tuples && first == kTupleKeyTag) &&
+          !IsUtf8(b)) {
         out->Borrow(b);  // Reads back as bytes, as a C++ binary key does.
       } else {
         Tagged(static_cast<char>(kBytesKeyTag), b, out);
@@ -269,6 +217,9 @@ bool EncodeKey(const Format& format, PyObject* key, Encoded* out) {
                     static_cast<uint64_t>(v) ^ kSignBit, out);
         return true;
       }
+    } else if (format.tuples &&
+               EncodeTuple(key, static_cast<char>(kTupleKeyTag), out)) {
+      return true;
     }
   }
   return Serialize(format, key, out);
@@ -302,6 +253,8 @@ bool EncodeValue(const Format& format, PyObject* value, Encoded* out) {
     } else if (PyFloat_CheckExact(value)) {
       TaggedInt64(kDoubleTag, DoubleBits(PyFloat_AS_DOUBLE(value)), out);
       return true;
+    } else if (format.tuples && EncodeTuple(value, kTupleTag, out)) {
+      return true;
     }
   }
   return Serialize(format, value, out);
@@ -316,6 +269,15 @@ PyObject* DecodeKey(const Format& format, std::string_view b) {
   if (first == kIntKeyTag && b.size() == 9) {
     const uint64_t bits = GetBigEndian(b.data() + 1, 8) ^ kSignBit;
     return PyLong_FromLongLong(static_cast<long long>(bits));
+  }
+  if (format.tuples && first == kTupleKeyTag) {
+    PyObject* tuple = DecodeTuple(b.substr(1));
+    if (tuple != nullptr || Errors().data_loss == nullptr ||
+        !PyErr_ExceptionMatches(Errors().data_loss)) {
+      return tuple;
+    }
+    PyErr_Clear();  // Not a tuple: a C++ program's binary key.
+    return BytesOf(b);
   }
   // A str key, or a binary one (bytes from Python, or a C++ program's).
   return IsUtf8(b) ? PyUnicode_DecodeUTF8(
@@ -340,6 +302,8 @@ PyObject* DecodeValue(const Format& format, std::string_view b) {
       return StrOrBytes(payload);
     case kBytesTag:
       return BytesOf(payload);
+    case kTupleTag:
+      return DecodeTuple(payload);
     case kBoolTag:
       if (payload.size() != 1 || static_cast<unsigned char>(payload[0]) > 1) {
         return DataLoss("bool value of the wrong form", tag);

@@ -12,9 +12,11 @@
 //     key       stored as                     first byte
 //     str       its UTF-8 bytes                never 0x80..0xC1, 0xF5..0xFF
 //     bytes     0xC0, the bytes; or the bytes alone when they are not
-//               UTF-8 and do not start with 0x80, 0xC0 or 0xC1 (as a C++
+//               UTF-8 and do not start with 0x80, 0xC0, 0xC1 (nor 0x81
+//               with Format::tuples) (as a C++
 //               program's binary key: both read back as bytes)
 //     int       0xC1, 8 bytes (codec.h int64: big-endian, sign bit flipped)
+//     tuple     0x81, tuple_codec.h's body     (Format::tuples only)
 //     other     pickle.dumps(key)              0x80 (pickle protocol >= 2)
 //
 //     value     stored as (codec.h tags)
@@ -24,12 +26,17 @@
 //     int       'q', 8 bytes     (C++ int64_t)
 //     bool      '?', 0 or 1      (C++ bool)
 //     float     'd', 8 bytes     (C++ double)
+//     tuple     't', tuple_codec.h's body (Format::tuples only; no C++ codec)
 //     other     pickle.dumps(value), first byte 0x80
 //     nested    'N1PP' + the child's name (a nested dictionary, recurse)
 //
 //   Decoding also reads what C++ codecs write: tags b h i q B H I Q -> int,
 //   f d -> float, ? -> bool, s -> str (or bytes when not valid UTF-8); a key
 //   that is not valid UTF-8 and has no tag is returned as bytes.
+//   Tuples of str, bytes, int, float, bool, None and such tuples are typed
+//   only in a dictionary whose settings say so (version 3, Format::tuples:
+//   a tuple key must have one encoding per dictionary); elsewhere and for
+//   any other tuple, pickle. A 't' value is read in every typed dictionary.
 //   Subclasses (an IntEnum, a str subclass) go through pickle, keeping
 //   their type; so do ints beyond 64 bits and strs with lone surrogates.
 //
@@ -66,6 +73,7 @@ inline constexpr char kNestedTag = 'N';  // codec.h kNestedTypeTag.
 // How a dictionary's keys and values are encoded.
 struct Format {
   bool typed = false;         // Format 2; else every object through dumps.
+  bool tuples = false;        // Typed tuples (tuple_codec.h); needs typed.
   PyObject* dumps = nullptr;  // Borrowed: the serializer's functions.
   PyObject* loads = nullptr;
 };

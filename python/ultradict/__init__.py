@@ -40,8 +40,9 @@ _MIN_LOG = 64 * 1024  # The engine's smallest log.
 _MAX_DEFAULT_LOG = 4 << 20  # Options::log_size's default.
 _GONE = object()  # A nested dictionary removed while its key was read.
 # Settings format: 1 (every key and value through the serializer), 2 (adds
-# "format": "typed" or "serializer"; see python/typed_codec.h).
-_META_VERSION = 2
+# "format": "typed" or "serializer"; see python/typed_codec.h), 3 (adds
+# "tuples": small tuples typed too, python/tuple_codec.h).
+_META_VERSION = 3
 
 
 def _child_name(parent: str, encoded_key: bytes) -> str:
@@ -239,12 +240,15 @@ class UltraDict(_ultradict.FastBase, collections.abc.MutableMapping):
             self.recurse = bool(recurse)
             self.buffer_size = int(buffer_size)
             self.typed = serializer is pickle
+            # Also without settings: a creator writes them just after
+            # creating, and one that attaches meanwhile must agree.
+            self.tuples = self.typed
             if self.created:
                 self._write_meta(serializer)
         else:
             self._adopt_meta(meta, serializer, recurse, buffer_size, explicit)
         self._bind(self._db, self.serializer.dumps, self.serializer.loads,
-                   self.typed, self.recurse, _GONE)
+                   self.typed, self.recurse, _GONE, self.tuples)
         self.shared_lock = True  # Every lock here is cross-process.
         self.full_dump_size = full_dump_size
         self.auto_unlink = self.created if auto_unlink is None else bool(
@@ -294,7 +298,8 @@ class UltraDict(_ultradict.FastBase, collections.abc.MutableMapping):
         meta = {"version": _META_VERSION, "recurse": self.recurse,
                 "buffer_size": self.buffer_size,
                 "serializer": _serializer_name(serializer),
-                "format": "typed" if self.typed else "serializer"}
+                "format": "typed" if self.typed else "serializer",
+                "tuples": self.tuples}
         self._db.put(_ultradict.META_KEY, json.dumps(meta).encode())
 
     def _adopt_meta(self, raw: bytes, serializer: Any, recurse: Any,
@@ -308,6 +313,8 @@ class UltraDict(_ultradict.FastBase, collections.abc.MutableMapping):
         self.recurse = bool(meta.get("recurse", False))
         # Version 1 (the first release) knew one format: the serializer's.
         self.typed = meta.get("format") == "typed"
+        # Version 2 pickled every tuple: its tuple keys keep that encoding.
+        self.tuples = self.typed and bool(meta.get("tuples", False))
         if explicit["recurse"] and bool(recurse) != self.recurse:
             raise _Exceptions.ParameterMismatch(
                 f"recurse={recurse!r}, but the dictionary was created with "
@@ -691,6 +698,7 @@ class UltraDict(_ultradict.FastBase, collections.abc.MutableMapping):
                                   repr(self.serializer)),
             "recurse": self.recurse,
             "format": "typed" if self.typed else "serializer",
+            "tuples": self.tuples,
             "entries": len(self),
             "full_dump_counter": self.full_dump_counter,
             "sequence": self._db.latest_sequence(),

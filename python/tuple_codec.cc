@@ -1,0 +1,258 @@
+// tuple_codec.cc: see tuple_codec.h for the format.
+
+#include "python/tuple_codec.h"
+
+#include <cassert>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "python/codec_bits.h"
+#include "python/errors.h"
+
+namespace ultradict {
+namespace python {
+namespace {
+
+constexpr size_t kMaxVarint = 10;
+
+size_t VarintSize(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    n++;
+  }
+  return n;
+}
+
+char* PutVarint(uint64_t v, char* p) {
+  while (v >= 0x80) {
+    *p++ = static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  *p++ = static_cast<char>(v);
+  return p;
+}
+
+// The bytes of the item obj at depth, or false when it cannot be encoded.
+// Also fills in each str's UTF-8 cache, which WriteItem then reads.
+bool ItemSize(PyObject* obj, int depth, size_t* size) {
+  if (obj == Py_None) {
+    *size += 1;
+  } else if (PyBool_Check(obj)) {
+    *size += 2;
+  } else if (PyLong_CheckExact(obj)) {
+    int64_t v;
+    if (!Int64Of(obj, &v)) return false;
+    *size += 9;
+  } else if (PyFloat_CheckExact(obj)) {
+    *size += 9;
+  } else if (PyUnicode_CheckExact(obj)) {
+    std::string_view utf8;
+    if (!Utf8Of(obj, &utf8)) return false;
+    *size += 1 + VarintSize(utf8.size()) + utf8.size();
+  } else if (PyBytes_CheckExact(obj)) {
+    const size_t n = static_cast<size_t>(PyBytes_GET_SIZE(obj));
+    *size += 1 + VarintSize(n) + n;
+  } else if (PyTuple_CheckExact(obj)) {
+    if (depth >= kMaxTupleDepth) return false;
+    const Py_ssize_t n = PyTuple_GET_SIZE(obj);
+    *size += 1 + VarintSize(static_cast<uint64_t>(n));
+    for (Py_ssize_t i = 0; i < n; i++) {
+      if (!ItemSize(PyTuple_GET_ITEM(obj, i), depth + 1, size)) return false;
+    }
+  } else {
+    return false;
+  }
+  return true;
+}
+
+char* WriteBody(PyObject* tuple, char* p);
+
+// Writes an item ItemSize accepted.
+char* WriteItem(PyObject* obj, char* p) {
+  if (obj == Py_None) {
+    *p++ = kNoneItemTag;
+  } else if (PyBool_Check(obj)) {
+    *p++ = kBoolTag;
+    *p++ = obj == Py_True ? 1 : 0;
+  } else if (PyLong_CheckExact(obj)) {
+    *p++ = kInt64Tag;
+    PutBigEndian64(static_cast<uint64_t>(PyLong_AsLongLong(obj)) ^ kSignBit, p);
+    p += 8;
+  } else if (PyFloat_CheckExact(obj)) {
+    *p++ = kDoubleTag;
+    PutBigEndian64(DoubleBits(PyFloat_AS_DOUBLE(obj)), p);
+    p += 8;
+  } else if (PyTuple_CheckExact(obj)) {
+    *p++ = kTupleTag;
+    p = WriteBody(obj, p);
+  } else {
+    std::string_view data;
+    if (PyUnicode_CheckExact(obj)) {
+      *p++ = kStrTag;
+      Utf8Of(obj, &data);  // Cached by ItemSize: cannot fail here.
+    } else {
+      *p++ = kBytesTag;
+      data = std::string_view(PyBytes_AS_STRING(obj),
+                              static_cast<size_t>(PyBytes_GET_SIZE(obj)));
+    }
+    p = PutVarint(data.size(), p);
+    if (!data.empty()) std::memcpy(p, data.data(), data.size());
+    p += data.size();
+  }
+  return p;
+}
+
+char* WriteBody(PyObject* tuple, char* p) {
+  const Py_ssize_t n = PyTuple_GET_SIZE(tuple);
+  p = PutVarint(static_cast<uint64_t>(n), p);
+  for (Py_ssize_t i = 0; i < n; i++)
+    p = WriteItem(PyTuple_GET_ITEM(tuple, i), p);
+  return p;
+}
+
+// A bounded reader of an encoded body.
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+  bool done() const { return pos_ == in_.size(); }
+  size_t left() const { return in_.size() - pos_; }
+
+  bool Byte(char* c) {
+    if (pos_ >= in_.size()) return Fail("truncated");
+    *c = in_[pos_++];
+    return true;
+  }
+  // A minimal LEB128 varint.
+  bool Varint(uint64_t* v) {
+    *v = 0;
+    for (size_t i = 0; i < kMaxVarint; i++) {
+      if (pos_ >= in_.size()) return Fail("truncated varint");
+      const unsigned char c = static_cast<unsigned char>(in_[pos_++]);
+      if (i == 9 && c > 1) return Fail("varint overflows 64 bits");
+      *v |= static_cast<uint64_t>(c & 0x7f) << (7 * i);
+      if (c < 0x80) {
+        if (c == 0 && i > 0) return Fail("non-minimal varint");
+        return true;
+      }
+    }
+    return Fail("varint too long");
+  }
+  bool Take(size_t n, std::string_view* out) {
+    if (n > left()) return Fail("truncated");
+    *out = in_.substr(pos_, n);
+    pos_ += n;
+    return true;
+  }
+  // Sets DataLossError naming the offset in the body.
+  bool Fail(const char* what) {
+    PyErr_Format(
+        Errors().data_loss != nullptr ? Errors().data_loss : PyExc_OSError,
+        "tuple value: %s at body offset %zu", what, pos_);
+    return false;
+  }
+
+ private:
+  std::string_view in_;
+  size_t pos_ = 0;
+};
+
+PyObject* ReadBody(Reader* r, int depth);
+
+PyObject* ReadItem(Reader* r, int depth) {
+  char tag;
+  if (!r->Byte(&tag)) return nullptr;
+  std::string_view data;
+  uint64_t n;
+  switch (tag) {
+    case kNoneItemTag:
+      Py_RETURN_NONE;
+    case kBoolTag:
+      if (!r->Take(1, &data)) return nullptr;
+      if (data[0] != 0 && data[0] != 1) {
+        r->Fail("bool of the wrong form");
+        return nullptr;
+      }
+      return PyBool_FromLong(data[0]);
+    case kInt64Tag:
+      if (!r->Take(8, &data)) return nullptr;
+      return PyLong_FromLongLong(
+          static_cast<long long>(GetBigEndian(data.data(), 8) ^ kSignBit));
+    case kDoubleTag:
+      if (!r->Take(8, &data)) return nullptr;
+      return PyFloat_FromDouble(BitsDouble(GetBigEndian(data.data(), 8)));
+    case kStrTag:
+    case kBytesTag:
+      if (!r->Varint(&n) || !r->Take(n, &data)) return nullptr;
+      if (tag == kBytesTag) {
+        return PyBytes_FromStringAndSize(data.data(),
+                                         static_cast<Py_ssize_t>(data.size()));
+      } else {
+        PyObject* s = PyUnicode_DecodeUTF8(
+            data.data(), static_cast<Py_ssize_t>(data.size()), "strict");
+        if (s == nullptr && PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) {
+          PyErr_Clear();
+          r->Fail("str that is not UTF-8");
+        }
+        return s;
+      }
+    case kTupleTag:
+      if (depth + 1 >= kMaxTupleDepth) {
+        r->Fail("tuples nested too deep");
+        return nullptr;
+      }
+      return ReadBody(r, depth + 1);
+    default:
+      r->Fail("unknown item tag");
+      return nullptr;
+  }
+}
+
+PyObject* ReadBody(Reader* r, int depth) {
+  uint64_t n;
+  if (!r->Varint(&n)) return nullptr;
+  if (n > r->left()) {  // Every item takes at least one byte.
+    r->Fail("item count beyond the end");
+    return nullptr;
+  }
+  PyObject* tuple = PyTuple_New(static_cast<Py_ssize_t>(n));
+  if (tuple == nullptr) return nullptr;
+  for (uint64_t i = 0; i < n; i++) {
+    PyObject* item = ReadItem(r, depth);
+    if (item == nullptr) {
+      Py_DECREF(tuple);
+      return nullptr;
+    }
+    PyTuple_SET_ITEM(tuple, static_cast<Py_ssize_t>(i), item);
+  }
+  return tuple;
+}
+
+}  // namespace
+
+bool EncodeTuple(PyObject* tuple, char lead, Encoded* out) {
+  if (!PyTuple_CheckExact(tuple)) return false;
+  size_t size = 0;
+  if (!ItemSize(tuple, 0, &size)) return false;  // size counts a 't' lead.
+  char* p = out->Reserve(size);
+  *p = lead;
+  char* end = WriteBody(tuple, p + 1);
+  (void)end;
+  assert(end == p + size);
+  return true;
+}
+
+PyObject* DecodeTuple(std::string_view body) {
+  Reader r(body);
+  PyObject* tuple = ReadBody(&r, 0);
+  if (tuple != nullptr && !r.done()) {
+    Py_DECREF(tuple);
+    r.Fail("trailing bytes");
+    return nullptr;
+  }
+  return tuple;
+}
+
+}  // namespace python
+}  // namespace ultradict
