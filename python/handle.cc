@@ -5,9 +5,11 @@
 #include "python/handle.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <limits>
 #include <optional>
+#include <thread>
 
 #include "absl/status/status.h"
 #include "python/errors.h"
@@ -74,19 +76,37 @@ Handle::~Handle() { Close(); }
 
 void Handle::Close() {
   if (db_ == nullptr) return;
-  CheckClosable();
-  Held* held = FindHeld(lock_key_);
-  if (held != nullptr && held->owner == this) {
-    held->lock.reset();  // Released before its DB goes.
-    HeldLocks().erase(lock_key_);
-  }
+  Drain();
+  if (db_ == nullptr) return;  // Closed by another thread meanwhile.
   std::unique_ptr<DB> db = std::move(db_);
   py::gil_scoped_release release;
   db.reset();
 }
 
+void Handle::Drain() {
+  if (db_ == nullptr) return;
+  CheckClosable();
+  Held* held = FindHeld(lock_key_);
+  if (held != nullptr && held->owner == this) {
+    held->lock.reset();  // Released before its DB goes.
+    HeldLocks().erase(lock_key_);
+    held = nullptr;
+  }
+  if (held != nullptr && held->thread == std::this_thread::get_id() &&
+      in_flight_ > 0) {
+    Raise(absl::FailedPreconditionError(
+        "close() while this thread holds the dictionary's lock (through "
+        "another UltraDict) and other threads' calls may wait for it"));
+  }
+  closing_ = true;
+  while (in_flight_ > 0) {  // Each needs the GIL to leave.
+    py::gil_scoped_release release;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
 DB* Handle::db() {
-  if (db_ == nullptr) {
+  if (db_ == nullptr || closing_) {
     PyErr_SetString(Errors().already_closed, "the UltraDict was closed");
     throw py::error_already_set();
   }
@@ -160,14 +180,15 @@ uint64_t Handle::WaitForChange(uint64_t since, int64_t timeout_ms) {
     const int64_t slice = std::min(left, kWaitSliceMs);
     uint64_t seq;
     {
+      InFlight in_flight(this);
       py::gil_scoped_release release;
       seq = d->WaitForChange(since, slice);
     }
+    if (closing_) db();  // close() waits for us: raises AlreadyClosed.
     if (seq > since) return seq;
     if (left != kForever) left -= slice;
     if (left <= 0) return seq;
     if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-    if (db_ == nullptr) db();
   }
 }
 
@@ -184,6 +205,7 @@ py::tuple Handle::ReadChanges(uint64_t since) {
   } collector;
   absl::StatusOr<uint64_t> reached;
   {
+    InFlight in_flight(this);
     py::gil_scoped_release release;
     reached = d->ReadChanges(since, &collector);
   }
@@ -212,6 +234,7 @@ void Handle::Compact() {
   }
   absl::Status s;
   {
+    InFlight in_flight(this);
     py::gil_scoped_release release;
     s = d->CompactLog();
   }

@@ -15,6 +15,13 @@
 // Other threads' writes wait for it. In a fork child, a lock the parent
 // held is forgotten (never released from the child).
 //
+// In-flight calls: a call that releases the GIL while it uses the DB is
+// counted (under the GIL), and close() waits for those in flight, with the
+// GIL released, before it closes the DB; from when close() starts, new
+// calls raise AlreadyClosedError. Waits that could last (the lock,
+// WaitForChange) look every kWaitSliceMs (100 ms) and end with
+// AlreadyClosedError; a write waiting for another writer completes first.
+//
 // A reserved key, kMetaKey, holds the Python layer's settings of the
 // dictionary (serializer, recurse, buffer size); keys(), items(), size(),
 // popitem() and clear() ignore it.
@@ -54,17 +61,27 @@ class Handle {
   const std::string& directory() const { return options_.directory; }
   // True after close().
   bool closed() const { return db_ == nullptr; }
-  // Releases this handle's locks and closes the DB (idempotent).
-  // FailedPreconditionError when another thread holds the lock through
-  // this handle (see CheckClosable).
+  // Releases this handle's locks and closes the DB (idempotent), after
+  // Drain(). FailedPreconditionError when another thread holds the lock
+  // through this handle (see CheckClosable).
   void Close();
+  // The first half of Close(): releases the lock this thread holds through
+  // this handle, refuses new calls (AlreadyClosedError) and waits, with the
+  // GIL released, for the calls in flight in other threads. Raises
+  // FailedPreconditionError (and refuses nothing) when another thread
+  // holds the lock through this handle, or when this thread holds it
+  // through another handle while calls are in flight (they may wait for
+  // it).
+  void Drain();
+  // Calls of other threads inside the engine with the GIL released.
+  int in_flight() const { return in_flight_; }
   // Raises FailedPreconditionError when another thread holds the
   // dictionary's lock through this handle.
   void CheckClosable();
 
   // For the C fast paths (fast_dict.h), GIL held: the DB, or nullptr
-  // after close().
-  DB* raw_db() const { return db_.get(); }
+  // once close() has started.
+  DB* raw_db() const { return closing_ ? nullptr : db_.get(); }
   // Stores key -> *value, or removes key when value is nullptr (then
   // *existed tells whether it was there). Keeps the GIL when the write
   // cannot wait: this thread holds the lock (d.lock), or the lock is free
@@ -120,14 +137,30 @@ class Handle {
   void Compact();
 
  private:
-  DB* db();  // Raises AlreadyClosedError after Close().
-  std::string LockKey() const;
+  // Counts a call in flight from construction to destruction: construct
+  // it before releasing the GIL and let it go after taking it back.
+  class InFlight {
+   public:
+    explicit InFlight(Handle* handle) : handle_(handle) {
+      handle_->in_flight_++;
+    }
+    ~InFlight() { handle_->in_flight_--; }
+    InFlight(const InFlight&) = delete;
+    InFlight& operator=(const InFlight&) = delete;
+
+   private:
+    Handle* handle_;
+  };
+
+  DB* db();  // Raises AlreadyClosedError once Close() has started.
   // The lock this thread holds on the dictionary, or nullptr.
   WriteLock* HeldByMe();
 
   Options options_;
   std::string lock_key_;  // Directory and name: the held-lock table's key.
   std::unique_ptr<DB> db_;
+  int in_flight_ = 0;     // Guarded by the GIL.
+  bool closing_ = false;  // Guarded by the GIL; set by Drain().
 };
 
 // Options from the module's arguments (lifetime and compression are the

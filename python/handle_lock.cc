@@ -101,8 +101,13 @@ bool Handle::Lock(int64_t timeout_ms) {
     const int64_t slice = std::min(left, kWaitSliceMs);
     absl::StatusOr<std::unique_ptr<WriteLock>> lock;
     {
+      InFlight in_flight(this);
       py::gil_scoped_release release;
       lock = d->LockWrites(slice);
+    }
+    if (closing_) {  // close() waits for us.
+      if (lock.ok()) lock->reset();
+      db();  // Raises AlreadyClosed.
     }
     if (lock.ok()) {
       Held& entry = HeldLocks()[lock_key_];
@@ -120,7 +125,6 @@ bool Handle::Lock(int64_t timeout_ms) {
     if (left != kForever) left -= slice;
     if (left <= 0) return false;
     if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-    if (db_ == nullptr) db();  // Closed by another thread meanwhile.
   }
 }
 

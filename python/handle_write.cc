@@ -46,6 +46,7 @@ absl::Status Handle::WriteOne(std::string_view key,
     if (!absl::IsDeadlineExceeded(lock.status())) return lock.status();
   }
   // Another writer holds the lock: wait for it without the GIL.
+  InFlight in_flight(this);
   py::gil_scoped_release release;
   if (value != nullptr) return d->Put(key, *value);
   bool found = false;
@@ -68,6 +69,7 @@ py::object Handle::Pop(py::bytes key) {
   std::optional<std::string> old;
   absl::Status s;
   {
+    InFlight in_flight(this);
     py::gil_scoped_release release;
     if (held != nullptr) {  // Nobody else writes: read, then delete.
       std::string value;
@@ -99,6 +101,7 @@ py::bytes Handle::SetDefault(py::bytes key, py::bytes value) {
   std::string result;
   absl::Status s;
   {
+    InFlight in_flight(this);
     py::gil_scoped_release release;
     if (held != nullptr) {
       s = d->Get(k, &result);
@@ -126,6 +129,7 @@ py::object Handle::PopItem() {
   std::optional<std::pair<std::string, std::string>> item;
   absl::Status s;
   {
+    InFlight in_flight(this);
     py::gil_scoped_release release;
     // The last entry of a point-in-time view, skipping kMetaKey.
     auto last = [d](std::optional<std::pair<std::string, std::string>>* out) {
@@ -162,6 +166,7 @@ void Handle::WriteMany(const std::vector<std::pair<py::bytes, py::bytes>>& puts,
   for (const auto& k : deletes) batch.Delete(View(k));
   absl::Status s;
   {
+    InFlight in_flight(this);
     py::gil_scoped_release release;
     s = held != nullptr ? held->Write(batch) : d->Write(batch);
   }
@@ -175,6 +180,7 @@ py::list Handle::Clear(py::bytes prefix) {
   std::vector<std::pair<std::string, std::string>> refs;
   absl::Status s;
   {
+    InFlight in_flight(this);
     py::gil_scoped_release release;
     // Deletes everything but kMetaKey into batch, collecting references.
     auto collect = [&](WriteBatch* batch) {

@@ -18,8 +18,9 @@ namespace py = pybind11;
 using ultradict::python::Handle;
 
 PYBIND11_MODULE(_ultradict, m) {
-  m.doc() = "UltraDict engine binding (bytes keys and values); use the "
-            "ultradict package instead.";
+  m.doc() =
+      "UltraDict engine binding (bytes keys and values); use the "
+      "ultradict package instead.";
   if (!ultradict::python::AddErrorClasses(m.ptr())) {
     throw py::error_already_set();
   }
@@ -72,6 +73,8 @@ PYBIND11_MODULE(_ultradict, m) {
       .def_property_readonly("closed", &Handle::closed)
       .def("close", &Handle::Close)
       .def("check_closable", &Handle::CheckClosable)
+      .def("drain", &Handle::Drain)
+      .def_property_readonly("in_flight", &Handle::in_flight)
       .def("get", &Handle::Get, py::arg("key"))
       .def("contains", &Handle::Contains, py::arg("key"))
       .def("put", &Handle::Put, py::arg("key"), py::arg("value"))

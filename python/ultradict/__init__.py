@@ -40,6 +40,7 @@ def _close(handle: Any, unlink: bool, pid: int, name: str,
     if os.getpid() != pid:
         return  # A fork child: the parent owns the dictionary's lifetime.
     try:
+        handle.drain()  # Calls of other threads first (python/handle.h).
         if unlink:
             _destroy_tree(name, directory, 0)
     finally:
@@ -305,6 +306,10 @@ class UltraDict(_ultradict.FastBase, _Settings, _Nested, _Observe,
             self._children.clear()
         for child in children:
             child.close(unlink=False)
+        # Refuses new calls and waits for those in flight in other threads
+        # (a write waiting for the lock, wait_for_change...): they end
+        # before the dictionary is removed and closed.
+        self._db.drain()
         do_unlink = self.auto_unlink if unlink is None else unlink
         self._finalizer.detach()
         if os.getpid() != self._pid:
