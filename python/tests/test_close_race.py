@@ -32,7 +32,7 @@ PRELUDE = textwrap.dedent("""
         t.start()
         return t
 
-    def close_and_join(d, threads, pause=0.3):
+    def close_and_join(d, threads, pause=0.2):
         time.sleep(pause)  # The threads are inside the engine now.
         start = time.monotonic()
         d.close()
@@ -58,7 +58,7 @@ def run_case(name, body):
 
 def test_close_ends_threads_waiting_for_a_change(name):
     out = run_case(name, """
-        for i in range(5):
+        for i in range(3):
             owner = UltraDict(name=f"{name}-{i}")
             d = UltraDict(name=owner.name, create=False)
             threads = [run_in_thread(lambda: d.wait_for_change(timeout=30)),
@@ -75,7 +75,7 @@ def test_close_ends_threads_waiting_for_a_change(name):
 
 def test_close_ends_threads_waiting_for_the_lock(name):
     out = run_case(name, """
-        for i in range(5):
+        for i in range(3):
             holder = UltraDict(name=f"{name}-{i}")  # Used by another thread.
             d = UltraDict(name=holder.name, create=False)
             held, stop = threading.Event(), threading.Event()
@@ -107,7 +107,7 @@ def test_close_waits_for_a_write_that_waits_for_another_writer(name):
         def hold():
             with holder.lock:
                 held.set()
-                time.sleep(0.8)  # The writers below wait (GIL released).
+                time.sleep(0.5)  # The writers below wait (GIL released).
         h = threading.Thread(target=hold)
         h.start()
         held.wait()
