@@ -17,16 +17,10 @@
 namespace py = pybind11;
 using ultradict::python::Handle;
 
-PYBIND11_MODULE(_ultradict, m) {
-  m.doc() =
-      "UltraDict engine binding (bytes keys and values); use the "
-      "ultradict package instead.";
-  if (!ultradict::python::AddErrorClasses(m.ptr())) {
-    throw py::error_already_set();
-  }
-  if (!ultradict::python::AddFastBase(m.ptr())) {
-    throw py::error_already_set();
-  }
+namespace {
+
+// The engine's constants the Python layer needs.
+void AddConstants(py::module_& m) {
   m.attr("META_KEY") = py::bytes(std::string(ultradict::python::kMetaKey));
   m.attr("LIFETIME_PERSISTENT") =
       static_cast<int>(ultradict::Lifetime::kPersistent);
@@ -42,6 +36,21 @@ PYBIND11_MODULE(_ultradict, m) {
       static_cast<int>(ultradict::Compression::kNoCompression);
   m.attr("COMPRESSION_ZSTD") =
       static_cast<int>(ultradict::Compression::kZstdCompression);
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_ultradict, m) {
+  m.doc() =
+      "UltraDict engine binding (bytes keys and values); use the "
+      "ultradict package instead.";
+  if (!ultradict::python::AddErrorClasses(m.ptr())) {
+    throw py::error_already_set();
+  }
+  if (!ultradict::python::AddFastBase(m.ptr())) {
+    throw py::error_already_set();
+  }
+  AddConstants(m);
 
   const ultradict::Options defaults;
   py::class_<Handle>(m, "DB")
