@@ -150,17 +150,20 @@ absl::Status Publisher::Housekeeping(RedisClient* redis) {
 absl::Status Publisher::PublishChanges(RedisClient* redis) {
   const uint64_t pos = position_.load();
   RecordsBuilder builder;
-  absl::StatusOr<uint64_t> reached = db_->ReadChanges(pos, &builder);
-  if (absl::IsOutOfRange(reached.status())) {
+  // O(new records): the cursor continues where the last call stopped.
+  ChangeCursor cursor = cursor_.sequence == pos ? cursor_ : ChangeCursor{pos};
+  absl::Status read = db_->ReadChangesFrom(&cursor, &builder);
+  if (absl::IsOutOfRange(read)) {
     return Checkpoint(redis,
                       absl::StrCat("records after ", pos,
                                    " were compacted before publishing"),
                       true);
   }
-  if (!reached.ok()) return reached.status();
-  if (*reached - pos != builder.records()) {
-    return absl::InternalError(absl::StrCat("ReadChanges from ", pos,
-                                            " reached ", *reached, " with ",
+  if (!read.ok()) return read;
+  const uint64_t reached = cursor.sequence;
+  if (reached - pos != builder.records()) {
+    return absl::InternalError(absl::StrCat("ReadChangesFrom ", pos,
+                                            " reached ", reached, " with ",
                                             builder.records(), " records"));
   }
   const std::vector<size_t>& ends = builder.ends();
@@ -196,7 +199,8 @@ absl::Status Publisher::PublishChanges(RedisClient* redis) {
                                    : ""));
     }
   }
-  position_ = *reached;
+  cursor_ = cursor;
+  position_ = reached;
   return absl::OkStatus();
 }
 

@@ -77,6 +77,9 @@ class Publisher {
   RedisUrl url_;
   bool compress_ = false;
   std::atomic<uint64_t> position_{0};
+  // Where the change feed continues (DB::ReadChangesFrom) while its
+  // sequence is the position; else it is placed again from the position.
+  ChangeCursor cursor_;
   std::atomic<uint64_t> checkpoints_{0};
   uint64_t last_checkpoint_seq_ = 0;
   int64_t last_checkpoint_ms_ = 0;
