@@ -2,7 +2,7 @@
 // a loopback Redis (issue 22's targets; results in doc/benchmarks.md).
 //
 //   bazel run -c opt //replication:replication_bench -- [--puts=N]
-//       [--rate=N] [--seconds=N] [--entries=N] [--redis=URL]
+//       [--rate=N] [--seconds=N] [--entries=N] [--log_mb=N] [--redis=URL]
 //
 // Benchmarks (one line each: name, result, unit, target):
 //   throughput  --puts puts (16 B keys, 100 B values) as fast as one writer
@@ -14,6 +14,10 @@
 //               ReadChangesFrom); p50/p99/max.
 //   bootstrap   a checkpoint of --entries entries loaded into a new follower
 //               dictionary (read from Redis, checked, one atomic write).
+// --log_mb sets Options::log_size of both dictionaries (default: the
+// engine's, 4 MiB): the publisher must read each record before the log it
+// is in is folded into a snapshot, else it writes a checkpoint and the
+// followers bootstrap (counted in the throughput line).
 // Without --redis it starts redis-server (appendonly yes, everysec) on a
 // free loopback port in a temporary directory and stops it at the end.
 // Publisher, Follower and the writer are threads of this process; the two
@@ -79,6 +83,7 @@ std::string Value(int64_t ns) {
 }
 
 struct Env {
+  size_t log_size = 0;  // Options::log_size of both dictionaries; 0: default.
   std::string redis_url;
   std::string dir_a, dir_b;
   pid_t redis_pid = 0;
@@ -98,9 +103,11 @@ void Cleanup() {
   g_env = nullptr;
 }
 
-std::unique_ptr<DB> OpenDb(const std::string& dir, const std::string& name) {
+std::unique_ptr<DB> OpenDb(const Env& env, const std::string& dir,
+                           const std::string& name) {
   Options options;
   options.directory = dir;
+  if (env.log_size != 0) options.log_size = env.log_size;
   auto db = DB::Open(options, name);
   Die(db.status(), "open");
   return std::move(*db);
@@ -140,8 +147,8 @@ struct Pipeline {
 };
 
 void Throughput(const Env& env, uint64_t puts) {
-  auto a = OpenDb(env.dir_a, "bench_tp");
-  auto b = OpenDb(env.dir_b, "bench_tp");
+  auto a = OpenDb(env, env.dir_a, "bench_tp");
+  auto b = OpenDb(env, env.dir_b, "bench_tp");
   Pipeline p(env, a.get(), b.get(), "bench:tp");
   p.WaitFor(a->LatestSequence());
   const int64_t start = NowNs();
@@ -149,11 +156,16 @@ void Throughput(const Env& env, uint64_t puts) {
   const int64_t written = NowNs();
   p.WaitFor(a->LatestSequence());
   const int64_t done = NowNs();
+  // A checkpoint after the first means the publisher read records too late
+  // (folded into a snapshot first) and the follower had to bootstrap.
   std::printf(
       "throughput   : %10.0f puts/s replicated (%.0f puts/s committed; %llu "
-      "puts, follower done %.0f ms after the last put)   target >= 100000\n",
+      "puts, follower done %.0f ms after the last put; %llu checkpoints, %llu "
+      "bootstraps)   target >= 100000\n",
       puts * 1e9 / (done - start), puts * 1e9 / (written - start),
-      static_cast<unsigned long long>(puts), (done - written) / 1e6);
+      static_cast<unsigned long long>(puts), (done - written) / 1e6,
+      static_cast<unsigned long long>(p.publisher->checkpoints()),
+      static_cast<unsigned long long>(p.follower->bootstraps()));
 }
 
 // Reads the follower's changes and records each put's lag.
@@ -169,8 +181,8 @@ class LagCollector : public WriteBatch::Handler {
 };
 
 void Lag(const Env& env, uint64_t rate, uint64_t seconds) {
-  auto a = OpenDb(env.dir_a, "bench_lag");
-  auto b = OpenDb(env.dir_b, "bench_lag");
+  auto a = OpenDb(env, env.dir_a, "bench_lag");
+  auto b = OpenDb(env, env.dir_b, "bench_lag");
   Pipeline p(env, a.get(), b.get(), "bench:lag");
   p.WaitFor(a->LatestSequence());
   const uint64_t total = rate * seconds;
@@ -218,7 +230,7 @@ void Lag(const Env& env, uint64_t rate, uint64_t seconds) {
 }
 
 void Bootstrap(const Env& env, uint64_t entries) {
-  auto a = OpenDb(env.dir_a, "bench_boot");
+  auto a = OpenDb(env, env.dir_a, "bench_boot");
   for (uint64_t i = 0; i < entries;) {
     WriteBatch batch;
     for (int j = 0; j < 10000 && i < entries; j++, i++)
@@ -236,7 +248,7 @@ void Bootstrap(const Env& env, uint64_t entries) {
       WriteCheckpoint(redis->get(), layout, a.get(), false, 2, UINT64_MAX);
   Die(info.status(), "checkpoint");
   const int64_t t1 = NowNs();
-  auto b = OpenDb(env.dir_b, "bench_boot");
+  auto b = OpenDb(env, env.dir_b, "bench_boot");
   LoadTimes times;
   Die(LoadCheckpoint(redis->get(), layout, *info, b.get(), &times), "load");
   const int64_t t2 = NowNs();
@@ -297,6 +309,7 @@ int Main(int argc, char** argv) {
     if (std::string(argv[i]).rfind("--redis=", 0) == 0)
       env.redis_url = argv[i] + 8;
   }
+  env.log_size = Flag(argc, argv, "log_mb", 0) << 20;
   if (env.redis_url.empty()) StartRedis(&env);
   char ta[] = "/dev/shm/replbench.XXXXXX";
   const std::string root = mkdtemp(ta);
@@ -306,10 +319,13 @@ int Main(int argc, char** argv) {
   std::filesystem::create_directories(env.dir_a);
   std::filesystem::create_directories(env.dir_b);
   std::printf(
-      "replication_bench: Redis %s%s, %u CPUs, keys 16 B, values 100 B\n",
+      "replication_bench: Redis %s%s, %u CPUs, keys 16 B, values 100 B, "
+      "log_size %s\n",
       env.redis_url.c_str(),
       env.redis_pid ? " (started here, appendonly everysec)" : "",
-      std::thread::hardware_concurrency());
+      std::thread::hardware_concurrency(),
+      env.log_size ? absl::StrCat(env.log_size >> 20, " MiB").c_str()
+                   : "default");
 #ifndef NDEBUG
   std::printf("WARNING: assertions enabled; build with -c opt\n");
 #endif
