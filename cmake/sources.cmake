@@ -259,6 +259,7 @@ set(ULTRADICT_REPLICATION_SH_TESTS
   tests/replication/fault_test.sh
   tests/replication/replication_test.sh
   tests/replication/trim_test.sh
+  tests/replication/two_publishers_test.sh
 )
 set(ULTRADICT_REPLICATION_SH_TEST_LIB
   tests/replication/testlib.sh
