@@ -19,7 +19,7 @@ wait_log p1.log "publishing"
 pub p2; P2=$LAST_PID
 bg f1 "$UD" follow "$NAME" --dir "$B" --redis "$(url)" --id f1; F1=$LAST_PID
 wait_log p2.log "standing by"
-"$TOOL" load "$A" "$NAME" 20000 2 4000 >/dev/null  # Compacts every 4,000.
+"$TOOL" load "$A" "$NAME" 8000 2 2000 >/dev/null  # Compacts every 2,000.
 wait_same "$A" "$B" "$NAME"
 grep -q "publishing" "$WORK/p2.log" && fail "p2 published while p1 held the lease"
 grep -q "XADD" "$WORK/p1.log" "$WORK/p2.log" && fail "an XADD collided"
@@ -27,7 +27,7 @@ grep -q "XADD" "$WORK/p1.log" "$WORK/p2.log" && fail "an XADD collided"
 
 # A clean stop releases the lease: p2 takes over (within its backoff).
 kill -TERM "$P1"; wait "$P1" || fail "p1 unclean stop"
-"$TOOL" load "$A" "$NAME" 10000 3 >/dev/null
+"$TOOL" load "$A" "$NAME" 3000 3 >/dev/null
 wait_log p2.log "publishing"
 wait_same "$A" "$B" "$NAME"
 
@@ -35,7 +35,7 @@ wait_same "$A" "$B" "$NAME"
 pub p3; P3=$LAST_PID
 wait_log p3.log "standing by"
 kill -9 "$P2"; wait "$P2" 2>/dev/null || true
-"$TOOL" load "$A" "$NAME" 10000 4 >/dev/null
+"$TOOL" load "$A" "$NAME" 3000 4 >/dev/null
 wait_log p3.log "publishing"
 wait_same "$A" "$B" "$NAME"
 grep -q "XADD" "$WORK/p3.log" && fail "an XADD collided"
