@@ -78,6 +78,7 @@ set(ULTRADICT_CORE_SOURCES
 # of DBImpl go here.
 set(ULTRADICT_ENGINE_SOURCES
   db/db_impl.h
+  db/db_impl_changes.cc
   db/db_impl_compaction.cc
   db/db_impl_files.cc
   db/db_impl_observe.cc
@@ -193,6 +194,7 @@ set(ULTRADICT_TESTUTIL_SOURCES
 # cc_test targets with gtest_main, one binary per file, linked with the
 # engine's private libraries (//tests, //tests/dict, //tests/cli).
 set(ULTRADICT_GTEST_MAIN_TESTS
+  tests/change_cursor_test.cc
   tests/checksum_test.cc
   tests/coding_test.cc
   tests/compaction_test.cc
@@ -257,6 +259,7 @@ set(ULTRADICT_REPLICATION_SH_TESTS
   tests/replication/fault_test.sh
   tests/replication/replication_test.sh
   tests/replication/trim_test.sh
+  tests/replication/two_publishers_test.sh
 )
 set(ULTRADICT_REPLICATION_SH_TEST_LIB
   tests/replication/testlib.sh

@@ -8,7 +8,8 @@
 //   db_impl_write.cc       write lock, recovery, Put/Delete/Write, commit
 //   transaction.cc         Update, Transact, LockWrites
 //   db_impl_compaction.cc  CompactLog, inline and background compaction
-//   db_impl_observe.cc     WaitForChange, ReadChanges, Sync, properties
+//   db_impl_observe.cc     WaitForChange, Sync, properties
+//   db_impl_changes.cc     ReadChanges, ReadChangesFrom (the change feed)
 //
 // What needs no handle state lives below it: generation.h (a mapped
 // generation, lookups, indexing), compaction.h (merging into the next
@@ -88,6 +89,8 @@ class DBImpl : public DB, private ForkAware {
   uint64_t WaitForChange(uint64_t since, int64_t timeout_ms) override;
   absl::StatusOr<uint64_t> ReadChanges(uint64_t since,
                                        WriteBatch::Handler* handler) override;
+  absl::Status ReadChangesFrom(ChangeCursor* cursor,
+                               WriteBatch::Handler* handler) override;
   bool GetProperty(std::string_view property, std::string* value) override;
   absl::Status SetReplicaOf(std::string_view primary) override
       ABSL_LOCKS_EXCLUDED(writer_, mu_);
@@ -286,6 +289,16 @@ class DBImpl : public DB, private ForkAware {
 
   // --- db_impl_observe.cc ---
   std::string StatsString() ABSL_LOCKS_EXCLUDED(mu_);
+
+  // --- db_impl_changes.cc ---
+  // The current generation and its committed record bytes (the head word),
+  // mapping a new generation when the head moved to one.
+  absl::Status ChangeFeedView(std::shared_ptr<Generation>* g, uint32_t* end)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // ReadChangesFrom; *ahead when cursor->sequence was past the dictionary's.
+  absl::Status ReadChangesImpl(ChangeCursor* cursor,
+                               WriteBatch::Handler* handler, bool* ahead)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   const Options options_;
   const std::string name_;

@@ -1,6 +1,6 @@
 // db_impl_observe.cc: watching a dictionary: the latest sequence, waiting
-// for a change, reading the changes since a sequence (the change feed),
-// Sync, and the properties (stats). See db_impl.h.
+// for a change, Sync, and the properties (stats). The change feed is in
+// db_impl_changes.cc. See db_impl.h.
 
 #include <algorithm>
 #include <chrono>
@@ -69,44 +69,6 @@ uint64_t DBImpl::WaitForChange(uint64_t since, int64_t timeout_ms) {
     }
     block_.waiters().fetch_sub(1, std::memory_order_seq_cst);
   }
-}
-
-absl::StatusOr<uint64_t> DBImpl::ReadChanges(uint64_t since,
-                                             WriteBatch::Handler* handler) {
-  absl::Status s = CheckFork();
-  if (!s.ok()) return s;
-  std::shared_ptr<Generation> g;
-  uint32_t end;
-  {
-    port::WriterMutexLock l(&mu_);
-    s = RefreshLocked();
-    if (!s.ok()) return s;
-    g = current_;
-    end = g->applied;
-  }
-  const uint64_t base = g->log_header.base_sequence;
-  if (since < base) {
-    return absl::OutOfRangeError(absl::StrCat("updates ", since + 1, "..", base,
-                                              " were folded into a snapshot"));
-  }
-  uint64_t seq = base;
-  // Not ForEachBatch: records already seen are skipped without decoding.
-  for (uint32_t offset = 0; offset < end;) {
-    log::Record record;
-    s = log::ReadRecord(g->records, end, offset, g->log_segment.path(),
-                        &record);
-    if (!s.ok()) return s;
-    seq++;
-    if (seq > since) {
-      std::string scratch;
-      std::string_view batch;
-      s = log::RecordBatch(record, &scratch, &batch);
-      if (s.ok()) s = WriteBatchInternal::Iterate(batch, handler);
-      if (!s.ok()) return s;
-    }
-    offset += static_cast<uint32_t>(record.size);
-  }
-  return std::max(seq, since);
 }
 
 std::string DBImpl::StatsString() {

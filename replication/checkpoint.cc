@@ -162,7 +162,9 @@ absl::StatusOr<std::optional<CheckpointInfo>> LatestCheckpoint(
 }
 
 absl::Status LoadCheckpoint(RedisClient* redis, const Layout& layout,
-                            const CheckpointInfo& info, DB* db) {
+                            const CheckpointInfo& info, DB* db,
+                            LoadTimes* times) {
+  const auto start = std::chrono::steady_clock::now();
   for (uint32_t i = 0; i < info.chunks; i++) {
     absl::Status s = redis->Append({"GET", layout.chunk(info.seq, i)});
     if (!s.ok()) return s;
@@ -205,6 +207,12 @@ absl::Status LoadCheckpoint(RedisClient* redis, const Layout& layout,
           "\" at sequence ", frame.seq, ", expected chunk ", i, " of \"",
           db->name(), "\" at ", info.seq));
     }
+    if (status.ok() && i == 0) {
+      // The batch is about `chunks` times the first one (a put takes a
+      // byte more than its pair): built without copying it as it grows
+      // (0.7-1.1 s instead of 1.3-1.8 s to build 1 M puts, busy VM).
+      batch.Reserve((frame.body.size() + frame.count) * info.chunks * 21 / 20);
+    }
     if (status.ok()) status = ForEachPair(frame, where, &last_key, merge);
   }
   if (!status.ok()) return status;
@@ -217,7 +225,15 @@ absl::Status LoadCheckpoint(RedisClient* redis, const Layout& layout,
   if (!local->status().ok()) return local->status();
   local.reset();
   if (batch.Count() == 0) return absl::OkStatus();
-  return db->Write(batch);
+  const auto write_start = std::chrono::steady_clock::now();
+  absl::Status s = db->Write(batch);
+  if (times != nullptr) {
+    times->write_s = std::chrono::duration<double>(
+                         std::chrono::steady_clock::now() - write_start)
+                         .count();
+    times->fetch_s = std::chrono::duration<double>(write_start - start).count();
+  }
+  return s;
 }
 
 }  // namespace replication

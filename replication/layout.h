@@ -10,6 +10,8 @@
 //   KEY:checkpoint:SEQ:I     string: chunk I (entry_format.h, kind 3)
 //   KEY:request              string: a follower's request for a checkpoint
 //   KEY:publisher            hash: position, pid, host, updated_ms
+//   KEY:lease                string: the id of the publisher that holds the
+//                            stream (expires kLeaseMs after its last renewal)
 //   KEY:followers            hash: follower id -> "position updated_ms"
 
 #ifndef ULTRADICT_REPLICATION_LAYOUT_H_
@@ -44,6 +46,7 @@ struct Layout {
   }
   std::string request() const { return stream + ":request"; }
   std::string publisher() const { return stream + ":publisher"; }
+  std::string lease() const { return stream + ":lease"; }
   std::string followers() const { return stream + ":followers"; }
 };
 

@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -18,12 +19,30 @@ namespace replication {
 namespace {
 // How long one wait for a commit lasts before housekeeping runs again.
 constexpr int64_t kWaitMs = 50;
-// How often requests are polled and the position is reported.
+// How often requests are polled, the position is reported and the lease
+// renewed.
 constexpr int64_t kHousekeepingMs = 200;
+
+// Extends the lease KEYS[1] by ARGV[2] ms if ARGV[1] holds it (1), else 0.
+constexpr char kRenewScript[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+    "return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
+// Removes the lease KEYS[1] if ARGV[1] holds it.
+constexpr char kReleaseScript[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+    "return redis.call('DEL', KEYS[1]) else return 0 end";
+
+std::string LeaseId() {
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  return absl::StrCat(
+      host, ":", getpid(), ":",
+      std::chrono::steady_clock::now().time_since_epoch().count() % 1000000007);
+}
 }  // namespace
 
 Publisher::Publisher(DB* db, PublisherOptions options)
-    : db_(db), options_(std::move(options)) {
+    : db_(db), options_(std::move(options)), lease_id_(LeaseId()) {
   layout_.stream = options_.stream.empty() ? Layout::DefaultStream(db_->name())
                                            : options_.stream;
   std::string compression;
@@ -60,13 +79,48 @@ absl::Status Publisher::Session(const std::atomic<bool>& stop) {
     if (db_->WaitForChange(pos, kWaitMs) > pos)
       s = PublishChanges(redis->get());
   }
+  if (s.ok() && stop.load()) ReleaseLease(redis->get());
   return s;
+}
+
+absl::Status Publisher::TakeLease(RedisClient* redis) {
+  absl::StatusOr<Reply> r = redis->Command(
+      {"SET", layout_.lease(), lease_id_, "NX", "PX", absl::StrCat(kLeaseMs)});
+  if (!r.ok()) return r.status();
+  if (!r->is_nil()) return absl::OkStatus();
+  absl::Status s = RenewLease(redis);  // Ours from a previous session?
+  if (!absl::IsUnavailable(s)) return s;
+  r = redis->Command({"GET", layout_.lease()});
+  absl::StatusOr<Reply> ttl = redis->Command({"PTTL", layout_.lease()});
+  if (!r.ok() || !ttl.ok()) return !r.ok() ? r.status() : ttl.status();
+  return absl::UnavailableError(absl::StrCat(
+      "stream ", layout_.stream, " is published by ",
+      r->is_nil() ? "nobody now" : r->str, " (its lease ends within ",
+      ttl->integer, " ms); standing by"));
+}
+
+absl::Status Publisher::RenewLease(RedisClient* redis) {
+  absl::StatusOr<Reply> r =
+      redis->Command({"EVAL", kRenewScript, "1", layout_.lease(), lease_id_,
+                      absl::StrCat(kLeaseMs)});
+  if (!r.ok()) return r.status();
+  if (r->integer == 1) return absl::OkStatus();
+  return absl::UnavailableError(
+      absl::StrCat("publisher ", lease_id_, " does not hold the lease of ",
+                   layout_.stream, " (taken by another publisher?)"));
+}
+
+void Publisher::ReleaseLease(RedisClient* redis) {
+  redis->Command({"EVAL", kReleaseScript, "1", layout_.lease(), lease_id_})
+      .IgnoreError();  // Else it expires.
 }
 
 // Finds the position from Redis (the stream's top, or the newest
 // checkpoint), writing a first checkpoint on a new stream.
 absl::Status Publisher::Start(RedisClient* redis) {
   absl::Status s = CheckMeta(redis, layout_, db_->name(), /*claim=*/true);
+  if (!s.ok()) return s;
+  s = TakeLease(redis);
   if (!s.ok()) return s;
   absl::StatusOr<StreamTop> top = GetStreamTop(redis, layout_);
   if (!top.ok()) return top.status();
@@ -119,6 +173,8 @@ absl::Status Publisher::Housekeeping(RedisClient* redis) {
   const int64_t now = MonotonicMs();
   if (now - last_housekeeping_ms_ < kHousekeepingMs) return absl::OkStatus();
   last_housekeeping_ms_ = now;
+  absl::Status lease = RenewLease(redis);
+  if (!lease.ok()) return lease;
   const uint64_t pos = position_.load();
   absl::StatusOr<Reply> r = redis->Command({"GETDEL", layout_.request()});
   if (!r.ok()) return r.status();
@@ -150,17 +206,20 @@ absl::Status Publisher::Housekeeping(RedisClient* redis) {
 absl::Status Publisher::PublishChanges(RedisClient* redis) {
   const uint64_t pos = position_.load();
   RecordsBuilder builder;
-  absl::StatusOr<uint64_t> reached = db_->ReadChanges(pos, &builder);
-  if (absl::IsOutOfRange(reached.status())) {
+  // O(new records): the cursor continues where the last call stopped.
+  ChangeCursor cursor = cursor_.sequence == pos ? cursor_ : ChangeCursor{pos};
+  absl::Status read = db_->ReadChangesFrom(&cursor, &builder);
+  if (absl::IsOutOfRange(read)) {
     return Checkpoint(redis,
                       absl::StrCat("records after ", pos,
                                    " were compacted before publishing"),
                       true);
   }
-  if (!reached.ok()) return reached.status();
-  if (*reached - pos != builder.records()) {
-    return absl::InternalError(absl::StrCat("ReadChanges from ", pos,
-                                            " reached ", *reached, " with ",
+  if (!read.ok()) return read;
+  const uint64_t reached = cursor.sequence;
+  if (reached - pos != builder.records()) {
+    return absl::InternalError(absl::StrCat("ReadChangesFrom ", pos,
+                                            " reached ", reached, " with ",
                                             builder.records(), " records"));
   }
   const std::vector<size_t>& ends = builder.ends();
@@ -188,15 +247,18 @@ absl::Status Publisher::PublishChanges(RedisClient* redis) {
     absl::StatusOr<Reply> r = redis->GetReply();
     if (!r.ok()) return r.status();
     if (r->type == Reply::kError) {
-      return ErrorReply(
-          absl::StrCat("XADD to ", layout_.stream),
-          absl::StrCat(r->str, absl::StrContains(r->str, "equal or smaller")
-                                   ? " (another publisher writes to this "
-                                     "stream?)"
-                                   : ""));
+      const std::string what = absl::StrCat("XADD to ", layout_.stream);
+      if (absl::StrContains(r->str, "equal or smaller")) {
+        // Entries past ours are there: another publisher wrote them (it
+        // held the lease while this one hung). Start again from the top.
+        return absl::UnavailableError(absl::StrCat(
+            what, ": ", r->str, " (another publisher writes to this stream)"));
+      }
+      return ErrorReply(what, r->str);
     }
   }
-  position_ = *reached;
+  cursor_ = cursor;
+  position_ = reached;
   return absl::OkStatus();
 }
 

@@ -13,6 +13,12 @@
 // and nothing is skipped; when the records after it were compacted away
 // meanwhile, it writes a checkpoint at the current sequence first.
 //
+// One publisher per stream: a publisher holds the stream's lease
+// (KEY:lease, renewed every 200 ms, expiring after kLeaseMs). Another
+// publisher of the same stream stands by, retrying with backoff, and takes
+// over once the lease is released (clean stop) or expires (the holder died
+// or hung); a holder that finds its lease lost stands by in turn.
+//
 // Thread safety: Run on one thread; stats() from any.
 
 #ifndef ULTRADICT_REPLICATION_PUBLISHER_H_
@@ -69,6 +75,11 @@ class Publisher {
   absl::Status Checkpoint(RedisClient* redis, std::string_view why, bool jump);
   absl::Status PublishChanges(RedisClient* redis);
   absl::Status Housekeeping(RedisClient* redis);
+  // Takes the stream's lease, or Unavailable naming its holder.
+  absl::Status TakeLease(RedisClient* redis);
+  // Extends the lease; Unavailable when another publisher holds it now.
+  absl::Status RenewLease(RedisClient* redis);
+  void ReleaseLease(RedisClient* redis);
   void Log(std::string_view line) const;
 
   DB* db_;
@@ -77,12 +88,20 @@ class Publisher {
   RedisUrl url_;
   bool compress_ = false;
   std::atomic<uint64_t> position_{0};
+  // Where the change feed continues (DB::ReadChangesFrom) while its
+  // sequence is the position; else it is placed again from the position.
+  ChangeCursor cursor_;
   std::atomic<uint64_t> checkpoints_{0};
   uint64_t last_checkpoint_seq_ = 0;
   int64_t last_checkpoint_ms_ = 0;
   int64_t last_housekeeping_ms_ = 0;
   std::unique_ptr<StateFile> state_;
+  std::string lease_id_;  // host:pid:nonce
 };
+
+// How long a publisher's lease on its stream outlives its last renewal: a
+// publisher killed without a clean stop is replaced after at most this.
+inline constexpr int64_t kLeaseMs = 5000;
 
 }  // namespace replication
 }  // namespace ultradict

@@ -2,7 +2,7 @@
 // a loopback Redis (issue 22's targets; results in doc/benchmarks.md).
 //
 //   bazel run -c opt //replication:replication_bench -- [--puts=N]
-//       [--rate=N] [--seconds=N] [--entries=N] [--redis=URL]
+//       [--rate=N] [--seconds=N] [--entries=N] [--log_mb=N] [--redis=URL]
 //
 // Benchmarks (one line each: name, result, unit, target):
 //   throughput  --puts puts (16 B keys, 100 B values) as fast as one writer
@@ -11,9 +11,15 @@
 //   lag         --rate puts/s for --seconds: for each put, the time from its
 //               commit (its value carries the clock) until a reader of the
 //               follower's dictionary sees it (DB::WaitForChange +
-//               ReadChanges); p50/p99/max.
+//               ReadChangesFrom); p50/p99/max.
 //   bootstrap   a checkpoint of --entries entries loaded into a new follower
 //               dictionary (read from Redis, checked, one atomic write).
+// --log_mb sets Options::log_size of both dictionaries (default: the
+// engine's, 4 MiB): the publisher must read each record before the log it
+// is in is folded into a snapshot, else it writes a checkpoint and the
+// followers bootstrap (counted in the throughput line).
+// Between the throughput and the lag runs, the throughput stream is deleted
+// and Redis's AOF rewritten (see ForgetStream).
 // Without --redis it starts redis-server (appendonly yes, everysec) on a
 // free loopback port in a temporary directory and stops it at the end.
 // Publisher, Follower and the writer are threads of this process; the two
@@ -79,6 +85,7 @@ std::string Value(int64_t ns) {
 }
 
 struct Env {
+  size_t log_size = 0;  // Options::log_size of both dictionaries; 0: default.
   std::string redis_url;
   std::string dir_a, dir_b;
   pid_t redis_pid = 0;
@@ -98,9 +105,11 @@ void Cleanup() {
   g_env = nullptr;
 }
 
-std::unique_ptr<DB> OpenDb(const std::string& dir, const std::string& name) {
+std::unique_ptr<DB> OpenDb(const Env& env, const std::string& dir,
+                           const std::string& name) {
   Options options;
   options.directory = dir;
+  if (env.log_size != 0) options.log_size = env.log_size;
   auto db = DB::Open(options, name);
   Die(db.status(), "open");
   return std::move(*db);
@@ -128,8 +137,11 @@ struct Pipeline {
         std::thread([this] { Die(publisher->Run(stop), "publisher"); });
     fol_thread = std::thread([this] { Die(follower->Run(stop), "follower"); });
   }
+  // Until the follower holds `seq`, and has bootstrapped (attached): a
+  // new follower is at position 0 before it even connected, and puts timed
+  // from then measured its start-up (a 300-500 ms lag of the first puts).
   void WaitFor(uint64_t seq) {
-    while (follower->position() < seq)
+    while (follower->position() < seq || follower->bootstraps() == 0)
       std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
   ~Pipeline() {
@@ -140,8 +152,8 @@ struct Pipeline {
 };
 
 void Throughput(const Env& env, uint64_t puts) {
-  auto a = OpenDb(env.dir_a, "bench_tp");
-  auto b = OpenDb(env.dir_b, "bench_tp");
+  auto a = OpenDb(env, env.dir_a, "bench_tp");
+  auto b = OpenDb(env, env.dir_b, "bench_tp");
   Pipeline p(env, a.get(), b.get(), "bench:tp");
   p.WaitFor(a->LatestSequence());
   const int64_t start = NowNs();
@@ -149,11 +161,16 @@ void Throughput(const Env& env, uint64_t puts) {
   const int64_t written = NowNs();
   p.WaitFor(a->LatestSequence());
   const int64_t done = NowNs();
+  // A checkpoint after the first means the publisher read records too late
+  // (folded into a snapshot first) and the follower had to bootstrap.
   std::printf(
       "throughput   : %10.0f puts/s replicated (%.0f puts/s committed; %llu "
-      "puts, follower done %.0f ms after the last put)   target >= 100000\n",
+      "puts, follower done %.0f ms after the last put; %llu checkpoints, %llu "
+      "bootstraps)   target >= 100000\n",
       puts * 1e9 / (done - start), puts * 1e9 / (written - start),
-      static_cast<unsigned long long>(puts), (done - written) / 1e6);
+      static_cast<unsigned long long>(puts), (done - written) / 1e6,
+      static_cast<unsigned long long>(p.publisher->checkpoints()),
+      static_cast<unsigned long long>(p.follower->bootstraps()));
 }
 
 // Reads the follower's changes and records each put's lag.
@@ -168,33 +185,60 @@ class LagCollector : public WriteBatch::Handler {
   void Delete(std::string_view) override {}
 };
 
+// Removes the keys of `stream` and waits until Redis has rewritten its AOF
+// without them: else the rewrite of the previous benchmark's data (a fork
+// and a compressed dump of ~300 MB) runs during the next one, on the same
+// 2 CPUs (perf saw it as lzf_compress in redis-server, and lag stalls of
+// 100-1000 ms).
+void ForgetStream(const Env& env, const std::string& stream) {
+  auto url = RedisUrl::Parse(env.redis_url);
+  Die(url.status(), "url");
+  auto redis = RedisClient::Connect(*url, 30000);
+  Die(redis.status(), "connect");
+  auto keys = (*redis)->Command({"KEYS", absl::StrCat(stream, "*")});
+  Die(keys.status(), "KEYS");
+  for (const Reply& k : keys->elements) {
+    Die((*redis)->Command({"DEL", k.str}).status(), "DEL");
+  }
+  for (int i = 0; i < 600; i++) {  // At most a minute.
+    auto info = (*redis)->Command({"INFO", "persistence"});
+    Die(info.status(), "INFO");
+    const bool busy =
+        info->str.find("aof_rewrite_in_progress:1") != std::string::npos ||
+        info->str.find("aof_rewrite_scheduled:1") != std::string::npos;
+    if (!busy && i > 0) break;
+    if (!busy) (*redis)->Command({"BGREWRITEAOF"}).IgnoreError();
+    usleep(100000);
+  }
+}
+
 void Lag(const Env& env, uint64_t rate, uint64_t seconds) {
-  auto a = OpenDb(env.dir_a, "bench_lag");
-  auto b = OpenDb(env.dir_b, "bench_lag");
+  auto a = OpenDb(env, env.dir_a, "bench_lag");
+  auto b = OpenDb(env, env.dir_b, "bench_lag");
   Pipeline p(env, a.get(), b.get(), "bench:lag");
   p.WaitFor(a->LatestSequence());
   const uint64_t total = rate * seconds;
   std::atomic<bool> done{false};
   LagCollector collector;
   std::thread reader([&] {
-    uint64_t seq = b->LatestSequence();
+    ChangeCursor cursor{b->LatestSequence()};
     while (!done.load() || collector.lags.size() < total) {
-      if (b->WaitForChange(seq, 100) <= seq) {
+      if (b->WaitForChange(cursor.sequence, 100) <= cursor.sequence) {
         if (done.load()) break;
         continue;
       }
-      auto reached = b->ReadChanges(seq, &collector);
-      if (reached.ok()) seq = *reached;
+      absl::Status s = b->ReadChangesFrom(&cursor, &collector);
+      if (absl::IsOutOfRange(s)) cursor = ChangeCursor{b->LatestSequence()};
     }
   });
   const int64_t start = NowNs();
   const double interval = 1e9 / rate;
   for (uint64_t i = 0; i < total; i++) {
     const int64_t due = start + static_cast<int64_t>(i * interval);
-    while (NowNs() < due) {
-      if (due - NowNs() > 200000)
-        std::this_thread::sleep_for(std::chrono::microseconds(100));
-    }
+    // Sleeps (a spinning writer took a third of the 2 CPUs from the
+    // publisher, follower and Redis); a late put goes at once.
+    const int64_t wait = due - NowNs();
+    if (wait > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(wait));
     Die(a->Put(Key(i), Value(NowNs())), "put");
   }
   p.WaitFor(a->LatestSequence());
@@ -218,7 +262,7 @@ void Lag(const Env& env, uint64_t rate, uint64_t seconds) {
 }
 
 void Bootstrap(const Env& env, uint64_t entries) {
-  auto a = OpenDb(env.dir_a, "bench_boot");
+  auto a = OpenDb(env, env.dir_a, "bench_boot");
   for (uint64_t i = 0; i < entries;) {
     WriteBatch batch;
     for (int j = 0; j < 10000 && i < entries; j++, i++)
@@ -236,16 +280,18 @@ void Bootstrap(const Env& env, uint64_t entries) {
       WriteCheckpoint(redis->get(), layout, a.get(), false, 2, UINT64_MAX);
   Die(info.status(), "checkpoint");
   const int64_t t1 = NowNs();
-  auto b = OpenDb(env.dir_b, "bench_boot");
-  Die(LoadCheckpoint(redis->get(), layout, *info, b.get()), "load");
+  auto b = OpenDb(env, env.dir_b, "bench_boot");
+  LoadTimes times;
+  Die(LoadCheckpoint(redis->get(), layout, *info, b.get(), &times), "load");
   const int64_t t2 = NowNs();
   std::string n;
   b->GetProperty("ultradict.num-entries", &n);
   std::printf(
       "bootstrap    : %10.3f s to load a checkpoint of %llu entries (%s in the "
-      "copy; writing it took %.3f s)   target < 2 s\n",
+      "copy; fetch+decode %.3f s, DB::Write %.3f s; writing the checkpoint "
+      "took %.3f s)   target < 2 s\n",
       (t2 - t1) / 1e9, static_cast<unsigned long long>(info->pairs), n.c_str(),
-      (t1 - t0) / 1e9);
+      times.fetch_s, times.write_s, (t1 - t0) / 1e9);
 }
 
 int FreePort() {
@@ -295,6 +341,7 @@ int Main(int argc, char** argv) {
     if (std::string(argv[i]).rfind("--redis=", 0) == 0)
       env.redis_url = argv[i] + 8;
   }
+  env.log_size = Flag(argc, argv, "log_mb", 0) << 20;
   if (env.redis_url.empty()) StartRedis(&env);
   char ta[] = "/dev/shm/replbench.XXXXXX";
   const std::string root = mkdtemp(ta);
@@ -304,16 +351,20 @@ int Main(int argc, char** argv) {
   std::filesystem::create_directories(env.dir_a);
   std::filesystem::create_directories(env.dir_b);
   std::printf(
-      "replication_bench: Redis %s%s, %u CPUs, keys 16 B, values 100 B\n",
+      "replication_bench: Redis %s%s, %u CPUs, keys 16 B, values 100 B, "
+      "log_size %s\n",
       env.redis_url.c_str(),
       env.redis_pid ? " (started here, appendonly everysec)" : "",
-      std::thread::hardware_concurrency());
+      std::thread::hardware_concurrency(),
+      env.log_size ? absl::StrCat(env.log_size >> 20, " MiB").c_str()
+                   : "default");
 #ifndef NDEBUG
   std::printf("WARNING: assertions enabled; build with -c opt\n");
 #endif
   std::printf("------------------------------------------------\n");
   std::fflush(stdout);
   Throughput(env, Flag(argc, argv, "puts", 1000000));
+  ForgetStream(env, "bench:tp");
   std::fflush(stdout);
   Lag(env, Flag(argc, argv, "rate", 10000), Flag(argc, argv, "seconds", 5));
   std::fflush(stdout);

@@ -81,5 +81,22 @@ TEST(WriteBatchTest, ClearKeepsAnEmptyValidBatch) {
             WriteBatchInternal::Contents(fresh));
 }
 
+TEST(WriteBatchTest, ReserveChangesNothingButRoom) {
+  WriteBatch reserved, plain;
+  reserved.Put("a", "1");
+  reserved.Reserve(1 << 20);  // Keeps what it holds.
+  plain.Put("a", "1");
+  EXPECT_EQ(WriteBatchInternal::Contents(reserved),
+            WriteBatchInternal::Contents(plain));
+  for (int i = 0; i < 1000; i++) {
+    reserved.Put(std::to_string(i), std::string(2000, 'v'));  // Past it.
+    plain.Put(std::to_string(i), std::string(2000, 'v'));
+  }
+  reserved.Reserve(10);  // Smaller than held: nothing lost.
+  EXPECT_EQ(reserved.Count(), 1001u);
+  EXPECT_EQ(WriteBatchInternal::Contents(reserved),
+            WriteBatchInternal::Contents(plain));
+}
+
 }  // namespace
 }  // namespace ultradict

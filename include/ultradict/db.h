@@ -124,6 +124,13 @@ class WriteLock {
   virtual absl::Status Write(const WriteBatch& batch) = 0;
 };
 
+// A place in the change feed, for DB::ReadChangesFrom, which fills it in.
+struct ChangeCursor {
+  uint64_t sequence = 0;    // Updates committed before the place.
+  uint32_t generation = 0;  // The log the offset is in (0: not placed yet).
+  uint32_t offset = 0;      // Record bytes of that log before the place.
+};
+
 class DB {
  public:
   // Opens (or, with options.create_if_missing, creates) the dictionary
@@ -223,6 +230,27 @@ class DB {
   // instead).
   virtual absl::StatusOr<uint64_t> ReadChanges(uint64_t since,
                                                WriteBatch::Handler* handler) = 0;
+
+  // Like ReadChanges(cursor->sequence, handler), but continues from where
+  // the previous call on the same cursor stopped: it reads only the records
+  // committed since, O(new records) rather than O(log). Calls handler for
+  // each update after cursor->sequence, in order (EndOfBatch after each
+  // committed record), and advances *cursor past every record it delivered,
+  // also when it then fails. Start a cursor as ChangeCursor{since} (or
+  // {LatestSequence()} for "from now"): the first call, and the first after
+  // each compaction, finds its place by walking the current log once. A
+  // cursor is a plain value: copy it to read the same changes again; across
+  // restarts keep only its `sequence`. Its place (generation, offset) is
+  // only meaningful to the dictionary whose calls filled it in.
+  // Errors: OutOfRange when updates after cursor->sequence were already
+  // folded into a snapshot (cursor unchanged; read the whole dictionary
+  // instead, then start again from its sequence); DataLoss naming the log
+  // and offset when a record is damaged (cursor left before it);
+  // InvalidArgument when the cursor's place does not fit the current log.
+  // When cursor->sequence is past LatestSequence() nothing is delivered
+  // and only cursor->sequence is kept (generation and offset reset to 0).
+  virtual absl::Status ReadChangesFrom(ChangeCursor* cursor,
+                                       WriteBatch::Handler* handler) = 0;
 
   // Properties:
   //  "ultradict.stats": human-readable counters (generation, entries, log

@@ -56,6 +56,11 @@ class WriteBatch {
   // Bytes of the batch's encoding (about the bytes it takes in the log).
   size_t ApproximateSize() const { return rep_.size(); }
 
+  // Makes room for `bytes` bytes of encoding (see ApproximateSize) before
+  // a large batch is built, so that it is not copied as it grows. A hint:
+  // the batch grows past it as needed.
+  void Reserve(size_t bytes) { rep_.reserve(bytes); }
+
   // Calls handler for each update, in order. Returns DataLoss if the
   // encoding is damaged (only possible for batches decoded from a log).
   absl::Status Iterate(Handler* handler) const;
