@@ -235,9 +235,12 @@ absl::Status DBImpl::AppendAsWriter(PendingCommit* c) {
         c->compressed ? c->at | log::kCompressedLocation
                       : payload + static_cast<uint32_t>(c->ops[i].start -
                                                         c->rep.data());
-    absl::Status s =
-        g.index.Add(c->ops[i].key, c->hashes[i], location,
-                    c->compressed ? static_cast<uint32_t>(i) : 0, end, &scratch);
+    // The check of an entry covers the same bytes in rep and in the log.
+    absl::Status s = g.index.Add(
+        c->ops[i].key, c->hashes[i], location,
+        c->compressed ? static_cast<uint32_t>(i)
+                      : LogIndex::EntryCheck(c->ops[i]),
+        end, &scratch);
     if (!s.ok()) return s;  // Undone by the next commit (FitsAsWriter).
     if (i == 0) FaultPoint("index.after_first_add");
   }

@@ -132,8 +132,9 @@ absl::Status Generation::IndexRecords(uint32_t from, uint32_t to, bool* fits,
               compressed ? at | log::kCompressedLocation
                          : static_cast<uint32_t>(at + log::kRecordHeaderSize +
                                                  (e.start - payload));
-          st = index.Add(e.key, Hash64(e.key), location, compressed ? i : 0,
-                         at + size, &scratch);
+          st = index.Add(e.key, Hash64(e.key), location,
+                         compressed ? i : LogIndex::EntryCheck(e), at + size,
+                         &scratch);
         }
         if (!st.ok()) return st;
         at += size;

@@ -9,6 +9,7 @@
 #include "db/log_format.h"
 #include "db/log_reader.h"
 #include "ultradict/options.h"
+#include "util/checksum.h"
 #include "util/coding.h"
 
 namespace ultradict {
@@ -40,6 +41,12 @@ bool WithinLimits(const WriteBatchInternal::Entry& e) {
 }
 
 }  // namespace
+
+uint32_t LogIndex::EntryCheck(const Entry& e) {
+  const char* end = e.deleted ? e.key.data() + e.key.size()
+                              : e.value.data() + e.value.size();
+  return Checksum32(e.start, static_cast<size_t>(end - e.start));
+}
 
 LogIndex::Shape LogIndex::ShapeFor(size_t record_capacity, size_t min_nodes) {
   Shape shape;
@@ -121,7 +128,7 @@ bool LogIndex::ReadNode(uint32_t i, Node* node) const {
   node->location = Word32(at).load(std::memory_order_relaxed);
   node->prev = Word32(at + 4).load(std::memory_order_relaxed);
   node->hash = Word32(at + 8).load(std::memory_order_relaxed);
-  node->ordinal = Word32(at + 12).load(std::memory_order_relaxed);
+  node->check = Word32(at + 12).load(std::memory_order_relaxed);
   return true;
 }
 
@@ -151,13 +158,14 @@ bool LogIndex::DecodeAt(const Node& n, uint32_t end, std::string* scratch,
   if (at >= end) return false;
   if ((n.location & log::kCompressedLocation) == 0) {
     std::string_view bytes(records_ + at, end - at);
-    return WriteBatchInternal::DecodeEntry(&bytes, entry) && WithinLimits(*entry);
+    return WriteBatchInternal::DecodeEntry(&bytes, entry) &&
+           EntryCheck(*entry) == n.check && WithinLimits(*entry);
   }
   log::Record record;
   std::string_view batch;
   return log::ReadRecord(records_, end, at, name_, &record).ok() &&
          log::RecordBatch(record, scratch, &batch).ok() &&
-         EntryInBatch(batch, n.ordinal, entry) && WithinLimits(*entry);
+         EntryInBatch(batch, n.check, entry) && WithinLimits(*entry);
 }
 
 LogIndex::Found LogIndex::Find(std::string_view key, uint64_t hash,
@@ -231,7 +239,7 @@ LogIndex::Found LogIndex::ForEachLatest(
       if (ok) {
         const std::string& kept = keep(std::move(scratch));
         scratch.clear();
-        ok = EntryInBatch(kept, node.ordinal, &entry) && WithinLimits(entry);
+        ok = EntryInBatch(kept, node.check, &entry) && WithinLimits(entry);
       }
     } else if (ok) {
       ok = DecodeAt(node, end, &scratch, &entry);
@@ -312,13 +320,13 @@ uint32_t LogIndex::AppendNode(const Node& node) {
   Word32(at).store(node.location, std::memory_order_relaxed);
   Word32(at + 4).store(node.prev, std::memory_order_relaxed);
   Word32(at + 8).store(node.hash, std::memory_order_relaxed);
-  Word32(at + 12).store(node.ordinal, std::memory_order_relaxed);
+  Word32(at + 12).store(node.check, std::memory_order_relaxed);
   Word32(log::kNodesUsedOffset).store(i + 1, std::memory_order_release);
   return i + 1;
 }
 
 absl::Status LogIndex::Add(std::string_view key, uint64_t hash,
-                           uint32_t location, uint32_t ordinal, uint32_t end,
+                           uint32_t location, uint32_t check, uint32_t end,
                            std::string* scratch) {
   uint32_t bits;
   const uint32_t used = nodes_used();
@@ -351,7 +359,7 @@ absl::Status LogIndex::Add(std::string_view key, uint64_t hash,
       if (entry.key != key) continue;
       prev = ref;
     }
-    const uint32_t ref = AppendNode(Node{location, prev, tag, ordinal});
+    const uint32_t ref = AppendNode(Node{location, prev, tag, check});
     table[i].store(uint64_t{tag} << 32 | ref, std::memory_order_release);
     if (prev == 0) {
       Word32(log::kKeysOffset).store(keys() + 1, std::memory_order_relaxed);

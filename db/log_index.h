@@ -95,12 +95,15 @@ class LogIndex {
   // Bytes of the index area that the nodes written so far, plus `more`,
   // take (the writer reserves them before it adds nodes).
   size_t NodeBytesFor(size_t more) const;
-  // Adds the entry of key at `location` (see the node format; `ordinal` for
-  // a compressed record) as key's newest. The entries of records below
+  // The node's check of an uncompressed entry (see the node format).
+  static uint32_t EntryCheck(const Entry& e);
+  // Adds the entry of key at `location` (see the node format; `check` is
+  // EntryCheck of the entry, or its ordinal in a compressed record) as
+  // key's newest. The entries of records below
   // `end` (the end of the record being added) may be decoded to find
   // key's slot. MakeRoom must have made room. DataLoss on damage.
   absl::Status Add(std::string_view key, uint64_t hash, uint32_t location,
-                   uint32_t ordinal, uint32_t end, std::string* scratch);
+                   uint32_t check, uint32_t end, std::string* scratch);
   // After the head moved to `offset`, the `records` below it.
   void Publish(uint32_t offset, uint32_t records);
   // Whether a writer died adding to the index (nodes past head offset
@@ -112,6 +115,11 @@ class LogIndex {
   bool Repair(uint32_t head_offset);
 
   uint32_t node_capacity() const { return shape_.node_capacity; }
+  // Bytes of the index in use: the header, the nodes written and the
+  // current table (older tables are not counted).
+  size_t BytesInUse() const {
+    return NodeBytesFor(0) + (log::kSlotSize << table_bits());
+  }
   uint32_t nodes_used() const;
   uint32_t table_bits() const;
 
@@ -133,7 +141,7 @@ class LogIndex {
         area_ + log::TableOffset(shape_.node_capacity, shape_.first_bits, bits));
   }
   struct Node {
-    uint32_t location, prev, hash, ordinal;
+    uint32_t location, prev, hash, check;
   };
   // Node i (0-based); false when i is past the capacity.
   bool ReadNode(uint32_t i, Node* node) const;

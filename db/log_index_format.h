@@ -28,8 +28,11 @@
 //                           the compressed record holding it
 //       prev       fixed32  1 + the node of the key's previous entry, or 0
 //       hash       fixed32  the key's 32-bit hash (its slot's tag)
-//       ordinal    fixed32  the entry's place in its batch (compressed
-//                           records only; 0 otherwise)
+//       check      fixed32  uncompressed: low 32 bits of XXH3 of the
+//                           entry's bytes (tag to the end of its value), so
+//                           that a reader checks every entry it returns;
+//                           compressed: the entry's place in its batch (the
+//                           record's checksum is checked on every read)
 //     tables, for bits = first_slot_bits .. max_slot_bits, one after the
 //     other, each 2^bits slots of fixed64:
 //       slot       fixed64  hash << 32 | 1 + the key's newest node; 0: empty
