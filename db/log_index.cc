@@ -64,8 +64,7 @@ LogIndex::Shape LogIndex::ShapeFor(size_t record_capacity, size_t min_nodes) {
 void LogIndex::Format(char* area) {
   EncodeFixed64(area, log::kIndexMagic);
   EncodeFixed32(area + 8, log::kIndexVersion);
-  // table_bits is set by Open's caller through Publish of an empty table:
-  // zero means "the first table".
+  // The rest is zero: table_bits 0 means the first table.
 }
 
 absl::Status LogIndex::Open(char* area, size_t area_size, const char* records,
@@ -126,46 +125,87 @@ bool LogIndex::ReadNode(uint32_t i, Node* node) const {
   if (i >= shape_.node_capacity) return false;
   const size_t at = log::kIndexHeaderSize + size_t{i} * log::kNodeSize;
   node->location = Word32(at).load(std::memory_order_relaxed);
-  node->prev = Word32(at + 4).load(std::memory_order_relaxed);
-  node->hash = Word32(at + 8).load(std::memory_order_relaxed);
-  node->check = Word32(at + 12).load(std::memory_order_relaxed);
+  node->check = Word32(at + 4).load(std::memory_order_relaxed);
+  node->prev = Word32(at + 8).load(std::memory_order_relaxed);
+  node->bucket = Word32(at + 12).load(std::memory_order_relaxed);
   return true;
 }
 
-bool LogIndex::Visible(uint32_t ref, uint32_t end, Node* node,
-                       bool* damaged) const {
-  // Each step goes to an older node: a chain ends within ref steps.
-  const uint32_t tag = node->hash;
+LogIndex::Version LogIndex::ReadBucket(size_t table, size_t i) const {
+  Version v;
+  v.location = BucketWord(table, i, 1).load(std::memory_order_acquire);
+  v.check = BucketWord(table, i, 2).load(std::memory_order_relaxed);
+  v.prev = BucketWord(table, i, 3).load(std::memory_order_acquire);
+  return v;
+}
+
+bool LogIndex::Visible(uint32_t end, Version* v, bool* damaged) const {
+  if ((v->location & ~log::kCompressedLocation) < end) return true;
+  // Each step goes to an older node: a chain ends within prev steps.
+  uint32_t ref = v->prev;
   while (ref != 0) {
-    if (!ReadNode(ref - 1, node) || node->hash != tag) {
+    Node node;
+    if (!ReadNode(ref - 1, &node) || node.location == log::kNoEntry ||
+        node.prev >= ref) {
       *damaged = true;
       return false;
     }
-    if ((node->location & ~log::kCompressedLocation) < end) return true;
-    if (node->prev >= ref) {
-      *damaged = true;
-      return false;
+    if ((node.location & ~log::kCompressedLocation) < end) {
+      *v = Version{node.location, node.check, node.prev};
+      return true;
     }
-    ref = node->prev;
+    ref = node.prev;
   }
   return false;
 }
 
-bool LogIndex::DecodeAt(const Node& n, uint32_t end, std::string* scratch,
+bool LogIndex::DecodeAt(const Version& v, uint32_t end, std::string* scratch,
                         Entry* entry) const {
   end = std::min(end, record_capacity_);
-  const uint32_t at = n.location & ~log::kCompressedLocation;
+  const uint32_t at = v.location & ~log::kCompressedLocation;
   if (at >= end) return false;
-  if ((n.location & log::kCompressedLocation) == 0) {
+  if ((v.location & log::kCompressedLocation) == 0) {
     std::string_view bytes(records_ + at, end - at);
     return WriteBatchInternal::DecodeEntry(&bytes, entry) &&
-           EntryCheck(*entry) == n.check && WithinLimits(*entry);
+           EntryCheck(*entry) == v.check && WithinLimits(*entry);
   }
   log::Record record;
   std::string_view batch;
   return log::ReadRecord(records_, end, at, name_, &record).ok() &&
          log::RecordBatch(record, scratch, &batch).ok() &&
-         EntryInBatch(batch, n.check, entry) && WithinLimits(*entry);
+         EntryInBatch(batch, v.check, entry) && WithinLimits(*entry);
+}
+
+LogIndex::Found LogIndex::ReadVisible(uint32_t bits, size_t i, uint32_t end,
+                                      std::string* scratch, Entry* entry,
+                                      Version* version,
+                                      uint32_t* damaged_at) const {
+  const size_t table = TableAt(bits);
+  // The writer may be changing the bucket: a version read in the middle
+  // of that does not check out, and is read again.
+  for (int attempt = 0;; attempt++) {
+    Version v = ReadBucket(table, i);
+    const Version newest = v;
+    bool damaged = false;
+    if (!Visible(end, &v, &damaged)) {
+      if (!damaged) return Found::kNo;  // Every entry is past `end`.
+      *damaged_at = static_cast<uint32_t>(BucketFileOffset(bits, i));
+      return Found::kDamaged;
+    }
+    if (DecodeAt(v, end, scratch, entry)) {
+      *version = v;
+      return Found::kYes;
+    }
+    const Version again = ReadBucket(table, i);
+    if (attempt < 8 &&
+        (again.location != newest.location || again.check != newest.check ||
+         again.prev != newest.prev)) {
+      continue;
+    }
+    *damaged_at = static_cast<uint32_t>(
+        log::kHeaderSize + (v.location & ~log::kCompressedLocation));
+    return Found::kDamaged;
+  }
 }
 
 LogIndex::Found LogIndex::Find(std::string_view key, uint64_t hash,
@@ -178,30 +218,18 @@ LogIndex::Found LogIndex::Find(std::string_view key, uint64_t hash,
   }
   const uint32_t tag = Tag(hash);
   const size_t mask = (size_t{1} << bits) - 1;
-  const std::atomic<uint64_t>* table = Table(bits);
+  const size_t table = TableAt(bits);
   size_t i = Start(tag, bits);
   for (size_t probe = 0; probe <= mask; probe++, i = (i + 1) & mask) {
-    const uint64_t slot = table[i].load(std::memory_order_acquire);
-    if (slot == 0) return Found::kNo;
-    if (static_cast<uint32_t>(slot >> 32) != tag) continue;
-    Node node;
-    node.hash = tag;
-    bool damaged = false;
-    if (!Visible(static_cast<uint32_t>(slot), end, &node, &damaged)) {
-      if (!damaged) continue;  // Every entry of that key is past `end`.
-      *damaged_at = static_cast<uint32_t>(
-          area_file_offset_ +
-          log::TableOffset(shape_.node_capacity, shape_.first_bits, bits) +
-          i * log::kSlotSize);
-      return Found::kDamaged;
-    }
-    if (!DecodeAt(node, end, scratch, entry)) {
-      *damaged_at = static_cast<uint32_t>(
-          log::kHeaderSize + (node.location & ~log::kCompressedLocation));
-      return Found::kDamaged;
-    }
-    if (entry->key == key) return Found::kYes;
-    // Another key with the same tag: go on probing.
+    const uint32_t t = BucketWord(table, i, 0).load(std::memory_order_acquire);
+    if (t == 0) return Found::kNo;
+    if (t != tag) continue;
+    Version v;
+    const Found found =
+        ReadVisible(bits, i, end, scratch, entry, &v, damaged_at);
+    if (found == Found::kDamaged) return found;
+    if (found == Found::kYes && entry->key == key) return Found::kYes;
+    // Nothing of it below `end`, or another key with the same tag.
   }
   return Found::kNo;
 }
@@ -214,45 +242,27 @@ LogIndex::Found LogIndex::ForEachLatest(
     *damaged_at = static_cast<uint32_t>(area_file_offset_ + log::kTableBitsOffset);
     return Found::kDamaged;
   }
-  const size_t slots = size_t{1} << bits;
-  const std::atomic<uint64_t>* table = Table(bits);
+  const size_t buckets = size_t{1} << bits;
+  const size_t table = TableAt(bits);
   std::string scratch;
-  for (size_t i = 0; i < slots; i++) {
-    const uint64_t slot = table[i].load(std::memory_order_acquire);
-    if (slot == 0) continue;
-    Node node;
-    node.hash = static_cast<uint32_t>(slot >> 32);
-    bool damaged = false;
+  for (size_t i = 0; i < buckets; i++) {
+    if (BucketWord(table, i, 0).load(std::memory_order_acquire) == 0) continue;
     Entry entry;
-    bool ok = Visible(static_cast<uint32_t>(slot), end, &node, &damaged);
-    if (!ok && !damaged) continue;
-    if (ok && (node.location & log::kCompressedLocation) != 0) {
-      // Decompressed into a buffer that outlives the call.
-      std::string_view batch;
-      log::Record record;
-      const uint32_t at = node.location & ~log::kCompressedLocation;
-      ok = at < std::min(end, record_capacity_) &&
-           log::ReadRecord(records_, std::min(end, record_capacity_), at,
-                           name_, &record)
-               .ok() &&
-           log::RecordBatch(record, &scratch, &batch).ok();
-      if (ok) {
-        const std::string& kept = keep(std::move(scratch));
-        scratch.clear();
-        ok = EntryInBatch(kept, node.check, &entry) && WithinLimits(entry);
+    Version v;
+    const Found found =
+        ReadVisible(bits, i, end, &scratch, &entry, &v, damaged_at);
+    if (found == Found::kDamaged) return found;
+    if (found == Found::kNo) continue;
+    if ((v.location & log::kCompressedLocation) != 0) {
+      // The entry lies in the decompressed batch: keep that, and find the
+      // entry again in the kept copy.
+      const std::string& kept = keep(std::move(scratch));
+      scratch.clear();
+      if (!EntryInBatch(kept, v.check, &entry)) {
+        *damaged_at = static_cast<uint32_t>(
+            log::kHeaderSize + (v.location & ~log::kCompressedLocation));
+        return Found::kDamaged;
       }
-    } else if (ok) {
-      ok = DecodeAt(node, end, &scratch, &entry);
-    }
-    if (!ok) {
-      *damaged_at = static_cast<uint32_t>(
-          damaged ? area_file_offset_ +
-                        log::TableOffset(shape_.node_capacity,
-                                         shape_.first_bits, bits) +
-                        i * log::kSlotSize
-                  : log::kHeaderSize +
-                        (node.location & ~log::kCompressedLocation));
-      return Found::kDamaged;
     }
     fn(entry);
   }
@@ -274,8 +284,9 @@ absl::Status LogIndex::MakeRoom(
   }
   uint32_t bits;
   if (!CurrentBits(&bits)) {
-    return absl::DataLossError(absl::StrCat(name_, ": bad index table size at offset ",
-                                            area_file_offset_ + log::kTableBitsOffset));
+    return absl::DataLossError(absl::StrCat(
+        name_, ": bad index table size at offset ",
+        area_file_offset_ + log::kTableBitsOffset));
   }
   const uint64_t keys = this->keys();
   uint32_t wanted = bits;
@@ -284,9 +295,7 @@ absl::Status LogIndex::MakeRoom(
     wanted++;
   }
   if (wanted != bits) {
-    absl::Status s =
-        reserve(log::TableOffset(shape_.node_capacity, shape_.first_bits, wanted),
-                log::kSlotSize << wanted);
+    absl::Status s = reserve(TableAt(wanted), log::kSlotSize << wanted);
     if (!s.ok()) return s;
     GrowTo(wanted);
   }
@@ -297,19 +306,25 @@ absl::Status LogIndex::MakeRoom(
 void LogIndex::GrowTo(uint32_t bits) {
   uint32_t old_bits;
   CurrentBits(&old_bits);
-  std::atomic<uint64_t>* table = Table(bits);
+  const size_t table = TableAt(bits);
   const size_t mask = (size_t{1} << bits) - 1;
   // A writer that died growing may have left part of a table here; no
   // reader has seen it (it was never published).
-  std::memset(static_cast<void*>(table), 0, log::kSlotSize << bits);
-  const std::atomic<uint64_t>* old = Table(old_bits);
-  const size_t old_slots = size_t{1} << old_bits;
-  for (size_t i = 0; i < old_slots; i++) {
-    const uint64_t slot = old[i].load(std::memory_order_relaxed);
-    if (slot == 0) continue;
-    size_t j = Start(static_cast<uint32_t>(slot >> 32), bits);
-    while (table[j].load(std::memory_order_relaxed) != 0) j = (j + 1) & mask;
-    table[j].store(slot, std::memory_order_relaxed);
+  std::memset(area_ + table, 0, log::kSlotSize << bits);
+  const size_t old = TableAt(old_bits);
+  const size_t old_buckets = size_t{1} << old_bits;
+  for (size_t i = 0; i < old_buckets; i++) {
+    const uint32_t tag = BucketWord(old, i, 0).load(std::memory_order_relaxed);
+    if (tag == 0) continue;
+    size_t j = Start(tag, bits);
+    while (BucketWord(table, j, 0).load(std::memory_order_relaxed) != 0) {
+      j = (j + 1) & mask;
+    }
+    for (int field = 0; field < 4; field++) {
+      BucketWord(table, j, field)
+          .store(BucketWord(old, i, field).load(std::memory_order_relaxed),
+                 std::memory_order_relaxed);
+    }
   }
   Word32(log::kTableBitsOffset).store(bits, std::memory_order_release);
 }
@@ -318,9 +333,9 @@ uint32_t LogIndex::AppendNode(const Node& node) {
   const uint32_t i = Word32(log::kNodesUsedOffset).load(std::memory_order_relaxed);
   const size_t at = log::kIndexHeaderSize + size_t{i} * log::kNodeSize;
   Word32(at).store(node.location, std::memory_order_relaxed);
-  Word32(at + 4).store(node.prev, std::memory_order_relaxed);
-  Word32(at + 8).store(node.hash, std::memory_order_relaxed);
-  Word32(at + 12).store(node.check, std::memory_order_relaxed);
+  Word32(at + 4).store(node.check, std::memory_order_relaxed);
+  Word32(at + 8).store(node.prev, std::memory_order_relaxed);
+  Word32(at + 12).store(node.bucket, std::memory_order_relaxed);
   Word32(log::kNodesUsedOffset).store(i + 1, std::memory_order_release);
   return i + 1;
 }
@@ -329,47 +344,52 @@ absl::Status LogIndex::Add(std::string_view key, uint64_t hash,
                            uint32_t location, uint32_t check, uint32_t end,
                            std::string* scratch) {
   uint32_t bits;
-  const uint32_t used = nodes_used();
-  if (!CurrentBits(&bits) || used >= shape_.node_capacity) {
+  if (!CurrentBits(&bits) || nodes_used() >= shape_.node_capacity) {
     return absl::DataLossError(absl::StrCat(
         name_, ": index full or damaged at offset ", area_file_offset_));
   }
   const uint32_t tag = Tag(hash);
   const size_t mask = (size_t{1} << bits) - 1;
-  std::atomic<uint64_t>* table = Table(bits);
+  const size_t table = TableAt(bits);
   size_t i = Start(tag, bits);
   for (size_t probe = 0; probe <= mask; probe++, i = (i + 1) & mask) {
-    const uint64_t slot = table[i].load(std::memory_order_relaxed);
-    uint32_t prev = 0;
-    if (slot != 0) {
-      if (static_cast<uint32_t>(slot >> 32) != tag) continue;
-      // The key's newest node, of a record below `end`: is it this key?
-      Node newest;
-      Entry entry;
-      const uint32_t ref = static_cast<uint32_t>(slot);
-      if (ref == 0 || ref > used || !ReadNode(ref - 1, &newest) ||
-          !DecodeAt(newest, end, scratch, &entry)) {
-        return absl::DataLossError(absl::StrCat(
-            name_, ": index slot at offset ",
-            area_file_offset_ +
-                log::TableOffset(shape_.node_capacity, shape_.first_bits, bits) +
-                i * log::kSlotSize,
-            " points to an entry that does not decode"));
-      }
-      if (entry.key != key) continue;
-      prev = ref;
-    }
-    const uint32_t ref = AppendNode(Node{location, prev, tag, check});
-    table[i].store(uint64_t{tag} << 32 | ref, std::memory_order_release);
-    if (prev == 0) {
+    const uint32_t t = BucketWord(table, i, 0).load(std::memory_order_relaxed);
+    const uint32_t bucket = static_cast<uint32_t>(i);
+    if (t == 0) {
+      // A new key: what a repair undoes, then the bucket, its tag last.
+      AppendNode(Node{log::kNoEntry, 0, 0, bucket});
+      BucketWord(table, i, 1).store(location, std::memory_order_relaxed);
+      BucketWord(table, i, 2).store(check, std::memory_order_relaxed);
+      BucketWord(table, i, 3).store(0, std::memory_order_relaxed);
+      BucketWord(table, i, 0).store(tag, std::memory_order_release);
       Word32(log::kKeysOffset).store(keys() + 1, std::memory_order_relaxed);
+      return absl::OkStatus();
     }
+    if (t != tag) continue;
+    // The key's newest entry, of a record below `end`: is it this key?
+    const Version newest = ReadBucket(table, i);
+    Entry entry;
+    if (!DecodeAt(newest, end, scratch, &entry)) {
+      return absl::DataLossError(
+          absl::StrCat(name_, ": index bucket at offset ",
+                       BucketFileOffset(bits, i),
+                       " leads to an entry that does not decode"));
+    }
+    if (entry.key != key) continue;
+    // The older version goes to a node; then prev, check and location.
+    const uint32_t ref = AppendNode(
+        Node{newest.location, newest.check, newest.prev, bucket});
+    BucketWord(table, i, 3).store(ref, std::memory_order_release);
+    BucketWord(table, i, 2).store(check, std::memory_order_relaxed);
+    BucketWord(table, i, 1).store(location, std::memory_order_release);
     return absl::OkStatus();
   }
   return absl::DataLossError(absl::StrCat(name_, ": index table full"));
 }
 
 void LogIndex::Publish(uint32_t offset, uint32_t records) {
+  Word32(log::kCommittedOffset)
+      .store(nodes_used(), std::memory_order_relaxed);
   Word64(log::kProgressOffset)
       .store(uint64_t{offset} << 32 | records, std::memory_order_release);
 }
@@ -377,43 +397,46 @@ void LogIndex::Publish(uint32_t offset, uint32_t records) {
 bool LogIndex::NeedsRepair(uint32_t end) const {
   uint32_t offset, records;
   Progress(&offset, &records);
-  if (offset != end) return true;
-  const uint32_t used = std::min(nodes_used(), shape_.node_capacity);
-  Node last;
-  return used != 0 && ReadNode(used - 1, &last) &&
-         (last.location & ~log::kCompressedLocation) >= end;
+  return offset != end ||
+         Word32(log::kCommittedOffset).load(std::memory_order_relaxed) !=
+             nodes_used();
 }
 
 bool LogIndex::Repair(uint32_t head_offset) {
   uint32_t bits;
   if (!CurrentBits(&bits)) return false;
-  const size_t mask = (size_t{1} << bits) - 1;
-  std::atomic<uint64_t>* table = Table(bits);
+  const size_t table = TableAt(bits);
+  const size_t buckets = size_t{1} << bits;
+  const uint32_t used = std::min(nodes_used(), shape_.node_capacity);
+  const uint32_t from = std::min(
+      Word32(log::kCommittedOffset).load(std::memory_order_relaxed), used);
   bool undid = false;
-  // Newest first, so that each slot goes back to what it held before.
-  for (uint32_t i = std::min(nodes_used(), shape_.node_capacity); i-- > 0;) {
+  // Newest first, so that each bucket goes back to what it held before.
+  // Only buckets that hold an entry at or past the head are changed: the
+  // nodes of a record whose head was published (the writer died before
+  // storing `committed`) are left alone.
+  for (uint32_t i = used; i-- > from;) {
     Node node;
     ReadNode(i, &node);
-    if ((node.location & ~log::kCompressedLocation) < head_offset) break;
-    const uint64_t points_here = uint64_t{node.hash} << 32 | (i + 1);
-    size_t j = Start(node.hash, bits);
-    for (size_t probe = 0; probe <= mask; probe++, j = (j + 1) & mask) {
-      const uint64_t slot = table[j].load(std::memory_order_relaxed);
-      if (slot == 0) break;
-      if (slot != points_here) continue;
-      if (node.prev != 0 && node.prev <= i) {
-        table[j].store(uint64_t{node.hash} << 32 | node.prev,
-                       std::memory_order_release);
-      } else {
-        table[j].store(0, std::memory_order_release);
-        const uint32_t k = keys();
-        Word32(log::kKeysOffset).store(k == 0 ? 0 : k - 1,
-                                       std::memory_order_relaxed);
-      }
-      undid = true;
-      break;
+    if (node.bucket >= buckets) continue;  // Damaged: nothing to restore.
+    const size_t b = node.bucket;
+    if (BucketWord(table, b, 0).load(std::memory_order_relaxed) == 0) continue;
+    const uint32_t location =
+        BucketWord(table, b, 1).load(std::memory_order_relaxed);
+    if ((location & ~log::kCompressedLocation) < head_offset) continue;
+    if (node.location == log::kNoEntry) {
+      BucketWord(table, b, 0).store(0, std::memory_order_release);
+      const uint32_t k = keys();
+      Word32(log::kKeysOffset).store(k == 0 ? 0 : k - 1,
+                                     std::memory_order_relaxed);
+    } else {
+      BucketWord(table, b, 3).store(node.prev, std::memory_order_release);
+      BucketWord(table, b, 2).store(node.check, std::memory_order_relaxed);
+      BucketWord(table, b, 1).store(node.location, std::memory_order_release);
     }
+    undid = true;
   }
+  Word32(log::kCommittedOffset).store(used, std::memory_order_relaxed);
   return undid;
 }
 

@@ -76,7 +76,8 @@ class LogIndex {
   void Prefetch(uint64_t hash) const {
     uint32_t bits;
     if (area_ != nullptr && CurrentBits(&bits)) {
-      __builtin_prefetch(Table(bits) + Start(Tag(hash), bits));
+      __builtin_prefetch(area_ + TableAt(bits) +
+                         Start(Tag(hash), bits) * log::kSlotSize);
     }
   }
   // Keys in the index (written by the writer; approximate for others).
@@ -109,9 +110,9 @@ class LogIndex {
   // Whether a writer died adding to the index (nodes past head offset
   // `end`) or before recording the progress of its published record.
   bool NeedsRepair(uint32_t end) const;
-  // After a writer died: undoes every node of an entry at or past
-  // `head_offset` (written, never published) so that no slot points to one;
-  // the nodes stay used. True when it undid something.
+  // After a writer died: undoes what the nodes past `committed` did to
+  // buckets that hold an entry at or past `head_offset` (written, never
+  // published); the nodes stay used. True when it undid something.
   bool Repair(uint32_t head_offset);
 
   uint32_t node_capacity() const { return shape_.node_capacity; }
@@ -125,7 +126,8 @@ class LogIndex {
 
  private:
   static uint32_t Tag(uint64_t hash) {
-    return static_cast<uint32_t>(hash ^ (hash >> 32));
+    const uint32_t tag = static_cast<uint32_t>(hash ^ (hash >> 32));
+    return tag == 0 ? 1 : tag;  // 0 marks an empty bucket.
   }
   static size_t Start(uint32_t tag, uint32_t bits) {
     return static_cast<size_t>((tag * log::kSlotMultiplier) >> (64 - bits));
@@ -136,29 +138,50 @@ class LogIndex {
   std::atomic<uint64_t>& Word64(size_t offset) const {
     return *reinterpret_cast<std::atomic<uint64_t>*>(area_ + offset);
   }
-  std::atomic<uint64_t>* Table(uint32_t bits) const {
-    return reinterpret_cast<std::atomic<uint64_t>*>(
-        area_ + log::TableOffset(shape_.node_capacity, shape_.first_bits, bits));
+  // Offset in the area of the table of 2^bits buckets.
+  size_t TableAt(uint32_t bits) const {
+    return log::TableOffset(shape_.node_capacity, shape_.first_bits, bits);
   }
+  // Word `field` (0 tag, 1 location, 2 check, 3 prev) of bucket i of the
+  // table at `table`.
+  std::atomic<uint32_t>& BucketWord(size_t table, size_t i, int field) const {
+    return Word32(table + i * log::kSlotSize + 4 * field);
+  }
+  // An entry's place: a bucket's fields, or a node's.
+  struct Version {
+    uint32_t location = 0, check = 0, prev = 0;
+  };
   struct Node {
-    uint32_t location, prev, hash, check;
+    uint32_t location, check, prev, bucket;
   };
   // Node i (0-based); false when i is past the capacity.
   bool ReadNode(uint32_t i, Node* node) const;
   // The table bits to read: the published ones, checked.
   bool CurrentBits(uint32_t* bits) const;
-  // Decodes the entry of node `n` within the records below `end`.
-  bool DecodeAt(const Node& n, uint32_t end, std::string* scratch,
+  // Reads bucket i's newest version (location first, see the format).
+  Version ReadBucket(size_t table, size_t i) const;
+  // Decodes the entry of version v within the records below `end`.
+  bool DecodeAt(const Version& v, uint32_t end, std::string* scratch,
                 Entry* entry) const;
-  // From the chain starting at node reference `ref`, of the key whose tag
-  // is node->hash, the newest node below `end`: *node and true, or false
-  // when every node is at or past it. *damaged when the chain is not well
-  // formed.
-  bool Visible(uint32_t ref, uint32_t end, Node* node, bool* damaged) const;
+  // From version `v` (a bucket's) back along its chain, the newest below
+  // `end`: *v and true, or false when every one is at or past it.
+  // *damaged when the chain is not well formed.
+  bool Visible(uint32_t end, Version* v, bool* damaged) const;
+  // Bucket i's newest version below `end` (of the table of `bits`),
+  // decoded into *entry (*version: where it lies), read again when the
+  // writer changed the bucket meanwhile: kYes, kNo (none below `end`) or
+  // kDamaged.
+  Found ReadVisible(uint32_t bits, size_t i, uint32_t end,
+                    std::string* scratch, Entry* entry, Version* version,
+                    uint32_t* damaged_at) const;
   // Writes a node and returns its reference (1 + its number).
   uint32_t AppendNode(const Node& node);
   // Fills the table of `bits` from the current one and publishes it.
   void GrowTo(uint32_t bits);
+  // The file offset of bucket i of the table of `bits`, for messages.
+  size_t BucketFileOffset(uint32_t bits, size_t i) const {
+    return area_file_offset_ + TableAt(bits) + i * log::kSlotSize;
+  }
 
   std::string name_;  // Of the log segment, for messages.
   size_t area_file_offset_ = 0;

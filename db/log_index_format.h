@@ -3,46 +3,59 @@
 // the grammar with a worked example is in doc/design.md ("Log index").
 //
 // The writer (write lock held) maintains it; every other process only
-// reads it, without a lock. It maps each key written in the log to a chain
-// of nodes, newest first, one node per entry (put or delete) of the key, so
-// that a reader whose head is older than the newest entry follows the
-// chain back to the entry its head shows (FASTER's hash index in front of
-// a log whose records point back to the previous record of their key).
+// reads it, without a lock. It is a hash table of buckets, one per key
+// written in the log, each holding where the key's newest entry (put or
+// delete) lies; the key's older entries are kept in a chain of nodes, newest
+// first, so that a reader whose head is older than the newest entry follows
+// the chain back to the entry its head shows (FASTER's hash index in front
+// of a log whose records point back to the previous record of their key).
+// A lookup reads one bucket, then the entry in the log: two cache misses.
 //
 //   index area, at the first multiple of 4096 past the records:
 //     magic        fixed64  kIndexMagic ("UDLIDX\0\1" little-endian)
 //     version      fixed32  kIndexVersion
 //     (zero padding to 64)
-//     table_bits   fixed32  atomic: log2 of the slots of the current table
+//     table_bits   fixed32  atomic: log2 of the buckets of the current table
+//                           (0: first_slot_bits)
 //     keys         fixed32  keys in the current table (writer only)
 //     nodes_used   fixed32  atomic: nodes written so far
-//     (4 bytes zero)
+//     committed    fixed32  nodes_used when the progress was last stored:
+//                           nodes past it belong to an unpublished record
 //     progress     fixed64  atomic: record offset << 32 | records, the
 //                           committed records (the head's offset, and how
 //                           many records lie below it); stored after the
 //                           head, so it may lag the head by a record
 //     (zero padding to 128)
-//     nodes        node_capacity x 16 bytes:
-//       location   fixed32  offset in the record area of the entry (its
-//                           tag byte); with kCompressedLocation, offset of
-//                           the compressed record holding it
-//       prev       fixed32  1 + the node of the key's previous entry, or 0
-//       hash       fixed32  the key's 32-bit hash (its slot's tag)
+//     nodes        node_capacity x 16 bytes, one per entry added, written
+//                  once: what the bucket held before the entry came
+//       location   fixed32  the older entry's location (as in a bucket), or
+//                           kNoEntry when the entry made a new bucket
+//       check      fixed32  the older entry's check
+//       prev       fixed32  the older entry's prev
+//       bucket     fixed32  the bucket changed (what a repair restores)
+//     tables, for bits = first_slot_bits .. max_slot_bits, one after the
+//     other, each 2^bits buckets of 16 bytes:
+//       tag        fixed32  the key's 32-bit hash (0 taken as 1); 0: empty
+//       location   fixed32  offset in the record area of the key's newest
+//                           entry (its tag byte); with kCompressedLocation,
+//                           offset of the compressed record holding it
 //       check      fixed32  uncompressed: low 32 bits of XXH3 of the
 //                           entry's bytes (tag to the end of its value), so
 //                           that a reader checks every entry it returns;
 //                           compressed: the entry's place in its batch (the
 //                           record's checksum is checked on every read)
-//     tables, for bits = first_slot_bits .. max_slot_bits, one after the
-//     other, each 2^bits slots of fixed64:
-//       slot       fixed64  hash << 32 | 1 + the key's newest node; 0: empty
+//       prev       fixed32  1 + the node holding the key's previous entry,
+//                           or 0
 //
-// A key's slot is found by linear probing from (hash * kSlotMultiplier) >>
-// (64 - bits). A table is replaced by the next larger one (filled from it,
-// then published in table_bits) when it would pass half full; a table
-// never changes once replaced, so a reader that loaded an older table_bits
-// reads a complete (older) table. Nodes are written once, before the slot
-// that points to them, and never reused.
+// A key's bucket is found by linear probing from (tag * kSlotMultiplier) >>
+// (64 - bits). The writer fills a new bucket's fields, then its tag; it
+// updates one by writing the node, then prev, check and location, in that
+// order (a reader loads location first: a check that does not match the
+// entry because the bucket changed meanwhile is read again). A table is
+// replaced by the next larger one (filled from it, then published in
+// table_bits) when it would pass half full; a table never changes once
+// replaced, so a reader that loaded an older table_bits reads a complete
+// (older) table.
 
 #ifndef ULTRADICT_DB_LOG_INDEX_FORMAT_H_
 #define ULTRADICT_DB_LOG_INDEX_FORMAT_H_
@@ -59,9 +72,11 @@ inline constexpr size_t kIndexHeaderSize = 128;
 inline constexpr size_t kTableBitsOffset = 64;
 inline constexpr size_t kKeysOffset = 68;
 inline constexpr size_t kNodesUsedOffset = 72;
+inline constexpr size_t kCommittedOffset = 76;
 inline constexpr size_t kProgressOffset = 80;
 inline constexpr size_t kNodeSize = 16;
-inline constexpr size_t kSlotSize = 8;
+inline constexpr size_t kSlotSize = 16;  // A bucket.
+inline constexpr uint32_t kNoEntry = 0xFFFFFFFF;
 inline constexpr uint32_t kCompressedLocation = uint32_t{1} << 31;
 inline constexpr uint64_t kSlotMultiplier = 0x9E3779B97F4A7C15ULL;
 
@@ -69,8 +84,8 @@ inline constexpr uint64_t kSlotMultiplier = 0x9E3779B97F4A7C15ULL;
 inline constexpr uint32_t kMinSlotBits = 10;
 inline constexpr uint32_t kMaxSlotBits = 30;
 // The index has a node for every this many bytes of the record area (at
-// least kMinNodes): a log whose entries are smaller on average fills its
-// index before its records, and is compacted then. Entries of 16-byte keys
+// least kMinNodes), a node per entry: a log whose entries are smaller on
+// average fills its index before its records, and is compacted then. Entries of 16-byte keys
 // and 100-byte values take 130 bytes.
 inline constexpr size_t kRecordBytesPerNode = 128;
 inline constexpr size_t kMinNodes = 1024;

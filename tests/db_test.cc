@@ -508,7 +508,7 @@ TEST_F(DBTest, LogIndexIsSharedAndTakesNoMemoryInAReader) {
   // The index of the log lives in the log segment: the writer keeps it, and
   // a handle that only reads builds none (issue 19). 50,000 keys stay in
   // the log (no compaction); the shared index holds a node of 16 bytes per
-  // entry and 8-byte slots, at most half full.
+  // entry and 16-byte buckets, at most half full.
   Options big;
   big.log_size = 64 << 20;  // No compaction: every key stays in the log.
   std::string name = UniqueName("index");
@@ -527,8 +527,8 @@ TEST_F(DBTest, LogIndexIsSharedAndTakesNoMemoryInAReader) {
       << stats;
   const size_t at = stats.find("keys, ") + 6;
   const uint64_t shared = std::stoull(stats.substr(at));
-  EXPECT_GE(shared, kKeys * (16u + 8u * 2));
-  EXPECT_LE(shared, kKeys * (16u + 8u * 4) + 4096);
+  EXPECT_GE(shared, kKeys * (16u + 16u * 2));
+  EXPECT_LE(shared, kKeys * (16u + 16u * 4) + 4096);
   // Another handle reads every key without indexing anything.
   auto other = DB::Open(big, name);
   ASSERT_THAT(other.status(), IsOk());
