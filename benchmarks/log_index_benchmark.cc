@@ -1,7 +1,8 @@
-// log_index_benchmark.cc: Google Benchmark micro-benchmarks of the index
-// probe (db/log_index.h): every Get of a key written since the last
-// compaction goes through LogIndex::Find, which hashes the key, probes the
-// table and decodes the entry where it lies in the log.
+// log_index_benchmark.cc: Google Benchmark micro-benchmarks of the shared
+// index of a log (db/log_index.h): every Get goes through LogIndex::Find
+// (then, for a key not written since the last compaction, the snapshot),
+// which probes the table, follows the key's node and decodes and checks
+// the entry where it lies in the log.
 //
 //   bazel run -c opt //benchmarks:log_index_benchmark
 //
@@ -17,9 +18,12 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
+#include "db/log_format.h"
 #include "db/log_index.h"
+#include "db/log_writer.h"
 #include "db/write_batch_internal.h"
 #include "ultradict/write_batch.h"
+#include "util/checksum.h"
 #include "util/coding.h"
 
 namespace ultradict {
@@ -36,36 +40,75 @@ std::string Key(int64_t i) {
   return key;
 }
 
-// An area of encoded batches (standing for the mapped log), one put of a
-// 16-byte key and an 8-byte value per batch, all indexed.
+// A record area (standing for the mapped log), one record of a put of a
+// 16-byte key and an 8-byte value each, and its index, all indexed.
 struct Indexed {
-  std::string area;
+  std::string records;
+  std::vector<char> area;  // The index area.
   LogIndex index;
+  std::vector<uint32_t> ends;  // Of each record.
 };
+
+LogIndex::Shape ShapeOf(const Indexed& x, int64_t n) {
+  return LogIndex::ShapeFor(x.records.size(), static_cast<size_t>(n));
+}
+
+void OpenEmpty(Indexed* x, int64_t n) {
+  const LogIndex::Shape shape = ShapeOf(*x, n);
+  x->area.assign(
+      log::IndexSize(shape.node_capacity, shape.first_bits, shape.max_bits), 0);
+  LogIndex::Format(x->area.data());
+  if (!x->index
+           .Open(x->area.data(), x->area.size(), x->records.data(),
+                 static_cast<uint32_t>(x->records.size()), shape, "bench.log")
+           .ok()) {
+    Fail("index does not open");
+  }
+}
+
+// Adds every record's entry to x->index.
+void AddAll(Indexed* x) {
+  std::string scratch;
+  uint32_t at = 0;
+  for (uint32_t end : x->ends) {
+    std::string_view payload(x->records.data() + at + log::kRecordHeaderSize,
+                             end - at - log::kRecordHeaderSize);
+    bool fits = false;
+    if (!x->index.MakeRoom(1, [](size_t, size_t) { return absl::OkStatus(); },
+                           &fits)
+             .ok() ||
+        !fits) {
+      Fail("no room");
+    }
+    const absl::Status s = WriteBatchInternal::ForEachEntry(
+        payload, [&](const WriteBatchInternal::Entry& e) {
+          const uint32_t location =
+              static_cast<uint32_t>(e.start - x->records.data());
+          if (!x->index
+                   .Add(e.key, Hash64(e.key), location,
+                        LogIndex::EntryCheck(e), end, &scratch)
+                   .ok()) {
+            Fail("add failed");
+          }
+        });
+    if (!s.ok()) Fail("bad record");
+    at = end;
+  }
+}
 
 void Build(int64_t n, Indexed* x) {
   WriteBatch batch;
-  x->area.reserve(static_cast<size_t>(n) * 32);
-  std::vector<size_t> ends;
+  x->records.reserve(static_cast<size_t>(n) * 40);
   for (int64_t i = 0; i < n; i++) {
     batch.Clear();
     batch.Put(Key(i * 2), "value..");
-    const std::string_view rep = WriteBatchInternal::Contents(batch);
-    x->area.append(rep.data(), rep.size());
-    ends.push_back(x->area.size());
+    std::string record;
+    log::AppendRecord(WriteBatchInternal::Contents(batch), false, &record);
+    x->records += record;
+    x->ends.push_back(static_cast<uint32_t>(x->records.size()));
   }
-  x->index.SetArea(x->area.data(), x->area.size());
-  x->index.SetLimit(x->area.size());
-  size_t start = 0;
-  for (size_t end : ends) {
-    std::string_view rep(x->area.data() + start, end - start);
-    const absl::Status s = WriteBatchInternal::ForEachEntry(
-        rep, [&](const WriteBatchInternal::Entry& e) {
-          x->index.Insert(LogIndex::MakeKey(e.key), e, x->area.data() + end);
-        });
-    if (!s.ok()) std::abort();
-    start = end;
-  }
+  OpenEmpty(x, n);
+  AddAll(x);
 }
 
 // Built once per size and kept for the whole run.
@@ -104,9 +147,14 @@ void BM_FindHit(benchmark::State& state) {
   const Indexed& x = IndexOf(state.range(0));
   const Probes probes(state.range(0), /*hits=*/true);
   size_t i = 0;
+  const uint32_t end = static_cast<uint32_t>(x.records.size());
+  std::string scratch;
   for (auto _ : state) {
     LogIndex::Entry e;
-    if (x.index.Find(probes[i++], &e) != LogIndex::Found::kYes) {
+    uint32_t damaged_at;
+    const std::string_view key = probes[i++];
+    if (x.index.Find(key, Hash64(key), end, &scratch, &e, &damaged_at) !=
+        LogIndex::Found::kYes) {
       Fail("key not found");
     }
     benchmark::DoNotOptimize(e);
@@ -118,9 +166,14 @@ void BM_FindMiss(benchmark::State& state) {
   const Indexed& x = IndexOf(state.range(0));
   const Probes probes(state.range(0), /*hits=*/false);
   size_t i = 0;
+  const uint32_t end = static_cast<uint32_t>(x.records.size());
+  std::string scratch;
   for (auto _ : state) {
     LogIndex::Entry e;
-    if (x.index.Find(probes[i++], &e) != LogIndex::Found::kNo) {
+    uint32_t damaged_at;
+    const std::string_view key = probes[i++];
+    if (x.index.Find(key, Hash64(key), end, &scratch, &e, &damaged_at) !=
+        LogIndex::Found::kNo) {
       Fail("absent key found");
     }
     benchmark::DoNotOptimize(e);
@@ -128,31 +181,18 @@ void BM_FindMiss(benchmark::State& state) {
 }
 BENCHMARK(BM_FindMiss)->Arg(1 << 10)->Arg(1 << 20);
 
-// Indexing: n inserts into an empty index (growth included), per insert.
+// Indexing: n adds into an empty index (its growth included), per add:
+// what the writer does for each entry it commits.
 void BM_InsertAll(benchmark::State& state) {
   const int64_t n = state.range(0);
-  const Indexed& x = IndexOf(n);
-  std::vector<WriteBatchInternal::Entry> entries;
-  std::string_view rest(x.area);
-  while (!rest.empty()) {
-    // Each batch: its count (1), then its entry.
-    uint32_t count;
-    WriteBatchInternal::Entry e;
-    if (!GetVarint32(&rest, &count) || count != 1 ||
-        !WriteBatchInternal::DecodeEntry(&rest, &e)) {
-      std::abort();
-    }
-    entries.push_back(e);
-  }
-  const char* end = x.area.data() + x.area.size();
+  Indexed& x = IndexOf(n);
+  Indexed fresh;
+  fresh.records = x.records;
+  fresh.ends = x.ends;
   for (auto _ : state) {
-    LogIndex index;
-    index.SetArea(x.area.data(), x.area.size());
-    index.SetLimit(x.area.size());
-    for (const WriteBatchInternal::Entry& e : entries) {
-      index.Insert(LogIndex::MakeKey(e.key), e, end);
-    }
-    benchmark::DoNotOptimize(index.size());
+    OpenEmpty(&fresh, n);
+    AddAll(&fresh);
+    benchmark::DoNotOptimize(fresh.index.keys());
   }
   state.SetItemsProcessed(state.iterations() * n);
 }

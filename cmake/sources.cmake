@@ -44,6 +44,7 @@ set(ULTRADICT_FORMAT_SOURCES
   db/filename.cc
   db/filename.h
   db/log_format.h
+  db/log_index_format.h
   db/log_index.cc
   db/log_index.h
   db/log_reader.cc

@@ -118,13 +118,24 @@ absl::Status MergeChanges(const Generation& g, std::vector<Change>* changes,
   return s;
 }
 
-absl::Status CollectIndexChanges(const Generation& g,
+absl::Status CollectIndexChanges(const Generation& g, uint32_t end,
+                                 std::deque<std::string>* buffers,
                                  std::vector<Change>* changes) {
-  changes->reserve(changes->size() + g.index.size());
-  const bool all = g.index.ForEach([changes](const LogIndex::Entry& e) {
-    changes->push_back(MakeChange(e.key, LogValue{e.value, e.deleted}, 0));
-  });
-  return all ? absl::OkStatus() : g.DamagedIndexEntry();
+  if (g.gen == 0) return absl::OkStatus();
+  changes->reserve(changes->size() + g.index.keys());
+  uint32_t damaged_at = 0;
+  const LogIndex::Found found = g.index.ForEachLatest(
+      end,
+      [buffers](std::string&& batch) -> const std::string& {
+        buffers->push_back(std::move(batch));
+        return buffers->back();
+      },
+      [changes](const LogIndex::Entry& e) {
+        changes->push_back(MakeChange(e.key, LogValue{e.value, e.deleted}, 0));
+      },
+      &damaged_at);
+  return found == LogIndex::Found::kDamaged ? g.IndexDamage(damaged_at)
+                                            : absl::OkStatus();
 }
 
 absl::Status CollectLogChanges(const Generation& g, uint32_t end,
@@ -181,9 +192,26 @@ size_t NextLogCapacity(size_t initial_log_size, size_t snapshot_bytes,
   size_t capacity =
       std::max<size_t>(initial_log_size, per_snapshot_byte * snapshot_bytes);
   capacity += per_carried_byte * carried_bytes;
-  capacity = (capacity + log::kHeaderSize + 4095) & ~size_t{4095};
-  return std::min(capacity, log::kMaxSize);
+  capacity = (capacity + 4095) & ~size_t{4095};
+  return std::min(capacity, log::kMaxRecordBytes);
 }
+
+namespace {
+
+// Entries of old's records [from, to) (at least one per record).
+absl::StatusOr<size_t> CountEntries(const Generation& old, uint32_t from,
+                                    uint32_t to) {
+  size_t n = 0;
+  absl::Status s = ForEachBatch(
+      old, from, to, [&n](std::string_view batch, std::string*, uint32_t) {
+        n += std::max<uint32_t>(1, WriteBatchInternal::Count(batch));
+        return absl::OkStatus();
+      });
+  if (!s.ok()) return s;
+  return n;
+}
+
+}  // namespace
 
 absl::Status PrepareGeneration(const Generation& old, port::Segment snap,
                                const GenerationFiles& files,
@@ -191,32 +219,60 @@ absl::Status PrepareGeneration(const Generation& old, port::Segment snap,
                                uint32_t carried_from, uint32_t carried_to,
                                uint64_t base_sequence,
                                absl::FunctionRef<void()> tick,
-                               std::shared_ptr<Generation>* out) {
+                               std::shared_ptr<Generation>* out,
+                               size_t more_entries) {
   const uint32_t new_gen = old.gen + 1;
-  const size_t capacity = NextLogCapacity(files.initial_log_size, snap.size(),
-                                          carried_to - carried_from);
+  log::Header header;
+  header.generation = new_gen;
+  header.base_sequence = base_sequence;
+  header.record_capacity = NextLogCapacity(
+      files.initial_log_size, snap.size(), carried_to - carried_from);
+  absl::StatusOr<size_t> carried_entries =
+      CountEntries(old, carried_from, carried_to);
+  if (!carried_entries.ok()) return carried_entries.status();
+  const LogIndex::Shape shape = LogIndex::ShapeFor(
+      header.record_capacity, 2 * (*carried_entries + more_entries));
+  header.node_capacity = shape.node_capacity;
+  header.first_slot_bits = shape.first_bits;
+  header.max_slot_bits = shape.max_bits;
+  const size_t size = log::FileSize(header);
+  const size_t index_at =
+      log::IndexOffset(log::kHeaderSize, header.record_capacity);
   port::Unlink(log_path).IgnoreError();  // A leftover of a dead compactor.
-  // Only the header is reserved here; records are as they are carried or
-  // written (Generation::ReserveLog), or ahead of the writer (background.h).
+  // Only the header and the index's header and first table are reserved
+  // here; records (and index nodes) are as they are carried or written
+  // (Generation::ReserveLog, MakeIndexRoom), or ahead of the writer
+  // (background.h).
   absl::StatusOr<port::Segment> log_segment =
-      port::Segment::Create(log_path, capacity, files.mode, log::kHeaderSize);
+      port::Segment::Create(log_path, size, files.mode, log::kHeaderSize);
   if (!log_segment.ok()) return log_segment.status();
-  log::EncodeHeader(log_segment->data(), new_gen, capacity, base_sequence);
+  absl::Status s = log_segment->Reserve(index_at, log::kIndexHeaderSize);
+  if (s.ok()) {
+    const size_t table =
+        log::TableOffset(shape.node_capacity, shape.first_bits, shape.first_bits);
+    s = log_segment->Reserve(index_at + table,
+                             log::kSlotSize << shape.first_bits);
+  }
+  if (!s.ok()) {
+    port::Unlink(log_path).IgnoreError();
+    return s;
+  }
+  log::EncodeHeader(log_segment->data(), header);
+  LogIndex::Format(log_segment->data() + index_at);
 
   auto next = std::make_shared<Generation>();
   next->gen = new_gen;
   next->snap_segment = std::move(snap);
   next->snap_segment.CloseFile();  // See Generation::file_mu.
   next->log_segment = std::move(*log_segment);
-  absl::Status s =
-      next->snapshot.Open(next->snap_segment.data(), next->snap_segment.size(),
+  s = next->snapshot.Open(next->snap_segment.data(), next->snap_segment.size(),
                           files.SnapshotPath(new_gen));
   if (s.ok()) {
     s = log::ParseHeader(next->log_segment.data(), next->log_segment.size(),
                          files.LogPath(new_gen), &next->log_header);
   }
+  if (s.ok()) s = next->SetUpLog(files.initial_log_size);
   if (s.ok()) {
-    next->SetUpLog(files.initial_log_size);
     bool fits = true;
     s = next->CarryRecords(old, carried_from, carried_to, &fits, tick);
     if (s.ok() && !fits) s = absl::InternalError("carried records do not fit");

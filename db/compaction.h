@@ -68,9 +68,11 @@ absl::Status MergeChanges(const Generation& g, std::vector<Change>* changes,
                           snapshot::Builder* builder,
                           absl::FunctionRef<void()> tick);
 
-// Every key's latest update in g's index (one change each, order 0).
-// DataLoss when an indexed entry no longer decodes.
-absl::Status CollectIndexChanges(const Generation& g,
+// Every key's latest update below head offset `end` in g's index (one
+// change each, order 0); decompressed batches are kept in *buffers, which
+// the changes point into. DataLoss when an indexed entry does not decode.
+absl::Status CollectIndexChanges(const Generation& g, uint32_t end,
+                                 std::deque<std::string>* buffers,
                                  std::vector<Change>* changes);
 // Every update in g's log records [0, end) (`records` of them, a hint for
 // the vector's size), in order; decompressed payloads are kept in
@@ -109,14 +111,16 @@ absl::Status BuildSnapshot(const Generation& g, std::vector<Change>* changes,
 // writer that does not outrun the compaction never reaches it. Where a
 // segment takes all its space when created (port::kSparseSegments false:
 // Windows), half as much room. Never less than initial_log_size, never
-// more than log::kMaxSize.
+// more than log::kMaxRecordBytes. These are bytes of records: the file
+// also holds the index of the records (log_index_format.h).
 size_t NextLogCapacity(size_t initial_log_size, size_t snapshot_bytes,
                        size_t carried_bytes);
 
 // Makes the next generation of `old` from its complete snapshot `snap`:
 // creates its log at log_path (its final name, or a temporary one that the
 // caller renames before publishing) holding old's records
-// [carried_from, carried_to), and indexes them. Needs no lock: the records
+// [carried_from, carried_to), and indexes them; its index has room for
+// them and for `more_entries` entries besides. Needs no lock: the records
 // of a log below its published head never change. Calls tick() between
 // records. Removes the log it made when it fails.
 absl::Status PrepareGeneration(const Generation& old, port::Segment snap,
@@ -125,7 +129,8 @@ absl::Status PrepareGeneration(const Generation& old, port::Segment snap,
                                uint32_t carried_from, uint32_t carried_to,
                                uint64_t base_sequence,
                                absl::FunctionRef<void()> tick,
-                               std::shared_ptr<Generation>* out);
+                               std::shared_ptr<Generation>* out,
+                               size_t more_entries = 0);
 
 }  // namespace ultradict
 

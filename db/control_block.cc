@@ -111,7 +111,8 @@ absl::Status Block::Validate(const char* base, size_t size,
   const uint32_t version = DecodeFixed32(base + 8);
   // Versions 1 and 2 checksummed [0, 40) only; a later version is named
   // without checking what this build does not know.
-  const uint32_t checksum = version == kVersion ? HeaderChecksum(base)
+  const uint32_t checksum = version >= 3 && version <= kVersion
+                                ? HeaderChecksum(base)
                             : version < kVersion
                                 ? Checksum32(base, kHeaderChecksumOffset)
                                 : DecodeFixed32(base + kHeaderChecksumOffset);
@@ -120,9 +121,14 @@ absl::Status Block::Validate(const char* base, size_t size,
         absl::StrCat(AsAbsl(name), ": control header checksum mismatch at offset 0"));
   }
   if (version != kVersion) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(AsAbsl(name), ": control format version ", version,
-                     ", this build reads ", kVersion));
+    return absl::FailedPreconditionError(absl::StrCat(
+        AsAbsl(name), ": control format version ", version,
+        ", this build reads ", kVersion,
+        version < kVersion
+            ? " (the dictionary was made by an older build, whose logs have "
+              "no shared index: open it with that build, or remove it with "
+              "`ultradict destroy NAME`)"
+            : " (the dictionary was made by a newer build)"));
   }
   const uint8_t length = static_cast<uint8_t>(base[kIdentityOffset]);
   if (length == 0 || length > kMaxIdentityName) {

@@ -44,7 +44,8 @@
 //     4096  8*M  members: pid fixed32, token fixed32 (0 = free)
 // Bytes 136..191, 252..255, 328..383, 449..455 and 604..4095 are unused
 // (zero). A control segment made before replica_of existed has zeros at
-// 472..603, which read as "not a replica": same version 3. Version 2 had no
+// 472..603, which read as "not a replica": same version 3. Version 4 is
+// version 3's layout, for logs with a shared index. Version 2 had no
 // identity (its header checksum covered [0, 40) only); version 1 had
 // state..recoveries at 136..191, the boot id at 192 and the waiters at 200.
 // Liveness of member i: an OFD write lock on byte kMemberLockBase + i of the
@@ -70,7 +71,9 @@ namespace control {
 
 inline constexpr uint64_t kControlMagic =
     0x0100'4c52'5443'4455ULL;  // UDCTRL\0\1
-inline constexpr uint32_t kVersion = 3;
+// 4: logs carry their shared index (log format 3). A build of version 3
+// would not maintain it, so the two must not share a dictionary.
+inline constexpr uint32_t kVersion = 4;
 inline constexpr size_t kHeaderChecksumOffset = 40;
 inline constexpr size_t kIdentityOffset = 384;
 inline constexpr size_t kFileKeyOffset = 456;

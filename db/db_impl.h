@@ -15,9 +15,9 @@
 // generation, lookups, indexing), compaction.h (merging into the next
 // snapshot, making the next generation), background.h (the thread).
 //
-// Shared state lives in three kinds of segments (control, log, snapshot);
-// this process keeps a mapping of the current generation and an index of
-// its log records (keys and values point into the mapping).
+// Shared state lives in three kinds of segments (control, log with its
+// shared index, snapshot); this process keeps a mapping of the current
+// generation and nothing else: it indexes nothing itself.
 //
 // Locks, in order (clang's -Wthread-safety checks who holds what; see
 // port/mutex.h):
@@ -25,7 +25,7 @@
 //   2. the cross-process write mutex (`writer_`, the capability of the
 //      write lock; taken with WriterLock),
 //   3. fork_mu_ (a fork child joining),
-//   4. mu_ (this handle's current generation and its index),
+//   4. mu_ (this handle's current generation),
 //   5. the background thread's mutex (background.h),
 //   6. a generation's file_mu (its log file's reserve, sync and close).
 // Nothing is taken under 5 but 6 (by PrepareFork only), nor under 6.
@@ -189,20 +189,24 @@ class DBImpl : public DB, private ForkAware {
   void RemoveStaleFiles(uint32_t gen, bool other_generations, bool all_temps);
 
   // --- db_impl_read.cc ---
-  // Brings current_ and its index up to the head.
+  // Makes current_ the generation of the head (maps it when it changed).
   absl::Status RefreshLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // DataLoss: the head offset `end` lies past g's log.
+  static absl::Status HeadPastLog(const Generation& g, uint32_t end);
   // Makes generation `gen` current (RefreshLocked); with may_retry,
   // *retry when it could not be mapped and the head moved since `head`
   // (retired meanwhile): the caller follows the head.
   absl::Status SwitchToLocked(uint32_t gen, uint64_t head, bool may_retry,
                               bool* retry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Runs fn(current_, tail_end) with mu_ held (shared, or exclusively
-  // when it just refreshed) and the view current to the head it loaded: a
-  // short tail of new records is searched in place (tail_end, see
-  // Generation::Lookup) rather than indexed, which would need mu_
-  // exclusively.
+  // Runs fn(current_, end) with mu_ held shared, current_ the generation
+  // of the head it loaded and `end` that head's offset: the reader sees
+  // snapshot + log records below `end`, no more, no less. Takes mu_
+  // exclusively only to map a new generation.
   template <typename Fn>
   absl::Status WithReadView(Fn&& fn) ABSL_LOCKS_EXCLUDED(mu_);
+  // The read view itself: the generation (pinned) and the head offset.
+  absl::Status CurrentView(std::shared_ptr<Generation>* g, uint32_t* end)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // --- db_impl_write.cc ---
   // Takes the write lock, waiting at most timeout_ms (negative:
@@ -236,16 +240,17 @@ class DBImpl : public DB, private ForkAware {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_) ABSL_LOCKS_EXCLUDED(mu_);
   // CommitAsWriter's steps (MakeRoomAsWriter only when the log is full).
   absl::Status CountChanges(PendingCommit* c) ABSL_LOCKS_EXCLUDED(mu_);
-  // Counts c's changes against current_, whose records [applied, tail_end)
-  // are not indexed yet.
-  absl::Status CountChangesLocked(PendingCommit* c, uint32_t tail_end)
+  // Counts c's changes against current_ at c's head.
+  absl::Status CountChangesLocked(PendingCommit* c)
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   absl::Status MakeRoomAsWriter(PendingCommit* c, Wait* wait,
                                 bool other_compaction)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_) ABSL_LOCKS_EXCLUDED(mu_);
-  void AppendAsWriter(PendingCommit* c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_);
-  absl::Status IndexOwnRecord(const PendingCommit& c)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_) ABSL_LOCKS_EXCLUDED(mu_);
+  // Room in the log and its index for c's record: *fits.
+  absl::Status FitsAsWriter(PendingCommit* c, bool* fits)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_);
+  absl::Status AppendAsWriter(PendingCommit* c)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_);
   void NotifyCommitted(const PendingCommit& c)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_);
   // Put (value given) or Delete of one key: checks it and encodes it into
@@ -258,8 +263,10 @@ class DBImpl : public DB, private ForkAware {
 
   // --- db_impl_compaction.cc ---
   // Compacts the current generation (refreshed by the caller) with the
-  // batch pending_rep, if any, folded into the new snapshot.
-  absl::Status CompactAsWriter(std::string_view pending_rep)
+  // batch pending_rep, if any, folded into the new snapshot; the new log's
+  // index has room for `more_entries` entries.
+  absl::Status CompactAsWriter(std::string_view pending_rep,
+                               size_t more_entries = 0)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_) ABSL_LOCKS_EXCLUDED(mu_);
   // Next's files under their final names: publishes the head of next,
   // retires old and makes next current.
@@ -291,10 +298,6 @@ class DBImpl : public DB, private ForkAware {
   std::string StatsString() ABSL_LOCKS_EXCLUDED(mu_);
 
   // --- db_impl_changes.cc ---
-  // The current generation and its committed record bytes (the head word),
-  // mapping a new generation when the head moved to one.
-  absl::Status ChangeFeedView(std::shared_ptr<Generation>* g, uint32_t* end)
-      ABSL_LOCKS_EXCLUDED(mu_);
   // ReadChangesFrom; *ahead when cursor->sequence was past the dictionary's.
   absl::Status ReadChangesImpl(ChangeCursor* cursor,
                                WriteBatch::Handler* handler, bool* ahead)
@@ -330,8 +333,6 @@ class DBImpl : public DB, private ForkAware {
 
   port::SharedMutex mu_ ABSL_ACQUIRED_AFTER(fork_mu_);
   std::shared_ptr<Generation> current_ ABSL_GUARDED_BY(mu_);
-  // The head value current_ reflects entirely (~0 before the first load).
-  uint64_t applied_head_ ABSL_GUARDED_BY(mu_) = ~uint64_t{0};
   // Iterators of this handle alive (see ~DBImpl); shared with them.
   const std::shared_ptr<std::atomic<int>> live_iterators_ =
       std::make_shared<std::atomic<int>>(0);

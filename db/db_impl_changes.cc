@@ -17,43 +17,6 @@
 
 namespace ultradict {
 
-absl::Status DBImpl::ChangeFeedView(std::shared_ptr<Generation>* g,
-                                    uint32_t* end) {
-  bool found = false;
-  {
-    // A head of the generation this handle has mapped: no refresh needed.
-    port::ReaderMutexLock l(&mu_);
-    const uint64_t head = block_.head().load(std::memory_order_acquire);
-    if (current_ != nullptr && control::HeadGeneration(head) == current_->gen) {
-      *g = current_;
-      *end = control::HeadOffset(head);
-      found = true;
-    }
-  }
-  // A new generation: map it (the head may move on again meanwhile).
-  for (int attempt = 0; !found && attempt < 1000; attempt++) {
-    port::WriterMutexLock l(&mu_);
-    absl::Status s = RefreshLocked();
-    if (!s.ok()) return s;
-    const uint64_t head = block_.head().load(std::memory_order_acquire);
-    if (control::HeadGeneration(head) == current_->gen) {
-      *g = current_;
-      *end = control::HeadOffset(head);
-      found = true;
-    }
-  }
-  if (!found) {
-    return absl::UnavailableError(
-        "the dictionary compacts faster than its change feed can follow");
-  }
-  if (*end > (*g)->record_capacity) {
-    return absl::DataLossError(
-        absl::StrCat((*g)->log_segment.path(), ": head offset ", *end,
-                     " past the log's capacity ", (*g)->record_capacity));
-  }
-  return absl::OkStatus();
-}
-
 absl::Status DBImpl::ReadChangesImpl(ChangeCursor* cursor,
                                      WriteBatch::Handler* handler,
                                      bool* ahead) {
@@ -62,7 +25,7 @@ absl::Status DBImpl::ReadChangesImpl(ChangeCursor* cursor,
   if (!s.ok()) return s;
   std::shared_ptr<Generation> g;
   uint32_t end = 0;
-  s = ChangeFeedView(&g, &end);
+  s = CurrentView(&g, &end);
   if (!s.ok()) return s;
   const uint64_t base = g->log_header.base_sequence;
   const uint64_t want = cursor->sequence;

@@ -79,19 +79,40 @@ absl::Status DBImpl::CompactLog() {
   return CompactAsWriter({});
 }
 
-absl::Status DBImpl::CompactAsWriter(std::string_view pending_rep) {
-  // Holding the write lock: the current generation and its index are
-  // stable (the caller refreshed it). They are read under mu_ shared, so
-  // this process's readers go on.
+absl::Status DBImpl::CompactAsWriter(std::string_view pending_rep,
+                                     size_t more_entries) {
+  // Holding the write lock: the current generation, its head and its index
+  // are stable (the caller refreshed it). They are read under mu_ shared,
+  // so this process's readers go on.
   std::shared_ptr<const Generation> old;
   std::vector<Change> changes;
+  std::deque<std::string> buffers;  // Decompressed batches.
+  uint32_t end = 0;
   {
     port::ReaderMutexLock reading(&mu_);
     old = current_;
-    absl::Status s = CollectIndexChanges(*old, &changes);
+    const uint64_t head = block_.head().load(std::memory_order_acquire);
+    if (control::HeadGeneration(head) != old->gen) {
+      return absl::InternalError("compacting a generation that is not current");
+    }
+    end = control::HeadOffset(head);
+    if (old->gen != 0 && end > old->record_capacity) {
+      return HeadPastLog(*old, end);
+    }
+    if (old->gen != 0 && old->index.NeedsRepair(end)) {
+      absl::Status s = current_->RepairIndex(end);
+      if (!s.ok()) return s;
+    }
+    absl::Status s = CollectIndexChanges(*old, end, &buffers, &changes);
     if (!s.ok()) return s;
   }
   const Generation& g = *old;
+  uint32_t records = 0;
+  if (g.gen != 0) {
+    absl::StatusOr<uint32_t> below = g.RecordsBelow(end);
+    if (!below.ok()) return below.status();
+    records = *below;
+  }
   if (!pending_rep.empty()) {
     WriteBatchInternal::Entries ops;
     absl::Status s = WriteBatchInternal::Decode(pending_rep, &ops);
@@ -110,13 +131,11 @@ absl::Status DBImpl::CompactAsWriter(std::string_view pending_rep) {
   if (!s.ok()) return s;
   FaultPoint("compact.after_snapshot");
   block_.entries().store(count, std::memory_order_relaxed);
-  const uint64_t base_sequence = g.log_header.base_sequence +
-                                 g.applied_records +
-                                 (pending_rep.empty() ? 0 : 1);
+  const uint64_t base_sequence =
+      g.log_header.base_sequence + records + (pending_rep.empty() ? 0 : 1);
   std::shared_ptr<Generation> next;
-  s = PrepareGeneration(
-      g, std::move(snap), files_, files_.LogPath(g.gen + 1), g.applied,
-      g.applied, base_sequence, [] {}, &next);
+  s = PrepareGeneration(g, std::move(snap), files_, files_.LogPath(g.gen + 1),
+                        end, end, base_sequence, [] {}, &next, more_entries);
   if (s.ok()) s = PublishAsWriter(g, std::move(next));
   if (!s.ok()) port::Unlink(snap_path).IgnoreError();
   background_->Retire(std::move(old));
@@ -131,12 +150,13 @@ absl::Status DBImpl::PublishAsWriter(const Generation& old,
     // all over again (tens of milliseconds with mu_ held).
     port::WriterMutexLock l(&mu_);
     FaultPoint("compact.before_publish");
-    const uint64_t head = control::MakeHead(next->gen, next->applied);
+    uint32_t carried, records;
+    next->index.Progress(&carried, &records);
+    const uint64_t head = control::MakeHead(next->gen, carried);
     block_.head().store(head, std::memory_order_release);
     FaultPoint("compact.after_publish");
     current_->CloseFiles();  // `old`, which the caller still holds.
     current_ = std::move(next);
-    applied_head_ = head;
   }
   if (old.gen != 0) {
     block_.compactions().fetch_add(1, std::memory_order_relaxed);
@@ -176,12 +196,18 @@ absl::Status DBImpl::FreezeGeneration(BackgroundRun* run) {
   port::WriterMutexLock l(&mu_);
   absl::Status s = RefreshLocked();
   if (!s.ok()) return s;
-  if (current_->gen == 0 || current_->applied < current_->compact_at) {
+  const uint64_t head = block_.head().load(std::memory_order_acquire);
+  const uint32_t end = control::HeadOffset(head);
+  if (current_->gen == 0 || control::HeadGeneration(head) != current_->gen ||
+      !current_->WantsCompaction(end)) {
     return absl::OkStatus();  // Compacted by someone else meanwhile.
   }
+  if (end > current_->record_capacity) return HeadPastLog(*current_, end);
+  absl::StatusOr<uint32_t> records = current_->RecordsBelow(end);
+  if (!records.ok()) return records.status();
   run->old = current_;
-  run->frozen = current_->applied;
-  run->frozen_records = current_->applied_records;
+  run->frozen = end;
+  run->frozen_records = *records;
   return absl::OkStatus();
 }
 
@@ -255,9 +281,9 @@ absl::Status DBImpl::FinishAndPublish(BackgroundRun* run) {
   if (!run->fits) {  // Rare: more came than the log was sized for. Start over.
     port::Segment built = std::move(run->next->snap_segment);
     run->next.reset();
-    s = PrepareGeneration(
-        g, std::move(built), files_, run->tmp_log, run->frozen, end,
-        run->base_sequence, [] {}, &run->next);
+    s = PrepareGeneration(g, std::move(built), files_, run->tmp_log,
+                          run->frozen, end, run->base_sequence, [] {},
+                          &run->next);
     if (!s.ok()) return s;
   }
   const std::string snap_name = files_.SnapshotPath(g.gen + 1);

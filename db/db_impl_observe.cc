@@ -33,12 +33,14 @@ absl::Status DBImpl::Sync() {
 }
 
 uint64_t DBImpl::LatestSequence() {
-  const bool forked_ok = CheckFork().ok();  // Before mu_ (the lock order).
-  port::WriterMutexLock l(&mu_);
-  if (!forked_ok || !RefreshLocked().ok()) {
-    return block_.sequence().load(std::memory_order_relaxed);
-  }
-  return current_->log_header.base_sequence + current_->applied_records;
+  std::shared_ptr<Generation> g;
+  uint32_t end = 0;
+  absl::Status s = CurrentView(&g, &end);
+  if (s.ok() && g->gen == 0) return 0;
+  absl::StatusOr<uint32_t> records =
+      s.ok() ? g->RecordsBelow(end) : absl::StatusOr<uint32_t>(s);
+  if (!records.ok()) return block_.sequence().load(std::memory_order_relaxed);
+  return g->log_header.base_sequence + *records;
 }
 
 uint64_t DBImpl::WaitForChange(uint64_t since, int64_t timeout_ms) {
@@ -74,15 +76,20 @@ uint64_t DBImpl::WaitForChange(uint64_t since, int64_t timeout_ms) {
 std::string DBImpl::StatsString() {
   std::shared_ptr<Generation> g;
   uint64_t head;
-  size_t index_keys, index_bytes;
   {
     port::WriterMutexLock l(&mu_);
     RefreshLocked().IgnoreError();
     g = current_;
-    head = applied_head_;
-    index_keys = g->index.size();
-    index_bytes = g->index.MemoryUsage();
+    head = block_.head().load(std::memory_order_acquire);
   }
+  uint64_t sequence = g->log_header.base_sequence;
+  const bool same_gen = control::HeadGeneration(head) == g->gen;
+  if (g->gen != 0 && same_gen) {
+    absl::StatusOr<uint32_t> records =
+        g->RecordsBelow(control::HeadOffset(head));
+    if (records.ok()) sequence += *records;
+  }
+  const bool indexed = g->gen != 0;
   std::vector<std::string> pids;
   const std::vector<control::Member> members =
       control::LiveMembers(control_segment_.fd(), block_, slot_);
@@ -92,13 +99,13 @@ std::string DBImpl::StatsString() {
       "name: ", name_, "\n", "directory: ", dir_, "\n",
       "generation: ", control::HeadGeneration(head), "\n",
       "entries: ", block_.entries().load(std::memory_order_relaxed), "\n",
-      "sequence: ", g->log_header.base_sequence + g->applied_records, "\n",
+      "sequence: ", sequence, "\n",
       "log bytes used: ", control::HeadOffset(head), "\n",
       "log bytes capacity: ", g->record_capacity, "\n",
       "snapshot bytes: ", g->snap_segment.size(), "\n",
       "snapshot entries: ", g->gen == 0 ? 0 : g->snapshot.count(), "\n",
-      "log index (this process): ", index_keys, " keys, ", index_bytes,
-      " bytes\n",
+      "log index (shared): ", indexed ? g->index.keys() : 0, " keys, ",
+      indexed ? g->index.BytesInUse() : 0, " bytes\n",
       "compactions: ", block_.compactions().load(std::memory_order_relaxed),
       "\n", "puts: ", block_.puts().load(std::memory_order_relaxed), "\n",
       "deletes: ", block_.deletes().load(std::memory_order_relaxed), "\n",
@@ -123,8 +130,9 @@ bool DBImpl::GetProperty(std::string_view property, std::string* value) {
     return true;
   }
   if (property == "ultradict.index-memory-usage") {
-    port::ReaderMutexLock l(&mu_);
-    *value = absl::StrCat(current_->index.MemoryUsage());
+    // The index of the log is shared (in the log segment): a process holds
+    // none of its own.
+    *value = "0";
     return true;
   }
   if (property == "ultradict.num-entries") {

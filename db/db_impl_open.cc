@@ -21,10 +21,10 @@ namespace {
 constexpr size_t kMinLogSize = 4096;
 
 absl::Status ValidateOptions(const Options& options) {
-  if (options.log_size < kMinLogSize || options.log_size > log::kMaxSize) {
+  if (options.log_size < kMinLogSize || options.log_size > log::kMaxRecordBytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("log_size ", options.log_size, " outside [", kMinLogSize,
-                     ", ", log::kMaxSize, "]"));
+                     ", ", log::kMaxRecordBytes, "]"));
   }
   if (options.compression != Compression::kNoCompression &&
       options.compression != Compression::kZstdCompression) {

@@ -1,8 +1,8 @@
 // db_impl_read.cc: the read path: following the head (mapping a new
-// generation, indexing new records), the read view, Get, GetPinned and
-// NewIterator. See db_impl.h for the locks.
+// generation), the read view, Get, GetPinned and NewIterator. See db_impl.h for the locks.
 
 #include <algorithm>
+#include <deque>
 #include <string>
 #include <utility>
 #include <vector>
@@ -44,68 +44,67 @@ absl::Status DBImpl::SwitchToLocked(uint32_t gen, uint64_t head, bool may_retry,
 absl::Status DBImpl::RefreshLocked() {
   for (int attempt = 0;; attempt++) {
     const uint64_t head = block_.head().load(std::memory_order_acquire);
-    if (head == applied_head_) return absl::OkStatus();
     const uint32_t gen = control::HeadGeneration(head);
-    const uint32_t offset = control::HeadOffset(head);
-    if (current_ == nullptr || current_->gen != gen) {
-      bool retry = false;
-      absl::Status s = SwitchToLocked(gen, head, attempt < 1000, &retry);
-      if (!s.ok()) return s;
-      if (retry) continue;
-    }
-    if (offset > current_->record_capacity) {
-      return absl::DataLossError(
-          absl::StrCat(current_->log_segment.path(), ": head offset ", offset,
-                       " past the log's capacity ", current_->record_capacity));
-    }
-    absl::Status s = current_->ApplyRecords(offset, [] {});
+    if (current_ != nullptr && current_->gen == gen) return absl::OkStatus();
+    bool retry = false;
+    absl::Status s = SwitchToLocked(gen, head, attempt < 1000, &retry);
     if (!s.ok()) return s;
-    applied_head_ = head;
-    return absl::OkStatus();
+    if (!retry) return absl::OkStatus();
   }
+}
+
+absl::Status DBImpl::HeadPastLog(const Generation& g, uint32_t end) {
+  return absl::DataLossError(absl::StrCat(g.log_segment.path(),
+                                          ": head offset ", end,
+                                          " past the log's capacity ",
+                                          g.record_capacity));
 }
 
 template <typename Fn>
 absl::Status DBImpl::WithReadView(Fn&& fn) {
   absl::Status s = CheckFork();
   if (!s.ok()) return s;
-  {
-    port::ReaderMutexLock l(&mu_);
-    if (block_.head().load(std::memory_order_acquire) == applied_head_) {
-      return fn(current_, 0);
+  for (int attempt = 0;; attempt++) {
+    {
+      // The usual case: the head is of the generation this process maps.
+      // Nothing to do but read: the index is shared, and kept by the
+      // writer.
+      port::ReaderMutexLock l(&mu_);
+      const uint64_t head = block_.head().load(std::memory_order_acquire);
+      if (current_ != nullptr && control::HeadGeneration(head) == current_->gen) {
+        return fn(current_, control::HeadOffset(head));
+      }
+    }
+    // A compaction published the next generation: map it.
+    port::WriterMutexLock l(&mu_);
+    s = RefreshLocked();
+    if (!s.ok()) return s;
+    if (attempt >= 1000) {
+      return absl::UnavailableError(absl::StrCat(
+          "dictionary \"", name_, "\": generations change faster than they "
+          "can be mapped"));
     }
   }
-  // New records: index them if nobody else in this process holds the lock
-  // (their cost is then paid once, not by every read) ...
-  if (mu_.TryLock()) {
-    s = RefreshLocked();
-    // Downgrading would let a writer in between: read under the exclusive
-    // lock, which is as good for fn.
-    if (s.ok()) s = fn(current_, 0);
-    mu_.Unlock();
-    return s;
-  }
-  {
-    // ... else, when only a few records behind in the same generation,
-    // search them in place rather than wait for the lock.
-    port::ReaderMutexLock l(&mu_);
-    const uint64_t head = block_.head().load(std::memory_order_acquire);
-    if (head == applied_head_) return fn(current_, 0);
-    const uint32_t tail_end = current_->SearchableTailEnd(head);
-    if (tail_end != 0) return fn(current_, tail_end);
-  }
-  port::WriterMutexLock l(&mu_);
-  s = RefreshLocked();
-  if (!s.ok()) return s;
-  return fn(current_, 0);
+}
+
+absl::Status DBImpl::CurrentView(std::shared_ptr<Generation>* g,
+                                 uint32_t* end) {
+  return WithReadView(
+      [&](const std::shared_ptr<Generation>& view, uint32_t view_end) {
+        *g = view;
+        *end = view_end;
+        return view_end > view->record_capacity ? HeadPastLog(*view, view_end)
+                                                : absl::OkStatus();
+      });
 }
 
 absl::Status DBImpl::Get(std::string_view key, std::string* value) {
   return WithReadView([&](const std::shared_ptr<Generation>& g,
-                          uint32_t tail_end) -> absl::Status {
+                          uint32_t end) -> absl::Status {
+    if (end > g->record_capacity) return HeadPastLog(*g, end);
     std::string scratch;
     std::string_view v;
-    absl::Status s = g->Lookup(key, &scratch, &v, tail_end);
+    absl::Status s = g->Lookup(key, &scratch, &v, end);
     if (absl::IsNotFound(s)) {
       return absl::NotFoundError("");  // No message: a miss stays cheap.
     }
@@ -116,10 +115,11 @@ absl::Status DBImpl::Get(std::string_view key, std::string* value) {
 
 absl::Status DBImpl::GetPinned(std::string_view key, PinnableValue* value) {
   return WithReadView([&](const std::shared_ptr<Generation>& g,
-                          uint32_t tail_end) -> absl::Status {
+                          uint32_t end) -> absl::Status {
+    if (end > g->record_capacity) return HeadPastLog(*g, end);
     auto scratch = std::make_shared<std::string>();
     std::string_view v;
-    absl::Status s = g->Lookup(key, scratch.get(), &v, tail_end);
+    absl::Status s = g->Lookup(key, scratch.get(), &v, end);
     if (absl::IsNotFound(s)) return absl::NotFoundError("key not found");
     if (!s.ok()) return s;
     if (!scratch->empty()) {
@@ -135,23 +135,34 @@ absl::Status DBImpl::GetPinned(std::string_view key, PinnableValue* value) {
 std::unique_ptr<Iterator> DBImpl::NewIterator() {
   std::shared_ptr<const Generation> g;
   std::vector<std::pair<std::string_view, LogValue>> entries;
-  absl::Status s = CheckFork();
-  if (!s.ok()) return NewErrorIterator(s);
-  {
-    port::WriterMutexLock l(&mu_);
-    s = RefreshLocked();
-    if (!s.ok()) return NewErrorIterator(s);
-    g = current_;
-    entries.reserve(current_->index.size());
-    const bool all =
-        current_->index.ForEach([&entries](const LogIndex::Entry& e) {
+  std::deque<std::string> buffers;  // Decompressed batches.
+  absl::Status s = WithReadView([&](const std::shared_ptr<Generation>& view,
+                                    uint32_t end) -> absl::Status {
+    if (end > view->record_capacity) return HeadPastLog(*view, end);
+    g = view;
+    if (view->gen == 0) return absl::OkStatus();
+    entries.reserve(view->index.keys());
+    uint32_t damaged_at = 0;
+    const LogIndex::Found found = view->index.ForEachLatest(
+        end,
+        [&buffers](std::string&& batch) -> const std::string& {
+          buffers.push_back(std::move(batch));
+          return buffers.back();
+        },
+        [&entries](const LogIndex::Entry& e) {
           entries.emplace_back(e.key, LogValue{e.value, e.deleted});
-        });
-    if (!all) return NewErrorIterator(current_->DamagedIndexEntry());
-  }
+        },
+        &damaged_at);
+    if (found == LogIndex::Found::kDamaged) {
+      return view->IndexDamage(damaged_at);
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return NewErrorIterator(s);
   std::sort(entries.begin(), entries.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
-  return NewDBIterator(std::move(g), std::move(entries), live_iterators_);
+  return NewDBIterator(std::move(g), std::move(entries), std::move(buffers),
+                       live_iterators_);
 }
 
 }  // namespace ultradict

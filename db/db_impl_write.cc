@@ -6,12 +6,14 @@
 //   1. decode the batch (Put/Delete hand it over decoded),
 //   2. CountChanges: which keys exist before and after (the entry count),
 //   3. build the record (compressed into record_, or later in place),
-//   4. MakeRoomAsWriter: when the log is full, wait for a compaction or
-//      compact inline,
-//   5. AppendAsWriter: write the record past the head, publish the head,
-//   6. IndexOwnRecord: index it in this process (or leave it to readers),
-//   7. ask the background thread for pages ahead, or a compaction,
-//   8. NotifyCommitted: counters, and wake the processes waiting for it.
+//   4. FitsAsWriter: repair the index after a writer that died, and make
+//      room in it; MakeRoomAsWriter when the log or its index is full:
+//      wait for a compaction or compact inline,
+//   5. AppendAsWriter: write the record past the head, add its entries to
+//      the shared index (no reader looks past the head), publish the
+//      head, then the index's progress,
+//   6. ask the background thread for pages ahead, or a compaction,
+//   7. NotifyCommitted: counters, and wake the processes waiting for it.
 
 #include <chrono>
 #include <cstring>
@@ -90,7 +92,9 @@ void DBImpl::UnlockWriter() {
 void DBImpl::RecoverAsWriter() {
   // A writer died holding the lock. Nothing it wrote is visible unless it
   // published the head; what it left is bytes past the head (overwritten by
-  // the next write) and maybe files of an unpublished or retired generation.
+  // the next write), nodes of the shared index for them (undone by the next
+  // commit, FitsAsWriter) and maybe files of an unpublished or retired
+  // generation.
   block_.recoveries().fetch_add(1, std::memory_order_relaxed);
   const uint32_t gen =
       control::HeadGeneration(block_.head().load(std::memory_order_acquire));
@@ -115,19 +119,18 @@ absl::Status DBImpl::CheckBatch(std::string_view rep, uint32_t* count) const {
 
 absl::Status DBImpl::CountChanges(PendingCommit* c) {
   // The write lock is held, so only this thread moves the head; mu_ is
-  // taken exclusively only when a long tail of records must be indexed or
-  // a generation swapped: readers go on meanwhile.
-  for (int attempt = 0;; attempt++) {
+  // taken exclusively only to map a new generation: readers go on.
+  for (;;) {
     {
       port::ReaderMutexLock l(&mu_);
       c->head = block_.head().load(std::memory_order_acquire);
-      uint32_t tail_end = 0;
-      if (c->head != applied_head_ && attempt == 0) {
-        tail_end = current_->SearchableTailEnd(c->head);
-      }
-      if (c->head == applied_head_ || tail_end != 0) {
+      if (current_ != nullptr &&
+          control::HeadGeneration(c->head) == current_->gen) {
         c->g = current_;
-        return CountChangesLocked(c, tail_end);
+        if (control::HeadOffset(c->head) > c->g->record_capacity) {
+          return HeadPastLog(*c->g, control::HeadOffset(c->head));
+        }
+        return CountChangesLocked(c);
       }
     }
     port::WriterMutexLock l(&mu_);
@@ -136,8 +139,9 @@ absl::Status DBImpl::CountChanges(PendingCommit* c) {
   }
 }
 
-absl::Status DBImpl::CountChangesLocked(PendingCommit* c, uint32_t tail_end) {
+absl::Status DBImpl::CountChangesLocked(PendingCommit* c) {
   const Generation& g = *current_;
+  const uint32_t end = control::HeadOffset(c->head);
   // Keys an earlier entry of the batch wrote (several entries only).
   const bool several = c->ops.size() > 1;
   absl::flat_hash_map<std::string_view, bool> overlay;
@@ -148,7 +152,7 @@ absl::Status DBImpl::CountChangesLocked(PendingCommit* c, uint32_t tail_end) {
     if (it != overlay.end()) {
       existed = it->second;
     } else {
-      absl::Status s = g.Exists(op.key, c->hashes[i], tail_end, &existed);
+      absl::Status s = g.Exists(op.key, c->hashes[i], end, &existed);
       if (!s.ok()) return s;
     }
     const bool exists = !op.deleted;
@@ -157,6 +161,21 @@ absl::Status DBImpl::CountChangesLocked(PendingCommit* c, uint32_t tail_end) {
     (op.deleted ? c->deletes : c->puts)++;
   }
   return absl::OkStatus();
+}
+
+absl::Status DBImpl::FitsAsWriter(PendingCommit* c, bool* fits) {
+  Generation& g = *c->g;
+  *fits = false;
+  if (g.gen == 0 || c->record_size > g.record_capacity - c->at) {
+    return absl::OkStatus();
+  }
+  if (g.index.NeedsRepair(c->at)) {
+    // A writer died in the middle of a commit (or between publishing the
+    // head and the index's progress).
+    absl::Status s = g.RepairIndex(c->at);
+    if (!s.ok()) return s;
+  }
+  return g.MakeIndexRoom(c->ops.size(), fits);
 }
 
 absl::Status DBImpl::MakeRoomAsWriter(PendingCommit* c, Wait* wait,
@@ -180,17 +199,20 @@ absl::Status DBImpl::MakeRoomAsWriter(PendingCommit* c, Wait* wait,
     if (!s.ok()) return s;
   }
   // A new log holds at least initial_log_size bytes; a record larger than
-  // that goes straight into the new snapshot.
+  // that goes straight into the new snapshot. The new log's index has room
+  // for the batch's entries.
   c->folded = c->record_size > block_.initial_log_size();
-  absl::Status s = CompactAsWriter(c->folded ? c->rep : std::string_view());
+  absl::Status s = CompactAsWriter(c->folded ? c->rep : std::string_view(),
+                                   c->ops.size());
   if (!s.ok()) return s;
   port::ReaderMutexLock l(&mu_);
   c->g = current_;
-  c->at = 0;
+  c->head = block_.head().load(std::memory_order_acquire);
+  c->at = control::HeadOffset(c->head);
   return absl::OkStatus();
 }
 
-void DBImpl::AppendAsWriter(PendingCommit* c) {
+absl::Status DBImpl::AppendAsWriter(PendingCommit* c) {
   Generation& g = *c->g;
   // Past the head: no reader looks at these bytes until the head moves.
   char* dst = const_cast<char*>(g.records) + c->at;
@@ -202,41 +224,42 @@ void DBImpl::AppendAsWriter(PendingCommit* c) {
   } else {
     log::EncodeRecord(c->rep, dst);
   }
+  // Its entries go into the shared index, pointing past the head: readers
+  // skip them (and find the older entries of their keys) until it moves.
+  FaultPoint("index.before_add");
+  const uint32_t end = c->at + static_cast<uint32_t>(c->record_size);
+  const uint32_t payload = c->at + static_cast<uint32_t>(log::kRecordHeaderSize);
+  std::string scratch;
+  for (size_t i = 0; i < c->ops.size(); i++) {
+    const uint32_t location =
+        c->compressed ? c->at | log::kCompressedLocation
+                      : payload + static_cast<uint32_t>(c->ops[i].start -
+                                                        c->rep.data());
+    // The check of an entry covers the same bytes in rep and in the log.
+    absl::Status s = g.index.Add(
+        c->ops[i].key, c->hashes[i], location,
+        c->compressed ? static_cast<uint32_t>(i)
+                      : LogIndex::EntryCheck(c->ops[i]),
+        end, &scratch);
+    if (!s.ok()) return s;  // Undone by the next commit (FitsAsWriter).
+    if (i == 0) FaultPoint("index.after_first_add");
+  }
   FaultPoint("write.before_publish");
   block_.entries().fetch_add(static_cast<uint64_t>(c->delta),
                              std::memory_order_relaxed);
   c->old_head = control::MakeHead(g.gen, c->at);
-  c->new_head =
-      control::MakeHead(g.gen, c->at + static_cast<uint32_t>(c->record_size));
+  c->new_head = control::MakeHead(g.gen, end);
   block_.head().store(c->new_head, std::memory_order_release);
   FaultPoint("write.after_publish");
-}
-
-absl::Status DBImpl::IndexOwnRecord(const PendingCommit& c) {
-  // Only if mu_ is free at once: otherwise readers find the record in the
-  // tail meanwhile, so the writer never waits for readers and readers wait
-  // for the writer at most for one index insert.
-  if (!mu_.TryLock()) return absl::OkStatus();
-  absl::Status s;
-  Generation& g = *c.g;
-  if (!c.compressed && current_ == c.g && applied_head_ == c.old_head) {
-    // Index the record from the entries already decoded (and checked),
-    // pointing into its copy in the log.
-    const char* payload = g.records + c.at + log::kRecordHeaderSize;
-    g.GrowIndexFor(c.ops.size());
-    for (size_t i = 0; i < c.ops.size(); i++) {
-      LogIndex::Entry in_log = c.ops[i];
-      in_log.start = payload + (c.ops[i].start - c.rep.data());
-      g.index.Insert(LogIndex::MakeKey(c.ops[i].key, c.hashes[i]), in_log,
-                     payload + c.rep.size());
-    }
-    g.Indexed(static_cast<uint32_t>(c.record_size), 1);
-    applied_head_ = c.new_head;
-  } else {
-    s = RefreshLocked();
+  uint32_t counted_to, records;
+  g.index.Progress(&counted_to, &records);
+  if (counted_to != c->at) {  // (FitsAsWriter repaired it: not expected.)
+    absl::StatusOr<uint32_t> below = g.RecordsBelow(c->at);
+    if (!below.ok()) return below.status();
+    records = *below;
   }
-  mu_.Unlock();
-  return s;
+  g.index.Publish(end, records + 1);
+  return absl::OkStatus();
 }
 
 void DBImpl::NotifyCommitted(const PendingCommit& c) {
@@ -284,21 +307,34 @@ absl::Status DBImpl::CommitAsWriter(std::string_view rep,
   c.record_size =
       c.compress ? record_.size() : log::kRecordHeaderSize + rep.size();
   c.at = control::HeadOffset(c.head);
-  if (c.g->gen == 0 || c.record_size > c.g->record_capacity - c.at) {
+  bool fits = false;
+  s = FitsAsWriter(&c, &fits);
+  if (!s.ok()) return s;
+  if (!fits) {
     s = MakeRoomAsWriter(&c, wait, other_compaction);
     if (!s.ok() || (wait != nullptr && wait->what != WaitFor::kNothing)) {
       return s;
+    }
+    if (!c.folded) {
+      s = FitsAsWriter(&c, &fits);
+      if (!s.ok()) return s;
+      if (!fits) {
+        return absl::InternalError(absl::StrCat(
+            "a record of ", c.record_size, " bytes and ", c.ops.size(),
+            " entries does not fit the log made for it"));
+      }
     }
   }
   if (!c.folded) {
     s = c.g->ReserveLog(c.at, c.record_size);
     if (!s.ok()) return s;
-    AppendAsWriter(&c);
-    s = IndexOwnRecord(c);
+    s = AppendAsWriter(&c);
     if (!s.ok()) return s;
     const size_t end = c.at + c.record_size;
     background_->AskReserve(c.g, end);
-    if (end >= c.g->compact_at) background_->ScheduleCompaction();
+    if (c.g->WantsCompaction(static_cast<uint32_t>(end))) {
+      background_->ScheduleCompaction();
+    }
   }
   NotifyCommitted(c);
   return absl::OkStatus();
@@ -361,12 +397,12 @@ absl::Status DBImpl::Write(const WriteBatch& batch) {
 }
 
 void DBImpl::PrefetchForWrite(std::string_view key, uint64_t hash) {
-  // The writer looks the key up (Generation::Exists) in this process's
-  // index of the log and in the snapshot: a cache miss each at scale. Start
-  // both now, to overlap with building the record and taking the lock.
+  // The writer looks the key up (Generation::Exists) in the shared index
+  // of the log and in the snapshot: a cache miss each at scale. Start both
+  // now, to overlap with building the record and taking the lock.
   port::ReaderMutexLock l(&mu_);
-  if (current_ == nullptr) return;
-  current_->index.Prefetch(LogIndex::MakeKey(key, hash));
+  if (current_ == nullptr || current_->gen == 0) return;
+  current_->index.Prefetch(hash);
   current_->snapshot.Prefetch(hash);
 }
 

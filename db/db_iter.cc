@@ -13,9 +13,10 @@ class DBIter : public Iterator {
  public:
   DBIter(std::shared_ptr<const Generation> generation,
          std::vector<std::pair<std::string_view, LogValue>> log_entries,
-         std::shared_ptr<std::atomic<int>> live)
+         std::deque<std::string> buffers, std::shared_ptr<std::atomic<int>> live)
       : gen_(std::move(generation)),
         log_(std::move(log_entries)),
+        buffers_(std::move(buffers)),
         live_(std::move(live)) {
     snap_count_ = gen_->gen == 0 ? 0 : gen_->snapshot.count();
     live_->fetch_add(1, std::memory_order_relaxed);
@@ -95,6 +96,9 @@ class DBIter : public Iterator {
 
   std::shared_ptr<const Generation> gen_;
   std::vector<std::pair<std::string_view, LogValue>> log_;
+  // Decompressed batches that entries of log_ point into (a deque moves
+  // without moving its elements, so the views stay valid).
+  std::deque<std::string> buffers_;
   const std::shared_ptr<std::atomic<int>> live_;
   uint64_t snap_count_ = 0;
   size_t li_ = 0;
@@ -127,9 +131,9 @@ class ErrorIterator : public Iterator {
 std::unique_ptr<Iterator> NewDBIterator(
     std::shared_ptr<const Generation> generation,
     std::vector<std::pair<std::string_view, LogValue>> log_entries,
-    std::shared_ptr<std::atomic<int>> live) {
+    std::deque<std::string> buffers, std::shared_ptr<std::atomic<int>> live) {
   return std::make_unique<DBIter>(std::move(generation), std::move(log_entries),
-                                  std::move(live));
+                                  std::move(buffers), std::move(live));
 }
 
 std::unique_ptr<Iterator> NewErrorIterator(absl::Status status) {

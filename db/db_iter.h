@@ -5,7 +5,9 @@
 #define ULTRADICT_DB_DB_ITER_H_
 
 #include <atomic>
+#include <deque>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -16,12 +18,12 @@
 namespace ultradict {
 
 // `log_entries` must be sorted by key; their views point into `generation`
-// (which the iterator keeps alive). `live` counts the iterators alive (+1
+// or `buffers` (which the iterator keeps alive). `live` counts the iterators alive (+1
 // while this one lives), for the DB's check that none outlives it.
 std::unique_ptr<Iterator> NewDBIterator(
     std::shared_ptr<const Generation> generation,
     std::vector<std::pair<std::string_view, LogValue>> log_entries,
-    std::shared_ptr<std::atomic<int>> live);
+    std::deque<std::string> buffers, std::shared_ptr<std::atomic<int>> live);
 
 // An iterator that is never valid and reports `status`.
 std::unique_ptr<Iterator> NewErrorIterator(absl::Status status);

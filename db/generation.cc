@@ -10,6 +10,7 @@
 #include "absl/container/inlined_vector.h"
 #include "db/write_batch_internal.h"
 #include "util/checksum.h"
+#include "util/coding.h"
 
 namespace ultradict {
 
@@ -58,45 +59,128 @@ absl::Status Generation::ReserveLog(size_t at, size_t length) {
   return s;
 }
 
-void Generation::SetUpLog(size_t initial_log_size) {
-  records = log_segment.data() + log::kHeaderSize;
-  record_capacity = log_segment.size() - log::kHeaderSize;
-  index.SetArea(records, record_capacity);
+absl::Status Generation::SetUpLog(size_t initial_log_size) {
+  char* base = log_segment.data();
+  records = base + log::kHeaderSize;
+  record_capacity = log_header.record_capacity;
+  const size_t index_at =
+      log::IndexOffset(log::kHeaderSize, log_header.record_capacity);
+  LogIndex::Shape shape;
+  shape.node_capacity = log_header.node_capacity;
+  shape.first_bits = log_header.first_slot_bits;
+  shape.max_bits = log_header.max_slot_bits;
+  absl::Status s = index.Open(base + index_at, log_segment.size() - index_at,
+                              records, static_cast<uint32_t>(record_capacity),
+                              shape, log_segment.path());
+  if (!s.ok()) return s;
   // The log is larger than what starts its compaction (see
   // NextLogCapacity in compaction.h): the room beyond is what writers use
   // while the background compaction runs, so that they wait for it only
   // when it is slower than writing that much.
-  const size_t base = std::max<size_t>(initial_log_size, snap_segment.size());
-  compact_at = std::min(record_capacity, base) / 3;
-  ExpectIndexSize();
+  const size_t base_size =
+      std::max<size_t>(initial_log_size, snap_segment.size());
+  compact_at = std::min(record_capacity, base_size) / 3;
+  return absl::OkStatus();
 }
 
-void Generation::ExpectIndexSize() {
-  // Growing a large index moves every entry in one go, with the handle's
-  // lock held exclusively: 60 ms at 500,000 keys, a stall for the writer
-  // and this process's readers. So when it first has to grow past a small
-  // size, it grows at once to what the log likely holds before its next
-  // compaction replaces it: twice the records that start its compaction
-  // (writes go on meanwhile), records being about as large as the
-  // snapshot's entries, and no more keys than the snapshot has (a
-  // dictionary that grows fast still grows its index in steps, but not one
-  // whose keys are rewritten). Not before: a process that attaches to a
-  // freshly compacted dictionary does not pay for an index it may not need.
-  const uint64_t count = snapshot.count();
-  if (count == 0) return;
-  const uint64_t record_size = snapshot.data_size() / count + 16;
-  expected_keys = std::min<uint64_t>(count, compact_at / record_size * 2);
+bool Generation::WantsCompaction(uint32_t end) const {
+  return end >= compact_at ||
+         index.nodes_used() >= index.node_capacity() / 2;
 }
 
-void Generation::GrowIndexFor(size_t more) {
-  constexpr size_t kSmallIndex = 4096;
-  const size_t capacity = index.bucket_count();
-  const size_t wanted = index.size() + more;
-  if (wanted <= capacity - capacity / 8) return;  // absl's maximum load.
-  // reserve(wanted) doubles the capacity (a power of two); asking for
-  // 2 * wanted quadrupled it: a 10 M fill ended with 33.5 M slots
-  // (302 MB) for fewer than 10 M keys.
-  index.reserve(std::max(wanted < kSmallIndex ? 0 : expected_keys, wanted));
+absl::Status Generation::MakeIndexRoom(size_t n, bool* fits) {
+  const size_t index_at = log::IndexOffset(log::kHeaderSize, record_capacity);
+  absl::Status s = index.MakeRoom(
+      n,
+      [&](size_t offset, size_t length) {
+        return ReserveFile(index_at + offset, length);
+      },
+      fits);
+  if (!s.ok() || !*fits) return s;
+  const size_t need = index.NodeBytesFor(n);
+  if (need <= index_reserved) return absl::OkStatus();
+  // Nodes are written one after the other: reserved a step at a time.
+  const size_t end = std::min(std::max(need, index_reserved + kLogReserveStep),
+                              index.NodeBytesFor(index.node_capacity()));
+  s = ReserveFile(index_at + index_reserved, end - index_reserved);
+  if (s.ok()) index_reserved = end;
+  return s;
+}
+
+absl::Status Generation::IndexRecords(uint32_t from, uint32_t to, bool* fits,
+                                      absl::FunctionRef<void()> between) {
+  *fits = true;
+  absl::StatusOr<uint32_t> counted = RecordsBelow(from);
+  if (!counted.ok()) return counted.status();
+  uint32_t count = *counted;
+  WriteBatchInternal::Entries entries;
+  std::string scratch;
+  uint32_t at = from;
+  absl::Status s = ForEachBatch(
+      *this, from, to,
+      [&](std::string_view batch, std::string* buffer, uint32_t size) {
+        between();
+        entries.clear();  // The whole batch is checked before any is added.
+        absl::Status st = WriteBatchInternal::Decode(batch, &entries);
+        if (st.ok()) st = MakeIndexRoom(entries.size(), fits);
+        if (!st.ok() || !*fits) return st;
+        const bool compressed = !buffer->empty();
+        const char* payload = records + at + log::kRecordHeaderSize;
+        for (uint32_t i = 0; i < entries.size() && st.ok(); i++) {
+          const auto& e = entries[i];
+          const uint32_t location =
+              compressed ? at | log::kCompressedLocation
+                         : static_cast<uint32_t>(at + log::kRecordHeaderSize +
+                                                 (e.start - payload));
+          st = index.Add(e.key, Hash64(e.key), location,
+                         compressed ? i : LogIndex::EntryCheck(e), at + size,
+                         &scratch);
+        }
+        if (!st.ok()) return st;
+        at += size;
+        index.Publish(at, ++count);
+        return absl::OkStatus();
+      });
+  if (!*fits && s.ok()) {
+    // The record that did not fit was not added; nothing after it either.
+    return absl::OkStatus();
+  }
+  return s;
+}
+
+absl::Status Generation::RepairIndex(uint32_t end) {
+  index.Repair(end);
+  uint32_t offset, count;
+  index.Progress(&offset, &count);
+  if (offset == end) return absl::OkStatus();
+  absl::StatusOr<uint32_t> records = RecordsBelow(end);
+  if (!records.ok()) return records.status();
+  index.Publish(end, *records);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint32_t> Generation::RecordsBelow(uint32_t end) const {
+  uint32_t offset, count;
+  index.Progress(&offset, &count);
+  if (offset > end) offset = count = 0;  // Counted past it: count again.
+  // Only the lengths are read: each record's checksum is checked where
+  // its contents are used.
+  while (offset < end) {
+    if (end - offset < log::kRecordHeaderSize || end > record_capacity) {
+      return absl::DataLossError(absl::StrCat(
+          log_segment.path(), ": truncated record header at offset ",
+          log::kHeaderSize + offset));
+    }
+    const uint32_t length = DecodeFixed32(records + offset + 4);
+    if (length > end - offset - log::kRecordHeaderSize) {
+      return absl::DataLossError(
+          absl::StrCat(log_segment.path(), ": record length ", length,
+                       " past the end at offset ", log::kHeaderSize + offset));
+    }
+    offset += static_cast<uint32_t>(log::kRecordHeaderSize) + length;
+    count++;
+  }
+  return count;
 }
 
 absl::StatusOr<std::shared_ptr<Generation>> LoadGeneration(
@@ -126,65 +210,9 @@ absl::StatusOr<std::shared_ptr<Generation>> LoadGeneration(
         log_name, ": segments of generation ", g->snapshot.generation(), "/",
         g->log_header.generation, " under the name of generation ", gen));
   }
-  g->SetUpLog(files.initial_log_size);
+  s = g->SetUpLog(files.initial_log_size);
+  if (!s.ok()) return s;
   return g;
-}
-
-absl::Status Generation::ApplyRecords(uint32_t end,
-                                      absl::FunctionRef<void()> between) {
-  if (end < applied) {
-    return absl::DataLossError(absl::StrCat(
-        log_segment.path(), ": head moved back from ", applied, " to ", end));
-  }
-  // Keys of checked batches go into the index in groups: each key's slot is
-  // prefetched when it is queued, so that the cache misses of a group
-  // overlap instead of following one another (a process that indexes
-  // another's writes spends most of its time on them).
-  constexpr size_t kGroup = 32;
-  struct Pending {
-    LogIndex::Key key;
-    LogIndex::Entry entry;
-    const char* batch_end;
-  };
-  absl::InlinedVector<Pending, kGroup + 8> pending;  // No allocation.
-  uint32_t pending_bytes = 0;
-  uint64_t pending_records = 0;
-  auto insert_pending = [&] {
-    GrowIndexFor(pending.size());
-    for (const Pending& p : pending) index.Insert(p.key, p.entry, p.batch_end);
-    Indexed(pending_bytes, pending_records);
-    pending.clear();
-    pending_bytes = 0;
-    pending_records = 0;
-  };
-  WriteBatchInternal::Entries entries;
-  absl::Status s = ForEachBatch(
-      *this, applied, end,
-      [&](std::string_view batch, std::string* scratch, uint32_t size) {
-        between();
-        if (!scratch->empty()) {  // Decompressed: the index points into it.
-          buffers.push_back(std::move(*scratch));
-          batch = buffers.back();
-        }
-        entries.clear();  // The whole batch is checked before any is applied.
-        absl::Status st = WriteBatchInternal::Decode(batch, &entries);
-        if (!st.ok()) return st;
-        for (const WriteBatchInternal::Entry& e : entries) {
-          // A large batch goes in group by group too: it was checked whole
-          // above, and no reader sees the index until the handle's lock is
-          // released.
-          if (pending.size() >= kGroup) insert_pending();
-          const LogIndex::Key key = LogIndex::MakeKey(e.key);
-          index.Prefetch(key);
-          pending.push_back(Pending{key, e, batch.data() + batch.size()});
-        }
-        pending_bytes += size;
-        pending_records++;
-        if (pending.size() >= kGroup) insert_pending();
-        return absl::OkStatus();
-      });
-  insert_pending();  // Every batch before a damaged one is applied.
-  return s;
 }
 
 absl::Status Generation::CarryRecords(const Generation& old, uint32_t from,
@@ -198,83 +226,42 @@ absl::Status Generation::CarryRecords(const Generation& old, uint32_t from,
                      ") to carry over lie outside the log's ",
                      old.record_capacity, " bytes"));
   }
-  const size_t at = applied;
+  uint32_t at, count;
+  index.Progress(&at, &count);
   const size_t length = to - from;
   *fits = length <= record_capacity - at;
   if (!*fits || length == 0) return absl::OkStatus();
   absl::Status s = ReserveLog(at, length);
   if (!s.ok()) return s;
   std::memcpy(const_cast<char*>(records) + at, old.records + from, length);
-  return ApplyRecords(static_cast<uint32_t>(at + length), between);
+  s = IndexRecords(at, static_cast<uint32_t>(at + length), fits, between);
+  if (s.ok() && !*fits) {
+    // Carried in part: the caller starts over with a larger log.
+    return absl::OkStatus();
+  }
+  return s;
 }
 
-absl::Status Generation::DamagedIndexEntry() const {
+absl::Status Generation::IndexDamage(uint32_t file_offset) const {
   return absl::DataLossError(absl::StrCat(
       log_segment.path(),
-      ": an entry indexed from this log no longer decodes (its bytes were "
-      "changed after they were checked)"));
-}
-
-absl::Status Generation::ScanTail(uint32_t from, uint32_t to,
-                                  std::string_view key, std::string* scratch,
-                                  std::string_view* value, bool* found) const {
-  struct Finder : public WriteBatch::Handler {
-    std::string_view key, value;
-    bool found = false, deleted = false;
-    void Put(std::string_view k, std::string_view v) override {
-      if (k == key) found = true, deleted = false, value = v;
-    }
-    void Delete(std::string_view k) override {
-      if (k == key) found = true, deleted = true;
-    }
-  } finder;
-  finder.key = key;
-  absl::Status s = ForEachBatch(
-      *this, from, to,
-      [&](std::string_view batch, std::string* buffer, uint32_t) {
-        absl::Status st = WriteBatchInternal::Iterate(batch, &finder);
-        if (st.ok() && finder.found && !finder.deleted && !buffer->empty()) {
-          // The value lies in a decompressed buffer: keep a copy.
-          scratch->assign(finder.value.data(), finder.value.size());
-          finder.value = *scratch;
-        }
-        return st;
-      });
-  if (!s.ok()) return s;
-  *found = finder.found;
-  if (finder.found && finder.deleted) return absl::NotFoundError("");
-  *value = finder.value;
-  return absl::OkStatus();
-}
-
-uint32_t Generation::SearchableTailEnd(uint64_t head) const {
-  const uint32_t end = control::HeadOffset(head);
-  const bool searchable = control::HeadGeneration(head) == gen &&
-                          end > applied && end - applied <= kMaxTailBytes &&
-                          end <= record_capacity;
-  return searchable ? end : 0;
+      ": the shared index leads to bytes that do not decode at offset ",
+      file_offset));
 }
 
 absl::Status Generation::Exists(std::string_view key, uint64_t hash,
-                                uint32_t tail_end, bool* exists) const {
-  std::string scratch;
-  std::string_view value;
-  if (tail_end > applied) {
-    bool found = false;
-    absl::Status s = ScanTail(applied, tail_end, key, &scratch, &value, &found);
-    if (found) {
-      *exists = s.ok();
-      return s.ok() || absl::IsNotFound(s) ? absl::OkStatus() : s;
+                                uint32_t end, bool* exists) const {
+  if (gen != 0) {
+    std::string scratch;
+    LogIndex::Entry latest;
+    uint32_t damaged_at = 0;
+    const LogIndex::Found found =
+        index.Find(key, hash, end, &scratch, &latest, &damaged_at);
+    if (found == LogIndex::Found::kDamaged) return IndexDamage(damaged_at);
+    if (found == LogIndex::Found::kYes) {
+      *exists = !latest.deleted;
+      return absl::OkStatus();
     }
-    if (!s.ok()) return s;
-  }
-  LogIndex::Entry latest;
-  const LogIndex::Found found =
-      index.Find(LogIndex::MakeKey(key, hash), &latest);
-  if (found == LogIndex::Found::kDamaged) return DamagedIndexEntry();
-  if (found == LogIndex::Found::kYes) {
-    *exists = !latest.deleted;
-    return absl::OkStatus();
   }
   snapshot::Entry entry;
   absl::Status s = gen == 0
@@ -285,26 +272,19 @@ absl::Status Generation::Exists(std::string_view key, uint64_t hash,
 }
 
 absl::Status Generation::Lookup(std::string_view key, std::string* scratch,
-                                std::string_view* value,
-                                uint32_t tail_end) const {
-  if (tail_end > applied) {
-    bool found = false;
-    absl::Status s = ScanTail(applied, tail_end, key, scratch, value, &found);
-    if (found || !s.ok()) return s;
-  }
-  const uint64_t hash = Hash64(key);  // For the log index and the snapshot.
-  if (!index.empty()) {
-    LogIndex::Entry latest;
-    const LogIndex::Found found =
-        index.Find(LogIndex::MakeKey(key, hash), &latest);
-    if (found == LogIndex::Found::kDamaged) return DamagedIndexEntry();
-    if (found == LogIndex::Found::kYes) {
-      if (latest.deleted) return absl::NotFoundError("");
-      *value = latest.value;
-      return absl::OkStatus();
-    }
-  }
+                                std::string_view* value, uint32_t end) const {
   if (gen == 0) return absl::NotFoundError("");
+  const uint64_t hash = Hash64(key);  // For the log index and the snapshot.
+  LogIndex::Entry latest;
+  uint32_t damaged_at = 0;
+  const LogIndex::Found found =
+      index.Find(key, hash, end, scratch, &latest, &damaged_at);
+  if (found == LogIndex::Found::kDamaged) return IndexDamage(damaged_at);
+  if (found == LogIndex::Found::kYes) {
+    if (latest.deleted) return absl::NotFoundError("");
+    *value = latest.value;
+    return absl::OkStatus();
+  }
   snapshot::Entry entry;
   absl::Status s = snapshot.Find(key, hash, &entry);
   if (!s.ok()) return s;

@@ -1,14 +1,15 @@
 // generation.h: one mapped generation of a dictionary (its snapshot and its
 // log, see doc/design.md) and what needs nothing but a generation: loading
-// it, setting up its log, indexing its records, finding a key, carrying
-// records over from an older generation, reserving its log's pages.
+// it, setting up its log, adding records to its shared index, finding a
+// key, carrying records over from an older generation, reserving its log's
+// pages.
 //
 // A Generation is shared (std::shared_ptr) by the handle that made it
 // current, the iterators and pinned values that read it, and the background
 // thread that retires it. Its records below the published head never change,
-// so they are read without a lock; what changes (the index, `applied`) is
-// changed by one thread at a time under the locks of DBImpl (db_impl.h), or
-// before the generation is published, by the one thread that builds it.
+// so they are read without a lock; the shared index of its log is changed
+// only by the holder of the write lock (in any process), or before the
+// generation is published, by the one thread that builds it.
 
 #ifndef ULTRADICT_DB_GENERATION_H_
 #define ULTRADICT_DB_GENERATION_H_
@@ -16,7 +17,6 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -38,13 +38,10 @@
 namespace ultradict {
 
 // A log's pages are reserved (allocated) this many bytes at a time as
-// records reach them, not all at its creation: most of a log is never
-// written before the next compaction, and allocating pages means zeroing
-// them.
+// records (or index nodes) reach them, not all at its creation: most of a
+// log is never written before the next compaction, and allocating pages
+// means zeroing them.
 inline constexpr size_t kLogReserveStep = size_t{1} << 20;
-// Readers search up to this many bytes of new records in place before they
-// index them (which takes the handle's lock exclusively).
-inline constexpr uint32_t kMaxTailBytes = 2048;
 
 // Where the files of one dictionary's generations are, and how they are
 // opened and created.
@@ -72,7 +69,7 @@ struct LogValue {
   bool deleted = false;
 };
 
-// One mapped generation and the index of its log records.
+// One mapped generation and the shared index of its log records.
 struct Generation {
   uint32_t gen = 0;  // 0: the empty dictionary, which has no files.
   port::Segment log_segment;
@@ -81,6 +78,9 @@ struct Generation {
   snapshot::Reader snapshot;
   const char* records = nullptr;  // The record area of the log.
   size_t record_capacity = 0;
+  // The index of the log's records, in the log segment (log_index.h):
+  // written by the holder of the write lock, read by everyone.
+  LogIndex index;
   // Record bytes known to be reserved in the file (see kLogReserveStep):
   // all below it are. Raised by the writer (write lock held) and by the
   // background thread (background.h), each to the end of a range it
@@ -88,12 +88,10 @@ struct Generation {
   std::atomic<size_t> reserved{0};
   // How far the writer asked the background thread to reserve (write lock).
   size_t reserve_asked = 0;
-  uint32_t applied = 0;  // Record bytes indexed.
-  uint64_t applied_records = 0;
-  LogIndex index;            // Its area is set when the log is mapped.
-  size_t compact_at = 0;     // Record bytes that start a background compaction.
-  size_t expected_keys = 0;  // See ExpectIndexSize.
-  std::deque<std::string> buffers;  // Decompressed record payloads.
+  // Bytes of the index area known to be reserved for nodes (the writer's,
+  // or the compactor's before it publishes the generation).
+  size_t index_reserved = 0;
+  size_t compact_at = 0;  // Record bytes that start a background compaction.
 
   // The files of the segments: the snapshot's is closed once mapped (it is
   // never reserved); the log's when the generation stops being current in
@@ -118,58 +116,53 @@ struct Generation {
   // the bytes asked when a whole step does not fit.
   absl::Status ReserveLog(size_t at, size_t length);
 
-  // Once the log and snapshot are mapped: sets the record area (also the
-  // index's), compact_at, then expected_keys (ExpectIndexSize).
-  // initial_log_size: the dictionary's (control block).
-  void SetUpLog(size_t initial_log_size);
-  // How many keys the log will likely hold: what the index grows to at
-  // once when it first has to grow past a small size (GrowIndexFor).
-  void ExpectIndexSize();
-  // Before `more` keys go into the index: when it must grow, grows it to
-  // expected_keys at once.
-  void GrowIndexFor(size_t more);
-  // After the index took `records` more records (`bytes` bytes).
-  void Indexed(uint32_t bytes, uint64_t records) {
-    applied += bytes;
-    applied_records += records;
-    index.SetLimit(applied);
-  }
+  // Once the log and snapshot are mapped: sets the record area, opens the
+  // index and sets compact_at. initial_log_size: the dictionary's (control
+  // block). DataLoss when the index does not fit the header's shape.
+  absl::Status SetUpLog(size_t initial_log_size);
+  // Whether the log is past its compaction point at head offset `end`:
+  // its records, or its index's nodes.
+  bool WantsCompaction(uint32_t end) const;
 
-  // Indexes the records [applied, end) of the log, each batch checked whole
-  // before any of its keys goes in; between records calls `between` (the
-  // background thread serves page reservations there). DataLoss naming the
-  // log and offset on damage; every batch before a damaged one is indexed.
-  absl::Status ApplyRecords(uint32_t end, absl::FunctionRef<void()> between);
-  // Appends old's records [from, to) to this log after those it holds and
-  // indexes them (ApplyRecords); sets *fits to false (and does nothing)
-  // when they do not fit.
+  // --- The writer's side of the index (the write lock held, or the
+  // generation not published yet) ---
+  // Makes room in the index for `n` more entries (nodes reserved, the
+  // table grown); *fits false when the index is full.
+  absl::Status MakeIndexRoom(size_t n, bool* fits);
+  // Adds the entries of the records [from, to) to the index, each batch
+  // checked whole first, and records the progress; *fits false (and
+  // nothing from that record on is added) when the index is full. Calls
+  // between() between records. DataLoss naming the log and offset.
+  absl::Status IndexRecords(uint32_t from, uint32_t to, bool* fits,
+                            absl::FunctionRef<void()> between);
+  // After a writer died: undoes what it added to the index for records at
+  // or past head offset `end`, and brings the progress up to `end`.
+  absl::Status RepairIndex(uint32_t end);
+  // How many records lie below head offset `end` (from the index's
+  // progress, walking the record headers it has not counted yet).
+  absl::StatusOr<uint32_t> RecordsBelow(uint32_t end) const;
+
+  // Appends old's records [from, to) to this log after those it holds
+  // (up to its index's progress) and indexes them (IndexRecords); sets
+  // *fits to false (and changes nothing visible) when they do not fit.
   absl::Status CarryRecords(const Generation& old, uint32_t from, uint32_t to,
                             bool* fits, absl::FunctionRef<void()> between);
 
-  // The end of the records between what the index holds and `head` (the
-  // control block's) when they are few enough to search in place
-  // (ScanTail), else 0.
-  uint32_t SearchableTailEnd(uint64_t head) const;
-  // Finds key: OK with *value (valid while the generation lives; may use
-  // *scratch), NotFound, or DataLoss. The records [applied, tail_end) are
-  // not indexed yet and are searched first (0: none).
+  // Finds key among snapshot + log records below head offset `end`: OK
+  // with *value (valid while the generation lives; may use *scratch),
+  // NotFound, or DataLoss.
   absl::Status Lookup(std::string_view key, std::string* scratch,
-                      std::string_view* value, uint32_t tail_end = 0) const;
-  // Whether key exists (its value is neither decoded nor checksummed):
-  // what a writer needs to keep the entry count. hash == Hash64(key).
-  absl::Status Exists(std::string_view key, uint64_t hash, uint32_t tail_end,
+                      std::string_view* value, uint32_t end) const;
+  // Whether key exists below `end` (its value is not checksummed): what a
+  // writer needs to keep the entry count. hash == Hash64(key).
+  absl::Status Exists(std::string_view key, uint64_t hash, uint32_t end,
                       bool* exists) const;
-  // Searches the unindexed records [from, to) for key's last update: sets
-  // *found; NotFound when that update is a deletion.
-  absl::Status ScanTail(uint32_t from, uint32_t to, std::string_view key,
-                        std::string* scratch, std::string_view* value,
-                        bool* found) const;
-  // DataLoss naming the log: an indexed entry no longer decodes.
-  absl::Status DamagedIndexEntry() const;
+  // DataLoss naming the log and the file offset of what does not decode.
+  absl::Status IndexDamage(uint32_t file_offset) const;
 };
 
 // Maps generation `gen` of the dictionary (gen 0: the empty one, no files)
-// and sets up its log; its records are not indexed yet. NotFound when a
+// and sets up its log and index. NotFound when a
 // segment is missing, DataLoss when one is damaged or of another
 // generation, InvalidArgument when one is not a regular file.
 absl::StatusOr<std::shared_ptr<Generation>> LoadGeneration(

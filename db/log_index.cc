@@ -1,47 +1,443 @@
-// log_index.cc: see log_index.h.
+// log_index.cc: see log_index.h and log_index_format.h.
 
 #include "db/log_index.h"
 
-#include <cassert>
+#include <algorithm>
+#include <cstring>
 
+#include "absl/strings/str_cat.h"
+#include "db/log_format.h"
+#include "db/log_reader.h"
+#include "ultradict/options.h"
 #include "util/checksum.h"
+#include "util/coding.h"
 
 namespace ultradict {
 
-LogIndex::Key LogIndex::MakeKey(std::string_view key) {
-  return MakeKey(key, Hash64(key));
+static_assert(sizeof(std::atomic<uint64_t>) == 8, "shared words are plain");
+static_assert(sizeof(std::atomic<uint32_t>) == 4, "shared words are plain");
+
+namespace {
+
+uint32_t CeilLog2(uint64_t n) {
+  uint32_t bits = 0;
+  while ((uint64_t{1} << bits) < n) bits++;
+  return bits;
 }
 
-LogIndex::LogIndex() : set_(0, Hash{}, Eq{this}) {}
-
-void LogIndex::SetArea(const char* area, size_t area_size) {
-  assert(set_.empty());
-  area_ = area;
-  area_size_ = area_size < kSide ? area_size : kSide - 1;
-  limit_ = 0;
-}
-
-void LogIndex::Insert(const Key& key, const Entry& entry,
-                      const char* batch_end) {
-  uint32_t location;
-  const uintptr_t start = reinterpret_cast<uintptr_t>(entry.start);
-  const uintptr_t end = reinterpret_cast<uintptr_t>(batch_end);
-  const uintptr_t area = reinterpret_cast<uintptr_t>(area_);
-  if (start >= area && end >= start && end - area <= area_size_) {
-    location = static_cast<uint32_t>(start - area);
-  } else {
-    location = kSide | static_cast<uint32_t>(side_.size());
-    side_.emplace_back(entry.start, static_cast<size_t>(batch_end - entry.start));
+// The entry `ordinal` of an encoded batch.
+bool EntryInBatch(std::string_view batch, uint32_t ordinal,
+                  WriteBatchInternal::Entry* entry) {
+  uint32_t count;
+  if (!GetVarint32(&batch, &count) || ordinal >= count) return false;
+  for (uint32_t i = 0; i <= ordinal; i++) {
+    if (!WriteBatchInternal::DecodeEntry(&batch, entry)) return false;
   }
-  auto it = set_.lazy_emplace(key, [&](const auto& construct) {
-    construct(Slot{location, key.hash});
-  });
-  it->location = location;
+  return true;
 }
 
-size_t LogIndex::MemoryUsage() const {
-  return set_.bucket_count() * (sizeof(Slot) + 1) +
-         side_.capacity() * sizeof(std::string_view);
+bool WithinLimits(const WriteBatchInternal::Entry& e) {
+  return e.key.size() <= kMaxKeySize && e.value.size() <= kMaxValueSize;
+}
+
+}  // namespace
+
+uint32_t LogIndex::EntryCheck(const Entry& e) {
+  const char* end = e.deleted ? e.key.data() + e.key.size()
+                              : e.value.data() + e.value.size();
+  return Checksum32(e.start, static_cast<size_t>(end - e.start));
+}
+
+LogIndex::Shape LogIndex::ShapeFor(size_t record_capacity, size_t min_nodes) {
+  Shape shape;
+  const size_t nodes = std::min<size_t>(
+      std::max({log::kMinNodes, record_capacity / log::kRecordBytesPerNode,
+                min_nodes}),
+      size_t{1} << log::kMaxSlotBits);
+  shape.node_capacity = static_cast<uint32_t>(nodes);
+  shape.first_bits = log::kMinSlotBits;
+  shape.max_bits = std::clamp(CeilLog2(2 * uint64_t{nodes}), log::kMinSlotBits,
+                              log::kMaxSlotBits);
+  return shape;
+}
+
+void LogIndex::Format(char* area) {
+  EncodeFixed64(area, log::kIndexMagic);
+  EncodeFixed32(area + 8, log::kIndexVersion);
+  // The rest is zero: table_bits 0 means the first table.
+}
+
+absl::Status LogIndex::Open(char* area, size_t area_size, const char* records,
+                            uint32_t record_capacity, const Shape& shape,
+                            std::string_view name) {
+  name_ = std::string(name);
+  area_file_offset_ = log::IndexOffset(log::kHeaderSize, record_capacity);
+  if (shape.first_bits < log::kMinSlotBits ||
+      shape.max_bits > log::kMaxSlotBits || shape.first_bits > shape.max_bits ||
+      shape.node_capacity == 0 ||
+      shape.node_capacity > (uint32_t{1} << log::kMaxSlotBits) ||
+      area_size != log::IndexSize(shape.node_capacity, shape.first_bits,
+                                  shape.max_bits)) {
+    return absl::DataLossError(absl::StrCat(
+        name_, ": index of ", shape.node_capacity, " nodes and tables of 2^",
+        shape.first_bits, "..2^", shape.max_bits, " slots does not fit its ",
+        area_size, " bytes at offset ", area_file_offset_));
+  }
+  if (DecodeFixed64(area) != log::kIndexMagic ||
+      DecodeFixed32(area + 8) != log::kIndexVersion) {
+    return absl::DataLossError(absl::StrCat(
+        name_, ": bad index magic or version at offset ", area_file_offset_));
+  }
+  area_ = area;
+  area_size_ = area_size;
+  records_ = records;
+  record_capacity_ = record_capacity;
+  shape_ = shape;
+  return absl::OkStatus();
+}
+
+uint32_t LogIndex::nodes_used() const {
+  return Word32(log::kNodesUsedOffset).load(std::memory_order_acquire);
+}
+
+uint32_t LogIndex::keys() const {
+  return Word32(log::kKeysOffset).load(std::memory_order_relaxed);
+}
+
+uint32_t LogIndex::table_bits() const {
+  uint32_t bits = 0;
+  return CurrentBits(&bits) ? bits : 0;
+}
+
+bool LogIndex::CurrentBits(uint32_t* bits) const {
+  const uint32_t b = Word32(log::kTableBitsOffset).load(std::memory_order_acquire);
+  *bits = b == 0 ? shape_.first_bits : b;  // 0: the first table.
+  return *bits >= shape_.first_bits && *bits <= shape_.max_bits;
+}
+
+void LogIndex::Progress(uint32_t* offset, uint32_t* records) const {
+  const uint64_t p = Word64(log::kProgressOffset).load(std::memory_order_acquire);
+  *offset = static_cast<uint32_t>(p >> 32);
+  *records = static_cast<uint32_t>(p);
+}
+
+bool LogIndex::ReadNode(uint32_t i, Node* node) const {
+  if (i >= shape_.node_capacity) return false;
+  const size_t at = log::kIndexHeaderSize + size_t{i} * log::kNodeSize;
+  node->location = Word32(at).load(std::memory_order_relaxed);
+  node->check = Word32(at + 4).load(std::memory_order_relaxed);
+  node->prev = Word32(at + 8).load(std::memory_order_relaxed);
+  node->bucket = Word32(at + 12).load(std::memory_order_relaxed);
+  return true;
+}
+
+LogIndex::Version LogIndex::ReadBucket(size_t table, size_t i) const {
+  Version v;
+  v.location = BucketWord(table, i, 1).load(std::memory_order_acquire);
+  v.check = BucketWord(table, i, 2).load(std::memory_order_relaxed);
+  v.prev = BucketWord(table, i, 3).load(std::memory_order_acquire);
+  return v;
+}
+
+bool LogIndex::Visible(uint32_t end, Version* v, bool* damaged) const {
+  if ((v->location & ~log::kCompressedLocation) < end) return true;
+  // Each step goes to an older node: a chain ends within prev steps.
+  uint32_t ref = v->prev;
+  while (ref != 0) {
+    Node node;
+    if (!ReadNode(ref - 1, &node) || node.location == log::kNoEntry ||
+        node.prev >= ref) {
+      *damaged = true;
+      return false;
+    }
+    if ((node.location & ~log::kCompressedLocation) < end) {
+      *v = Version{node.location, node.check, node.prev};
+      return true;
+    }
+    ref = node.prev;
+  }
+  return false;
+}
+
+bool LogIndex::DecodeAt(const Version& v, uint32_t end, std::string* scratch,
+                        Entry* entry) const {
+  end = std::min(end, record_capacity_);
+  const uint32_t at = v.location & ~log::kCompressedLocation;
+  if (at >= end) return false;
+  if ((v.location & log::kCompressedLocation) == 0) {
+    std::string_view bytes(records_ + at, end - at);
+    return WriteBatchInternal::DecodeEntry(&bytes, entry) &&
+           EntryCheck(*entry) == v.check && WithinLimits(*entry);
+  }
+  log::Record record;
+  std::string_view batch;
+  return log::ReadRecord(records_, end, at, name_, &record).ok() &&
+         log::RecordBatch(record, scratch, &batch).ok() &&
+         EntryInBatch(batch, v.check, entry) && WithinLimits(*entry);
+}
+
+LogIndex::Found LogIndex::ReadVisible(uint32_t bits, size_t i, uint32_t end,
+                                      std::string* scratch, Entry* entry,
+                                      Version* version,
+                                      uint32_t* damaged_at) const {
+  const size_t table = TableAt(bits);
+  // The writer may be changing the bucket: a version read in the middle
+  // of that does not check out, and is read again.
+  for (int attempt = 0;; attempt++) {
+    Version v = ReadBucket(table, i);
+    const Version newest = v;
+    bool damaged = false;
+    if (!Visible(end, &v, &damaged)) {
+      if (!damaged) return Found::kNo;  // Every entry is past `end`.
+      *damaged_at = static_cast<uint32_t>(BucketFileOffset(bits, i));
+      return Found::kDamaged;
+    }
+    if (DecodeAt(v, end, scratch, entry)) {
+      *version = v;
+      return Found::kYes;
+    }
+    const Version again = ReadBucket(table, i);
+    if (attempt < 8 &&
+        (again.location != newest.location || again.check != newest.check ||
+         again.prev != newest.prev)) {
+      continue;
+    }
+    *damaged_at = static_cast<uint32_t>(
+        log::kHeaderSize + (v.location & ~log::kCompressedLocation));
+    return Found::kDamaged;
+  }
+}
+
+LogIndex::Found LogIndex::Find(std::string_view key, uint64_t hash,
+                               uint32_t end, std::string* scratch,
+                               Entry* entry, uint32_t* damaged_at) const {
+  uint32_t bits;
+  if (!CurrentBits(&bits)) {
+    *damaged_at = static_cast<uint32_t>(area_file_offset_ + log::kTableBitsOffset);
+    return Found::kDamaged;
+  }
+  const uint32_t tag = Tag(hash);
+  const size_t mask = (size_t{1} << bits) - 1;
+  const size_t table = TableAt(bits);
+  size_t i = Start(tag, bits);
+  for (size_t probe = 0; probe <= mask; probe++, i = (i + 1) & mask) {
+    const uint32_t t = BucketWord(table, i, 0).load(std::memory_order_acquire);
+    if (t == 0) return Found::kNo;
+    if (t != tag) continue;
+    Version v;
+    const Found found =
+        ReadVisible(bits, i, end, scratch, entry, &v, damaged_at);
+    if (found == Found::kDamaged) return found;
+    if (found == Found::kYes && entry->key == key) return Found::kYes;
+    // Nothing of it below `end`, or another key with the same tag.
+  }
+  return Found::kNo;
+}
+
+LogIndex::Found LogIndex::ForEachLatest(
+    uint32_t end, absl::FunctionRef<const std::string&(std::string&&)> keep,
+    absl::FunctionRef<void(const Entry&)> fn, uint32_t* damaged_at) const {
+  uint32_t bits;
+  if (!CurrentBits(&bits)) {
+    *damaged_at = static_cast<uint32_t>(area_file_offset_ + log::kTableBitsOffset);
+    return Found::kDamaged;
+  }
+  const size_t buckets = size_t{1} << bits;
+  const size_t table = TableAt(bits);
+  std::string scratch;
+  for (size_t i = 0; i < buckets; i++) {
+    if (BucketWord(table, i, 0).load(std::memory_order_acquire) == 0) continue;
+    Entry entry;
+    Version v;
+    const Found found =
+        ReadVisible(bits, i, end, &scratch, &entry, &v, damaged_at);
+    if (found == Found::kDamaged) return found;
+    if (found == Found::kNo) continue;
+    if ((v.location & log::kCompressedLocation) != 0) {
+      // The entry lies in the decompressed batch: keep that, and find the
+      // entry again in the kept copy.
+      const std::string& kept = keep(std::move(scratch));
+      scratch.clear();
+      if (!EntryInBatch(kept, v.check, &entry)) {
+        *damaged_at = static_cast<uint32_t>(
+            log::kHeaderSize + (v.location & ~log::kCompressedLocation));
+        return Found::kDamaged;
+      }
+    }
+    fn(entry);
+  }
+  return Found::kYes;
+}
+
+size_t LogIndex::NodeBytesFor(size_t more) const {
+  const size_t nodes =
+      std::min<size_t>(nodes_used() + more, shape_.node_capacity);
+  return log::kIndexHeaderSize + nodes * log::kNodeSize;
+}
+
+absl::Status LogIndex::MakeRoom(
+    size_t n, absl::FunctionRef<absl::Status(size_t, size_t)> reserve,
+    bool* fits) {
+  *fits = false;
+  if (n > shape_.node_capacity - std::min(nodes_used(), shape_.node_capacity)) {
+    return absl::OkStatus();
+  }
+  uint32_t bits;
+  if (!CurrentBits(&bits)) {
+    return absl::DataLossError(absl::StrCat(
+        name_, ": bad index table size at offset ",
+        area_file_offset_ + log::kTableBitsOffset));
+  }
+  const uint64_t keys = this->keys();
+  uint32_t wanted = bits;
+  while (keys + n > (uint64_t{1} << wanted) / 2) {
+    if (wanted == shape_.max_bits) return absl::OkStatus();
+    wanted++;
+  }
+  if (wanted != bits) {
+    absl::Status s = reserve(TableAt(wanted), log::kSlotSize << wanted);
+    if (!s.ok()) return s;
+    GrowTo(wanted);
+  }
+  *fits = true;
+  return absl::OkStatus();
+}
+
+void LogIndex::GrowTo(uint32_t bits) {
+  uint32_t old_bits;
+  CurrentBits(&old_bits);
+  const size_t table = TableAt(bits);
+  const size_t mask = (size_t{1} << bits) - 1;
+  // A writer that died growing may have left part of a table here; no
+  // reader has seen it (it was never published).
+  std::memset(area_ + table, 0, log::kSlotSize << bits);
+  const size_t old = TableAt(old_bits);
+  const size_t old_buckets = size_t{1} << old_bits;
+  for (size_t i = 0; i < old_buckets; i++) {
+    const uint32_t tag = BucketWord(old, i, 0).load(std::memory_order_relaxed);
+    if (tag == 0) continue;
+    size_t j = Start(tag, bits);
+    while (BucketWord(table, j, 0).load(std::memory_order_relaxed) != 0) {
+      j = (j + 1) & mask;
+    }
+    for (int field = 0; field < 4; field++) {
+      BucketWord(table, j, field)
+          .store(BucketWord(old, i, field).load(std::memory_order_relaxed),
+                 std::memory_order_relaxed);
+    }
+  }
+  Word32(log::kTableBitsOffset).store(bits, std::memory_order_release);
+}
+
+uint32_t LogIndex::AppendNode(const Node& node) {
+  const uint32_t i = Word32(log::kNodesUsedOffset).load(std::memory_order_relaxed);
+  const size_t at = log::kIndexHeaderSize + size_t{i} * log::kNodeSize;
+  Word32(at).store(node.location, std::memory_order_relaxed);
+  Word32(at + 4).store(node.check, std::memory_order_relaxed);
+  Word32(at + 8).store(node.prev, std::memory_order_relaxed);
+  Word32(at + 12).store(node.bucket, std::memory_order_relaxed);
+  Word32(log::kNodesUsedOffset).store(i + 1, std::memory_order_release);
+  return i + 1;
+}
+
+absl::Status LogIndex::Add(std::string_view key, uint64_t hash,
+                           uint32_t location, uint32_t check, uint32_t end,
+                           std::string* scratch) {
+  uint32_t bits;
+  if (!CurrentBits(&bits) || nodes_used() >= shape_.node_capacity) {
+    return absl::DataLossError(absl::StrCat(
+        name_, ": index full or damaged at offset ", area_file_offset_));
+  }
+  const uint32_t tag = Tag(hash);
+  const size_t mask = (size_t{1} << bits) - 1;
+  const size_t table = TableAt(bits);
+  size_t i = Start(tag, bits);
+  for (size_t probe = 0; probe <= mask; probe++, i = (i + 1) & mask) {
+    const uint32_t t = BucketWord(table, i, 0).load(std::memory_order_relaxed);
+    const uint32_t bucket = static_cast<uint32_t>(i);
+    if (t == 0) {
+      // A new key: what a repair undoes, then the bucket, its tag last.
+      AppendNode(Node{log::kNoEntry, 0, 0, bucket});
+      BucketWord(table, i, 1).store(location, std::memory_order_relaxed);
+      BucketWord(table, i, 2).store(check, std::memory_order_relaxed);
+      BucketWord(table, i, 3).store(0, std::memory_order_relaxed);
+      BucketWord(table, i, 0).store(tag, std::memory_order_release);
+      Word32(log::kKeysOffset).store(keys() + 1, std::memory_order_relaxed);
+      return absl::OkStatus();
+    }
+    if (t != tag) continue;
+    // The key's newest entry, of a record below `end`: is it this key?
+    const Version newest = ReadBucket(table, i);
+    Entry entry;
+    if (!DecodeAt(newest, end, scratch, &entry)) {
+      return absl::DataLossError(
+          absl::StrCat(name_, ": index bucket at offset ",
+                       BucketFileOffset(bits, i),
+                       " leads to an entry that does not decode"));
+    }
+    if (entry.key != key) continue;
+    // The older version goes to a node; then prev, check and location.
+    const uint32_t ref = AppendNode(
+        Node{newest.location, newest.check, newest.prev, bucket});
+    BucketWord(table, i, 3).store(ref, std::memory_order_release);
+    BucketWord(table, i, 2).store(check, std::memory_order_relaxed);
+    BucketWord(table, i, 1).store(location, std::memory_order_release);
+    return absl::OkStatus();
+  }
+  return absl::DataLossError(absl::StrCat(name_, ": index table full"));
+}
+
+void LogIndex::Publish(uint32_t offset, uint32_t records) {
+  Word32(log::kCommittedOffset)
+      .store(nodes_used(), std::memory_order_relaxed);
+  Word64(log::kProgressOffset)
+      .store(uint64_t{offset} << 32 | records, std::memory_order_release);
+}
+
+bool LogIndex::NeedsRepair(uint32_t end) const {
+  uint32_t offset, records;
+  Progress(&offset, &records);
+  return offset != end ||
+         Word32(log::kCommittedOffset).load(std::memory_order_relaxed) !=
+             nodes_used();
+}
+
+bool LogIndex::Repair(uint32_t head_offset) {
+  uint32_t bits;
+  if (!CurrentBits(&bits)) return false;
+  const size_t table = TableAt(bits);
+  const size_t buckets = size_t{1} << bits;
+  const uint32_t used = std::min(nodes_used(), shape_.node_capacity);
+  const uint32_t from = std::min(
+      Word32(log::kCommittedOffset).load(std::memory_order_relaxed), used);
+  bool undid = false;
+  // Newest first, so that each bucket goes back to what it held before.
+  // Only buckets that hold an entry at or past the head are changed: the
+  // nodes of a record whose head was published (the writer died before
+  // storing `committed`) are left alone.
+  for (uint32_t i = used; i-- > from;) {
+    Node node;
+    ReadNode(i, &node);
+    if (node.bucket >= buckets) continue;  // Damaged: nothing to restore.
+    const size_t b = node.bucket;
+    if (BucketWord(table, b, 0).load(std::memory_order_relaxed) == 0) continue;
+    const uint32_t location =
+        BucketWord(table, b, 1).load(std::memory_order_relaxed);
+    if ((location & ~log::kCompressedLocation) < head_offset) continue;
+    if (node.location == log::kNoEntry) {
+      BucketWord(table, b, 0).store(0, std::memory_order_release);
+      const uint32_t k = keys();
+      Word32(log::kKeysOffset).store(k == 0 ? 0 : k - 1,
+                                     std::memory_order_relaxed);
+    } else {
+      BucketWord(table, b, 3).store(node.prev, std::memory_order_release);
+      BucketWord(table, b, 2).store(node.check, std::memory_order_relaxed);
+      BucketWord(table, b, 1).store(node.location, std::memory_order_release);
+    }
+    undid = true;
+  }
+  Word32(log::kCommittedOffset).store(used, std::memory_order_relaxed);
+  return undid;
 }
 
 }  // namespace ultradict

@@ -1,26 +1,30 @@
-// log_index.h: a generation's in-process index of its log: for each key,
-// where the key's latest entry (a put or a delete, in WriteBatch encoding)
-// lies, in 8 bytes per key. Keys and values are not copied: they are decoded
-// from the mapped log (or from a decompressed record) when looked up.
+// log_index.h: the shared index of a log's records (format in
+// log_index_format.h): a view over the index area of a mapped log segment.
 //
-// The log is shared memory that other processes can write: an entry is
-// decoded again on every use, within the bytes indexed so far, and one that
-// no longer decodes is reported as damaged, never guessed at.
+// One writer (the holder of the dictionary's write lock) adds to it; any
+// number of readers in any process look keys up at the same time without a
+// lock, each seeing exactly the records below the head offset it loaded.
+// Nothing is copied into a process: opening a generation maps it and
+// checks the bounds of the index, and a lookup reads the mapped bytes.
 //
-// Not thread-safe: the owner serializes writers against readers (DBImpl's
-// mu_). Entries must stay where they are while the index lives.
+// The bytes are shared memory that other processes write: every slot,
+// node and entry read is bounds-checked, chains are followed only towards
+// older nodes (so a damaged chain cannot loop), and an entry that does not
+// decode is reported as damage with its offset, never guessed at.
 
 #ifndef ULTRADICT_DB_LOG_INDEX_H_
 #define ULTRADICT_DB_LOG_INDEX_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
-#include <vector>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "db/log_index_format.h"
 #include "db/write_batch_internal.h"
-#include "ultradict/options.h"
 
 namespace ultradict {
 
@@ -28,170 +32,165 @@ class LogIndex {
  public:
   using Entry = WriteBatchInternal::Entry;
 
-  // A key with its hash, computed once for Prefetch, Find and Insert.
-  struct Key {
-    std::string_view key;
-    uint32_t hash;
+  // The shape of an index, from its log's header.
+  struct Shape {
+    uint32_t node_capacity = 0;
+    uint32_t first_bits = 0;
+    uint32_t max_bits = 0;
   };
-  // From Hash64(key) (util/checksum.h), the hash a snapshot looks keys up
-  // by: a caller that needs both computes it once.
-  static Key MakeKey(std::string_view key, uint64_t hash64) {
-    return Key{key, static_cast<uint32_t>(hash64 ^ (hash64 >> 32))};
-  }
-  static Key MakeKey(std::string_view key);
+  // The shape of the index of a log with `record_capacity` bytes of
+  // records, with room for at least `min_nodes` entries.
+  static Shape ShapeFor(size_t record_capacity, size_t min_nodes);
 
-  LogIndex();
+  LogIndex() = default;
   LogIndex(const LogIndex&) = delete;
   LogIndex& operator=(const LogIndex&) = delete;
 
-  // Before the first Insert: entries that lie in the first 2 GiB of
-  // [area, area + area_size) are located by their offset in it (4 bytes);
-  // others (those of decompressed records, or beyond 2 GiB in a log made
-  // by an older build) through a side table of views, 16 bytes more each.
-  void SetArea(const char* area, size_t area_size);
-  // Entries in the area are decoded only below `limit` (the records
-  // indexed so far); raise it as records are indexed.
-  void SetLimit(size_t limit) { limit_ = limit < area_size_ ? limit : area_size_; }
+  // Views the index area [area, area + area_size) of the log named `name`
+  // whose records are [records, records + record_capacity). DataLoss when
+  // the area does not match the shape or its header is damaged. Offsets in
+  // messages and in *damaged_at below are offsets in the log file.
+  absl::Status Open(char* area, size_t area_size, const char* records,
+                    uint32_t record_capacity, const Shape& shape,
+                    std::string_view name);
+  // Writes the header of a new, empty index (its pages are reserved and
+  // zero); then Open.
+  static void Format(char* area);
 
-  // Hints that key is about to be inserted or looked up.
-  void Prefetch(const Key& key) const { set_.prefetch(key); }
-
-  // Makes `entry` the latest entry of its key. `batch_end` is the end of
-  // the encoded batch holding it (a bound for decoding it again).
-  void Insert(const Key& key, const Entry& entry, const char* batch_end);
-
+  // --- Reading (any process, no lock) ---
   enum class Found { kNo, kYes, kDamaged };
-  // kYes with *entry set to the latest entry of key; kNo when the index has
-  // none; kDamaged when the entry indexed for key (or for a key with the
-  // same 32-bit hash) no longer decodes.
-  Found Find(const Key& key, Entry* entry) const;
-  Found Find(std::string_view key, Entry* entry) const {
-    return Find(MakeKey(key), entry);
-  }
-
-  // Calls fn(const Entry&) for the latest entry of every key, in no order;
-  // false when some entry no longer decodes (fn is not called for it).
-  // The entries lie in random places of the log: each is prefetched
-  // kAhead slots before it is decoded, so that their cache misses overlap
-  // (an inline compaction collects 600,000 entries in about 70 ms).
-  template <typename Fn>
-  bool ForEach(Fn&& fn) const {
-    constexpr size_t kAhead = 16;
-    uint32_t ahead[kAhead];
-    size_t n = 0;
-    bool all = true;
-    auto visit = [&](uint32_t location) {
-      Entry e;
-      if (Decode(location, &e)) {
-        fn(static_cast<const Entry&>(e));
-      } else {
-        all = false;
-      }
-    };
-    for (const Slot& slot : set_) {
-      if ((slot.location & kSide) == 0 && slot.location < limit_) {
-        __builtin_prefetch(area_ + slot.location);
-      }
-      if (n >= kAhead) visit(ahead[n % kAhead]);
-      ahead[n % kAhead] = slot.location;
-      n++;
+  // Key's newest entry among the records below `end` (a head offset):
+  // kYes with *entry (a view into the log, or into *scratch for a
+  // compressed record), kNo, or kDamaged with *damaged_at (the record
+  // area offset of what does not decode). hash == Hash64(key).
+  Found Find(std::string_view key, uint64_t hash, uint32_t end,
+             std::string* scratch, Entry* entry, uint32_t* damaged_at) const;
+  // Calls fn(entry) with each key's newest entry below `end`, in no order;
+  // entries of compressed records are views into decompressed batches that
+  // `keep` takes over and returns, stored where they stay while the
+  // entries are used. kDamaged as Find (kYes otherwise).
+  Found ForEachLatest(
+      uint32_t end, absl::FunctionRef<const std::string&(std::string&&)> keep,
+      absl::FunctionRef<void(const Entry&)> fn, uint32_t* damaged_at) const;
+  // Hints that key (of this hash) is about to be looked up or added.
+  void Prefetch(uint64_t hash) const {
+    uint32_t bits;
+    if (area_ != nullptr && CurrentBits(&bits)) {
+      __builtin_prefetch(area_ + TableAt(bits) +
+                         Start(Tag(hash), bits) * log::kSlotSize);
     }
-    for (size_t i = n > kAhead ? n - kAhead : 0; i < n; i++) {
-      visit(ahead[i % kAhead]);
-    }
-    return all;
   }
+  // Keys in the index (written by the writer; approximate for others).
+  uint32_t keys() const;
+  // Committed records: *offset (a head offset) and how many lie below it.
+  void Progress(uint32_t* offset, uint32_t* records) const;
 
-  size_t size() const { return set_.size(); }
-  bool empty() const { return set_.empty(); }
-  size_t bucket_count() const { return set_.bucket_count(); }
-  void reserve(size_t n) { set_.reserve(n); }
-  // Approximate heap bytes held (buckets and side table).
-  size_t MemoryUsage() const;
+  // --- Writing (the write lock held) ---
+  // Makes room for `n` more entries: grows the table when it would pass
+  // half full (reserving its pages first with reserve(offset, length), in
+  // bytes of the index area). *fits false when the index is full (then the
+  // log must be compacted). Errors are reserve's.
+  absl::Status MakeRoom(
+      size_t n, absl::FunctionRef<absl::Status(size_t, size_t)> reserve,
+      bool* fits);
+  // Bytes of the index area that the nodes written so far, plus `more`,
+  // take (the writer reserves them before it adds nodes).
+  size_t NodeBytesFor(size_t more) const;
+  // The node's check of an uncompressed entry (see the node format).
+  static uint32_t EntryCheck(const Entry& e);
+  // Adds the entry of key at `location` (see the node format; `check` is
+  // EntryCheck of the entry, or its ordinal in a compressed record) as
+  // key's newest. The entries of records below
+  // `end` (the end of the record being added) may be decoded to find
+  // key's slot. MakeRoom must have made room. DataLoss on damage.
+  absl::Status Add(std::string_view key, uint64_t hash, uint32_t location,
+                   uint32_t check, uint32_t end, std::string* scratch);
+  // After the head moved to `offset`, the `records` below it.
+  void Publish(uint32_t offset, uint32_t records);
+  // Whether a writer died adding to the index (nodes past head offset
+  // `end`) or before recording the progress of its published record.
+  bool NeedsRepair(uint32_t end) const;
+  // After a writer died: undoes what the nodes past `committed` did to
+  // buckets that hold an entry at or past `head_offset` (written, never
+  // published); the nodes stay used. True when it undid something.
+  bool Repair(uint32_t head_offset);
+
+  uint32_t node_capacity() const { return shape_.node_capacity; }
+  // Bytes of the index in use: the header, the nodes written and the
+  // current table (older tables are not counted).
+  size_t BytesInUse() const {
+    return NodeBytesFor(0) + (log::kSlotSize << table_bits());
+  }
+  uint32_t nodes_used() const;
+  uint32_t table_bits() const;
 
  private:
-  // Locations with this bit are indexes into side_; others are offsets in
-  // the area, which is therefore at most 2^31 - 1 bytes.
-  static constexpr uint32_t kSide = uint32_t{1} << 31;
-
-  struct Slot {
-    // Rewritten in place when the key gets a newer entry: it is not part of
-    // the slot's identity (the key it decodes to and `hash` are).
-    mutable uint32_t location;
-    uint32_t hash;
-  };
-  static_assert(sizeof(Slot) == 8, "a slot is 8 bytes");
-  struct Hash {
-    using is_transparent = void;
-    // The 32-bit hash multiplied out to 64 bits: absl takes the probe start
-    // from hash >> 7 and the 7-bit tag from the low bits, and both then
-    // depend on all 32 bits.
-    static size_t Spread(uint32_t h) {
-      return static_cast<size_t>(h * uint64_t{0x9E3779B97F4A7C15});
-    }
-    size_t operator()(const Slot& s) const { return Spread(s.hash); }
-    size_t operator()(const Key& k) const {
-#if defined(__GNUC__)
-      // An empty barrier: without it GCC (12, with NDEBUG) finds absl's
-      // prefetch(key) free of side effects and drops the call, prefetches
-      // and all.
-      asm volatile("");
-#endif
-      return Spread(k.hash);
-    }
-  };
-  struct Eq {
-    using is_transparent = void;
-    const LogIndex* index;
-    // A slot whose entry no longer decodes matches every key of its hash,
-    // so that Find reports it rather than fall through to older data.
-    bool operator()(const Slot& a, const Key& b) const {
-      if (a.hash != b.hash) return false;
-      Entry e;
-      return !index->Decode(a.location, &e) || e.key == b.key;
-    }
-    bool operator()(const Key& a, const Slot& b) const { return (*this)(b, a); }
-    bool operator()(const Slot& a, const Slot& b) const {
-      if (a.hash != b.hash) return false;
-      Entry ea, eb;
-      if (!index->Decode(a.location, &ea) || !index->Decode(b.location, &eb)) {
-        return true;
-      }
-      return ea.key == eb.key;
-    }
-  };
-
-  // Decodes the entry at location, within the indexed bytes and the size
-  // limits of keys and values; false when it does not.
-  bool Decode(uint32_t location, Entry* entry) const;
-
-  // Decode and Find are inline: they are on every read's path.
-  const char* area_ = nullptr;
-  size_t area_size_ = 0;
-  size_t limit_ = 0;
-  std::vector<std::string_view> side_;  // From an entry to its batch's end.
-  absl::flat_hash_set<Slot, Hash, Eq> set_;
-};
-
-inline bool LogIndex::Decode(uint32_t location, Entry* entry) const {
-  std::string_view bytes;
-  if ((location & kSide) != 0) {
-    const size_t i = location & ~kSide;
-    if (i >= side_.size()) return false;
-    bytes = side_[i];
-  } else {
-    if (location >= limit_) return false;
-    bytes = std::string_view(area_ + location, limit_ - location);
+  static uint32_t Tag(uint64_t hash) {
+    const uint32_t tag = static_cast<uint32_t>(hash ^ (hash >> 32));
+    return tag == 0 ? 1 : tag;  // 0 marks an empty bucket.
   }
-  return WriteBatchInternal::DecodeEntry(&bytes, entry) &&
-         entry->key.size() <= kMaxKeySize && entry->value.size() <= kMaxValueSize;
-}
+  static size_t Start(uint32_t tag, uint32_t bits) {
+    return static_cast<size_t>((tag * log::kSlotMultiplier) >> (64 - bits));
+  }
+  std::atomic<uint32_t>& Word32(size_t offset) const {
+    return *reinterpret_cast<std::atomic<uint32_t>*>(area_ + offset);
+  }
+  std::atomic<uint64_t>& Word64(size_t offset) const {
+    return *reinterpret_cast<std::atomic<uint64_t>*>(area_ + offset);
+  }
+  // Offset in the area of the table of 2^bits buckets.
+  size_t TableAt(uint32_t bits) const {
+    return log::TableOffset(shape_.node_capacity, shape_.first_bits, bits);
+  }
+  // Word `field` (0 tag, 1 location, 2 check, 3 prev) of bucket i of the
+  // table at `table`.
+  std::atomic<uint32_t>& BucketWord(size_t table, size_t i, int field) const {
+    return Word32(table + i * log::kSlotSize + 4 * field);
+  }
+  // An entry's place: a bucket's fields, or a node's.
+  struct Version {
+    uint32_t location = 0, check = 0, prev = 0;
+  };
+  struct Node {
+    uint32_t location, check, prev, bucket;
+  };
+  // Node i (0-based); false when i is past the capacity.
+  bool ReadNode(uint32_t i, Node* node) const;
+  // The table bits to read: the published ones, checked.
+  bool CurrentBits(uint32_t* bits) const;
+  // Reads bucket i's newest version (location first, see the format).
+  Version ReadBucket(size_t table, size_t i) const;
+  // Decodes the entry of version v within the records below `end`.
+  bool DecodeAt(const Version& v, uint32_t end, std::string* scratch,
+                Entry* entry) const;
+  // From version `v` (a bucket's) back along its chain, the newest below
+  // `end`: *v and true, or false when every one is at or past it.
+  // *damaged when the chain is not well formed.
+  bool Visible(uint32_t end, Version* v, bool* damaged) const;
+  // Bucket i's newest version below `end` (of the table of `bits`),
+  // decoded into *entry (*version: where it lies), read again when the
+  // writer changed the bucket meanwhile: kYes, kNo (none below `end`) or
+  // kDamaged.
+  Found ReadVisible(uint32_t bits, size_t i, uint32_t end,
+                    std::string* scratch, Entry* entry, Version* version,
+                    uint32_t* damaged_at) const;
+  // Writes a node and returns its reference (1 + its number).
+  uint32_t AppendNode(const Node& node);
+  // Fills the table of `bits` from the current one and publishes it.
+  void GrowTo(uint32_t bits);
+  // The file offset of bucket i of the table of `bits`, for messages.
+  size_t BucketFileOffset(uint32_t bits, size_t i) const {
+    return area_file_offset_ + TableAt(bits) + i * log::kSlotSize;
+  }
 
-inline LogIndex::Found LogIndex::Find(const Key& key, Entry* entry) const {
-  auto it = set_.find(key);
-  if (it == set_.end()) return Found::kNo;
-  return Decode(it->location, entry) ? Found::kYes : Found::kDamaged;
-}
+  std::string name_;  // Of the log segment, for messages.
+  size_t area_file_offset_ = 0;
+  char* area_ = nullptr;
+  size_t area_size_ = 0;
+  const char* records_ = nullptr;
+  uint32_t record_capacity_ = 0;
+  Shape shape_;
+};
 
 }  // namespace ultradict
 

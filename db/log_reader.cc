@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "db/log_format.h"
+#include "db/log_index_format.h"
 #include "util/checksum.h"
 #include "util/coding.h"
 #include "util/compression.h"
@@ -11,6 +12,19 @@
 
 namespace ultradict {
 namespace log {
+
+size_t FileSize(const Header& h) {
+  return IndexOffset(kHeaderSize, h.record_capacity) +
+         IndexSize(h.node_capacity, h.first_slot_bits, h.max_slot_bits);
+}
+
+uint32_t HeaderChecksum(const char* data) {
+  ChecksumStream sum;
+  sum.Update(data, kHeaderChecksumOffset);
+  sum.Update(data + kHeaderChecksumOffset + 4,
+             kHeaderSize - kHeaderChecksumOffset - 4);
+  return sum.Checksum32();
+}
 
 absl::Status ParseHeader(const char* data, size_t size, std::string_view name,
                          Header* header) {
@@ -21,23 +35,35 @@ absl::Status ParseHeader(const char* data, size_t size, std::string_view name,
   if (DecodeFixed64(data) != kLogMagic) {
     return absl::DataLossError(absl::StrCat(AsAbsl(name), ": not a log segment (bad magic)"));
   }
-  if (DecodeFixed32(data + kHeaderChecksumOffset) !=
-      Checksum32(data, kHeaderChecksumOffset)) {
-    return absl::DataLossError(
-        absl::StrCat(AsAbsl(name), ": header checksum mismatch at offset 0"));
-  }
   const uint32_t version = DecodeFixed32(data + 8);
   if (version < kMinLogVersion || version > kLogVersion) {
     return absl::FailedPreconditionError(absl::StrCat(
         AsAbsl(name), ": log format version ", version, "; this build reads versions ",
         kMinLogVersion, " to ", kLogVersion));
   }
+  if (DecodeFixed32(data + kHeaderChecksumOffset) != HeaderChecksum(data)) {
+    return absl::DataLossError(
+        absl::StrCat(AsAbsl(name), ": header checksum mismatch at offset 0"));
+  }
   header->generation = DecodeFixed64(data + 16);
   header->capacity = DecodeFixed64(data + 24);
   header->base_sequence = DecodeFixed64(data + 32);
-  if (DecodeFixed32(data + 12) != kHeaderSize || header->capacity != size) {
+  header->node_capacity = DecodeFixed32(data + kNodeCapacityOffset);
+  header->record_capacity = DecodeFixed64(data + kRecordCapacityOffset);
+  header->first_slot_bits = static_cast<uint8_t>(data[kSlotBitsOffset]);
+  header->max_slot_bits = static_cast<uint8_t>(data[kSlotBitsOffset + 1]);
+  const bool shaped = header->record_capacity <= kMaxRecordBytes &&
+                      header->first_slot_bits >= kMinSlotBits &&
+                      header->max_slot_bits <= kMaxSlotBits &&
+                      header->first_slot_bits <= header->max_slot_bits &&
+                      header->node_capacity <= (uint32_t{1} << kMaxSlotBits);
+  if (DecodeFixed32(data + 12) != kHeaderSize || header->capacity != size ||
+      !shaped || FileSize(*header) != size) {
     return absl::DataLossError(absl::StrCat(
-        AsAbsl(name), ": header claims ", header->capacity, " bytes, segment has ", size));
+        AsAbsl(name), ": header claims ", header->capacity, " bytes (",
+        header->record_capacity, " of records, an index of ",
+        header->node_capacity, " nodes and 2^", header->first_slot_bits,
+        "..2^", header->max_slot_bits, " slots), segment has ", size));
   }
   return absl::OkStatus();
 }

@@ -17,12 +17,24 @@ namespace log {
 
 struct Header {
   uint64_t generation = 0;
-  uint64_t capacity = 0;
+  uint64_t capacity = 0;  // Of the file.
   uint64_t base_sequence = 0;
+  // The record area, then the shape of the index (log_index_format.h).
+  uint64_t record_capacity = 0;
+  uint32_t node_capacity = 0;
+  uint32_t first_slot_bits = 0;
+  uint32_t max_slot_bits = 0;
 };
 
-// Parses and checks the header of a log segment of `size` bytes; `name`
-// is used in messages.
+// The file size of a log whose header says h (all but capacity).
+size_t FileSize(const Header& h);
+
+// The checksum of a log header: XXH3 of bytes [0, 40) then [44, 64).
+uint32_t HeaderChecksum(const char* data);
+
+// Parses and checks the header of a log segment of `size` bytes (its
+// areas fit the file exactly); `name` is used in messages.
+// FailedPrecondition for a log of another format version.
 absl::Status ParseHeader(const char* data, size_t size, std::string_view name,
                          Header* header);
 

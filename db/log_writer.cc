@@ -12,17 +12,19 @@
 namespace ultradict {
 namespace log {
 
-void EncodeHeader(char* dst, uint64_t generation, uint64_t capacity,
-                  uint64_t base_sequence) {
+void EncodeHeader(char* dst, const Header& h) {
   std::memset(dst, 0, kHeaderSize);
   EncodeFixed64(dst, kLogMagic);
   EncodeFixed32(dst + 8, kLogVersion);
   EncodeFixed32(dst + 12, kHeaderSize);
-  EncodeFixed64(dst + 16, generation);
-  EncodeFixed64(dst + 24, capacity);
-  EncodeFixed64(dst + 32, base_sequence);
-  EncodeFixed32(dst + kHeaderChecksumOffset,
-                Checksum32(dst, kHeaderChecksumOffset));
+  EncodeFixed64(dst + 16, h.generation);
+  EncodeFixed64(dst + 24, FileSize(h));
+  EncodeFixed64(dst + 32, h.base_sequence);
+  EncodeFixed32(dst + kNodeCapacityOffset, h.node_capacity);
+  EncodeFixed64(dst + kRecordCapacityOffset, h.record_capacity);
+  dst[kSlotBitsOffset] = static_cast<char>(h.first_slot_bits);
+  dst[kSlotBitsOffset + 1] = static_cast<char>(h.max_slot_bits);
+  EncodeFixed32(dst + kHeaderChecksumOffset, HeaderChecksum(dst));
 }
 
 namespace {

@@ -7,12 +7,14 @@
 #include <string>
 #include <string_view>
 
+#include "db/log_reader.h"
+
 namespace ultradict {
 namespace log {
 
-// Writes the 64-byte header at dst.
-void EncodeHeader(char* dst, uint64_t generation, uint64_t capacity,
-                  uint64_t base_sequence);
+// Writes the 64-byte header at dst, of a file of FileSize(h) bytes
+// (h.capacity is ignored).
+void EncodeHeader(char* dst, const Header& h);
 
 // Appends one record holding `batch_rep` to *out; zstd-compresses it when
 // `compress` and that makes it smaller.

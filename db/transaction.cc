@@ -25,7 +25,9 @@ absl::Status DBImpl::Update(
     if (!s.ok()) return s;
     std::string scratch;
     std::string_view v;
-    s = current_->Lookup(key, &scratch, &v);
+    s = current_->Lookup(
+        key, &scratch, &v,
+        control::HeadOffset(block_.head().load(std::memory_order_acquire)));
     if (s.ok()) {
       current.emplace(v);
     } else if (!absl::IsNotFound(s)) {
@@ -65,7 +67,9 @@ class TransactionImpl : public Transaction {
     port::ReaderMutexLock l(&db_->mu_);
     std::string scratch;
     std::string_view v;
-    absl::Status s = db_->current_->Lookup(key, &scratch, &v);
+    absl::Status s = db_->current_->Lookup(
+        key, &scratch, &v,
+        control::HeadOffset(db_->block_.head().load(std::memory_order_acquire)));
     if (absl::IsNotFound(s)) return absl::NotFoundError("key not found");
     if (s.ok()) value->assign(v.data(), v.size());
     return s;

@@ -6,6 +6,7 @@
 #include "tools/inspect.h"
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <string_view>
 
@@ -13,12 +14,14 @@
 #include "db/control_block.h"
 #include "db/filename.h"
 #include "db/log_format.h"
+#include "db/log_index.h"
 #include "db/log_reader.h"
 #include "db/snapshot_format.h"
 #include "db/snapshot_reader.h"
 #include "db/write_batch_internal.h"
 #include "nlohmann/json.hpp"
 #include "port/port.h"
+#include "util/checksum.h"
 #include "util/coding.h"
 #include "util/strings.h"
 
@@ -150,6 +153,81 @@ bool InspectControl(const port::Segment& seg, Inspection* result, Node& node,
   return valid.ok();
 }
 
+// The shared index of a log segment (db/log_index_format.h): its shape,
+// and that it finds, for every key, the newest entry of the records below
+// the head (or below the index's own progress when the head is unknown).
+void InspectLogIndex(const port::Segment& seg, const log::Header& header,
+                     std::optional<uint32_t> head, Inspection* result,
+                     Node& node) {
+  const size_t index_at =
+      log::IndexOffset(log::kHeaderSize, header.record_capacity);
+  LogIndex index;
+  LogIndex::Shape shape;
+  shape.node_capacity = header.node_capacity;
+  shape.first_bits = header.first_slot_bits;
+  shape.max_bits = header.max_slot_bits;
+  char* base = const_cast<char*>(seg.data());
+  absl::Status s = index.Open(base + index_at, seg.size() - index_at,
+                              base + log::kHeaderSize,
+                              static_cast<uint32_t>(header.record_capacity),
+                              shape, seg.path());
+  if (!s.ok()) {
+    node.Str("index", "BAD");
+    result->AddDamage(node, std::string(s.message()));
+    return;
+  }
+  uint32_t progress, progress_records;
+  index.Progress(&progress, &progress_records);
+  node.Num("index_keys", index.keys());
+  node.Num("index_nodes", index.nodes_used());
+  node.Num("index_node_capacity", index.node_capacity());
+  node.Num("index_table_slots", uint64_t{1} << index.table_bits());
+  node.Num("index_progress", progress);
+  const uint32_t end = head.has_value() ? *head : progress;
+  if (end > header.record_capacity) return;  // Reported with the records.
+  // The newest value of each key, from the records themselves.
+  std::map<std::string, std::optional<std::string>> newest;
+  for (size_t offset = 0; offset < end;) {
+    log::Record record;
+    std::string scratch;
+    std::string_view batch;
+    if (!log::ReadRecord(base + log::kHeaderSize, end, offset, seg.path(),
+                         &record).ok() ||
+        !log::RecordBatch(record, &scratch, &batch).ok()) {
+      return;  // Damage reported with the records.
+    }
+    WriteBatchInternal::ForEachEntry(batch, [&](const auto& e) {
+      newest[std::string(e.key)] =
+          e.deleted ? std::nullopt
+                    : std::optional<std::string>(std::string(e.value));
+    }).IgnoreError();
+    offset += record.size;
+  }
+  uint64_t wrong = 0;
+  for (const auto& [key, value] : newest) {
+    std::string scratch;
+    LogIndex::Entry entry;
+    uint32_t damaged_at = 0;
+    const LogIndex::Found found = index.Find(key, Hash64(key), end, &scratch,
+                                             &entry, &damaged_at);
+    const bool right =
+        found == LogIndex::Found::kYes && entry.deleted == !value.has_value() &&
+        (!value.has_value() || entry.value == *value);
+    if (right) continue;
+    if (wrong++ == 0) {
+      result->AddDamage(
+          node, absl::StrCat(seg.path(), ": the index does not find the newest "
+                                         "entry of a key written in the log",
+                             found == LogIndex::Found::kDamaged
+                                 ? absl::StrCat(" (damage at offset ",
+                                                damaged_at, ")")
+                                 : std::string()));
+    }
+  }
+  node.Num("index_keys_checked", newest.size());
+  node.Str("index", wrong == 0 ? "ok" : "BAD");
+}
+
 // Records of a log segment. `head`: committed record bytes when known
 // (from the control segment); without it records are read while they parse.
 void InspectLog(const port::Segment& seg, std::optional<uint32_t> head,
@@ -170,7 +248,7 @@ void InspectLog(const port::Segment& seg, std::optional<uint32_t> head,
   node.Num("capacity", header.capacity);
   node.Num("base_sequence", header.base_sequence);
   const char* records = seg.data() + log::kHeaderSize;
-  const size_t capacity = seg.size() - log::kHeaderSize;
+  const size_t capacity = header.record_capacity;
   size_t limit = capacity;
   if (head.has_value()) {
     node.Num("head_offset", *head);
@@ -244,6 +322,7 @@ void InspectLog(const port::Segment& seg, std::optional<uint32_t> head,
   }
   node.Num("records_checked", count);
   node.Num("ops", ops);
+  InspectLogIndex(seg, header, head, result, node);
 }
 
 void InspectSnapshot(const port::Segment& seg, const InspectOptions& options,

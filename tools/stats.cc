@@ -41,7 +41,7 @@ constexpr StatsKey kStatsKeys[] = {
     {"log bytes capacity", "log_bytes_capacity", Type::kNumber},
     {"snapshot bytes", "snapshot_bytes", Type::kNumber},
     {"snapshot entries", "snapshot_entries", Type::kNumber},
-    {"log index (this process)", "log_index", Type::kIndex},
+    {"log index (shared)", "log_index", Type::kIndex},
     {"compactions", "compactions", Type::kNumber},
     {"puts", "puts", Type::kNumber},
     {"deletes", "deletes", Type::kNumber},
