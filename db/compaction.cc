@@ -211,6 +211,26 @@ absl::StatusOr<size_t> CountEntries(const Generation& old, uint32_t from,
   return n;
 }
 
+// How many keys the log will likely hold, for the size of its index's
+// first table: growing a table moves every key in it, with the write lock
+// held. Twice the records that start its compaction (writes go on
+// meanwhile), records being about as large as the snapshot's entries, and
+// no more keys than the snapshot has (a dictionary that grows fast grows
+// its table in steps, but not one whose keys are rewritten). 0 when the
+// snapshot does not open (PrepareGeneration reports that).
+size_t ExpectedKeys(const port::Segment& snap, size_t initial_log_size,
+                    size_t record_capacity) {
+  snapshot::Reader reader;
+  if (!reader.Open(snap.data(), snap.size(), "").ok() || reader.count() == 0) {
+    return 0;
+  }
+  const size_t compact_at =
+      CompactionPoint(record_capacity, initial_log_size, snap.size());
+  const uint64_t record_size = reader.data_size() / reader.count() + 16;
+  return static_cast<size_t>(
+      std::min<uint64_t>(reader.count(), compact_at / record_size * 2));
+}
+
 }  // namespace
 
 absl::Status PrepareGeneration(const Generation& old, port::Segment snap,
@@ -231,7 +251,9 @@ absl::Status PrepareGeneration(const Generation& old, port::Segment snap,
       CountEntries(old, carried_from, carried_to);
   if (!carried_entries.ok()) return carried_entries.status();
   const LogIndex::Shape shape = LogIndex::ShapeFor(
-      header.record_capacity, 2 * (*carried_entries + more_entries));
+      header.record_capacity, 2 * (*carried_entries + more_entries),
+      ExpectedKeys(snap, files.initial_log_size, header.record_capacity) +
+          *carried_entries + more_entries);
   header.node_capacity = shape.node_capacity;
   header.first_slot_bits = shape.first_bits;
   header.max_slot_bits = shape.max_bits;

@@ -73,13 +73,8 @@ absl::Status Generation::SetUpLog(size_t initial_log_size) {
                               records, static_cast<uint32_t>(record_capacity),
                               shape, log_segment.path());
   if (!s.ok()) return s;
-  // The log is larger than what starts its compaction (see
-  // NextLogCapacity in compaction.h): the room beyond is what writers use
-  // while the background compaction runs, so that they wait for it only
-  // when it is slower than writing that much.
-  const size_t base_size =
-      std::max<size_t>(initial_log_size, snap_segment.size());
-  compact_at = std::min(record_capacity, base_size) / 3;
+  compact_at = CompactionPoint(record_capacity, initial_log_size,
+                               snap_segment.size());
   return absl::OkStatus();
 }
 

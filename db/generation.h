@@ -43,6 +43,18 @@ namespace ultradict {
 // means zeroing them.
 inline constexpr size_t kLogReserveStep = size_t{1} << 20;
 
+// Record bytes that start a log's background compaction: a third of the
+// larger of the initial log size and the snapshot (see NextLogCapacity in
+// compaction.h). The log is larger: the room beyond is what writers use
+// while the background compaction runs, so that they wait for it only
+// when it is slower than writing that much.
+inline size_t CompactionPoint(size_t record_capacity, size_t initial_log_size,
+                              size_t snapshot_bytes) {
+  const size_t base =
+      initial_log_size > snapshot_bytes ? initial_log_size : snapshot_bytes;
+  return (record_capacity < base ? record_capacity : base) / 3;
+}
+
 // Where the files of one dictionary's generations are, and how they are
 // opened and created.
 struct GenerationFiles {

@@ -48,16 +48,19 @@ uint32_t LogIndex::EntryCheck(const Entry& e) {
   return Checksum32(e.start, static_cast<size_t>(end - e.start));
 }
 
-LogIndex::Shape LogIndex::ShapeFor(size_t record_capacity, size_t min_nodes) {
+LogIndex::Shape LogIndex::ShapeFor(size_t record_capacity, size_t min_nodes,
+                                   size_t expected_keys) {
   Shape shape;
   const size_t nodes = std::min<size_t>(
       std::max({log::kMinNodes, record_capacity / log::kRecordBytesPerNode,
                 min_nodes}),
       size_t{1} << log::kMaxSlotBits);
   shape.node_capacity = static_cast<uint32_t>(nodes);
-  shape.first_bits = log::kMinSlotBits;
   shape.max_bits = std::clamp(CeilLog2(2 * uint64_t{nodes}), log::kMinSlotBits,
                               log::kMaxSlotBits);
+  shape.first_bits =
+      std::clamp(CeilLog2(2 * uint64_t{std::min(expected_keys, nodes)}),
+                 log::kMinSlotBits, shape.max_bits);
   return shape;
 }
 
@@ -245,14 +248,12 @@ LogIndex::Found LogIndex::ForEachLatest(
   const size_t buckets = size_t{1} << bits;
   const size_t table = TableAt(bits);
   std::string scratch;
-  for (size_t i = 0; i < buckets; i++) {
-    if (BucketWord(table, i, 0).load(std::memory_order_acquire) == 0) continue;
+  auto visit = [&](size_t i) {
     Entry entry;
     Version v;
     const Found found =
         ReadVisible(bits, i, end, &scratch, &entry, &v, damaged_at);
-    if (found == Found::kDamaged) return found;
-    if (found == Found::kNo) continue;
+    if (found != Found::kYes) return found;
     if ((v.location & log::kCompressedLocation) != 0) {
       // The entry lies in the decompressed batch: keep that, and find the
       // entry again in the kept copy.
@@ -265,6 +266,26 @@ LogIndex::Found LogIndex::ForEachLatest(
       }
     }
     fn(entry);
+    return Found::kYes;
+  };
+  // The entries lie all over the log: each is prefetched kAhead buckets
+  // before it is decoded, so that their cache misses overlap.
+  constexpr size_t kAhead = 16;
+  size_t ahead[kAhead];
+  size_t n = 0;
+  for (size_t i = 0; i < buckets; i++) {
+    if (BucketWord(table, i, 0).load(std::memory_order_acquire) == 0) continue;
+    const uint32_t at = BucketWord(table, i, 1).load(std::memory_order_relaxed) &
+                        ~log::kCompressedLocation;
+    if (at < record_capacity_) __builtin_prefetch(records_ + at);
+    if (n >= kAhead && visit(ahead[n % kAhead]) == Found::kDamaged) {
+      return Found::kDamaged;
+    }
+    ahead[n % kAhead] = i;
+    n++;
+  }
+  for (size_t k = n > kAhead ? n - kAhead : 0; k < n; k++) {
+    if (visit(ahead[k % kAhead]) == Found::kDamaged) return Found::kDamaged;
   }
   return Found::kYes;
 }

@@ -39,8 +39,10 @@ class LogIndex {
     uint32_t max_bits = 0;
   };
   // The shape of the index of a log with `record_capacity` bytes of
-  // records, with room for at least `min_nodes` entries.
-  static Shape ShapeFor(size_t record_capacity, size_t min_nodes);
+  // records, with room for at least `min_nodes` entries, whose first table
+  // holds `expected_keys` keys without growing (growing moves every key).
+  static Shape ShapeFor(size_t record_capacity, size_t min_nodes,
+                        size_t expected_keys = 0);
 
   LogIndex() = default;
   LogIndex(const LogIndex&) = delete;
