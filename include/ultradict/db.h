@@ -256,9 +256,10 @@ class DB {
   //  "ultradict.stats": human-readable counters (generation, entries, log
   //      bytes used/capacity, snapshot bytes, compactions, members...).
   //  "ultradict.approximate-memory-usage": bytes of the segments.
-  //  "ultradict.index-memory-usage": heap bytes of this handle's index of
-  //      the log (per process; 9 bytes per slot, plus 16 per entry of a
-  //      compressed record; see doc/design.md).
+  //  "ultradict.index-memory-usage": heap bytes of this handle's own index
+  //      of the log: always "0", as the index of the log is shared (it
+  //      lives in the log segment, kept by the writer; see doc/design.md,
+  //      "Log index"). Kept for the programs that read it.
   //  "ultradict.num-entries", "ultradict.generation", "ultradict.members",
   //  "ultradict.lifetime", "ultradict.compression".
   //  "ultradict.replica-of": the primary the dictionary follows (see
