@@ -33,7 +33,8 @@ Commands:
              install the `ultradict` Python package for python3 on PATH and
              /usr/bin/python3 (each CPython 3.11 found).
   fuzz       Run each fuzzer under //tests/fuzz for ${FUZZ_SECONDS:-30}s,
-             ${FUZZ_JOBS:-1} at a time (their output printed when done).
+             ${FUZZ_JOBS:-1} at a time (with more than 1, each one's
+             output is printed when it ends).
   windows    Cross-build with mingw-w64 and run the Windows tests under Wine
              (tools/windows/run_tests.sh; see doc/windows.md).
   help       Show this message.
