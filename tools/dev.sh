@@ -32,7 +32,9 @@ Commands:
   install    Build the `ultradict` tool (-c opt) and copy it to ${PREFIX:-/usr/local}/bin;
              install the `ultradict` Python package for python3 on PATH and
              /usr/bin/python3 (each CPython 3.11 found).
-  fuzz       Run each fuzzer under //tests/fuzz for ${FUZZ_SECONDS:-30}s.
+  fuzz       Run each fuzzer under //tests/fuzz for ${FUZZ_SECONDS:-30}s,
+             ${FUZZ_JOBS:-1} at a time (with more than 1, each one's
+             output is printed when it ends).
   windows    Cross-build with mingw-w64 and run the Windows tests under Wine
              (tools/windows/run_tests.sh; see doc/windows.md).
   help       Show this message.
@@ -78,9 +80,33 @@ sanitize_run() {
     --build_tag_filters="$filters" "$@" //...
 }
 
+# fuzz_one <target> <bin> <seconds>: fuzzes one target; its new inputs go
+# to a scratch dir so the checked-in corpus stays clean (kept, with any
+# crash artifact, when the fuzzer fails).
+fuzz_one() {
+  local target=$1 bin=$2 seconds=$3 name corpus scratch
+  name=${target##*:}
+  corpus=tests/fuzz/corpus/$name
+  [[ -d $corpus ]] || corpus=""  # Run without a seed corpus.
+  scratch=$(mktemp -d)
+  echo "=== fuzzing $target for ${seconds}s (corpus: ${corpus:-none})"
+  if ! "$bin" -max_total_time="$seconds" -artifact_prefix="$scratch/" \
+      -print_final_stats=1 "$scratch" ${corpus:+"$corpus"}; then
+    echo "dev.sh fuzz: $target FAILED; artifacts in $scratch" >&2
+    return 1
+  fi
+  rm -rf "$scratch"
+}
+
+# Runs each fuzzer under $FUZZ_SCOPE for $FUZZ_SECONDS, $FUZZ_JOBS of them
+# at a time (default 1: one after the other, output as it comes). With
+# more, each writes to its own log, printed whole when it fails and as its
+# final stats when it passes. Give each a core of its own (FUZZ_JOBS <=
+# nproc) for the same fuzzing per target as a run one at a time.
 fuzz() {
   local seconds=${FUZZ_SECONDS:-30} scope=${FUZZ_SCOPE:-//tests/fuzz/...}
-  local targets target name pkg corpus bin bindir status=0
+  local jobs=${FUZZ_JOBS:-1} targets target pkg bindir status=0 logs rc
+  [[ $jobs =~ ^[1-9][0-9]*$ ]] || { echo "dev.sh fuzz: FUZZ_JOBS=$jobs is not a count" >&2; return 2; }
   targets=$(bazel query --noshow_progress "attr(tags, fuzzer, $scope)" 2>/dev/null || true)
   if [[ -z $targets ]]; then
     echo "dev.sh fuzz: no fuzzer targets under //tests/fuzz; nothing to do."
@@ -89,23 +115,35 @@ fuzz() {
   # shellcheck disable=SC2086
   bazel build --config=fuzz $targets
   bindir=$(bazel info --config=fuzz bazel-bin 2>/dev/null)
+  if [[ $jobs -eq 1 ]]; then
+    for target in $targets; do
+      pkg=${target#//}; pkg=${pkg%%:*}
+      fuzz_one "$target" "$bindir/$pkg/${target##*:}" "$seconds" || status=1
+    done
+    return $status
+  fi
+  logs=$(mktemp -d)
+  echo "=== fuzzing $(wc -w <<<"$targets") targets for ${seconds}s each, $jobs at a time"
   for target in $targets; do
-    name=${target##*:}
+    while [[ $(jobs -rp | wc -l) -ge $jobs ]]; do wait -n || true; done
     pkg=${target#//}; pkg=${pkg%%:*}
-    corpus=tests/fuzz/corpus/$name
-    [[ -d $corpus ]] || corpus=""  # Run without a seed corpus.
-    bin=$bindir/$pkg/$name
-    echo "=== fuzzing $target for ${seconds}s (corpus: ${corpus:-none})"
-    # New inputs go to a scratch dir so the checked-in corpus stays clean.
-    local scratch; scratch=$(mktemp -d)
-    if ! "$bin" -max_total_time="$seconds" -artifact_prefix="$scratch/" \
-        -print_final_stats=1 "$scratch" ${corpus:+"$corpus"}; then
-      echo "dev.sh fuzz: $target FAILED; artifacts in $scratch" >&2
-      status=1
+    ( rc=0
+      fuzz_one "$target" "$bindir/$pkg/${target##*:}" "$seconds" \
+        >"$logs/${target##*:}.log" 2>&1 || rc=$?
+      echo "$rc" >"$logs/${target##*:}.rc" ) &
+  done
+  wait
+  for target in $targets; do
+    rc=$(cat "$logs/${target##*:}.rc" 2>/dev/null || echo "no exit status")
+    if [[ $rc == 0 ]]; then
+      grep -E '^(=== fuzzing|Done [0-9]+ runs|stat::)' "$logs/${target##*:}.log"
     else
-      rm -rf "$scratch"
+      echo "---------------- $target FAILED ($rc): its whole output ----------------"
+      cat "$logs/${target##*:}.log"
+      status=1
     fi
   done
+  rm -rf "$logs"
   return $status
 }
 
