@@ -329,9 +329,14 @@ void LogIndex::GrowTo(uint32_t bits) {
   CurrentBits(&old_bits);
   const size_t table = TableAt(bits);
   const size_t mask = (size_t{1} << bits) - 1;
-  // A writer that died growing may have left part of a table here; no
-  // reader has seen it (it was never published).
-  std::memset(area_ + table, 0, log::kSlotSize << bits);
+  // A writer that died growing may have left part of a table here (no
+  // reader has seen it: it was never published); otherwise its pages are
+  // as reserved, zero, and stay untouched until filled.
+  std::atomic<uint32_t>& filled = Word32(log::kFilledBitsOffset);
+  if (filled.load(std::memory_order_relaxed) >= bits) {
+    std::memset(area_ + table, 0, log::kSlotSize << bits);
+  }
+  filled.store(bits, std::memory_order_relaxed);
   const size_t old = TableAt(old_bits);
   const size_t old_buckets = size_t{1} << old_bits;
   for (size_t i = 0; i < old_buckets; i++) {

@@ -25,6 +25,9 @@
 //                           committed records (the head's offset, and how
 //                           many records lie below it); stored after the
 //                           head, so it may lag the head by a record
+//     filled_bits  fixed32  the largest table whose filling began (writer
+//                           only; tables above it were never written, so
+//                           their pages are still zero)
 //     (zero padding to 128)
 //     nodes        node_capacity x 16 bytes, one per entry added, written
 //                  once: what the bucket held before the entry came
@@ -74,6 +77,7 @@ inline constexpr size_t kKeysOffset = 68;
 inline constexpr size_t kNodesUsedOffset = 72;
 inline constexpr size_t kCommittedOffset = 76;
 inline constexpr size_t kProgressOffset = 80;
+inline constexpr size_t kFilledBitsOffset = 88;
 inline constexpr size_t kNodeSize = 16;
 inline constexpr size_t kSlotSize = 16;  // A bucket.
 inline constexpr uint32_t kNoEntry = 0xFFFFFFFF;
