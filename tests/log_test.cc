@@ -142,7 +142,7 @@ TEST_F(LogTest, DamagedHeader) {
 // A header whose checksum is right but whose shape is impossible, or does
 // not match the file, is refused before anything past it is read.
 TEST_F(LogTest, HeaderShapeIsChecked) {
-  const auto damaged = [this](const Header& h, size_t size) {
+  const auto damaged = [](const Header& h, size_t size) {
     std::string copy(size, '\0');
     EncodeHeader(&copy[0], h);
     Header parsed;
