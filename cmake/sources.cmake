@@ -47,6 +47,7 @@ set(ULTRADICT_FORMAT_SOURCES
   db/log_index_format.h
   db/log_index.cc
   db/log_index.h
+  db/log_index_format.h
   db/log_reader.cc
   db/log_reader.h
   db/log_writer.cc
@@ -186,6 +187,8 @@ set(ULTRADICT_EXAMPLE_SH_TESTS
 set(ULTRADICT_TESTUTIL_SOURCES
   tests/generation_testutil.cc
   tests/generation_testutil.h
+  tests/log_index_testutil.cc
+  tests/log_index_testutil.h
   tests/subprocess.cc
   tests/subprocess.h
   tests/testutil.cc
@@ -206,9 +209,11 @@ set(ULTRADICT_GTEST_MAIN_TESTS
   tests/filename_test.cc
   tests/fork_test.cc
   tests/generation_test.cc
+  tests/index_corruption_test.cc
   tests/issue17_security_test.cc
   tests/issue17_test.cc
   tests/log_index_test.cc
+  tests/log_index_threads_test.cc
   tests/log_test.cc
   tests/port_mutex_test.cc
   tests/replica_guard_test.cc
@@ -226,11 +231,13 @@ set(ULTRADICT_GTEST_MAIN_TESTS
 # cc_test targets with their own main() (they re-exec themselves as child
 # processes).
 set(ULTRADICT_OWN_MAIN_TESTS
+  tests/index_multiprocess_test.cc
   tests/multiprocess_test.cc
 )
 # Links the fault-point variant of the engine.
 set(ULTRADICT_FAULT_POINT_TESTS
   tests/crash_test.cc
+  tests/index_crash_test.cc
 )
 
 # //tests/cli: shell tests of the `ultradict` binary.
@@ -269,6 +276,7 @@ set(ULTRADICT_REPLICATION_SH_TEST_LIB
 # //tests/fuzz: each fuzzer's .cc runs its corpus through regression_main.cc
 # (the libFuzzer binaries themselves are Bazel-only: --config=fuzz).
 set(ULTRADICT_FUZZ_REGRESSION_TESTS
+  tests/fuzz/log_index_fuzzer.cc
   tests/fuzz/log_reader_fuzzer.cc
   tests/fuzz/snapshot_reader_fuzzer.cc
   tests/fuzz/write_batch_fuzzer.cc

@@ -155,17 +155,23 @@ TEST(CompactionTest, CollectLogChangesInOrderAndIndexChangesLatest) {
   first.Put("k", "1");
   first.Put("j", "2");
   GenerationFixture::Append(g.get(), first, &end);
+  const uint32_t first_end = end;
   WriteBatch second;
   second.Delete("k");
   GenerationFixture::Append(g.get(), second, &end);
-  ASSERT_THAT(g->ApplyRecords(end, [] {}), IsOk());
+  bool fits = false;
+  ASSERT_THAT(g->IndexRecords(0, end, &fits, [] {}), IsOk());
+  ASSERT_TRUE(fits);
+  uint32_t progress, records;
+  g->index.Progress(&progress, &records);
+  ASSERT_EQ(progress, end);
+  ASSERT_EQ(records, 2u);
 
   std::vector<Change> from_log;
   std::deque<std::string> buffers;
   int ticks = 0;
   ASSERT_THAT(CollectLogChanges(
-                  *g, end, g->applied_records, &buffers, [&ticks] { ticks++; },
-                  &from_log),
+                  *g, end, records, &buffers, [&ticks] { ticks++; }, &from_log),
               IsOk());
   ASSERT_EQ(from_log.size(), 3u);
   EXPECT_EQ(from_log[0].key, "k");
@@ -176,12 +182,20 @@ TEST(CompactionTest, CollectLogChangesInOrderAndIndexChangesLatest) {
   EXPECT_EQ(ticks, 2);
 
   std::vector<Change> from_index;
-  ASSERT_THAT(CollectIndexChanges(*g, &from_index), IsOk());
+  ASSERT_THAT(CollectIndexChanges(*g, end, &buffers, &from_index), IsOk());
   ASSERT_EQ(from_index.size(), 2u);
   SortChanges(&from_index);
   EXPECT_EQ(from_index[0].key, "j");
   EXPECT_EQ(from_index[1].key, "k");
   EXPECT_TRUE(from_index[1].value.deleted);
+  // At an older head: the versions below it.
+  std::vector<Change> older;
+  ASSERT_THAT(CollectIndexChanges(*g, first_end, &buffers, &older), IsOk());
+  ASSERT_EQ(older.size(), 2u);
+  SortChanges(&older);
+  EXPECT_EQ(older[1].key, "k");
+  EXPECT_FALSE(older[1].value.deleted);
+  EXPECT_EQ(older[1].value.value, "1");
 }
 
 TEST(CompactionTest, NextLogCapacityRule) {
@@ -193,13 +207,17 @@ TEST(CompactionTest, NextLogCapacityRule) {
       const size_t got = NextLogCapacity(initial, snap, carried);
       const size_t want_records =
           std::max(initial, snap_factor * snap) + carry_factor * carried;
-      EXPECT_GE(got, want_records + log::kHeaderSize) << snap << " " << carried;
-      EXPECT_LT(got, want_records + log::kHeaderSize + 4096);
+      // Bytes of records, in whole pages.
+      EXPECT_GE(got, want_records) << snap << " " << carried;
+      EXPECT_LT(got, want_records + 4096);
       EXPECT_EQ(got % 4096, 0u);
     }
   }
-  // Never more than a log can address.
-  EXPECT_EQ(NextLogCapacity(initial, log::kMaxSize, 0), log::kMaxSize);
+  // Never more than the index can locate.
+  EXPECT_EQ(NextLogCapacity(initial, log::kMaxRecordBytes, 0),
+            log::kMaxRecordBytes);
+  EXPECT_EQ(NextLogCapacity(initial, 0, log::kMaxRecordBytes),
+            log::kMaxRecordBytes);
 }
 
 TEST(CompactionTest, PrepareGenerationCarriesAndSizes) {
@@ -210,7 +228,8 @@ TEST(CompactionTest, PrepareGenerationCarriesAndSizes) {
   WriteBatch batch;
   batch.Put("b", "2");
   GenerationFixture::Append(g.get(), batch, &end);
-  ASSERT_THAT(g->ApplyRecords(end, [] {}), IsOk());
+  bool fits = false;
+  ASSERT_THAT(g->IndexRecords(0, end, &fits, [] {}), IsOk());
   std::vector<Change> changes;
   port::Segment snap;
   uint64_t count = 0;
@@ -227,13 +246,22 @@ TEST(CompactionTest, PrepareGenerationCarriesAndSizes) {
                   /*base_sequence=*/41, [] {}, &next),
               IsOk());
   EXPECT_EQ(next->log_header.base_sequence, 41u);
-  EXPECT_EQ(next->log_segment.size(),
+  EXPECT_EQ(next->log_header.record_capacity,
             NextLogCapacity(files.initial_log_size, snap_size, end));
-  EXPECT_EQ(next->applied, end);
+  EXPECT_EQ(next->log_segment.size(), log::FileSize(next->log_header));
+  // Its index has room for what it carries (at least twice) and more.
+  EXPECT_GE(next->index.node_capacity(), 2u);
+  uint32_t progress, records;
+  next->index.Progress(&progress, &records);
+  EXPECT_EQ(progress, end);
+  EXPECT_EQ(records, 1u);
   std::string scratch;
   std::string_view value;
-  ASSERT_THAT(next->Lookup("b", &scratch, &value), IsOk());
+  ASSERT_THAT(next->Lookup("b", &scratch, &value, end), IsOk());
   EXPECT_EQ(value, "2");
+  EXPECT_TRUE(absl::IsNotFound(next->Lookup("b", &scratch, &value, 0)));
+  ASSERT_THAT(next->Lookup("a", &scratch, &value, 0), IsOk());
+  EXPECT_EQ(value, "1");
 }
 
 }  // namespace

@@ -1,243 +1,527 @@
-// log_index_test.cc: LogIndex against a std::map model: entries in the
-// area and to the side, overwrites, deletes, growth, keys whose 32-bit
-// hashes collide, and entries that no longer decode.
+// log_index_test.cc: the shared LogIndex (log_index.h) over a real
+// in-memory log, against a model of every version of every key: puts,
+// overwrites and deletes seen from every older head, growth through
+// several tables, keys whose tags collide, compressed records, repair
+// after a writer died, and damaged index bytes (never a crash, a hang or
+// another key's value). Damage inside live dictionaries is in
+// index_corruption_test.cc.
 
 #include "db/log_index.h"
 
-#include <map>
-#include <optional>
+#include <cstring>
 #include <random>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "db/log_format.h"
+#include "db/log_index_format.h"
 #include "db/write_batch_internal.h"
 #include "gtest/gtest.h"
+#include "tests/log_index_testutil.h"
 #include "ultradict/write_batch.h"
+#include "util/checksum.h"
+#include "util/coding.h"
 
 namespace ultradict {
 namespace {
 
-using Entry = LogIndex::Entry;
+using testing::IndexedLog;
+using Found = LogIndex::Found;
 
-// Encoded batches: an "area" (standing for the mapped log) and a side
-// buffer (standing for decompressed records), each decoded in place.
-class LogIndexTest : public ::testing::Test {
- protected:
-  // Appends batch to *buffer and inserts its entries, in order.
-  void Add(const WriteBatch& batch, std::string* buffer) {
-    const std::string_view rep = WriteBatchInternal::Contents(batch);
-    ASSERT_LE(buffer->size() + rep.size(), buffer->capacity());  // No moves.
-    const size_t at = buffer->size();
-    buffer->append(rep.data(), rep.size());
-    const std::string_view copy(buffer->data() + at, rep.size());
-    ASSERT_TRUE(WriteBatchInternal::ForEachEntry(copy, [&](const Entry& e) {
-                  index_.Insert(LogIndex::MakeKey(e.key), e,
-                                copy.data() + copy.size());
-                  model_[std::string(e.key)] =
-                      e.deleted ? std::optional<std::string>()
-                                : std::optional<std::string>(e.value);
-                }).ok());
-    if (buffer == &area_) index_.SetLimit(area_.size());  // Now indexed.
+// Every key of the model, and a key never written, as of `end`; then
+// ForEachLatest at end against the model.
+void CheckAt(const IndexedLog& log, uint32_t end) {
+  for (const auto& [key, unused] : log.versions()) {
+    std::optional<std::string> value;
+    uint32_t damaged_at = 0;
+    const Found found = log.Find(key, end, &value, &damaged_at);
+    const auto expected = log.ExpectedAt(key, end);
+    if (!expected.has_value()) {
+      EXPECT_EQ(found, Found::kNo) << key << " at " << end;
+      continue;
+    }
+    ASSERT_EQ(found, Found::kYes) << key << " at " << end;
+    EXPECT_EQ(value, expected->value) << key << " at " << end;
   }
+  std::optional<std::string> value;
+  uint32_t damaged_at = 0;
+  EXPECT_EQ(log.Find("never written", end, &value, &damaged_at), Found::kNo);
+  IndexedLog::Model seen;
+  ASSERT_EQ(log.Latest(end, &seen, &damaged_at), Found::kYes);
+  EXPECT_EQ(seen, log.ModelAt(end)) << "ForEachLatest at " << end;
+}
 
-  void CheckAgainstModel() {
-    EXPECT_EQ(index_.size(), model_.size());
-    for (const auto& [key, value] : model_) {
-      Entry e;
-      ASSERT_EQ(index_.Find(key, &e), LogIndex::Found::kYes) << key;
-      EXPECT_EQ(e.key, key);
-      EXPECT_EQ(e.deleted, !value.has_value()) << key;
-      if (value.has_value()) {
-        EXPECT_EQ(e.value, *value) << key;
+void CheckEveryBoundary(const IndexedLog& log, size_t step = 1) {
+  const auto& ends = log.boundaries();
+  for (size_t i = 0; i < ends.size(); i += step) CheckAt(log, ends[i]);
+  CheckAt(log, ends.back());
+}
+
+TEST(LogIndexTest, EmptyIndexFindsNothing) {
+  IndexedLog log(1 << 16, 0);
+  ASSERT_TRUE(log.open_status().ok()) << log.open_status();
+  EXPECT_EQ(log.index().nodes_used(), 0u);
+  EXPECT_EQ(log.index().table_bits(), log::kMinSlotBits);
+  EXPECT_FALSE(log.index().NeedsRepair(0));
+  CheckAt(log, 0);
+  CheckAt(log, 1 << 16);
+}
+
+TEST(LogIndexTest, PutsOverwritesAndDeletesFromEveryHead) {
+  IndexedLog log(1 << 20, 0);
+  ASSERT_TRUE(log.open_status().ok()) << log.open_status();
+  WriteBatch b;
+  b.Put("a", "1");
+  b.Put("b", "1");
+  ASSERT_TRUE(log.Append(b));
+  b.Clear();
+  b.Put("a", "2");
+  b.Delete("b");
+  b.Put("a", "3");  // Twice in one batch: the later one wins.
+  ASSERT_TRUE(log.Append(b));
+  b.Clear();
+  b.Put("b", std::string(300, 'x'));  // A two-byte length.
+  b.Delete("c");                      // A delete of a key never put.
+  ASSERT_TRUE(log.Append(b));
+  CheckEveryBoundary(log);
+  uint32_t offset, records;
+  log.index().Progress(&offset, &records);
+  EXPECT_EQ(offset, log.head());
+  EXPECT_EQ(records, 3u);
+  EXPECT_EQ(log.index().keys(), 3u);
+  EXPECT_EQ(log.index().nodes_used(), 7u);
+  EXPECT_FALSE(log.index().NeedsRepair(log.head()));
+}
+
+TEST(LogIndexTest, RandomChainsSeenFromOlderHeads) {
+  IndexedLog log(1 << 22, 0);
+  ASSERT_TRUE(log.open_status().ok()) << log.open_status();
+  std::mt19937 rng(19);
+  for (int r = 0; r < 300; r++) {
+    WriteBatch b;
+    const int n = 1 + static_cast<int>(rng() % 5);
+    for (int i = 0; i < n; i++) {
+      const std::string key = absl::StrCat("k", rng() % 40);
+      if (rng() % 4 == 0) {
+        b.Delete(key);
+      } else {
+        b.Put(key,
+              absl::StrCat(key, "@", r, ".", i, std::string(rng() % 50, 'v')));
       }
     }
-    size_t seen = 0;
-    EXPECT_TRUE(index_.ForEach([&](const Entry& e) {
-      auto it = model_.find(std::string(e.key));
-      ASSERT_NE(it, model_.end()) << e.key;
-      EXPECT_EQ(e.deleted, !it->second.has_value());
-      seen++;
-    }));
-    EXPECT_EQ(seen, model_.size());
+    ASSERT_TRUE(log.Append(b));
+  }
+  CheckEveryBoundary(log);
+}
+
+TEST(LogIndexTest, GrowsThroughSeveralTablesAndOldTablesStayRight) {
+  constexpr int kKeys = 6000;
+  IndexedLog log(1 << 22, 2 * kKeys);
+  ASSERT_TRUE(log.open_status().ok()) << log.open_status();
+  std::vector<uint32_t> bits_at;  // Table bits after each record.
+  bits_at.push_back(log.index().table_bits());
+  for (int r = 0; r < kKeys / 20; r++) {
+    WriteBatch b;
+    for (int i = 0; i < 20; i++) b.Put(absl::StrCat("g", r * 20 + i), "v1");
+    if (r > 0) b.Put(absl::StrCat("g", (r - 1) * 20), absl::StrCat("v2.", r));
+    ASSERT_TRUE(log.Append(b));
+    bits_at.push_back(log.index().table_bits());
+  }
+  EXPECT_GE(log.index().table_bits(), log::kMinSlotBits + 3);
+  EXPECT_EQ(log.index().keys(), static_cast<uint32_t>(kKeys));
+  CheckEveryBoundary(log, 29);
+  // A reader that loaded an older table_bits (with its head) reads a table
+  // that was complete for its head and never changed since.
+  char* bits_word = log.area() + log::kTableBitsOffset;
+  const uint32_t now = DecodeFixed32(bits_word);
+  const auto& ends = log.boundaries();
+  for (size_t i = 1; i < ends.size(); i++) {
+    if (bits_at[i] == bits_at[i - 1] && i + 1 != ends.size()) continue;
+    EncodeFixed32(bits_word, bits_at[i]);  // Just after it grew.
+    CheckAt(log, ends[i]);
+  }
+  EncodeFixed32(bits_word, now);
+}
+
+// Keys whose 32-bit tags are equal (they share a start slot and look
+// alike to the table): found by brute force.
+std::vector<std::pair<std::string, std::string>> CollidingPairs(size_t n) {
+  std::unordered_map<uint32_t, std::string> seen;
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (int i = 0; pairs.size() < n; i++) {
+    std::string key = absl::StrCat("c", i);
+    const uint32_t tag = testing::IndexTag(Hash64(key));
+    auto [it, fresh] = seen.emplace(tag, key);
+    if (!fresh) pairs.emplace_back(it->second, std::move(key));
+  }
+  return pairs;
+}
+
+TEST(LogIndexTest, KeysWithTheSameTag) {
+  const auto pairs = CollidingPairs(3);
+  IndexedLog log(1 << 20, 0);
+  ASSERT_TRUE(log.open_status().ok()) << log.open_status();
+  for (const auto& [a, b] : pairs) {
+    ASSERT_EQ(testing::IndexTag(Hash64(a)), testing::IndexTag(Hash64(b)));
+    ASSERT_NE(a, b);
+    WriteBatch w;
+    w.Put(a, "a1");
+    ASSERT_TRUE(log.Append(w));
+    w.Clear();
+    w.Put(b, "b1");
+    ASSERT_TRUE(log.Append(w));
+    w.Clear();
+    w.Put(a, "a2");
+    w.Delete(b);
+    ASSERT_TRUE(log.Append(w));
+    w.Clear();
+    w.Put(b, "b2");
+    ASSERT_TRUE(log.Append(w));
+  }
+  CheckEveryBoundary(log);
+  EXPECT_EQ(log.index().keys(), 2 * pairs.size());
+}
+
+TEST(LogIndexTest, CompressedRecordsByOrdinal) {
+  IndexedLog log(1 << 22, 0);
+  ASSERT_TRUE(log.open_status().ok()) << log.open_status();
+  int compressed = 0;
+  for (int r = 0; r < 60; r++) {
+    WriteBatch b;
+    for (int i = 0; i < 8; i++) {
+      const std::string key = absl::StrCat("z", (r * 3 + i) % 50);
+      if ((r + i) % 9 == 0) {
+        b.Delete(key);
+      } else {
+        b.Put(key, absl::StrCat(key, ".", r, std::string(200, 'a' + i)));
+      }
+    }
+    const uint32_t at = log.head();
+    ASSERT_TRUE(log.Append(b, /*compress=*/r % 3 != 2));
+    const uint8_t type =
+        static_cast<uint8_t>(log.records()[at + log::kRecordHeaderSize - 1]);
+    compressed += (type & log::kCompressedFlag) != 0;
+  }
+  EXPECT_GE(compressed, 30);
+  CheckEveryBoundary(log);
+}
+
+// A writer died after adding entries (of existing keys, new keys, and
+// enough new keys to grow the table) but before publishing its record.
+TEST(LogIndexTest, RepairUndoesWhatADeadWriterAdded) {
+  IndexedLog log(1 << 22, 0);
+  ASSERT_TRUE(log.open_status().ok()) << log.open_status();
+  for (int r = 0; r < 10; r++) {
+    WriteBatch b;
+    for (int i = 0; i < 30; i++) b.Put(absl::StrCat("r", i), absl::StrCat(r));
+    ASSERT_TRUE(log.Append(b));
+  }
+  const uint32_t head = log.head();
+  const uint32_t keys = log.index().keys();
+  const uint32_t bits = log.index().table_bits();
+  EXPECT_FALSE(log.index().NeedsRepair(head));
+  WriteBatch dead;
+  for (int i = 0; i < 30; i++) dead.Put(absl::StrCat("r", i), "dead");
+  for (int i = 0; i < 600; i++) dead.Put(absl::StrCat("new", i), "dead");
+  dead.Delete("r3");
+  ASSERT_TRUE(log.AppendUnpublished(dead, 631));
+  EXPECT_GT(log.index().table_bits(), bits);  // The dead batch grew it.
+  // Readers at the head skip the unpublished entries.
+  CheckAt(log, head);
+  EXPECT_TRUE(log.index().NeedsRepair(head));
+  EXPECT_TRUE(log.index().Repair(head));
+  EXPECT_EQ(log.index().keys(), keys);
+  CheckAt(log, head);
+  // Past the head, nothing of the dead batch is found any more.
+  for (int i = 0; i < 600; i += 37) {
+    std::optional<std::string> value;
+    uint32_t damaged_at;
+    EXPECT_EQ(
+        log.Find(absl::StrCat("new", i), head + (1 << 20), &value, &damaged_at),
+        Found::kNo);
+  }
+  EXPECT_FALSE(log.index().Repair(head));  // Nothing left to undo.
+  // The next writer overwrites the dead record's bytes and goes on.
+  WriteBatch next;
+  next.Put("r1", "after");
+  next.Put("new5", "after");
+  ASSERT_TRUE(log.Append(next));
+  EXPECT_FALSE(log.index().NeedsRepair(log.head()));
+  CheckEveryBoundary(log);
+}
+
+// A writer died after publishing the head but before the progress.
+TEST(LogIndexTest, LaggingProgressNeedsRepair) {
+  IndexedLog log(1 << 20, 0);
+  ASSERT_TRUE(log.open_status().ok()) << log.open_status();
+  WriteBatch b;
+  b.Put("p", "1");
+  ASSERT_TRUE(log.Append(b));
+  const uint32_t first = log.head();
+  ASSERT_TRUE(log.Append(b));
+  log.index().Publish(first, 1);  // As if the second was not counted.
+  EXPECT_TRUE(log.index().NeedsRepair(log.head()));
+  EXPECT_FALSE(log.index().Repair(log.head()));  // Its nodes are published.
+  CheckEveryBoundary(log);
+}
+
+TEST(LogIndexTest, OpenChecksShapeSizeAndMagic) {
+  IndexedLog log(1 << 16, 0);
+  ASSERT_TRUE(log.open_status().ok()) << log.open_status();
+  LogIndex other;
+  LogIndex::Shape shape = log.shape();
+  EXPECT_TRUE(absl::IsDataLoss(other.Open(log.area(), log.area_size() - 8,
+                                          log.records(), 1 << 16, shape, "x")));
+  shape.max_bits = log::kMaxSlotBits + 1;
+  EXPECT_TRUE(absl::IsDataLoss(other.Open(log.area(), log.area_size(),
+                                          log.records(), 1 << 16, shape, "x")));
+  shape = log.shape();
+  shape.first_bits = shape.max_bits + 1;
+  EXPECT_TRUE(absl::IsDataLoss(other.Open(log.area(), log.area_size(),
+                                          log.records(), 1 << 16, shape, "x")));
+  log.area()[3] ^= 1;
+  const absl::Status s = other.Open(log.area(), log.area_size(), log.records(),
+                                    1 << 16, log.shape(), "x.9.log");
+  EXPECT_TRUE(absl::IsDataLoss(s));
+  EXPECT_NE(s.message().find("x.9.log"), std::string_view::npos) << s;
+}
+
+// --- Damaged index bytes: kDamaged with an offset, or (where the damage
+// cannot be told from data) an answer that is still this key's entry;
+// never another key's value, a crash, an overread or a hang. ---
+
+class DamagedIndexTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(log_.open_status().ok()) << log_.open_status();
+    for (int r = 0; r < 4; r++) {
+      WriteBatch b;
+      for (int i = 0; i < 20; i++) {
+        b.Put(absl::StrCat("d", i), absl::StrCat("v", r, std::string(i, 'p')));
+      }
+      ASSERT_TRUE(log_.Append(b, /*compress=*/r == 2));
+    }
+    WriteBatch garbage;  // Bytes that decode as no entry (tag 0x7f).
+    garbage.Put("garbage", std::string(64, '\x7f'));
+    ASSERT_TRUE(log_.Append(garbage));
+    garbage_at_ = log_.head() - 40;
+    pristine_.assign(log_.area(), log_.area() + log_.area_size());
+  }
+  void Restore() {
+    std::memcpy(log_.area(), pristine_.data(), pristine_.size());
+  }
+  // Node numbers (0-based) of key's entries, oldest first.
+  std::vector<uint32_t> NodesOf(const std::string& key) {
+    std::vector<uint32_t> nodes;
+    const uint32_t tag = testing::IndexTag(Hash64(key));
+    for (uint32_t i = 0; i < log_.index().nodes_used(); i++) {
+      if (DecodeFixed32(log_.area() + IndexedLog::NodeOffset(i) + 8) == tag) {
+        nodes.push_back(i);
+      }
+    }
+    return nodes;
+  }
+  void SetNodeWord(uint32_t node, size_t word, uint32_t value) {
+    EncodeFixed32(log_.area() + IndexedLog::NodeOffset(node) + 4 * word, value);
+  }
+  bool InIndexArea(uint32_t file_offset) const {
+    return file_offset >= log_.area_file_offset() &&
+           file_offset < log_.area_file_offset() + log_.area_size();
+  }
+  // Find and ForEachLatest for every key at every end: a key's own
+  // versions only, or damage at an offset inside the log.
+  void CheckNeverWrong() {
+    for (uint32_t end : log_.boundaries()) {
+      for (const auto& [key, versions] : log_.versions()) {
+        std::optional<std::string> value;
+        uint32_t damaged_at = 0;
+        const Found found = log_.Find(key, end, &value, &damaged_at);
+        if (found == Found::kDamaged) {
+          EXPECT_TRUE(InIndexArea(damaged_at) ||
+                      damaged_at < log::kHeaderSize + log_.head())
+              << damaged_at;
+        } else if (found == Found::kYes) {
+          bool known = false;
+          for (const auto& v : versions) known |= v.value == value;
+          EXPECT_TRUE(known) << key << " has a value it never had";
+        }
+      }
+      IndexedLog::Model seen;
+      uint32_t damaged_at = 0;
+      if (log_.Latest(end, &seen, &damaged_at) == Found::kYes) {
+        for (const auto& [key, value] : seen) {
+          ASSERT_EQ(log_.versions().count(key), 1u) << key;
+        }
+      }
+    }
   }
 
-  std::string area_ = [] {
-    std::string s;
-    s.reserve(64 << 20);
-    return s;
-  }();
-  std::string side_ = [] {
-    std::string s;
-    s.reserve(16 << 20);
-    return s;
-  }();
-  LogIndex index_;
-  std::map<std::string, std::optional<std::string>> model_;
+  IndexedLog log_{1 << 20, 0};
+  uint32_t garbage_at_ = 0;
+  std::vector<char> pristine_;
 };
 
-TEST_F(LogIndexTest, PutsOverwritesAndDeletesInAreaAndSide) {
-  index_.SetArea(area_.data(), area_.capacity());
-  WriteBatch a;
-  a.Put("apple", "1");
-  a.Put("pear", "2");
-  a.Delete("plum");
-  Add(a, &area_);
-  WriteBatch b;  // Decompressed: outside the area.
-  b.Put("apple", "3");
-  b.Delete("pear");
-  b.Put("", "empty key");
-  Add(b, &side_);
-  WriteBatch c;
-  c.Put("plum", std::string(1000, 'p'));
-  Add(c, &area_);
-  CheckAgainstModel();
-  Entry e;
-  EXPECT_EQ(index_.Find("quince", &e), LogIndex::Found::kNo);
-  EXPECT_EQ(index_.Find("appl", &e), LogIndex::Found::kNo);
-  EXPECT_EQ(index_.Find(std::string_view("apple\0", 6), &e), LogIndex::Found::kNo);
-}
-
-TEST_F(LogIndexTest, ManyKeysGrowAndCollide) {
-  // 300,000 keys: about 10 pairs share a 32-bit hash (birthday bound), so
-  // lookups must tell them apart by the key. Rewrites of a third of them
-  // and deletes of another third, with growth of the table in between.
-  index_.SetArea(area_.data(), area_.capacity());
-  std::mt19937_64 rng(7);
-  std::vector<std::string> keys;
-  for (int i = 0; i < 300000; i++) keys.push_back("key" + std::to_string(rng()));
-  std::map<uint32_t, int> hashes;
-  for (const std::string& k : keys) hashes[LogIndex::MakeKey(k).hash]++;
-  EXPECT_LT(hashes.size(), keys.size()) << "no colliding hashes: a weak test";
-  for (size_t i = 0; i < keys.size(); i += 100) {
-    WriteBatch batch;
-    for (size_t j = i; j < i + 100 && j < keys.size(); j++) {
-      batch.Put(keys[j], std::to_string(j));
+TEST_F(DamagedIndexTest, SlotsPointingPastTheNodes) {
+  const uint32_t bits = log_.index().table_bits();
+  for (uint32_t ref : {log_.index().nodes_used() + 3, 0xFFFFFFFFu}) {
+    Restore();
+    for (size_t i = 0; i < (size_t{1} << bits); i++) {
+      char* slot = log_.area() + log_.SlotOffset(bits, i);
+      if (DecodeFixed64(slot) != 0) EncodeFixed32(slot, ref);  // Low half.
     }
-    Add(batch, &area_);
-  }
-  for (size_t i = 0; i < keys.size(); i += 3) {
-    WriteBatch batch;
-    batch.Put(keys[i], "again");
-    if (i + 1 < keys.size()) batch.Delete(keys[i + 1]);
-    Add(batch, i % 2 == 0 ? &area_ : &side_);
-  }
-  CheckAgainstModel();
-  EXPECT_GT(index_.MemoryUsage(), index_.size() * 8);
-  EXPECT_LT(index_.MemoryUsage(), index_.size() * 40);
-}
-
-TEST_F(LogIndexTest, ReserveKeepsEntries) {
-  index_.SetArea(area_.data(), area_.capacity());
-  WriteBatch batch;
-  for (int i = 0; i < 1000; i++) batch.Put("k" + std::to_string(i), "v");
-  Add(batch, &area_);
-  index_.reserve(1 << 16);
-  EXPECT_GE(index_.bucket_count(), size_t{1} << 16);
-  CheckAgainstModel();
-}
-
-TEST_F(LogIndexTest, EntriesThatStopDecodingAreDamagedNotGuessed) {
-  // The log lives in shared memory: if another process scribbles on an
-  // indexed entry, lookups and iteration report it (never a made-up
-  // delete, never bytes past what was indexed), and other keys still work.
-  index_.SetArea(area_.data(), area_.capacity());
-  WriteBatch batch;
-  batch.Put("key", "value");
-  Add(batch, &area_);
-  WriteBatch other;
-  other.Put("other", "fine");
-  Add(other, &area_);
-  const size_t tag = 5;  // After WriteBatch's padded 5-byte count.
-  const size_t key_size = tag + 1, value_size = key_size + 1 + 3;
-  ASSERT_EQ(area_[tag], 1);
-  ASSERT_EQ(area_[key_size], 3);
-  ASSERT_EQ(area_[value_size], 5);
-  const std::string intact = area_;
-  auto expect_damaged = [&](const char* what) {
-    Entry e;
-    EXPECT_EQ(index_.Find("key", &e), LogIndex::Found::kDamaged) << what;
-    size_t seen = 0;
-    EXPECT_FALSE(index_.ForEach([&](const Entry& x) {
-      EXPECT_EQ(x.key, "other") << what;
-      seen++;
-    })) << what;
-    EXPECT_EQ(seen, 1u) << what;
-    EXPECT_EQ(index_.Find("other", &e), LogIndex::Found::kYes) << what;
-    EXPECT_EQ(e.value, "fine");
-    area_.replace(0, intact.size(), intact);
-  };
-  area_[tag] = 0x7f;
-  expect_damaged("unknown tag");
-  area_[key_size] = 0x7f;  // 127 bytes of key: past the indexed bytes.
-  expect_damaged("key past the end");
-  area_[value_size] = static_cast<char>(0xff);  // A value length running
-  area_[value_size + 1] = static_cast<char>(0xff);  // past what was
-  area_[value_size + 2] = 0x03;                     // indexed.
-  expect_damaged("value past the end");
-  Entry e;
-  ASSERT_EQ(index_.Find("key", &e), LogIndex::Found::kYes);
-  EXPECT_EQ(e.value, "value");
-}
-
-TEST_F(LogIndexTest, AreaSmallerThanTheLogSendsTheRestToTheSide) {
-  // Offsets are 31-bit: a log made larger than 2 GiB by an older build is
-  // indexed by offset up to there and through the side table beyond.
-  index_.SetArea(area_.data(), 40);
-  WriteBatch first, second;
-  first.Put("a", "1");
-  second.Put("b", std::string(100, 'b'));  // Ends past byte 40.
-  Add(first, &area_);
-  Add(second, &area_);
-  index_.SetLimit(area_.size());
-  CheckAgainstModel();
-  EXPECT_GE(index_.MemoryUsage(), sizeof(std::string_view));
-}
-
-TEST(LogIndexNoArea, EverythingToTheSide) {
-  LogIndex index;  // No area set: every entry is located through the side.
-  WriteBatch batch;
-  batch.Put("a", "1");
-  batch.Delete("b");
-  const std::string rep(WriteBatchInternal::Contents(batch));
-  ASSERT_TRUE(WriteBatchInternal::ForEachEntry(rep, [&](const Entry& e) {
-                index.Insert(LogIndex::MakeKey(e.key), e, rep.data() + rep.size());
-              }).ok());
-  Entry e;
-  ASSERT_EQ(index.Find("a", &e), LogIndex::Found::kYes);
-  EXPECT_EQ(e.value, "1");
-  ASSERT_EQ(index.Find("b", &e), LogIndex::Found::kYes);
-  EXPECT_TRUE(e.deleted);
-}
-
-TEST(WriteBatchEntries, DecodeEntryFromItsStart) {
-  WriteBatch batch;
-  batch.Put("k", std::string(300, 'v'));  // A two-byte length.
-  batch.Delete("gone");
-  const std::string rep(WriteBatchInternal::Contents(batch));
-  std::vector<Entry> entries;
-  ASSERT_TRUE(WriteBatchInternal::ForEachEntry(rep, [&](const Entry& e) {
-                entries.push_back(e);
-              }).ok());
-  ASSERT_EQ(entries.size(), 2u);
-  for (const Entry& e : entries) {
-    std::string_view rest(e.start, rep.data() + rep.size() - e.start);
-    Entry again;
-    ASSERT_TRUE(WriteBatchInternal::DecodeEntry(&rest, &again));
-    EXPECT_EQ(again.key, e.key);
-    EXPECT_EQ(again.value, e.value);
-    EXPECT_EQ(again.deleted, e.deleted);
-  }
-  // Truncated anywhere inside an entry: false, input untouched.
-  for (size_t n = 0; n < rep.size() - 5; n++) {
-    std::string_view cut(entries[0].start, n);
-    const std::string_view before = cut;
-    Entry e;
-    if (!WriteBatchInternal::DecodeEntry(&cut, &e)) {
-      EXPECT_EQ(cut, before);
+    for (const auto& [key, unused] : log_.versions()) {
+      std::optional<std::string> value;
+      uint32_t damaged_at = 0;
+      ASSERT_EQ(log_.Find(key, log_.head(), &value, &damaged_at),
+                Found::kDamaged)
+          << key;
+      const size_t table = log_.area_file_offset() + log_.SlotOffset(bits, 0);
+      EXPECT_GE(damaged_at, table);
+      EXPECT_LT(damaged_at, table + (log::kSlotSize << bits));
     }
+    IndexedLog::Model seen;
+    uint32_t damaged_at = 0;
+    EXPECT_EQ(log_.Latest(log_.head(), &seen, &damaged_at), Found::kDamaged);
   }
-  EXPECT_TRUE(absl::IsDataLoss(WriteBatchInternal::ForEachEntry(
-      rep.substr(0, rep.size() - 1), [](const Entry&) {})));
+}
+
+TEST_F(DamagedIndexTest, PrevThatDoesNotGoBack) {
+  const std::vector<uint32_t> nodes = NodesOf("d7");
+  ASSERT_EQ(nodes.size(), 4u);
+  const uint32_t newest = nodes.back();
+  for (uint32_t prev : {newest + 1, newest + 2, 0xFFFFFFFFu}) {
+    Restore();
+    SetNodeWord(newest, 1, prev);
+    std::optional<std::string> value;
+    uint32_t damaged_at = 0;
+    // The newest entry is visible: its prev is never read.
+    ASSERT_EQ(log_.Find("d7", log_.head(), &value, &damaged_at), Found::kYes);
+    EXPECT_EQ(value, log_.ExpectedAt("d7", log_.head())->value);
+    // An older head must go back through it.
+    const uint32_t older = log_.boundaries()[2];
+    ASSERT_EQ(log_.Find("d7", older, &value, &damaged_at), Found::kDamaged);
+    EXPECT_TRUE(InIndexArea(damaged_at)) << damaged_at;
+    IndexedLog::Model seen;
+    EXPECT_EQ(log_.Latest(older, &seen, &damaged_at), Found::kDamaged);
+  }
+}
+
+TEST_F(DamagedIndexTest, NodeLocatingBytesThatDoNotDecode) {
+  const uint32_t newest = NodesOf("d3").back();
+  SetNodeWord(newest, 0, garbage_at_);
+  std::optional<std::string> value;
+  uint32_t damaged_at = 0;
+  ASSERT_EQ(log_.Find("d3", log_.head(), &value, &damaged_at), Found::kDamaged);
+  EXPECT_EQ(damaged_at, log::kHeaderSize + garbage_at_);
+  IndexedLog::Model seen;
+  EXPECT_EQ(log_.Latest(log_.head(), &seen, &damaged_at), Found::kDamaged);
+}
+
+// d4's newest node made to locate d5's oldest entry (the tag left d4's).
+void PointAtOtherKey(IndexedLog* log, uint32_t d4, uint32_t d5) {
+  const char* node = log->area() + IndexedLog::NodeOffset(d5);
+  EncodeFixed32(log->area() + IndexedLog::NodeOffset(d4), DecodeFixed32(node));
+  EncodeFixed32(log->area() + IndexedLog::NodeOffset(d4) + 12,
+                DecodeFixed32(node + 12));
+}
+
+TEST_F(DamagedIndexTest, FindNeverReturnsAnotherKeysEntry) {
+  PointAtOtherKey(&log_, NodesOf("d4").back(), NodesOf("d5").front());
+  std::optional<std::string> value;
+  uint32_t damaged_at = 0;
+  EXPECT_NE(log_.Find("d4", log_.head(), &value, &damaged_at), Found::kYes);
+  ASSERT_EQ(log_.Find("d5", log_.head(), &value, &damaged_at), Found::kYes);
+  EXPECT_EQ(value, log_.ExpectedAt("d5", log_.head())->value);
+}
+
+// BUG (issue 19, found by this test; disabled until fixed in db/): a node
+// whose location was damaged to locate another key's entry makes
+// ForEachLatest report that entry (here an OLD value of d5) in place of d4,
+// so d5 is reported twice and d4 not at all. Iterators then show a stale
+// d5 and no d4, and a compaction (CollectIndexChanges) writes that into
+// the next snapshot: silent loss. Fix: in ForEachLatest, return kDamaged
+// (at the slot's offset) unless the tag of Hash64(entry.key) equals the
+// slot's tag, as Find compares the key.
+TEST_F(DamagedIndexTest, DISABLED_ForEachLatestChecksEachEntrysKey) {
+  PointAtOtherKey(&log_, NodesOf("d4").back(), NodesOf("d5").front());
+  IndexedLog::Model seen;
+  uint32_t damaged_at = 0;
+  EXPECT_EQ(log_.Latest(log_.head(), &seen, &damaged_at), Found::kDamaged);
+  EXPECT_TRUE(InIndexArea(damaged_at)) << damaged_at;
+}
+
+// BUG (issue 19, found by this test; disabled until fixed in db/): a
+// node whose location was damaged to lie past the record area is taken
+// for an entry not yet published (at or past the reader's end), so Find
+// follows its prev and returns the key's OLDER value as if it were the
+// newest: a wrong value, though the damage is certain (no entry lies past
+// the record area). Fix: in LogIndex::Visible, report damage when the
+// location (without kCompressedLocation) is >= record_capacity_.
+TEST_F(DamagedIndexTest, DISABLED_LocationPastTheRecordAreaIsDamage) {
+  const uint32_t newest = NodesOf("d6").back();
+  SetNodeWord(newest, 0, (1 << 20) + 100);
+  std::optional<std::string> value;
+  uint32_t damaged_at = 0;
+  const Found found = log_.Find("d6", log_.head(), &value, &damaged_at);
+  EXPECT_EQ(found, Found::kDamaged);
+  if (found == Found::kYes) {
+    EXPECT_EQ(value, log_.ExpectedAt("d6", log_.head())->value) << "stale";
+  }
+}
+
+TEST_F(DamagedIndexTest, CompressedRecordThatNoLongerDecodes) {
+  // Record 2 (of boundaries[2]) is compressed: damage its payload.
+  const uint32_t at = log_.boundaries()[2];
+  ASSERT_NE(static_cast<uint8_t>(log_.records()[at + 8]) & log::kCompressedFlag,
+            0);
+  log_.records()[at + log::kRecordHeaderSize + 5] ^= 0x20;
+  std::optional<std::string> value;
+  uint32_t damaged_at = 0;
+  ASSERT_EQ(log_.Find("d0", log_.boundaries()[3], &value, &damaged_at),
+            Found::kDamaged);
+  EXPECT_EQ(damaged_at, log::kHeaderSize + at);
+  IndexedLog::Model seen;
+  EXPECT_EQ(log_.Latest(log_.boundaries()[3], &seen, &damaged_at),
+            Found::kDamaged);
+  // Heads before it, and entries after it, do not read it.
+  CheckAt(log_, log_.boundaries()[2]);
+  ASSERT_EQ(log_.Find("d0", log_.head(), &value, &damaged_at), Found::kYes);
+}
+
+TEST_F(DamagedIndexTest, TableBitsOutOfRange) {
+  for (uint32_t bits : {1u, log_.shape().max_bits + 1, 0xFFFFFFFFu}) {
+    EncodeFixed32(log_.area() + log::kTableBitsOffset, bits);
+    std::optional<std::string> value;
+    uint32_t damaged_at = 0;
+    ASSERT_EQ(log_.Find("d1", log_.head(), &value, &damaged_at),
+              Found::kDamaged);
+    EXPECT_EQ(damaged_at, log_.area_file_offset() + log::kTableBitsOffset);
+    IndexedLog::Model seen;
+    EXPECT_EQ(log_.Latest(log_.head(), &seen, &damaged_at), Found::kDamaged);
+    bool fits = true;
+    EXPECT_TRUE(absl::IsDataLoss(log_.index().MakeRoom(
+        1, [](size_t, size_t) { return absl::OkStatus(); }, &fits)));
+  }
+}
+
+TEST_F(DamagedIndexTest, RandomBytesFlipped) {
+  std::mt19937 rng(1919);
+  const uint32_t bits = log_.index().table_bits();
+  // The bytes readers use: the header words, the nodes, the table.
+  const size_t nodes_end = IndexedLog::NodeOffset(log_.index().nodes_used());
+  const size_t table = log_.SlotOffset(bits, 0);
+  for (int round = 0; round < 300; round++) {
+    Restore();
+    for (int flips = 1 + static_cast<int>(rng() % 4); flips > 0; flips--) {
+      const size_t r = rng() % (nodes_end + (log::kSlotSize << bits));
+      const size_t at = r < nodes_end ? r : table + (r - nodes_end);
+      log_.area()[at] ^= static_cast<char>(1 + rng() % 255);
+    }
+    CheckNeverWrong();
+    if (HasFatalFailure()) return;
+  }
 }
 
 }  // namespace

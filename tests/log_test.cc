@@ -1,17 +1,19 @@
 // log_test.cc: log writer and reader together, then damaged bytes.
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
 #include "absl/status/status.h"
 #include "db/log_format.h"
+#include "db/log_index_format.h"
 #include "db/log_reader.h"
 #include "db/log_writer.h"
 #include "db/write_batch_internal.h"
 #include "gtest/gtest.h"
+#include "ultradict/write_batch.h"
 #include "util/checksum.h"
 #include "util/coding.h"
-#include "ultradict/write_batch.h"
 
 namespace ultradict {
 namespace log {
@@ -27,9 +29,16 @@ class LogTest : public ::testing::Test {
     AppendRecord(WriteBatchInternal::Contents(a), false, &records_);
     first_size_ = records_.size();
     AppendRecord(WriteBatchInternal::Contents(b), true, &records_);
-    segment_.resize(kHeaderSize);
-    EncodeHeader(&segment_[0], 7, kHeaderSize + records_.size(), 42);
-    segment_ += records_;
+    header_.generation = 7;
+    header_.base_sequence = 42;
+    header_.record_capacity = 8192;
+    header_.node_capacity = 1024;
+    header_.first_slot_bits = kMinSlotBits;
+    header_.max_slot_bits = kMinSlotBits + 1;
+    ASSERT_LE(records_.size(), header_.record_capacity);
+    segment_.assign(FileSize(header_), '\0');
+    EncodeHeader(&segment_[0], header_);
+    segment_.replace(kHeaderSize, records_.size(), records_);
   }
 
   // Reads every record; returns the first error.
@@ -38,7 +47,9 @@ class LogTest : public ::testing::Test {
     absl::Status s = ParseHeader(segment_.data(), segment_.size(), "L", &header);
     if (!s.ok()) return s;
     const char* data = segment_.data() + kHeaderSize;
-    const size_t limit = segment_.size() - kHeaderSize;
+    // The records written (the head's offset), within the record area.
+    const size_t limit =
+        std::min<size_t>(records_.size(), header.record_capacity);
     *count = 0;
     for (size_t offset = 0; offset < limit;) {
       Record record;
@@ -55,6 +66,7 @@ class LogTest : public ::testing::Test {
     return absl::OkStatus();
   }
 
+  Header header_;
   std::string records_;
   std::string segment_;
   size_t first_size_ = 0;
@@ -65,6 +77,16 @@ TEST_F(LogTest, RoundTrip) {
   ASSERT_TRUE(ParseHeader(segment_.data(), segment_.size(), "L", &header).ok());
   EXPECT_EQ(header.generation, 7u);
   EXPECT_EQ(header.base_sequence, 42u);
+  EXPECT_EQ(header.capacity, segment_.size());
+  EXPECT_EQ(header.record_capacity, 8192u);
+  EXPECT_EQ(header.node_capacity, 1024u);
+  EXPECT_EQ(header.first_slot_bits, kMinSlotBits);
+  EXPECT_EQ(header.max_slot_bits, kMinSlotBits + 1);
+  // Records, then the index from the next page, to the end of the file.
+  EXPECT_EQ(segment_.size(),
+            IndexOffset(kHeaderSize, 8192) +
+                IndexSize(1024, kMinSlotBits, kMinSlotBits + 1));
+  EXPECT_EQ(IndexOffset(kHeaderSize, 8192) % 4096, 0u);
   int count = 0;
   ASSERT_TRUE(ReadAll(&count).ok());
   EXPECT_EQ(count, 2);
@@ -106,7 +128,7 @@ TEST_F(LogTest, BadLengthAndTruncatedTail) {
 }
 
 TEST_F(LogTest, DamagedHeader) {
-  for (size_t i : {0, 8, 12, 16, 24, 32, 40}) {
+  for (size_t i : {0, 8, 12, 16, 24, 32, 40, 44, 48, 56, 57, 63}) {
     std::string damaged = segment_;
     damaged[i] ^= 0x40;
     Header header;
@@ -117,27 +139,48 @@ TEST_F(LogTest, DamagedHeader) {
   EXPECT_TRUE(absl::IsDataLoss(ParseHeader(segment_.data(), 10, "L", &header)));
 }
 
-TEST_F(LogTest, LogsSlightlyOverTwoGiBFromOlderBuildsAreRead) {
-  // An older build rounded the largest log up to 2 GiB + 4 KiB; this one
-  // creates at most kMaxSize but must still open those. Only the header's
-  // 64 bytes are read.
-  const uint64_t size = kMaxSize + 4096;
+// A header whose checksum is right but whose shape is impossible, or does
+// not match the file, is refused before anything past it is read.
+TEST_F(LogTest, HeaderShapeIsChecked) {
+  const auto damaged = [](const Header& h, size_t size) {
+    std::string copy(size, '\0');
+    EncodeHeader(&copy[0], h);
+    Header parsed;
+    return ParseHeader(copy.data(), copy.size(), "L", &parsed);
+  };
+  Header h = header_;
+  EXPECT_TRUE(damaged(h, FileSize(h)).ok());
+  EXPECT_TRUE(absl::IsDataLoss(damaged(h, FileSize(h) + 4096)));
+  EXPECT_TRUE(absl::IsDataLoss(damaged(h, FileSize(h) - 8)));
+  h.first_slot_bits = kMinSlotBits - 1;
+  EXPECT_TRUE(absl::IsDataLoss(damaged(h, FileSize(h))));
+  h = header_;
+  h.max_slot_bits = h.first_slot_bits - 1;
+  EXPECT_TRUE(absl::IsDataLoss(damaged(h, FileSize(h))));
+  h = header_;
+  h.node_capacity = (uint32_t{1} << kMaxSlotBits) + 1;
+  EXPECT_TRUE(absl::IsDataLoss(damaged(h, 1 << 20)));
+  // A record area larger than the index can locate (31-bit offsets).
+  h = header_;
+  h.record_capacity = kMaxRecordBytes + 4096;
+  EXPECT_TRUE(absl::IsDataLoss(damaged(h, 1 << 20)));
+  // The header's capacity field must match the file (EncodeHeader writes
+  // FileSize): a changed one, checksummed again, is refused.
   std::string copy = segment_;
-  EncodeFixed64(&copy[24], size);
-  EncodeFixed32(&copy[kHeaderChecksumOffset], Checksum32(copy.data(), kHeaderChecksumOffset));
-  Header header;
-  absl::Status s = ParseHeader(copy.data(), size, "L", &header);
-  EXPECT_TRUE(s.ok()) << s;
-  EXPECT_EQ(header.capacity, size);
+  EncodeFixed64(&copy[24], copy.size() + 4096);
+  EncodeFixed32(&copy[kHeaderChecksumOffset], HeaderChecksum(copy.data()));
+  Header parsed;
+  EXPECT_TRUE(
+      absl::IsDataLoss(ParseHeader(copy.data(), copy.size(), "L", &parsed)));
 }
 
 TEST_F(LogTest, VersionsReadAndRefused) {
-  // Version 1 logs (every page reserved at creation) are still read; a
-  // version this build does not know is refused, not guessed at.
-  for (uint32_t version : {1u, 2u, 3u, 0u}) {
+  // Versions 1 and 2 (no shared index) and versions this build does not
+  // know are refused with a clear error, not guessed at.
+  for (uint32_t version : {1u, 2u, 3u, 4u, 0u}) {
     std::string copy = segment_;
     EncodeFixed32(&copy[8], version);
-    EncodeFixed32(&copy[kHeaderChecksumOffset], Checksum32(copy.data(), kHeaderChecksumOffset));
+    EncodeFixed32(&copy[kHeaderChecksumOffset], HeaderChecksum(copy.data()));
     Header header;
     absl::Status s = ParseHeader(copy.data(), copy.size(), "L", &header);
     if (version >= kMinLogVersion && version <= kLogVersion) {

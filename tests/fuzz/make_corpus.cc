@@ -1,5 +1,6 @@
 // make_corpus.cc: writes the seed corpora of the fuzzers with the real
-// writers (log::EncodeHeader/AppendRecord, snapshot::Build, WriteBatch):
+// writers (log::EncodeHeader/AppendRecord, LogIndex, snapshot::Build,
+// WriteBatch):
 //
 //   bazel run //tests/fuzz:make_corpus -- $PWD/tests/fuzz/corpus
 //
@@ -8,6 +9,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -17,11 +20,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "db/log_format.h"
+#include "db/log_index.h"
+#include "db/log_index_format.h"
+#include "db/log_reader.h"
 #include "db/log_writer.h"
 #include "db/snapshot_builder.h"
 #include "db/write_batch_internal.h"
 #include "port/port.h"
 #include "ultradict/write_batch.h"
+#include "util/checksum.h"
 
 namespace ultradict {
 namespace {
@@ -47,13 +54,88 @@ std::vector<WriteBatch> Batches() {
   return batches;
 }
 
-std::string LogSegment(const std::vector<std::string>& records) {
-  std::string body;
-  for (const std::string& r : records) body += r;
-  std::string seg(log::kHeaderSize, '\0');
-  seg += body;
-  log::EncodeHeader(seg.data(), 3, seg.size(), 17);
-  return seg;
+// A log segment (format 3) holding `batches` as records (compressed where
+// compress[i] and smaller), its shared index filled and published as the
+// writer does, of `node_capacity` nodes and tables of 2^10..2^max_bits
+// slots (small, so that seeds stay small). With `dead`, the last batch's
+// entries are added to the index but not published (a writer that died).
+std::string LogSegment(const std::vector<const WriteBatch*>& batches,
+                       const std::vector<bool>& compress,
+                       uint32_t node_capacity = 64, uint32_t max_bits = 10,
+                       bool dead = false) {
+  std::vector<std::string> records;
+  size_t body = 0;
+  for (size_t i = 0; i < batches.size(); i++) {
+    records.emplace_back();
+    log::AppendRecord(WriteBatchInternal::Contents(*batches[i]),
+                      i < compress.size() && compress[i], &records.back());
+    body += records.back().size();
+  }
+  log::Header h;
+  h.generation = 3;
+  h.base_sequence = 17;
+  h.record_capacity =
+      log::IndexOffset(log::kHeaderSize, body) - log::kHeaderSize;
+  h.node_capacity = node_capacity;
+  h.first_slot_bits = log::kMinSlotBits;
+  h.max_slot_bits = max_bits;
+  const size_t size = log::FileSize(h);
+  std::vector<uint64_t> words(size / 8 + 1);  // Aligned, as a mapping is.
+  char* seg = reinterpret_cast<char*>(words.data());
+  log::EncodeHeader(seg, h);
+  const size_t index_at = log::IndexOffset(log::kHeaderSize, h.record_capacity);
+  char* const area = seg + index_at;
+  LogIndex::Format(area);
+  LogIndex index;
+  const LogIndex::Shape shape{node_capacity, log::kMinSlotBits, max_bits};
+  const char* data = seg + log::kHeaderSize;
+  if (!index
+           .Open(area, size - index_at, data,
+                 static_cast<uint32_t>(h.record_capacity), shape, "seed")
+           .ok()) {
+    std::abort();
+  }
+  uint32_t at = 0, count = 0;
+  for (size_t r = 0; r < records.size(); r++) {
+    std::memcpy(seg + log::kHeaderSize + at, records[r].data(),
+                records[r].size());
+    log::Record record;
+    std::string scratch, keys_scratch;
+    std::string_view batch;
+    if (!log::ReadRecord(data, at + records[r].size(), at, "seed", &record)
+             .ok() ||
+        !log::RecordBatch(record, &scratch, &batch).ok()) {
+      std::abort();
+    }
+    const bool compressed = (record.type & log::kCompressedFlag) != 0;
+    WriteBatchInternal::Entries entries;
+    bool fits = false;
+    if (!WriteBatchInternal::Decode(batch, &entries).ok() ||
+        !index
+             .MakeRoom(
+                 entries.size(),
+                 [](size_t, size_t) { return absl::OkStatus(); }, &fits)
+             .ok() ||
+        !fits) {
+      std::abort();
+    }
+    const uint32_t end = at + static_cast<uint32_t>(record.size);
+    for (uint32_t i = 0; i < entries.size(); i++) {
+      const uint32_t location =
+          compressed ? at | log::kCompressedLocation
+                     : static_cast<uint32_t>(entries[i].start - data);
+      if (!index
+               .Add(entries[i].key, Hash64(entries[i].key), location,
+                    compressed ? i : 0, end, &keys_scratch)
+               .ok()) {
+        std::abort();
+      }
+    }
+    if (dead && r + 1 == records.size()) break;  // Never published.
+    at = end;
+    index.Publish(at, ++count);
+  }
+  return std::string(seg, size);
 }
 
 int Main(int argc, char** argv) {
@@ -69,21 +151,29 @@ int Main(int argc, char** argv) {
     ok &= WriteFile(absl::StrCat(dir, "/write_batch_fuzzer/batch", i),
                     WriteBatchInternal::Contents(batches[i]));
   }
-  // Log segments: empty, one record each, all, compressed records.
-  std::vector<std::string> plain, compressed;
-  for (const WriteBatch& b : batches) {
-    std::string r, c;
-    log::AppendRecord(WriteBatchInternal::Contents(b), false, &r);
-    log::AppendRecord(WriteBatchInternal::Contents(b), true, &c);
-    plain.push_back(r);
-    compressed.push_back(c);
+  // Log segments (with their shared index): empty, one record, all, all
+  // compressed, mixed, a writer that died before publishing, and an index
+  // whose table grew.
+  std::vector<const WriteBatch*> all;
+  for (const WriteBatch& b : batches) all.push_back(&b);
+  const std::vector<bool> every(batches.size(), true);
+  WriteBatch many;
+  for (int i = 0; i < 600; i++) many.Put(absl::StrCat("k", i), "");
+  std::vector<std::pair<std::string, std::string>> logs = {
+      {"empty", LogSegment({}, {})},
+      {"one", LogSegment({&batches[1]}, {})},
+      {"all", LogSegment(all, {})},
+      {"compressed", LogSegment(all, every)},
+      {"mixed", LogSegment({&batches[3], &batches[5], &batches[2]},
+                           {false, true, false})},
+      {"dead_writer", LogSegment({&batches[1], &batches[3], &batches[2]}, {},
+                                 64, 10, /*dead=*/true)},
+      {"grown", LogSegment({&many, &batches[3]}, {}, 1024, 11)},
+  };
+  for (const auto& [name, bytes] : logs) {
+    ok &= WriteFile(absl::StrCat(dir, "/log_reader_fuzzer/", name), bytes);
+    ok &= WriteFile(absl::StrCat(dir, "/log_index_fuzzer/", name), bytes);
   }
-  ok &= WriteFile(dir + "/log_reader_fuzzer/empty", LogSegment({}));
-  ok &= WriteFile(dir + "/log_reader_fuzzer/one", LogSegment({plain[1]}));
-  ok &= WriteFile(dir + "/log_reader_fuzzer/all", LogSegment(plain));
-  ok &= WriteFile(dir + "/log_reader_fuzzer/compressed", LogSegment(compressed));
-  ok &= WriteFile(dir + "/log_reader_fuzzer/mixed",
-                  LogSegment({plain[3], compressed[5], plain[2]}));
   // Snapshots, built in a scratch file.
   struct Snap {
     const char* name;
