@@ -135,6 +135,20 @@ bool DBImpl::GetProperty(std::string_view property, std::string* value) {
     *value = "0";
     return true;
   }
+  if (property == "ultradict.log-index") {
+    std::shared_ptr<Generation> g;
+    uint32_t end = 0;
+    if (!CurrentView(&g, &end).ok()) return false;
+    if (g->gen == 0) {
+      *value = "keys 0, nodes 0 of 0, table 2^0";
+    } else {
+      *value = absl::StrCat("keys ", g->index.keys(), ", nodes ",
+                            g->index.nodes_used(), " of ",
+                            g->index.node_capacity(), ", table 2^",
+                            g->index.table_bits());
+    }
+    return true;
+  }
   if (property == "ultradict.num-entries") {
     *value = absl::StrCat(block_.entries().load(std::memory_order_relaxed));
     return true;

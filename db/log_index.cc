@@ -104,7 +104,10 @@ uint32_t LogIndex::nodes_used() const {
 }
 
 uint32_t LogIndex::keys() const {
-  return Word32(log::kKeysOffset).load(std::memory_order_relaxed);
+  // Every key has a node: a damaged count is never larger than that (it
+  // sizes allocations).
+  return std::min({Word32(log::kKeysOffset).load(std::memory_order_relaxed),
+                   nodes_used(), shape_.node_capacity});
 }
 
 uint32_t LogIndex::table_bits() const {
@@ -143,12 +146,19 @@ LogIndex::Version LogIndex::ReadBucket(size_t table, size_t i) const {
 }
 
 bool LogIndex::Visible(uint32_t end, Version* v, bool* damaged) const {
+  // No entry lies past the record area: such a location is damage, not a
+  // version that a later head shows.
+  if ((v->location & ~log::kCompressedLocation) >= record_capacity_) {
+    *damaged = true;
+    return false;
+  }
   if ((v->location & ~log::kCompressedLocation) < end) return true;
   // Each step goes to an older node: a chain ends within prev steps.
   uint32_t ref = v->prev;
   while (ref != 0) {
     Node node;
     if (!ReadNode(ref - 1, &node) || node.location == log::kNoEntry ||
+        (node.location & ~log::kCompressedLocation) >= record_capacity_ ||
         node.prev >= ref) {
       *damaged = true;
       return false;
@@ -231,8 +241,16 @@ LogIndex::Found LogIndex::Find(std::string_view key, uint64_t hash,
     const Found found =
         ReadVisible(bits, i, end, scratch, entry, &v, damaged_at);
     if (found == Found::kDamaged) return found;
-    if (found == Found::kYes && entry->key == key) return Found::kYes;
-    // Nothing of it below `end`, or another key with the same tag.
+    if (found == Found::kYes) {
+      if (entry->key == key) return Found::kYes;
+      // Another key with the same tag, or a bucket or node whose location
+      // was damaged into another key's entry (which would hide this key's
+      // version and let an older one be returned).
+      if (Tag(Hash64(entry->key)) != tag) {
+        *damaged_at = static_cast<uint32_t>(BucketFileOffset(bits, i));
+        return Found::kDamaged;
+      }
+    }
   }
   return Found::kNo;
 }
@@ -254,6 +272,13 @@ LogIndex::Found LogIndex::ForEachLatest(
     const Found found =
         ReadVisible(bits, i, end, &scratch, &entry, &v, damaged_at);
     if (found != Found::kYes) return found;
+    // The entry must be of the bucket's key (a damaged location could lead
+    // to another key's entry, listed twice while this key is lost).
+    if (Tag(Hash64(entry.key)) !=
+        BucketWord(table, i, 0).load(std::memory_order_relaxed)) {
+      *damaged_at = static_cast<uint32_t>(BucketFileOffset(bits, i));
+      return Found::kDamaged;
+    }
     if ((v.location & log::kCompressedLocation) != 0) {
       // The entry lies in the decompressed batch: keep that, and find the
       // entry again in the kept copy.

@@ -153,9 +153,9 @@ class IndexCorruptionTest : public ::testing::TestWithParam<Compression> {
     table_at_ =
         index_at_ + log::TableOffset(h.node_capacity, h.first_slot_bits, bits);
     for (size_t i = 0; i < (size_t{1} << bits); i++) {
-      if (DecodeFixed64(log.data() + table_at_ + 8 * i) != 0) {
-        used_slots_.push_back(table_at_ + 8 * i);
-      }
+      // A bucket: tag, location, check, prev; in use when its tag is not 0.
+      const size_t at = table_at_ + log::kSlotSize * i;
+      if (DecodeFixed32(log.data() + at) != 0) used_slots_.push_back(at);
     }
     ASSERT_GE(used_slots_.size(), 40u);
   }
@@ -293,7 +293,7 @@ TEST_P(IndexCorruptionTest, HeaderWords) {
 // across the API (or, with overcommit, gigabytes asked for). Fix: bound
 // it where it is read, e.g. LogIndex::keys() returns
 // min(stored, nodes_used(), node_capacity()), since every key has a node.
-TEST_P(IndexCorruptionTest, DISABLED_KeysWordDamagedIsNotAnAllocationSize) {
+TEST_P(IndexCorruptionTest, KeysWordDamagedIsNotAnAllocationSize) {
   RunAll({{"keys byte 71 ^255", index_at_ + log::kKeysOffset + 3},
           {"keys byte 70 ^255", index_at_ + log::kKeysOffset + 2}});
   EXPECT_TRUE(wrong_.empty()) << absl::StrJoin(wrong_, "\n");
@@ -302,16 +302,18 @@ TEST_P(IndexCorruptionTest, DISABLED_KeysWordDamagedIsNotAnAllocationSize) {
 TEST_P(IndexCorruptionTest, NodeRefsAndSlotRefs) {
   std::vector<Damage> damages;
   for (uint32_t i = 0; i < nodes_used_; i += 5) {
-    // prev (1 + an older node), and the low byte of each other word.
-    damages.push_back({absl::StrCat("node ", i, " prev"), NodeAt(i) + 4});
-    damages.push_back({absl::StrCat("node ", i, " prev high"), NodeAt(i) + 7});
-    damages.push_back({absl::StrCat("node ", i, " hash"), NodeAt(i) + 8});
-    damages.push_back({absl::StrCat("node ", i, " ordinal"), NodeAt(i) + 12});
+    // A node: location, check, prev (1 + an older node), bucket. prev,
+    // and the low byte of each other word but the location.
+    damages.push_back({absl::StrCat("node ", i, " check"), NodeAt(i) + 4});
+    damages.push_back({absl::StrCat("node ", i, " prev"), NodeAt(i) + 8});
+    damages.push_back({absl::StrCat("node ", i, " prev high"), NodeAt(i) + 11});
+    damages.push_back({absl::StrCat("node ", i, " bucket"), NodeAt(i) + 12});
   }
   for (size_t k = 0; k < used_slots_.size(); k += 2) {
     const size_t at = used_slots_[k];
-    damages.push_back({absl::StrCat("slot ref at ", at), at});
-    damages.push_back({absl::StrCat("slot ref high at ", at), at + 3});
+    damages.push_back({absl::StrCat("bucket check at ", at), at + 8});
+    damages.push_back({absl::StrCat("bucket prev at ", at), at + 12});
+    damages.push_back({absl::StrCat("bucket prev high at ", at), at + 15});
   }
   RunAll(damages);
   EXPECT_TRUE(wrong_.empty()) << absl::StrJoin(wrong_, "\n");
@@ -333,7 +335,8 @@ TEST_P(IndexCorruptionTest, NodeLocationsAndSlotTagsAreNotChecked) {
   }
   for (size_t k = 0; k < used_slots_.size(); k += 2) {
     const size_t at = used_slots_[k];
-    damages.push_back({absl::StrCat("slot tag at ", at), at + 4});
+    damages.push_back({absl::StrCat("bucket tag at ", at), at});
+    damages.push_back({absl::StrCat("bucket location at ", at), at + 4});
   }
   RunAll(damages);
   for (const std::string& w : wrong_) {

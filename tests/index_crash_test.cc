@@ -232,8 +232,8 @@ class IndexCrashTest : public ::testing::TestWithParam<Case> {
   // log2 of the slots of the index's current table (ultradict.stats).
   int TableBits() {
     std::string stats;
-    EXPECT_TRUE(db_->GetProperty("ultradict.stats", &stats));
-    const size_t at = stats.find(" nodes, 2^");
+    EXPECT_TRUE(db_->GetProperty("ultradict.log-index", &stats));
+    const size_t at = stats.find(", table 2^");
     int bits = -1;
     if (at != std::string::npos) {
       const std::string rest = stats.substr(at + 10);

@@ -90,7 +90,7 @@ bool IndexedLog::Write(const WriteBatch& batch, bool compress, bool publish) {
     const uint32_t location =
         compressed ? head_ | log::kCompressedLocation
                    : static_cast<uint32_t>(e.start - records_.data());
-    s = index_.Add(e.key, Hash64(e.key), location, compressed ? i : 0, end,
+    s = index_.Add(e.key, Hash64(e.key), location, compressed ? i : LogIndex::EntryCheck(e), end,
                    &scratch);
     if (!s.ok()) {
       ADD_FAILURE() << s;

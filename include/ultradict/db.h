@@ -260,6 +260,9 @@ class DB {
   //      of the log: always "0", as the index of the log is shared (it
   //      lives in the log segment, kept by the writer; see doc/design.md,
   //      "Log index"). Kept for the programs that read it.
+  //  "ultradict.log-index": the shared index of the current log, as
+  //      "keys K, nodes N of C, table 2^B" (keys, nodes used and their
+  //      capacity, the current table's buckets).
   //  "ultradict.num-entries", "ultradict.generation", "ultradict.members",
   //  "ultradict.lifetime", "ultradict.compression".
   //  "ultradict.replica-of": the primary the dictionary follows (see
