@@ -47,6 +47,7 @@ set(ULTRADICT_FORMAT_SOURCES
   db/log_index_format.h
   db/log_index.cc
   db/log_index.h
+  db/log_index_write.cc
   db/log_index_format.h
   db/log_reader.cc
   db/log_reader.h
