@@ -197,29 +197,35 @@ LogIndex::Found LogIndex::ReadVisible(uint32_t bits, size_t i, uint32_t end,
                                       uint32_t* damaged_at) const {
   const size_t table = TableAt(bits);
   // The writer may be changing the bucket: a version read in the middle
-  // of that does not check out, and is read again.
-  for (int attempt = 0;; attempt++) {
+  // of that (a location with the check or prev of the next one) can decode
+  // to the wrong entry, or to none. So the bucket is read again after the
+  // entry is decoded, and all of it again when it changed meanwhile (a
+  // writer changes a bucket at most once per commit).
+  constexpr int kAttempts = 64;
+  for (int attempt = 1;; attempt++) {
     Version v = ReadBucket(table, i);
     const Version newest = v;
     bool damaged = false;
-    if (!Visible(end, &v, &damaged)) {
-      if (!damaged) return Found::kNo;  // Every entry is past `end`.
+    const bool visible = Visible(end, &v, &damaged);
+    const bool decoded = visible && DecodeAt(v, end, scratch, entry);
+    const Version again = ReadBucket(table, i);
+    if ((again.location != newest.location || again.check != newest.check ||
+         again.prev != newest.prev) &&
+        attempt < kAttempts) {
+      continue;
+    }
+    if (!visible && !damaged) return Found::kNo;  // All past `end`.
+    if (!visible) {
       *damaged_at = static_cast<uint32_t>(BucketFileOffset(bits, i));
       return Found::kDamaged;
     }
-    if (DecodeAt(v, end, scratch, entry)) {
-      *version = v;
-      return Found::kYes;
+    if (!decoded) {
+      *damaged_at = static_cast<uint32_t>(
+          log::kHeaderSize + (v.location & ~log::kCompressedLocation));
+      return Found::kDamaged;
     }
-    const Version again = ReadBucket(table, i);
-    if (attempt < 8 &&
-        (again.location != newest.location || again.check != newest.check ||
-         again.prev != newest.prev)) {
-      continue;
-    }
-    *damaged_at = static_cast<uint32_t>(
-        log::kHeaderSize + (v.location & ~log::kCompressedLocation));
-    return Found::kDamaged;
+    *version = v;
+    return Found::kYes;
   }
 }
 

@@ -148,14 +148,27 @@ TEST_F(ChangeCursorTest, AnotherHandleFollowsTheWriter) {
   auto reader = DB::Open(options_, name_);
   ASSERT_THAT(reader.status(), IsOk());
   ChangeCursor cursor{(*reader)->LatestSequence()};
-  size_t ends = 0;
+  size_t ends = 0, restarts = 0;
   for (int r = 0; r < 40; r++) {
-    WriteRound(r);  // 40 rounds of ~25 KiB: past the 256 KiB log.
+    WriteRound(r);  // 40 rounds of ~5 KiB, past the compaction point.
     Collect c;
-    ASSERT_THAT((*reader)->ReadChangesFrom(&cursor, &c), IsOk()) << r;
-    for (const std::string& s : c.seen) ends += s == "end";
+    absl::Status s = (*reader)->ReadChangesFrom(&cursor, &c);
+    if (absl::IsOutOfRange(s)) {
+      // A background compaction froze the log after some of this round's
+      // records: those were folded into the snapshot before this reader
+      // read them. A follower starts over from the dictionary then.
+      restarts++;
+      cursor = ChangeCursor{(*reader)->LatestSequence()};
+      continue;
+    }
+    ASSERT_THAT(s, IsOk()) << r;
+    for (const std::string& seen : c.seen) ends += seen == "end";
   }
-  EXPECT_EQ(ends, 40u * 7);
+  EXPECT_EQ(ends, (40u - restarts) * 7);
+  EXPECT_LE(restarts, 3u);
+  std::string generation;
+  ASSERT_TRUE(db_->GetProperty("ultradict.generation", &generation));
+  EXPECT_GT(std::stoi(generation), 1) << "no compaction was followed";
   EXPECT_EQ(cursor.sequence, db_->LatestSequence());
 }
 
