@@ -141,9 +141,13 @@ bool LogIndex::ReadNode(uint32_t i, Node* node) const {
 
 LogIndex::Version LogIndex::ReadBucket(size_t table, size_t i) const {
   Version v;
-  v.location = BucketWord(table, i, 1).load(std::memory_order_acquire);
-  v.check = BucketWord(table, i, 2).load(std::memory_order_relaxed);
-  v.prev = BucketWord(table, i, 3).load(std::memory_order_acquire);
+  // The entry (location and check, one word) first, then prev: prev is at
+  // least as new as the entry (the writer stores it first), so a newer
+  // prev still leads to this entry's older versions.
+  const uint64_t entry = BucketEntry(table, i).load(std::memory_order_acquire);
+  v.location = static_cast<uint32_t>(entry);
+  v.check = static_cast<uint32_t>(entry >> 32);
+  v.prev = BucketWord(table, i, 1).load(std::memory_order_acquire);
   return v;
 }
 
@@ -308,8 +312,10 @@ LogIndex::Found LogIndex::ForEachLatest(
   size_t n = 0;
   for (size_t i = 0; i < buckets; i++) {
     if (BucketWord(table, i, 0).load(std::memory_order_acquire) == 0) continue;
-    const uint32_t at = BucketWord(table, i, 1).load(std::memory_order_relaxed) &
-                        ~log::kCompressedLocation;
+    const uint32_t at =
+        static_cast<uint32_t>(
+            BucketEntry(table, i).load(std::memory_order_relaxed)) &
+        ~log::kCompressedLocation;
     if (at < record_capacity_) __builtin_prefetch(records_ + at);
     if (n >= kAhead && visit(ahead[n % kAhead]) == Found::kDamaged) {
       return Found::kDamaged;

@@ -144,10 +144,17 @@ class LogIndex {
   size_t TableAt(uint32_t bits) const {
     return log::TableOffset(shape_.node_capacity, shape_.first_bits, bits);
   }
-  // Word `field` (0 tag, 1 location, 2 check, 3 prev) of bucket i of the
-  // table at `table`.
+  // Word `field` (0 tag, 1 prev) of bucket i of the table at `table`.
   std::atomic<uint32_t>& BucketWord(size_t table, size_t i, int field) const {
     return Word32(table + i * log::kSlotSize + 4 * field);
+  }
+  // The location and check of bucket i, one 64-bit word (location in its
+  // low half): a reader never sees one without the other.
+  std::atomic<uint64_t>& BucketEntry(size_t table, size_t i) const {
+    return Word64(table + i * log::kSlotSize + 8);
+  }
+  static uint64_t PackEntry(uint32_t location, uint32_t check) {
+    return uint64_t{check} << 32 | location;
   }
   // An entry's place: a bucket's fields, or a node's.
   struct Version {

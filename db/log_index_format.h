@@ -39,6 +39,8 @@
 //     tables, for bits = first_slot_bits .. max_slot_bits, one after the
 //     other, each 2^bits buckets of 16 bytes:
 //       tag        fixed32  the key's 32-bit hash (0 taken as 1); 0: empty
+//       prev       fixed32  1 + the node holding the key's previous entry,
+//                           or 0
 //       location   fixed32  offset in the record area of the key's newest
 //                           entry (its tag byte); with kCompressedLocation,
 //                           offset of the compressed record holding it
@@ -46,15 +48,14 @@
 //                           entry's bytes (tag to the end of its value), so
 //                           that a reader checks every entry it returns;
 //                           compressed: the entry's place in its batch (the
-//                           record's checksum is checked on every read)
-//       prev       fixed32  1 + the node holding the key's previous entry,
-//                           or 0
+//                           record's checksum is checked on every read);
+//                           location and check are one atomic fixed64
 //
 // A key's bucket is found by linear probing from (tag * kSlotMultiplier) >>
 // (64 - bits). The writer fills a new bucket's fields, then its tag; it
-// updates one by writing the node, then prev, check and location, in that
-// order (a reader loads location first: a check that does not match the
-// entry because the bucket changed meanwhile is read again). A table is
+// updates one by writing the node, then prev, then location and check
+// together (a reader loads them first, then prev: a prev newer than the
+// entry still leads back to the entry's older versions). A table is
 // replaced by the next larger one (filled from it, then published in
 // table_bits) when it would pass half full; a table never changes once
 // replaced, so a reader that loaded an older table_bits reads a complete

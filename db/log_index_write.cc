@@ -67,11 +67,14 @@ void LogIndex::GrowTo(uint32_t bits) {
     while (BucketWord(table, j, 0).load(std::memory_order_relaxed) != 0) {
       j = (j + 1) & mask;
     }
-    for (int field = 0; field < 4; field++) {
+    for (int field = 0; field < 2; field++) {
       BucketWord(table, j, field)
           .store(BucketWord(old, i, field).load(std::memory_order_relaxed),
                  std::memory_order_relaxed);
     }
+    BucketEntry(table, j)
+        .store(BucketEntry(old, i).load(std::memory_order_relaxed),
+               std::memory_order_relaxed);
   }
   Word32(log::kTableBitsOffset).store(bits, std::memory_order_release);
 }
@@ -105,9 +108,9 @@ absl::Status LogIndex::Add(std::string_view key, uint64_t hash,
     if (t == 0) {
       // A new key: what a repair undoes, then the bucket, its tag last.
       AppendNode(Node{log::kNoEntry, 0, 0, bucket});
-      BucketWord(table, i, 1).store(location, std::memory_order_relaxed);
-      BucketWord(table, i, 2).store(check, std::memory_order_relaxed);
-      BucketWord(table, i, 3).store(0, std::memory_order_relaxed);
+      BucketEntry(table, i).store(PackEntry(location, check),
+                                  std::memory_order_relaxed);
+      BucketWord(table, i, 1).store(0, std::memory_order_relaxed);
       BucketWord(table, i, 0).store(tag, std::memory_order_release);
       Word32(log::kKeysOffset).store(keys() + 1, std::memory_order_relaxed);
       return absl::OkStatus();
@@ -123,12 +126,12 @@ absl::Status LogIndex::Add(std::string_view key, uint64_t hash,
                        " leads to an entry that does not decode"));
     }
     if (entry.key != key) continue;
-    // The older version goes to a node; then prev, check and location.
+    // The older version goes to a node; then prev, then the entry.
     const uint32_t ref = AppendNode(
         Node{newest.location, newest.check, newest.prev, bucket});
-    BucketWord(table, i, 3).store(ref, std::memory_order_release);
-    BucketWord(table, i, 2).store(check, std::memory_order_relaxed);
-    BucketWord(table, i, 1).store(location, std::memory_order_release);
+    BucketWord(table, i, 1).store(ref, std::memory_order_release);
+    BucketEntry(table, i).store(PackEntry(location, check),
+                                std::memory_order_release);
     return absl::OkStatus();
   }
   return absl::DataLossError(absl::StrCat(name_, ": index table full"));
@@ -168,8 +171,8 @@ bool LogIndex::Repair(uint32_t head_offset) {
     if (node.bucket >= buckets) continue;  // Damaged: nothing to restore.
     const size_t b = node.bucket;
     if (BucketWord(table, b, 0).load(std::memory_order_relaxed) == 0) continue;
-    const uint32_t location =
-        BucketWord(table, b, 1).load(std::memory_order_relaxed);
+    const uint32_t location = static_cast<uint32_t>(
+        BucketEntry(table, b).load(std::memory_order_relaxed));
     if ((location & ~log::kCompressedLocation) < head_offset) continue;
     if (node.location == log::kNoEntry) {
       BucketWord(table, b, 0).store(0, std::memory_order_release);
@@ -177,9 +180,9 @@ bool LogIndex::Repair(uint32_t head_offset) {
       Word32(log::kKeysOffset).store(k == 0 ? 0 : k - 1,
                                      std::memory_order_relaxed);
     } else {
-      BucketWord(table, b, 3).store(node.prev, std::memory_order_release);
-      BucketWord(table, b, 2).store(node.check, std::memory_order_relaxed);
-      BucketWord(table, b, 1).store(node.location, std::memory_order_release);
+      BucketWord(table, b, 1).store(node.prev, std::memory_order_release);
+      BucketEntry(table, b).store(PackEntry(node.location, node.check),
+                                  std::memory_order_release);
     }
     undid = true;
   }

@@ -153,7 +153,7 @@ class IndexCorruptionTest : public ::testing::TestWithParam<Compression> {
     table_at_ =
         index_at_ + log::TableOffset(h.node_capacity, h.first_slot_bits, bits);
     for (size_t i = 0; i < (size_t{1} << bits); i++) {
-      // A bucket: tag, location, check, prev; in use when its tag is not 0.
+      // A bucket: tag, prev, location, check; in use when its tag is not 0.
       const size_t at = table_at_ + log::kSlotSize * i;
       if (DecodeFixed32(log.data() + at) != 0) used_slots_.push_back(at);
     }
@@ -311,9 +311,9 @@ TEST_P(IndexCorruptionTest, NodeRefsAndSlotRefs) {
   }
   for (size_t k = 0; k < used_slots_.size(); k += 2) {
     const size_t at = used_slots_[k];
-    damages.push_back({absl::StrCat("bucket check at ", at), at + 8});
-    damages.push_back({absl::StrCat("bucket prev at ", at), at + 12});
-    damages.push_back({absl::StrCat("bucket prev high at ", at), at + 15});
+    damages.push_back({absl::StrCat("bucket check at ", at), at + 12});
+    damages.push_back({absl::StrCat("bucket prev at ", at), at + 4});
+    damages.push_back({absl::StrCat("bucket prev high at ", at), at + 7});
   }
   RunAll(damages);
   EXPECT_TRUE(wrong_.empty()) << absl::StrJoin(wrong_, "\n");
@@ -336,7 +336,7 @@ TEST_P(IndexCorruptionTest, NodeLocationsAndSlotTagsAreNotChecked) {
   for (size_t k = 0; k < used_slots_.size(); k += 2) {
     const size_t at = used_slots_[k];
     damages.push_back({absl::StrCat("bucket tag at ", at), at});
-    damages.push_back({absl::StrCat("bucket location at ", at), at + 4});
+    damages.push_back({absl::StrCat("bucket location at ", at), at + 8});
   }
   RunAll(damages);
   for (const std::string& w : wrong_) {

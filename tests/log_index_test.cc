@@ -325,7 +325,7 @@ class DamagedIndexTest : public ::testing::Test {
     }
     return -1;
   }
-  // Word `word` (0 tag, 1 location, 2 check, 3 prev) of key's bucket.
+  // Word `word` (0 tag, 1 prev, 2 location, 3 check) of key's bucket.
   char* BucketWord(const std::string& key, size_t word) {
     const int64_t i = BucketOf(key);
     EXPECT_GE(i, 0) << key;
@@ -379,7 +379,7 @@ TEST_F(DamagedIndexTest, BucketsPointingPastTheRecordsOrTheNodes) {
   // A location past the record area: damage for every key, at its bucket.
   for (size_t i = 0; i < (size_t{1} << bits); i++) {
     char* bucket = log_.area() + log_.SlotOffset(bits, i);
-    if (DecodeFixed32(bucket) != 0) EncodeFixed32(bucket + 4, 0x7FFFFFF0u);
+    if (DecodeFixed32(bucket) != 0) EncodeFixed32(bucket + 8, 0x7FFFFFF0u);
   }
   for (const auto& [key, unused] : log_.versions()) {
     std::optional<std::string> value;
@@ -399,8 +399,8 @@ TEST_F(DamagedIndexTest, BucketsPointingPastTheRecordsOrTheNodes) {
     Restore();
     for (size_t i = 0; i < (size_t{1} << bits); i++) {
       char* bucket = log_.area() + log_.SlotOffset(bits, i);
-      if (DecodeFixed32(bucket) != 0 && DecodeFixed32(bucket + 12) != 0) {
-        EncodeFixed32(bucket + 12, ref);
+      if (DecodeFixed32(bucket) != 0 && DecodeFixed32(bucket + 4) != 0) {
+        EncodeFixed32(bucket + 4, ref);
       }
     }
     CheckNeverWrong();
@@ -410,7 +410,7 @@ TEST_F(DamagedIndexTest, BucketsPointingPastTheRecordsOrTheNodes) {
 }
 
 TEST_F(DamagedIndexTest, PrevThatDoesNotGoBack) {
-  const uint32_t ref = DecodeFixed32(BucketWord("d7", 3));
+  const uint32_t ref = DecodeFixed32(BucketWord("d7", 1));
   ASSERT_NE(ref, 0u);  // d7 has older versions.
   for (uint32_t prev : {ref, ref + 1, 0xFFFFFFFFu}) {
     Restore();
@@ -435,7 +435,7 @@ TEST_F(DamagedIndexTest, PrevThatDoesNotGoBack) {
 }
 
 TEST_F(DamagedIndexTest, NodeLocatingBytesThatDoNotDecode) {
-  EncodeFixed32(BucketWord("d3", 1), garbage_at_);
+  EncodeFixed32(BucketWord("d3", 2), garbage_at_);
   std::optional<std::string> value;
   uint32_t damaged_at = 0;
   ASSERT_EQ(log_.Find("d3", log_.head(), &value, &damaged_at), Found::kDamaged);
@@ -447,8 +447,8 @@ TEST_F(DamagedIndexTest, NodeLocatingBytesThatDoNotDecode) {
 // d4's bucket made to locate d5's newest entry (its check too; the tag left
 // d4's).
 void PointAtOtherKey(char* d4, const char* d5) {
-  EncodeFixed32(d4 + 4, DecodeFixed32(d5 + 4));
   EncodeFixed32(d4 + 8, DecodeFixed32(d5 + 8));
+  EncodeFixed32(d4 + 12, DecodeFixed32(d5 + 12));
 }
 
 TEST_F(DamagedIndexTest, FindNeverReturnsAnotherKeysEntry) {
@@ -477,7 +477,7 @@ TEST_F(DamagedIndexTest, ForEachLatestChecksEachEntrysKey) {
 // area was taken for an entry not yet published, so Find followed prev and
 // returned the key's older value. No entry lies there: it is damage.
 TEST_F(DamagedIndexTest, LocationPastTheRecordAreaIsDamage) {
-  EncodeFixed32(BucketWord("d6", 1), (1 << 20) + 100);
+  EncodeFixed32(BucketWord("d6", 2), (1 << 20) + 100);
   std::optional<std::string> value;
   uint32_t damaged_at = 0;
   const Found found = log_.Find("d6", log_.head(), &value, &damaged_at);
