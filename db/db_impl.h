@@ -200,7 +200,8 @@ class DBImpl : public DB, private ForkAware {
                               bool* retry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Runs fn(current_, end) with mu_ held shared, current_ the generation
   // of the head it loaded and `end` that head's offset: the reader sees
-  // snapshot + log records below `end`, no more, no less. Takes mu_
+  // snapshot + log records below `end`, no more, no less (DataLoss,
+  // without calling fn, when `end` lies past the log). Takes mu_
   // exclusively only to map a new generation.
   template <typename Fn>
   absl::Status WithReadView(Fn&& fn) ABSL_LOCKS_EXCLUDED(mu_);

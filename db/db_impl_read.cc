@@ -72,7 +72,11 @@ absl::Status DBImpl::WithReadView(Fn&& fn) {
       port::ReaderMutexLock l(&mu_);
       const uint64_t head = block_.head().load(std::memory_order_acquire);
       if (current_ != nullptr && control::HeadGeneration(head) == current_->gen) {
-        return fn(current_, control::HeadOffset(head));
+        const uint32_t end = control::HeadOffset(head);
+        if (end > current_->record_capacity) {
+          return HeadPastLog(*current_, end);
+        }
+        return fn(current_, end);
       }
     }
     // A compaction published the next generation: map it.
@@ -93,15 +97,13 @@ absl::Status DBImpl::CurrentView(std::shared_ptr<Generation>* g,
       [&](const std::shared_ptr<Generation>& view, uint32_t view_end) {
         *g = view;
         *end = view_end;
-        return view_end > view->record_capacity ? HeadPastLog(*view, view_end)
-                                                : absl::OkStatus();
+        return absl::OkStatus();
       });
 }
 
 absl::Status DBImpl::Get(std::string_view key, std::string* value) {
   return WithReadView([&](const std::shared_ptr<Generation>& g,
                           uint32_t end) -> absl::Status {
-    if (end > g->record_capacity) return HeadPastLog(*g, end);
     std::string scratch;
     std::string_view v;
     absl::Status s = g->Lookup(key, &scratch, &v, end);
@@ -116,7 +118,6 @@ absl::Status DBImpl::Get(std::string_view key, std::string* value) {
 absl::Status DBImpl::GetPinned(std::string_view key, PinnableValue* value) {
   return WithReadView([&](const std::shared_ptr<Generation>& g,
                           uint32_t end) -> absl::Status {
-    if (end > g->record_capacity) return HeadPastLog(*g, end);
     auto scratch = std::make_shared<std::string>();
     std::string_view v;
     absl::Status s = g->Lookup(key, scratch.get(), &v, end);
@@ -138,7 +139,6 @@ std::unique_ptr<Iterator> DBImpl::NewIterator() {
   std::deque<std::string> buffers;  // Decompressed batches.
   absl::Status s = WithReadView([&](const std::shared_ptr<Generation>& view,
                                     uint32_t end) -> absl::Status {
-    if (end > view->record_capacity) return HeadPastLog(*view, end);
     g = view;
     if (view->gen == 0) return absl::OkStatus();
     entries.reserve(view->index.keys());

@@ -136,10 +136,8 @@ absl::Status Generation::IndexRecords(uint32_t from, uint32_t to, bool* fits,
         index.Publish(at, ++count);
         return absl::OkStatus();
       });
-  if (!*fits && s.ok()) {
-    // The record that did not fit was not added; nothing after it either.
-    return absl::OkStatus();
-  }
+  // (*fits false: the record that did not fit was not added, nor any
+  // after it.)
   return s;
 }
 
@@ -229,12 +227,9 @@ absl::Status Generation::CarryRecords(const Generation& old, uint32_t from,
   absl::Status s = ReserveLog(at, length);
   if (!s.ok()) return s;
   std::memcpy(const_cast<char*>(records) + at, old.records + from, length);
-  s = IndexRecords(at, static_cast<uint32_t>(at + length), fits, between);
-  if (s.ok() && !*fits) {
-    // Carried in part: the caller starts over with a larger log.
-    return absl::OkStatus();
-  }
-  return s;
+  // (*fits false: carried in part; the caller starts over with a larger
+  // log.)
+  return IndexRecords(at, static_cast<uint32_t>(at + length), fits, between);
 }
 
 absl::Status Generation::IndexDamage(uint32_t file_offset) const {
