@@ -253,6 +253,11 @@ absl::Status Generation::Exists(std::string_view key, uint64_t hash,
       return absl::OkStatus();
     }
   }
+  return ExistsInSnapshot(key, hash, exists);
+}
+
+absl::Status Generation::ExistsInSnapshot(std::string_view key, uint64_t hash,
+                                          bool* exists) const {
   snapshot::Entry entry;
   absl::Status s = gen == 0
                        ? absl::NotFoundError("")

@@ -1,4 +1,5 @@
-// iterator_test.cc: DB::NewIterator against a std::map model, with keys
+// iterator_test.cc: DB::NewIterator (and the entry count) against a
+// std::map model, with keys
 // made to stress the merge of the log's changes with the snapshot: keys
 // that share long prefixes, keys that are prefixes of others, the empty
 // key, bytes above 0x7f, and keys on both sides of the 16 bytes that the
@@ -109,9 +110,15 @@ TEST_P(IteratorTest, MergesLogAndSnapshotLikeAMap) {
         ASSERT_THAT((*db)->Delete(key), IsOk());
         model.erase(key);
       } else if (rng() % 5 == 0) {
-        WriteBatch batch;  // Several entries in one record.
-        for (int b = 0; b < 4; b++) {
-          const std::string k = RandomKey(rng);
+        WriteBatch batch;  // Several entries in one record, some of one key.
+        std::string k;
+        for (int b = 0; b < 5; b++) {
+          if (b == 0 || rng() % 3 != 0) k = RandomKey(rng);
+          if (rng() % 4 == 0) {
+            batch.Delete(k);
+            model.erase(k);
+            continue;
+          }
           const std::string v =
               std::string(rng() % 80, 'v') + std::to_string(i);
           batch.Put(k, v);
@@ -126,6 +133,11 @@ TEST_P(IteratorTest, MergesLogAndSnapshotLikeAMap) {
       }
     }
     ExpectLikeModel(db->get(), model, rng);
+    // The entry count, kept by each commit from what its keys held before
+    // (deletes of missing keys, batches that write a key twice).
+    std::string entries;
+    ASSERT_TRUE((*db)->GetProperty("ultradict.num-entries", &entries));
+    EXPECT_EQ(entries, std::to_string(model.size())) << "round " << round;
     // Half the rounds fold the log into the snapshot, so that the next
     // round's changes merge with snapshot entries of the same keys.
     if (round % 2 == 0) {
