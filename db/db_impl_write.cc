@@ -392,9 +392,10 @@ absl::Status DBImpl::Write(const WriteBatch& batch) {
 }
 
 void DBImpl::PrefetchForWrite(std::string_view key, uint64_t hash) {
-  // The writer looks the key up (Generation::Exists) in the shared index
-  // of the log and in the snapshot: a cache miss each at scale. Start both
-  // now, to overlap with building the record and taking the lock.
+  // The writer looks the key up in the shared index of the log (Add) and,
+  // for a key the log does not hold, in the snapshot: a cache miss each at
+  // scale. Start both now, to overlap with building the record and taking
+  // the lock.
   port::ReaderMutexLock l(&mu_);
   if (current_ == nullptr || current_->gen == 0) return;
   current_->index.Prefetch(hash);
