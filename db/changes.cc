@@ -35,15 +35,6 @@ KeyPrefix PrefixOf(std::string_view key) {
   return {KeyWord(key, 0), KeyWord(key, 8)};
 }
 
-int CompareKeys(const KeyPrefix& pa, std::string_view a, const KeyPrefix& pb,
-                std::string_view b) {
-  if (pa != pb) return pa < pb ? -1 : 1;
-  if (a.size() <= 16 && b.size() <= 16) {
-    return a.size() == b.size() ? 0 : (a.size() < b.size() ? -1 : 1);
-  }
-  return a.compare(b);
-}
-
 void SortChanges(std::vector<Change>* changes) {
   std::sort(changes->begin(), changes->end(),
             [](const Change& a, const Change& b) {

@@ -27,8 +27,16 @@ KeyPrefix PrefixOf(std::string_view key);
 // Bytewise comparison (<0, 0, >0) of keys a and b given their prefixes.
 // When the prefixes are equal and both keys are at most 16 bytes long, the
 // shorter key is a prefix of the longer one: the keys' bytes are not read.
-int CompareKeys(const KeyPrefix& pa, std::string_view a, const KeyPrefix& pb,
-                std::string_view b);
+// (Inline: sorts call it n log n times, most ending at the prefixes.)
+inline int CompareKeys(const KeyPrefix& pa, std::string_view a,
+                       const KeyPrefix& pb, std::string_view b) {
+  if (pa.first != pb.first) return pa.first < pb.first ? -1 : 1;
+  if (pa.second != pb.second) return pa.second < pb.second ? -1 : 1;
+  if (a.size() <= 16 && b.size() <= 16) {
+    return a.size() == b.size() ? 0 : (a.size() < b.size() ? -1 : 1);
+  }
+  return a.compare(b);
+}
 
 // One update of a key on its way into a snapshot. For equal keys the later
 // update (higher `order`) wins. `prefix` (set by MakeChange, while the key's
