@@ -162,7 +162,7 @@ struct Generation {
 
   // Finds key among snapshot + log records below head offset `end`: OK
   // with *value (valid while the generation lives; may use *scratch),
-  // NotFound, or DataLoss.
+  // NotFound (without a message: DB::Get returns it as it is), or DataLoss.
   absl::Status Lookup(std::string_view key, std::string* scratch,
                       std::string_view* value, uint32_t end) const;
   // Whether key exists below `end` (its value is not checksummed).
