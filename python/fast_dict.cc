@@ -113,8 +113,8 @@ int Lookup(FastBase* self, PyObject* key, PyObject** out) {
   ReadBuffer buffer(self);
   const std::string& value = *buffer.get();
   absl::Status s = db->Get(k.view(), buffer.get());
-  if (absl::IsNotFound(s)) return 0;
-  if (!s.ok()) {
+  if (!s.ok()) {  // ok() is inline; IsNotFound a call into libabsl.
+    if (absl::IsNotFound(s)) return 0;
     SetError(s);
     return -1;
   }
@@ -202,8 +202,8 @@ int Contains(PyObject* op, PyObject* key) {
   }
   PinnableValue pinned;
   absl::Status s = db->GetPinned(k.view(), &pinned);
-  if (absl::IsNotFound(s)) return 0;
-  if (!s.ok()) {
+  if (!s.ok()) {  // ok() is inline; IsNotFound a call into libabsl.
+    if (absl::IsNotFound(s)) return 0;
     SetError(s);
     return -1;
   }

@@ -259,10 +259,10 @@ PyObject* ReadItem(Reader* r, int depth) {
     case kInt64Tag:
       if (!r->Take(8, &data)) return nullptr;
       return PyLong_FromLongLong(
-          static_cast<long long>(GetBigEndian(data.data(), 8) ^ kSignBit));
+          static_cast<long long>(GetBigEndian64(data.data()) ^ kSignBit));
     case kDoubleTag:
       if (!r->Take(8, &data)) return nullptr;
-      return PyFloat_FromDouble(BitsDouble(GetBigEndian(data.data(), 8)));
+      return PyFloat_FromDouble(BitsDouble(GetBigEndian64(data.data())));
     case kStrTag:
     case kBytesTag:
       if (!r->Varint(&n) || !r->Take(n, &data)) return nullptr;
