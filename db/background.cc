@@ -30,10 +30,14 @@ bool Background::InForkChild() const { return port::CurrentPid() != pid_; }
 
 bool Background::ScheduleCompaction() {
   if (!Accepts()) return false;  // A fork child compacts inline.
+  // Already scheduled or running: nothing to do (a stale true only skips
+  // a request the next commit makes again).
+  if (scheduled_hint_.load(std::memory_order_relaxed)) return true;
   port::MutexLock l(&mu_);
   if (stop_) return false;
   if (!scheduled_) {
     scheduled_ = true;
+    scheduled_hint_.store(true, std::memory_order_relaxed);
     WakeLocked();
   }
   return true;
@@ -141,6 +145,7 @@ void Background::Loop() {
     mu_.Lock();
     if (compact) {
       scheduled_ = false;
+      scheduled_hint_.store(false, std::memory_order_relaxed);
       cv_.SignalAll();
     }
   }

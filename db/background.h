@@ -123,6 +123,10 @@ class Background {
   port::Mutex mu_;
   port::CondVar cv_{&mu_};
   bool scheduled_ ABSL_GUARDED_BY(mu_) = false;
+  // scheduled_, for a look without mu_: a writer asks for a compaction at
+  // every commit while the log is past its compaction point, and the one
+  // scheduled then runs for a while.
+  std::atomic<bool> scheduled_hint_{false};
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   // Generations published (see Published): a writer that waits for the log
   // to have room wakes at a publication, before the thread has unmapped the

@@ -84,6 +84,11 @@ bool Generation::WantsCompaction(uint32_t end) const {
 }
 
 absl::Status Generation::MakeIndexRoom(size_t n, bool* fits) {
+  // The usual case: nothing to grow, nothing to reserve.
+  if (index.HasRoom(n) && index.NodeBytesFor(n) <= index_reserved) {
+    *fits = true;
+    return absl::OkStatus();
+  }
   const size_t index_at = log::IndexOffset(log::kHeaderSize, record_capacity);
   absl::Status s = index.MakeRoom(
       n,

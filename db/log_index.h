@@ -88,6 +88,9 @@ class LogIndex {
   void Progress(uint32_t* offset, uint32_t* records) const;
 
   // --- Writing (the write lock held) ---
+  // Whether `n` more entries fit the nodes and the current table as they
+  // are (MakeRoom's usual case, without its growing).
+  bool HasRoom(size_t n) const;
   // Makes room for `n` more entries: grows the table when it would pass
   // half full (reserving its pages first with reserve(offset, length), in
   // bytes of the index area). *fits false when the index is full (then the

@@ -17,6 +17,14 @@ size_t LogIndex::NodeBytesFor(size_t more) const {
   return log::kIndexHeaderSize + nodes * log::kNodeSize;
 }
 
+bool LogIndex::HasRoom(size_t n) const {
+  uint32_t bits;
+  return CurrentBits(&bits) &&
+         n <= shape_.node_capacity -
+                  std::min(nodes_used(), shape_.node_capacity) &&
+         keys() + n <= (uint64_t{1} << bits) / 2;
+}
+
 absl::Status LogIndex::MakeRoom(
     size_t n, absl::FunctionRef<absl::Status(size_t, size_t)> reserve,
     bool* fits) {
