@@ -59,14 +59,15 @@ inline Change MakeChange(std::string_view key, LogValue value, size_t order) {
 // of each key; deletions are kept (MergeChanges drops them).
 void SortChanges(std::vector<Change>* changes);
 
-// Sorts the changes (SortChanges) and writes them, merged with g's
-// snapshot, into builder: a put replaces or adds its key, a delete drops
-// it. Entries the changes leave alone are copied whole, checksum and
-// compression included, without being decoded. Calls tick() every 1024
-// entries.
-absl::Status MergeChanges(const Generation& g, std::vector<Change>* changes,
-                          snapshot::Builder* builder,
-                          absl::FunctionRef<void()> tick);
+// Writes `changes` (sorted, one per key: SortChanges), merged with the
+// snapshot `base` (null: none), into builder: a put replaces or adds its
+// key, a delete drops it. Entries the changes leave alone are copied whole,
+// checksum and compression included, without being decoded. Calls tick()
+// every 1024 entries.
+absl::Status MergeSortedChanges(const snapshot::Reader* base,
+                                const std::vector<Change>& changes,
+                                snapshot::Builder* builder,
+                                absl::FunctionRef<void()> tick);
 
 // Every key's latest update below head offset `end` in g's index (one
 // change each, order 0); decompressed batches are kept in *buffers, which
@@ -84,13 +85,22 @@ absl::Status CollectLogChanges(const Generation& g, uint32_t end,
                                std::vector<Change>* changes);
 
 // Writes the snapshot of generation g.gen + 1 at path: g's snapshot with
-// `changes` applied (MergeChanges). `options` says how (its generation is
-// set here). *count: its entries.
+// `changes` applied (sorted by SortChanges, then MergeSortedChanges).
+// `options` says how (its generation is set here). *count: its entries.
 absl::Status BuildSnapshot(const Generation& g, std::vector<Change>* changes,
                            snapshot::BuildOptions options,
                            const std::string& path,
                            absl::FunctionRef<void()> tick, port::Segment* out,
                            uint64_t* count);
+// The same from changes sorted already (SortChanges), merged into `base`
+// (null: the snapshot holds the changes' puts alone), for generation
+// options.generation.
+absl::Status BuildSortedSnapshot(const snapshot::Reader* base,
+                                 const std::vector<Change>& changes,
+                                 const snapshot::BuildOptions& options,
+                                 const std::string& path,
+                                 absl::FunctionRef<void()> tick,
+                                 port::Segment* out, uint64_t* count);
 
 // The size of the next generation's log (header included, whole pages),
 // whose snapshot is snapshot_bytes long and into which carried_bytes of
