@@ -84,6 +84,7 @@ set(ULTRADICT_ENGINE_SOURCES
   db/db_impl_changes.cc
   db/db_impl_compaction.cc
   db/db_impl_files.cc
+  db/db_impl_ingest.cc
   db/db_impl_observe.cc
   db/db_impl_open.cc
   db/db_impl_read.cc
@@ -239,6 +240,7 @@ set(ULTRADICT_OWN_MAIN_TESTS
 set(ULTRADICT_FAULT_POINT_TESTS
   tests/crash_test.cc
   tests/index_crash_test.cc
+  tests/ingest_test.cc
 )
 
 # //tests/cli: shell tests of the `ultradict` binary.
