@@ -172,22 +172,24 @@ absl::Status BuildSnapshot(const Generation& g, std::vector<Change>* changes,
                            uint64_t* count) {
   SortChanges(changes);
   options.generation = g.gen + 1;
-  return BuildSortedSnapshot(g.gen == 0 ? nullptr : &g.snapshot, *changes,
-                             options, path, tick, out, count);
+  const snapshot::Reader* base = g.gen == 0 ? nullptr : &g.snapshot;
+  return BuildSnapshotWith(
+      path, options, (base == nullptr ? 0 : base->count()) + changes->size(),
+      [&](snapshot::Builder* builder) {
+        return MergeSortedChanges(base, *changes, builder, tick);
+      },
+      out, count);
 }
 
-absl::Status BuildSortedSnapshot(const snapshot::Reader* base,
-                                 const std::vector<Change>& changes,
-                                 const snapshot::BuildOptions& options,
-                                 const std::string& path,
-                                 absl::FunctionRef<void()> tick,
-                                 port::Segment* out, uint64_t* count) {
+absl::Status BuildSnapshotWith(
+    const std::string& path, const snapshot::BuildOptions& options,
+    size_t expected, absl::FunctionRef<absl::Status(snapshot::Builder*)> fill,
+    port::Segment* out, uint64_t* count) {
   // Leftovers of a writer that died before publishing it.
   port::Unlink(path).IgnoreError();
   snapshot::Builder builder;
-  const uint64_t snap_count = base == nullptr ? 0 : base->count();
-  absl::Status s = builder.Start(path, options, snap_count + changes.size());
-  if (s.ok()) s = MergeSortedChanges(base, changes, &builder, tick);
+  absl::Status s = builder.Start(path, options, expected);
+  if (s.ok()) s = fill(&builder);
   if (!s.ok()) return s;  // The builder removes its file.
   absl::StatusOr<port::Segment> snap = builder.Finish();
   if (!snap.ok()) return snap.status();

@@ -92,15 +92,14 @@ absl::Status BuildSnapshot(const Generation& g, std::vector<Change>* changes,
                            const std::string& path,
                            absl::FunctionRef<void()> tick, port::Segment* out,
                            uint64_t* count);
-// The same from changes sorted already (SortChanges), merged into `base`
-// (null: the snapshot holds the changes' puts alone), for generation
-// options.generation.
-absl::Status BuildSortedSnapshot(const snapshot::Reader* base,
-                                 const std::vector<Change>& changes,
-                                 const snapshot::BuildOptions& options,
-                                 const std::string& path,
-                                 absl::FunctionRef<void()> tick,
-                                 port::Segment* out, uint64_t* count);
+// Writes a snapshot at path (removing a leftover there first): `fill`
+// adds its entries to the builder, which has room for `expected` of them
+// (a hint). On success *out is the snapshot, mapped, and *count its
+// entries; on failure the file is removed.
+absl::Status BuildSnapshotWith(
+    const std::string& path, const snapshot::BuildOptions& options,
+    size_t expected, absl::FunctionRef<absl::Status(snapshot::Builder*)> fill,
+    port::Segment* out, uint64_t* count);
 
 // The size of the next generation's log (header included, whole pages),
 // whose snapshot is snapshot_bytes long and into which carried_bytes of

@@ -320,11 +320,11 @@ class DBImpl : public DB, private ForkAware {
   void BackgroundTick() { background_->MaybeServeReserve(); }
 
   // --- db_impl_ingest.cc ---
-  // IngestSorted with the write lock held and the generation refreshed:
-  // `changes` are the entries (checked, sorted, n of them).
-  absl::Status IngestAsWriter(IngestMode mode, std::vector<Change> changes,
-                              size_t n) ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  // IngestSorted with the write lock held and the generation refreshed;
+  // the entries are checked.
+  absl::Status IngestAsWriter(const std::vector<KeyValue>& entries,
+                              IngestMode mode)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_) ABSL_LOCKS_EXCLUDED(mu_);
 
   // --- db_impl_observe.cc ---
   std::string StatsString() ABSL_LOCKS_EXCLUDED(mu_);

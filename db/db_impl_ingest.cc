@@ -2,13 +2,14 @@
 //
 // Write puts a batch into the log: each key is looked up (CountChanges) and
 // indexed, and a batch larger than the log is then folded into a snapshot
-// anyway. IngestSorted skips all of that: the entries, sorted and checked
-// before the write lock is taken, are merged with the current snapshot and
-// the latest state of the log (kMerge; the entries win) or alone (kReplace)
-// straight into the next generation's snapshot, which is published with an
-// empty log, as CompactAsWriter publishes its own (same files, same crash
-// recovery: a writer killed before the head moves leaves only files of an
-// unpublished generation, which the next writer removes).
+// anyway. IngestSorted skips all of that: the entries, checked before the
+// write lock is taken, go straight into the next generation's snapshot,
+// alone (kReplace, or nothing else to keep) or merged with the current
+// snapshot and the latest state of the log (kMerge; the entries win). The
+// snapshot is published with an empty log, as CompactAsWriter publishes its
+// own (same files, same crash recovery: a writer killed before the head
+// moves leaves only files of an unpublished generation, which the next
+// writer removes).
 
 #include <string>
 #include <utility>
@@ -24,11 +25,9 @@ namespace ultradict {
 
 namespace {
 
-// The entries as changes (order 1: they win over the log's, order 0),
-// checked: sizes as Put, keys strictly increasing.
-absl::Status EntriesToChanges(const std::vector<KeyValue>& entries,
-                              std::vector<Change>* changes) {
-  changes->reserve(entries.size());
+// Sizes as Put, keys strictly increasing (bytewise: string_view compares
+// as unsigned bytes).
+absl::Status CheckEntries(const std::vector<KeyValue>& entries) {
   for (size_t i = 0; i < entries.size(); i++) {
     const KeyValue& e = entries[i];
     absl::Status s = WriteBatchInternal::CheckSizes(e.key, e.value);
@@ -36,43 +35,34 @@ absl::Status EntriesToChanges(const std::vector<KeyValue>& entries,
       return absl::InvalidArgumentError(
           absl::StrCat("IngestSorted: entry ", i, ": ", s.message()));
     }
-    changes->push_back(MakeChange(e.key, LogValue{e.value, false}, 1));
-    if (i > 0) {
-      const Change& prev = (*changes)[i - 1];
-      const Change& cur = (*changes)[i];
-      if (CompareKeys(prev.prefix, prev.key, cur.prefix, cur.key) >= 0) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "IngestSorted: the key of entry ", i, " is not after the key of ",
-            "entry ", i - 1, " (keys must be strictly increasing, bytewise)"));
-      }
+    if (i > 0 && !(entries[i - 1].key < e.key)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "IngestSorted: the key of entry ", i, " is not after the key of ",
+          "entry ", i - 1, " (keys must be strictly increasing, bytewise)"));
     }
   }
   return absl::OkStatus();
 }
 
-// Merges two sorted runs of changes, one per key each, into one; where both
-// have a key, newer's change is kept.
-std::vector<Change> MergeRuns(const std::vector<Change>& older,
-                              const std::vector<Change>& newer) {
+// The entries as one sorted run of changes merged into `older` (sorted,
+// one per key); where both have a key, the entry wins.
+std::vector<Change> MergeEntries(const std::vector<Change>& older,
+                                 const std::vector<KeyValue>& entries) {
   std::vector<Change> out;
-  out.reserve(older.size() + newer.size());
-  size_t i = 0, j = 0;
-  while (i < older.size() || j < newer.size()) {
-    int order = 1;  // Of older[i] against newer[j]; 1: take newer[j].
-    if (i < older.size() && j < newer.size()) {
-      const Change& a = older[i];
-      const Change& b = newer[j];
-      order = CompareKeys(a.prefix, a.key, b.prefix, b.key);
-    } else if (i < older.size()) {
-      order = -1;
-    }
-    if (order < 0) {
+  out.reserve(older.size() + entries.size());
+  size_t i = 0;
+  for (const KeyValue& e : entries) {
+    const Change entry = MakeChange(e.key, LogValue{e.value, false}, 1);
+    int order = -1;  // Of older[i] against the entry.
+    while (i < older.size() &&
+           (order = CompareKeys(older[i].prefix, older[i].key, entry.prefix,
+                                entry.key)) < 0) {
       out.push_back(older[i++]);
-      continue;
     }
-    if (order == 0) i++;
-    out.push_back(newer[j++]);
+    if (i < older.size() && order == 0) i++;
+    out.push_back(entry);
   }
+  out.insert(out.end(), older.begin() + i, older.end());
   return out;
 }
 
@@ -80,9 +70,7 @@ std::vector<Change> MergeRuns(const std::vector<Change>& older,
 
 absl::Status DBImpl::IngestSorted(const std::vector<KeyValue>& entries,
                                   IngestMode mode) {
-  // Checked, and made into changes, before the write lock is taken.
-  std::vector<Change> changes;
-  absl::Status s = EntriesToChanges(entries, &changes);
+  absl::Status s = CheckEntries(entries);  // Before taking the write lock.
   if (!s.ok()) return s;
   if (entries.empty() && mode == IngestMode::kMerge) return absl::OkStatus();
   WriterLock lock(this);
@@ -96,11 +84,11 @@ absl::Status DBImpl::IngestSorted(const std::vector<KeyValue>& entries,
     s = RefreshLocked();
     if (!s.ok()) return s;
   }
-  return IngestAsWriter(mode, std::move(changes), entries.size());
+  return IngestAsWriter(entries, mode);
 }
 
-absl::Status DBImpl::IngestAsWriter(IngestMode mode,
-                                    std::vector<Change> changes, size_t n) {
+absl::Status DBImpl::IngestAsWriter(const std::vector<KeyValue>& entries,
+                                    IngestMode mode) {
   const bool merge = mode == IngestMode::kMerge;
   std::shared_ptr<const Generation> old;
   uint32_t end = 0, records = 0;
@@ -109,20 +97,31 @@ absl::Status DBImpl::IngestAsWriter(IngestMode mode,
   absl::Status s =
       ViewAsWriter(&old, &end, &records, &buffers, merge ? &logged : nullptr);
   if (!s.ok()) return s;
-  if (!logged.empty()) {
-    SortChanges(&logged);
-    changes = MergeRuns(logged, changes);
-  }
+  const snapshot::Reader* base =
+      merge && old->gen != 0 && old->snapshot.count() != 0 ? &old->snapshot
+                                                           : nullptr;
   snapshot::BuildOptions options = SnapshotOptions();
   options.generation = old->gen + 1;
-  const snapshot::Reader* base =
-      merge && old->gen != 0 ? &old->snapshot : nullptr;
   FaultPoint("ingest.before_snapshot");
   port::Segment snap;
   uint64_t count = 0;
-  s = BuildSortedSnapshot(
-      base, changes, options, files_.SnapshotPath(old->gen + 1), [] {}, &snap,
-      &count);
+  auto fill = [&](snapshot::Builder* builder) -> absl::Status {
+    if (base == nullptr && logged.empty()) {
+      // Nothing to merge with: the entries as they are.
+      for (const KeyValue& e : entries) {
+        absl::Status added = builder->Add(e.key, e.value);
+        if (!added.ok()) return added;
+      }
+      return absl::OkStatus();
+    }
+    SortChanges(&logged);
+    return MergeSortedChanges(base, MergeEntries(logged, entries), builder,
+                              [] {});
+  };
+  s = BuildSnapshotWith(
+      files_.SnapshotPath(old->gen + 1), options,
+      (base == nullptr ? 0 : base->count()) + logged.size() + entries.size(),
+      fill, &snap, &count);
   if (!s.ok()) return s;
   FaultPoint("ingest.after_snapshot");
   // One update of the change feed, in no log: a cursor before it is out of
@@ -131,7 +130,7 @@ absl::Status DBImpl::IngestAsWriter(IngestMode mode,
   s = InstallAsWriter(std::move(old), end, std::move(snap), count,
                       base_sequence, /*more_entries=*/0);
   if (!s.ok()) return s;
-  block_.puts().fetch_add(n, std::memory_order_relaxed);
+  block_.puts().fetch_add(entries.size(), std::memory_order_relaxed);
   block_.sequence().fetch_add(1, std::memory_order_relaxed);
   block_.change().fetch_add(1, std::memory_order_seq_cst);
   // A syscall only when some process waits (see WaitForChange).
