@@ -197,10 +197,7 @@ absl::Status LoadCheckpoint(RedisClient* redis, const Layout& layout,
           db->name(), "\" at ", info.seq));
     }
     if (status.ok()) {
-      status = ForEachPair(frame, where, &last_key,
-                           [&entries](std::string_view k, std::string_view v) {
-                             entries.push_back(KeyValue{k, v});
-                           });
+      status = AppendPairs(frame, where, &last_key, &entries);
     }
     if (status.ok() && i == 0) {
       // About `chunks` times the first one's pairs; a hint only (the

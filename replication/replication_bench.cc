@@ -14,7 +14,7 @@
 //               follower's dictionary sees it (DB::WaitForChange +
 //               ReadChangesFrom); p50/p99/max.
 //   bootstrap   a checkpoint of --entries entries loaded into a new follower
-//               dictionary (read from Redis, checked, one atomic write).
+//               dictionary (read from Redis, checked, one DB::IngestSorted).
 // --only runs that one benchmark (e.g. to profile it).
 // --log_mb sets Options::log_size of both dictionaries (default: the
 // engine's, 4 MiB): the publisher must read each record before the log it
@@ -290,7 +290,7 @@ void Bootstrap(const Env& env, uint64_t entries) {
   b->GetProperty("ultradict.num-entries", &n);
   std::printf(
       "bootstrap    : %10.3f s to load a checkpoint of %llu entries (%s in the "
-      "copy; fetch+decode %.3f s, DB::Write %.3f s; writing the checkpoint "
+      "copy; fetch+decode %.3f s, IngestSorted %.3f s; writing the checkpoint "
       "took %.3f s)   target < 2 s\n",
       (t2 - t1) / 1e9, static_cast<unsigned long long>(info->pairs), n.c_str(),
       times.fetch_s, times.write_s, (t1 - t0) / 1e9);

@@ -97,6 +97,37 @@ TEST(EntryFormatTest, ChunkPairsMustBeOrdered) {
   EXPECT_EQ(n, 2);  // Nothing passed on from a bad chunk.
 }
 
+TEST(EntryFormatTest, AppendPairsLeavesNothingOfADamagedChunk) {
+  Frame f;
+  f.kind = FrameKind::kCheckpointChunk;
+  f.name = "dict";
+  AppendPair(&f.body, "a", "1");
+  AppendPair(&f.body, "c", "3");
+  f.count = 2;
+  std::string last;
+  std::vector<KeyValue> pairs;
+  ASSERT_THAT(AppendPairs(f, "c0", &last, &pairs), IsOk());
+  ASSERT_EQ(pairs.size(), 2u);
+  EXPECT_EQ(pairs[1].key, "c");
+  EXPECT_EQ(pairs[1].value, "3");
+  // The second chunk's pairs are fine until its last one, which is cut.
+  Frame g = f;
+  g.body.clear();
+  AppendPair(&g.body, "d", "4");
+  AppendPair(&g.body, "e", "5");
+  g.body.pop_back();
+  EXPECT_TRUE(absl::IsDataLoss(AppendPairs(g, "c1", &last, &pairs)));
+  EXPECT_EQ(pairs.size(), 2u);
+  EXPECT_EQ(last, "c");
+  // Out of order after the first chunk's last key.
+  Frame h = f;
+  h.body.clear();
+  AppendPair(&h.body, "d", "4");
+  AppendPair(&h.body, "b", "2");
+  EXPECT_TRUE(absl::IsDataLoss(AppendPairs(h, "c2", &last, &pairs)));
+  EXPECT_EQ(pairs.size(), 2u);
+}
+
 TEST(EntryFormatTest, ForeignBytesAreFailedPrecondition) {
   Frame f;
   EXPECT_TRUE(absl::IsFailedPrecondition(DecodeFrame("hello world", "e", &f)));
