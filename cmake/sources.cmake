@@ -185,10 +185,12 @@ set(ULTRADICT_EXAMPLE_SH_TESTS
   examples/dict_example_test.sh
 )
 
-# //tests:testutil, :subprocess, :generation_testutil (test helpers).
+# //tests:testutil, :subprocess, :generation_testutil, :ingest_testutil (test
+# helpers).
 set(ULTRADICT_TESTUTIL_SOURCES
   tests/generation_testutil.cc
   tests/generation_testutil.h
+  tests/ingest_testutil.h
   tests/log_index_testutil.cc
   tests/log_index_testutil.h
   tests/subprocess.cc
@@ -212,6 +214,7 @@ set(ULTRADICT_GTEST_MAIN_TESTS
   tests/fork_test.cc
   tests/generation_test.cc
   tests/index_corruption_test.cc
+  tests/ingest_test.cc
   tests/issue17_security_test.cc
   tests/issue17_test.cc
   tests/log_index_test.cc
@@ -240,7 +243,7 @@ set(ULTRADICT_OWN_MAIN_TESTS
 set(ULTRADICT_FAULT_POINT_TESTS
   tests/crash_test.cc
   tests/index_crash_test.cc
-  tests/ingest_test.cc
+  tests/ingest_crash_test.cc
 )
 
 # //tests/cli: shell tests of the `ultradict` binary.

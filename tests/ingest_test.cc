@@ -1,20 +1,12 @@
 // ingest_test.cc: DB::IngestSorted (db/db_impl_ingest.cc), a bulk load
-// that builds the next generation's snapshot straight from its entries.
-//
-// Against a model (std::map): merge and replace over a snapshot and a log,
+// that builds the next generation's snapshot straight from its entries,
+// against a model (std::map): merge and replace over a snapshot and a log,
 // on empty and non-empty dictionaries; counters and the change feed; views
-// opened before it keep their contents; invalid input writes nothing.
-// Crash safety: a child process (this binary re-exec'd, linked with the
-// fault-point engine) is killed at each fault point inside the call, and at
-// random times in a loop of ingests; the survivor sees the old contents or
-// the new, never a mix, and the next writer removes what the child left.
-
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
+// opened before it keep their contents; invalid input writes nothing; a
+// reader thread never sees two loads mixed. Killed inside the call:
+// ingest_crash_test.cc.
 
 #include <atomic>
-#include <cstdio>
 #include <map>
 #include <memory>
 #include <random>
@@ -22,112 +14,17 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "port/port.h"
-#include "tests/subprocess.h"
+#include "tests/ingest_testutil.h"
 #include "ultradict/db.h"
 
 namespace ultradict {
+namespace ingest_testing {
 namespace {
 
-// As tests/testutil.h's, which links the engine without fault points.
-MATCHER(IsOk, "is OK") {
-  if (arg.ok()) return true;
-  *result_listener << "status is " << arg.ToString();
-  return false;
-}
-
-std::string UniqueName(const std::string& hint) {
-  static std::atomic<int> counter{0};
-  return absl::StrCat("t", getpid(), "_", counter++, "_", hint);
-}
-
-using Model = std::map<std::string, std::string>;
-
-std::string Key(int i) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "key%06d", i);
-  return buf;
-}
-
-// Entries (sorted) of the model, as IngestSorted takes them.
-std::vector<KeyValue> EntriesOf(const Model& m) {
-  std::vector<KeyValue> entries;
-  for (const auto& [k, v] : m) entries.push_back(KeyValue{k, v});
-  return entries;
-}
-
-// The whole dictionary, read with an iterator; also checks every Get.
-Model Contents(DB* db) {
-  Model m;
-  std::unique_ptr<Iterator> it = db->NewIterator();
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    m.emplace(std::string(it->key()), std::string(it->value()));
-  }
-  EXPECT_THAT(it->status(), IsOk());
-  for (const auto& [k, v] : m) {
-    std::string got;
-    EXPECT_THAT(db->Get(k, &got), IsOk()) << k;
-    EXPECT_EQ(got, v) << k;
-  }
-  return m;
-}
-
-uint64_t Property(DB* db, const char* name) {
-  std::string value;
-  uint64_t n = 0;
-  EXPECT_TRUE(db->GetProperty(name, &value)) << name;
-  EXPECT_TRUE(absl::SimpleAtoi(value, &n)) << name << ": " << value;
-  return n;
-}
-
-// "puts: N" from ultradict.stats.
-uint64_t Puts(DB* db) {
-  std::string stats;
-  EXPECT_TRUE(db->GetProperty("ultradict.stats", &stats));
-  const size_t at = stats.find("\nputs: ");
-  uint64_t n = 0;
-  if (at == std::string::npos) return 0;
-  const size_t from = at + 7;
-  EXPECT_TRUE(
-      absl::SimpleAtoi(stats.substr(from, stats.find('\n', from) - from), &n));
-  return n;
-}
-
-// Files of dictionary `name` in the segment directory.
-std::vector<std::string> FilesOf(const std::string& name) {
-  std::vector<std::string> files;
-  auto all = port::ListDirectory(port::SegmentDirectory(""));
-  if (!all.ok()) return files;
-  for (const std::string& f : *all) {
-    if (f == "ud." + name || f.rfind("ud." + name + ".", 0) == 0) {
-      files.push_back(f);
-    }
-  }
-  return files;
-}
-
-class IngestTest : public ::testing::Test {
+class IngestTest : public IngestFixture {
  protected:
-  void SetUp() override {
-    name_ = UniqueName("ingest");
-    db_ = Open(name_);
-  }
-  void TearDown() override {
-    db_.reset();
-    DestroyDB(name_).IgnoreError();
-    EXPECT_TRUE(FilesOf(name_).empty());
-  }
-  static std::unique_ptr<DB> Open(const std::string& name) {
-    Options options;
-    options.log_size = 64 << 10;  // A log that fills, so both are used.
-    auto db = DB::Open(options, name);
-    EXPECT_THAT(db.status(), IsOk());
-    return db.ok() ? std::move(*db) : nullptr;
-  }
   // Puts keys [from, to) with values tagged `tag`, into db and model.
   void Fill(int from, int to, const std::string& tag) {
     for (int i = from; i < to; i++) {
@@ -148,8 +45,6 @@ class IngestTest : public ::testing::Test {
     }
   }
 
-  std::string name_;
-  std::unique_ptr<DB> db_;
   Model model_;
 };
 
@@ -372,141 +267,6 @@ TEST_F(IngestTest, ReaderNeverSeesAMix) {
   EXPECT_GT(views.load(), 0);
 }
 
-// ---------------------------------------------------------------------------
-// Killed inside the call.
-
-constexpr int kCrashKeys = 4000;
-
-// Every key [0, kCrashKeys) with the value "rR-i".
-Model RoundModel(int64_t round) {
-  Model m;
-  for (int i = 0; i < kCrashKeys; i++)
-    m[Key(i)] = absl::StrCat("r", round, "-", i);
-  return m;
-}
-
-// The child: ingests round `round` (kMerge) once, or rounds round,
-// round + 1, ... for ever ("loop"), reporting each round done on fd 3.
-int RunChild(int argc, char** argv) {
-  std::map<std::string, std::string> args = testing::ParseChildArgs(argc, argv);
-  Options options;
-  options.create_if_missing = false;
-  auto db = DB::Open(options, args["name"]);
-  int64_t round = 0;
-  if (!db.ok() || !absl::SimpleAtoi(args["round"], &round)) return 2;
-  do {
-    const Model m = RoundModel(round);
-    absl::Status s = (*db)->IngestSorted(EntriesOf(m), IngestMode::kMerge);
-    if (!s.ok()) {
-      std::fprintf(stderr, "ingest child: %s\n", s.ToString().c_str());
-      return 1;
-    }
-    testing::WriteAll(testing::kReportFd, absl::StrCat(round++, "\n"));
-  } while (args["child"] == "loop");
-  return 0;
-}
-
-class IngestCrashTest : public IngestTest {
- protected:
-  // The round (all keys "rR-...") that the dictionary holds; -1 when it
-  // holds something else (a mix, or keys missing).
-  int64_t RoundHeld() {
-    const Model m = Contents(db_.get());
-    if (m.size() != kCrashKeys) return -1;
-    int64_t round = -1;
-    const std::string& v = m.begin()->second;
-    if (!absl::SimpleAtoi(v.substr(1, v.find('-') - 1), &round)) return -1;
-    return m == RoundModel(round) ? round : -1;
-  }
-  // After a writer died: the next write recovers; then only the current
-  // generation's two files are left besides the control segment.
-  void ExpectRecovered() {
-    ASSERT_THAT(db_->Put("after", "crash"), IsOk());
-    ASSERT_THAT(db_->Delete("after"), IsOk());
-    const std::string gen =
-        absl::StrCat(Property(db_.get(), "ultradict.generation"));
-    int current = 0;
-    for (const std::string& f : FilesOf(name_)) {
-      if (f == "ud." + name_) continue;
-      EXPECT_EQ(f.rfind(absl::StrCat("ud.", name_, ".", gen, "."), 0), 0u)
-          << f << " left (generation " << gen << ")";
-      current++;
-    }
-    EXPECT_EQ(current, 2);
-    EXPECT_THAT(db_->CompactLog(), IsOk());
-  }
-};
-
-TEST_F(IngestCrashTest, KilledAtEachFaultPointLeavesOldOrNew) {
-  struct Point {
-    const char* name;
-    bool published;  // Killed after the new head was published.
-  };
-  const Point points[] = {{"ingest.before_snapshot", false},
-                          {"ingest.after_snapshot", false},
-                          {"compact.before_publish", false},
-                          {"compact.after_publish", true}};
-  int64_t round = 0;
-  for (const Point& point : points) {
-    SCOPED_TRACE(point.name);
-    // The old state: round `round` in a snapshot, then again in the log
-    // for a part of the keys (so that the merge reads both).
-    ASSERT_THAT(
-        db_->IngestSorted(EntriesOf(RoundModel(round)), IngestMode::kReplace),
-        IsOk());
-    for (int i = 0; i < 50; i++) {
-      ASSERT_THAT(db_->Put(Key(i), absl::StrCat("r", round, "-", i)), IsOk());
-    }
-    testing::Child child =
-        testing::SpawnSelf({"--child=once", "--name=" + name_,
-                            absl::StrCat("--round=", round + 1)},
-                           {absl::StrCat("ULTRADICT_FAULT_POINT=", point.name),
-                            "ULTRADICT_FAULT_SKIP=0"});
-    ASSERT_GT(child.pid, 0);
-    int status = 0;
-    ASSERT_TRUE(testing::WaitExit(child.pid, 60 * 1000, &status));
-    testing::ClosePipes(&child);
-    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
-        << testing::DescribeStatus(status);
-    EXPECT_EQ(RoundHeld(), point.published ? round + 1 : round);
-    ExpectRecovered();
-    EXPECT_EQ(RoundHeld(), point.published ? round + 1 : round);
-    round += 2;
-  }
-}
-
-TEST_F(IngestCrashTest, KilledAtRandomTimesLeavesOldOrNew) {
-  ASSERT_THAT(db_->IngestSorted(EntriesOf(RoundModel(0)), IngestMode::kMerge),
-              IsOk());
-  std::mt19937 rng(99);
-  int64_t next = 1;  // The round the next child starts with.
-  for (int kill = 0; kill < 12; kill++) {
-    testing::Child child = testing::SpawnSelf(
-        {"--child=loop", "--name=" + name_, absl::StrCat("--round=", next)});
-    ASSERT_GT(child.pid, 0);
-    std::string line;
-    ASSERT_TRUE(testing::ReadLine(child.from_child, &line, 60 * 1000));
-    usleep(static_cast<useconds_t>(rng() % 30000));
-    testing::KillAndReap(child.pid);
-    // The last round it acknowledged before the kill.
-    int64_t acked = 0;
-    do {
-      ASSERT_TRUE(absl::SimpleAtoi(line, &acked)) << line;
-    } while (testing::ReadLine(child.from_child, &line, 1000));
-    testing::ClosePipes(&child);
-    // That round, or the next one if it was published but not reported.
-    const int64_t held = RoundHeld();
-    EXPECT_GE(held, acked) << "kill " << kill;
-    EXPECT_LE(held, acked + 1) << "kill " << kill;
-    ExpectRecovered();
-    next = std::max(held, acked) + 1;
-  }
-}
-
 }  // namespace
+}  // namespace ingest_testing
 }  // namespace ultradict
-
-int main(int argc, char** argv) {
-  return ultradict::testing::TestMainWithChildren(argc, argv,
-                                                  ultradict::RunChild);
-}
