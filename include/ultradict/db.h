@@ -192,8 +192,8 @@ class DB {
   // the call builds the next snapshot straight from the current contents
   // (snapshot and log) and `entries`, publishes it with an empty log and
   // retires the old generation, as CompactLog does. Cost O(dictionary +
-  // entries) with no per-key lookup (1 M entries: about 0.3 s on a quiet
-  // core, see doc/benchmarks.md); for a few entries Write is cheaper.
+  // entries) with no per-key lookup (1 M new entries: 0.2-0.5 s on a busy
+  // 2-core VM, see doc/benchmarks.md); for a few entries Write is cheaper.
   //   std::vector<KeyValue> entries = {{"a", "1"}, {"b", "2"}};  // sorted
   //   absl::Status s = db->IngestSorted(entries, IngestMode::kMerge);
   // An entry's value replaces the value of its key, if present. `mode`
