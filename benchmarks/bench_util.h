@@ -26,6 +26,15 @@ inline uint64_t NowNanos() {
          static_cast<uint64_t>(ts.tv_nsec);
 }
 
+// CPU time of the calling thread (not counting the time other jobs held
+// the CPU, which a wall clock on a shared machine does).
+inline uint64_t ThreadCpuNanos() {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000u +
+         static_cast<uint64_t>(ts.tv_nsec);
+}
+
 // What every benchmark and helper process needs to know.
 struct BenchParams {
   uint64_t num = 1000000;     // Entries.

@@ -8,7 +8,7 @@ bench=$1
 prefix="smoke$$"
 dir=${ULTRADICT_DIR:-/dev/shm}
 out=${TEST_TMPDIR:-/tmp}/db_bench_smoke.$$.out
-benchmarks=fillseq,fillrandom,overwrite,readrandom,readmissing,readhot,readseq,deleterandom,fillbatch,readwhilewriting,compact,attach,mpwrite,mpread,propagation
+benchmarks=fillseq,fillrandom,overwrite,readrandom,readmissing,readhot,readseq,deleterandom,fillbatch,readwhilewriting,attachwrites,compact,attach,mpwrite,mpread,propagation
 
 status=0
 "$bench" --num=10000 --engine=all --procs=2 --rounds=200 --histogram \

@@ -17,10 +17,15 @@ Benchmarks (100 k keys unless --num):
   get_tuple   d[k], small tuple keys and values (pickled)
   set_tuple   d[k] = v, small tuple keys and values
   locked_inc  with d.lock: d['c'] += 1
+  (ultradict only, the pieces of a tuple get, each a call from the loop:)
+  in_tuple    k in d: the key's encoding and the engine's lookup
+  enc_tuple   d._encode_key(k): the key's encoding (and a bytes object)
+  dec_tuple   d._decode_value(b): the value's decoding (object creation)
   attach      a new process attaches to --attach_num entries (1 M) and
               reads one key (median of 5, process start excluded)
 
   python3 benchmarks/python_bench.py [--num N] [--attach_num N] [--original DIR]
+      [--passes N] [--tuples_only]
 
 Measure an optimised build (tools/dev.sh install, or PYTHONPATH at a -c opt
 build of //python:package).
@@ -35,11 +40,14 @@ import sys
 import time
 
 
+PASSES = 3  # --passes
+
+
 def per_op(fn, n):
-    """Best of 3 runs of fn() (which does n operations): (wall, thread CPU)
-    ns per op."""
+    """Best of PASSES runs of fn() (which does n operations): (wall, thread
+    CPU) ns per op."""
     best = cpu = float("inf")
-    for _ in range(3):
+    for _ in range(PASSES):
         start, start_cpu = time.perf_counter(), time.thread_time()
         fn()
         best = min(best, time.perf_counter() - start)
@@ -47,10 +55,12 @@ def per_op(fn, n):
     return best / n * 1e9, cpu / n * 1e9
 
 
-def run_suite(engine, make, num):
+def run_suite(engine, make, num, tuples_only=False):
     str_items = [(f"key{i:08d}", f"value{i}") for i in range(num)]
     int_items = [(i, i * 7) for i in range(num)]
     tuple_items = [((i, "k"), (i, 1.5, "v")) for i in range(num)]
+    if tuples_only:
+        str_items = int_items = []
     d = make()
     try:
         def set_all(items):
@@ -65,16 +75,20 @@ def run_suite(engine, make, num):
                     d[k]
             return fn
 
-        results = {
-            "set_str": per_op(set_all(str_items), num),
-            "get_str": per_op(get_all(str_items), num),
-            "set_int": per_op(set_all(int_items), num),
-            "get_int": per_op(get_all(int_items), num),
-            "set_tuple": per_op(set_all(tuple_items), num),
-            "get_tuple": per_op(get_all(tuple_items), num),
-        }
+        results = {}
+        if not tuples_only:
+            results.update({
+                "set_str": per_op(set_all(str_items), num),
+                "get_str": per_op(get_all(str_items), num),
+                "set_int": per_op(set_all(int_items), num),
+                "get_int": per_op(get_all(int_items), num),
+            })
+        results["set_tuple"] = per_op(set_all(tuple_items), num)
+        results["get_tuple"] = per_op(get_all(tuple_items), num)
+        if hasattr(d, "_encode_key"):
+            results.update(tuple_pieces(d, tuple_items, num))
         lock = getattr(d, "lock", None)
-        if lock is not None:
+        if lock is not None and not tuples_only:
             d["c"] = 0
             n = min(num, 20_000)
 
@@ -91,6 +105,27 @@ def run_suite(engine, make, num):
         close = getattr(d, "close", None) or getattr(d, "cleanup", None)
         if close:
             close()
+
+
+def tuple_pieces(d, items, num):
+    """The parts of d[k] for small tuples, timed like the rest (each
+    through a call, which the loop of d[k] does not make)."""
+    encoded = [d._encode_value(v) for _, v in items]
+    encode, decode = d._encode_key, d._decode_value
+
+    def contains():
+        for k, _ in items:
+            k in d
+
+    def enc():
+        for k, _ in items:
+            encode(k)
+
+    def dec():
+        for b in encoded:
+            decode(b)
+    return {"in_tuple": per_op(contains, num), "enc_tuple": per_op(enc, num),
+            "dec_tuple": per_op(dec, num)}
 
 
 def _attach_child(module_dir, cls_module, name, key, conn):
@@ -135,18 +170,27 @@ def main():
     ap.add_argument("--attach_num", type=int, default=1_000_000)
     ap.add_argument("--original", default="",
                     help="directory holding the original UltraDict package")
+    ap.add_argument("--passes", type=int, default=3,
+                    help="each figure is the best of this many passes")
+    ap.add_argument("--tuples_only", action="store_true",
+                    help="only the tuple benchmarks (and no attach)")
     args = ap.parse_args()
+    global PASSES
+    PASSES = max(1, args.passes)
 
     import ultradict
     print(f"python_bench: Python {platform.python_version()}, load average "
           f"{os.getloadavg()[0]:.1f}, "
           f"{os.cpu_count()} CPUs, ultradict from {ultradict.__file__}, "
           f"{time.strftime('%Y-%m-%d %H:%M:%S')}")
-    base = run_suite("dict", dict, args.num)
-    ours = run_suite("ultradict", ultradict.UltraDict, args.num)
+    base = run_suite("dict", dict, args.num, args.tuples_only)
+    ours = run_suite("ultradict", ultradict.UltraDict, args.num,
+                     args.tuples_only)
     for name in base:
         print(f"ratio      {name:<11}: ultradict/dict "
               f"{ours[name][0] / base[name][0]:6.1f}x")
+    if args.tuples_only:
+        return
     attach("ultradict", "ultradict", "", args.attach_num)
     if args.original:
         sys.path.insert(0, args.original)

@@ -62,12 +62,14 @@ set(ULTRADICT_FORMAT_SOURCES
   db/write_batch_internal.h
 )
 
-# //db:generation, :compaction, :background (the engine's units below
+# //db:generation, :changes, :compaction, :background (the engine's units below
 # DBImpl) and :dict_nested (Dict's non-template code): compiled once, linked
 # with either engine variant.
 set(ULTRADICT_CORE_SOURCES
   db/background.cc
   db/background.h
+  db/changes.cc
+  db/changes.h
   db/compaction.cc
   db/compaction.h
   db/dict_nested.cc
@@ -217,6 +219,7 @@ set(ULTRADICT_GTEST_MAIN_TESTS
   tests/ingest_test.cc
   tests/issue17_security_test.cc
   tests/issue17_test.cc
+  tests/iterator_test.cc
   tests/log_index_test.cc
   tests/log_index_threads_test.cc
   tests/log_test.cc

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "db/changes.h"
 #include "db/db_impl.h"
 #include "db/db_iter.h"
 
@@ -107,9 +108,8 @@ absl::Status DBImpl::Get(std::string_view key, std::string* value) {
     std::string scratch;
     std::string_view v;
     absl::Status s = g->Lookup(key, &scratch, &v, end);
-    if (absl::IsNotFound(s)) {
-      return absl::NotFoundError("");  // No message: a miss stays cheap.
-    }
+    // A miss is Lookup's NotFound as it is: without a message (cheap), and
+    // not tested with absl::IsNotFound (a call into the library).
     if (s.ok()) value->assign(v.data(), v.size());
     return s;
   });
@@ -135,33 +135,18 @@ absl::Status DBImpl::GetPinned(std::string_view key, PinnableValue* value) {
 
 std::unique_ptr<Iterator> DBImpl::NewIterator() {
   std::shared_ptr<const Generation> g;
-  std::vector<std::pair<std::string_view, LogValue>> entries;
+  std::vector<Change> changes;
   std::deque<std::string> buffers;  // Decompressed batches.
   absl::Status s = WithReadView([&](const std::shared_ptr<Generation>& view,
                                     uint32_t end) -> absl::Status {
     g = view;
-    if (view->gen == 0) return absl::OkStatus();
-    entries.reserve(view->index.keys());
-    uint32_t damaged_at = 0;
-    const LogIndex::Found found = view->index.ForEachLatest(
-        end,
-        [&buffers](std::string&& batch) -> const std::string& {
-          buffers.push_back(std::move(batch));
-          return buffers.back();
-        },
-        [&entries](const LogIndex::Entry& e) {
-          entries.emplace_back(e.key, LogValue{e.value, e.deleted});
-        },
-        &damaged_at);
-    if (found == LogIndex::Found::kDamaged) {
-      return view->IndexDamage(damaged_at);
-    }
-    return absl::OkStatus();
+    return CollectIndexChanges(*view, end, &buffers, &changes);
   });
   if (!s.ok()) return NewErrorIterator(s);
-  std::sort(entries.begin(), entries.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  return NewDBIterator(std::move(g), std::move(entries), std::move(buffers),
+  // One change per key: sorted by their prefixes, mostly without reading
+  // the keys' bytes (scattered over the log, a cache miss each).
+  SortChanges(&changes);
+  return NewDBIterator(std::move(g), std::move(changes), std::move(buffers),
                        live_iterators_);
 }
 

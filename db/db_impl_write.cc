@@ -4,14 +4,14 @@
 //
 // A commit, with the write lock held (CommitAsWriter):
 //   1. decode the batch (Put/Delete hand it over decoded),
-//   2. CountChanges: which keys exist before and after (the entry count),
+//   2. CountChanges: the generation and head it goes into; puts, deletes,
 //   3. build the record (compressed into record_, or later in place),
 //   4. FitsAsWriter: repair the index after a writer that died, and make
 //      room in it; MakeRoomAsWriter when the log or its index is full:
 //      wait for a compaction or compact inline,
 //   5. AppendAsWriter: write the record past the head, add its entries to
-//      the shared index (no reader looks past the head), publish the
-//      head, then the index's progress,
+//      the shared index (no reader looks past the head; what each replaced
+//      gives the entry count), publish the head, then the index's progress,
 //   6. ask the background thread for pages ahead, or a compaction,
 //   7. NotifyCommitted: counters, and wake the processes waiting for it.
 
@@ -19,7 +19,6 @@
 #include <cstring>
 #include <memory>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "db/db_impl.h"
@@ -140,24 +139,10 @@ absl::Status DBImpl::CountChanges(PendingCommit* c) {
 }
 
 absl::Status DBImpl::CountChangesLocked(PendingCommit* c) {
-  const Generation& g = *current_;
-  const uint32_t end = control::HeadOffset(c->head);
-  // Keys an earlier entry of the batch wrote (several entries only).
-  const bool several = c->ops.size() > 1;
-  absl::flat_hash_map<std::string_view, bool> overlay;
-  for (size_t i = 0; i < c->ops.size(); i++) {
-    const WriteBatchInternal::Entry& op = c->ops[i];
-    bool existed;
-    auto it = several ? overlay.find(op.key) : overlay.end();
-    if (it != overlay.end()) {
-      existed = it->second;
-    } else {
-      absl::Status s = g.Exists(op.key, c->hashes[i], end, &existed);
-      if (!s.ok()) return s;
-    }
-    const bool exists = !op.deleted;
-    c->delta += static_cast<int64_t>(exists) - static_cast<int64_t>(existed);
-    if (several) overlay[op.key] = exists;
+  // (Which keys existed before is learned while they are added to the
+  // index: AppendAsWriter. A record folded into a new snapshot is counted
+  // there.)
+  for (const WriteBatchInternal::Entry& op : c->ops) {
     (op.deleted ? c->deletes : c->puts)++;
   }
   return absl::OkStatus();
@@ -236,12 +221,22 @@ absl::Status DBImpl::AppendAsWriter(PendingCommit* c) {
                       : payload + static_cast<uint32_t>(c->ops[i].start -
                                                         c->rep.data());
     // The check of an entry covers the same bytes in rep and in the log.
-    absl::Status s = g.index.Add(
-        c->ops[i].key, c->hashes[i], location,
-        c->compressed ? static_cast<uint32_t>(i)
-                      : LogIndex::EntryCheck(c->ops[i]),
-        end, &scratch);
-    if (!s.ok()) return s;  // Undone by the next commit (FitsAsWriter).
+    LogIndex::Prior prior;
+    absl::Status s =
+        g.index.Add(c->ops[i].key, c->hashes[i], location,
+                    c->compressed ? static_cast<uint32_t>(i)
+                                  : LogIndex::EntryCheck(c->ops[i]),
+                    end, &scratch, &prior);
+    // (On error: undone by the next commit, FitsAsWriter.)
+    bool existed = prior == LogIndex::Prior::kPut;
+    if (s.ok() && prior == LogIndex::Prior::kNone) {
+      s = g.ExistsInSnapshot(c->ops[i].key, c->hashes[i], &existed);
+    }
+    if (!s.ok()) return s;
+    // The entry count: keys after minus before (an earlier entry of the
+    // same key in this batch is what Add found).
+    c->delta += static_cast<int64_t>(!c->ops[i].deleted) -
+                static_cast<int64_t>(existed);
     if (i == 0) FaultPoint("index.after_first_add");
   }
   FaultPoint("write.before_publish");
@@ -397,9 +392,10 @@ absl::Status DBImpl::Write(const WriteBatch& batch) {
 }
 
 void DBImpl::PrefetchForWrite(std::string_view key, uint64_t hash) {
-  // The writer looks the key up (Generation::Exists) in the shared index
-  // of the log and in the snapshot: a cache miss each at scale. Start both
-  // now, to overlap with building the record and taking the lock.
+  // The writer looks the key up in the shared index of the log (Add) and,
+  // for a key the log does not hold, in the snapshot: a cache miss each at
+  // scale. Start both now, to overlap with building the record and taking
+  // the lock.
   port::ReaderMutexLock l(&mu_);
   if (current_ == nullptr || current_->gen == 0) return;
   current_->index.Prefetch(hash);

@@ -12,10 +12,10 @@ namespace {
 class DBIter : public Iterator {
  public:
   DBIter(std::shared_ptr<const Generation> generation,
-         std::vector<std::pair<std::string_view, LogValue>> log_entries,
-         std::deque<std::string> buffers, std::shared_ptr<std::atomic<int>> live)
+         std::vector<Change> log_changes, std::deque<std::string> buffers,
+         std::shared_ptr<std::atomic<int>> live)
       : gen_(std::move(generation)),
-        log_(std::move(log_entries)),
+        log_(std::move(log_changes)),
         buffers_(std::move(buffers)),
         live_(std::move(live)) {
     snap_count_ = gen_->gen == 0 ? 0 : gen_->snapshot.count();
@@ -36,9 +36,10 @@ class DBIter : public Iterator {
   }
 
   void Seek(std::string_view target) override {
+    const KeyPrefix prefix = PrefixOf(target);
     li_ = std::lower_bound(log_.begin(), log_.end(), target,
-                           [](const auto& e, std::string_view t) {
-                             return e.first < t;
+                           [&prefix](const Change& c, std::string_view t) {
+                             return CompareKeys(c.prefix, c.key, prefix, t) < 0;
                            }) -
           log_.begin();
     si_ = 0;
@@ -69,19 +70,25 @@ class DBIter : public Iterator {
       if (!have_snap_ && si_ < snap_count_) {
         absl::Status s = gen_->snapshot.EntryAt(si_, &snap_);
         if (!s.ok()) return Fail(s);
+        snap_prefix_ = PrefixOf(snap_.key);
         have_snap_ = true;
       }
       const bool log_left = li_ < log_.size();
       if (!have_snap_ && !log_left) return;
-      if (log_left && (!have_snap_ || log_[li_].first <= snap_.key)) {
-        const auto& entry = log_[li_++];
-        if (have_snap_ && entry.first == snap_.key) {  // The log's is newer.
+      const int order = log_left && have_snap_
+                            ? CompareKeys(log_[li_].prefix, log_[li_].key,
+                                          snap_prefix_, snap_.key)
+                            : -1;
+      if (log_left && order <= 0) {
+        if (li_ + kAhead < log_.size()) Prefetch(log_[li_ + kAhead]);
+        const Change& change = log_[li_++];
+        if (order == 0) {  // The log's is newer.
           have_snap_ = false;
           si_++;
         }
-        if (entry.second.deleted) continue;
-        key_ = entry.first;
-        value_ = entry.second.value;
+        if (change.value.deleted) continue;
+        key_ = change.key;
+        value_ = change.value.value;
       } else {
         key_ = snap_.key;
         absl::Status s = snapshot::EntryValue(snap_, &scratch_, &value_);
@@ -94,8 +101,16 @@ class DBIter : public Iterator {
     }
   }
 
+  // The log's entries lie all over the log, in no order: each is fetched
+  // kAhead entries before it is returned, so that the cache misses overlap.
+  static constexpr size_t kAhead = 16;
+  static void Prefetch(const Change& c) {
+    __builtin_prefetch(c.key.data());
+    if (!c.value.deleted) __builtin_prefetch(c.value.value.data());
+  }
+
   std::shared_ptr<const Generation> gen_;
-  std::vector<std::pair<std::string_view, LogValue>> log_;
+  std::vector<Change> log_;
   // Decompressed batches that entries of log_ point into (a deque moves
   // without moving its elements, so the views stay valid).
   std::deque<std::string> buffers_;
@@ -104,6 +119,7 @@ class DBIter : public Iterator {
   size_t li_ = 0;
   uint64_t si_ = 0;
   snapshot::Entry snap_;
+  KeyPrefix snap_prefix_;
   bool have_snap_ = false;
   bool valid_ = false;
   std::string_view key_, value_;
@@ -130,9 +146,9 @@ class ErrorIterator : public Iterator {
 
 std::unique_ptr<Iterator> NewDBIterator(
     std::shared_ptr<const Generation> generation,
-    std::vector<std::pair<std::string_view, LogValue>> log_entries,
-    std::deque<std::string> buffers, std::shared_ptr<std::atomic<int>> live) {
-  return std::make_unique<DBIter>(std::move(generation), std::move(log_entries),
+    std::vector<Change> log_changes, std::deque<std::string> buffers,
+    std::shared_ptr<std::atomic<int>> live) {
+  return std::make_unique<DBIter>(std::move(generation), std::move(log_changes),
                                   std::move(buffers), std::move(live));
 }
 

@@ -12,18 +12,20 @@
 #include <utility>
 #include <vector>
 
+#include "db/changes.h"
 #include "db/generation.h"
 #include "ultradict/iterator.h"
 
 namespace ultradict {
 
-// `log_entries` must be sorted by key; their views point into `generation`
-// or `buffers` (which the iterator keeps alive). `live` counts the iterators alive (+1
-// while this one lives), for the DB's check that none outlives it.
+// `log_changes` must be sorted by key, one per key (SortChanges); their
+// views point into `generation` or `buffers` (which the iterator keeps
+// alive). `live` counts the iterators alive (+1 while this one lives), for
+// the DB's check that none outlives it.
 std::unique_ptr<Iterator> NewDBIterator(
     std::shared_ptr<const Generation> generation,
-    std::vector<std::pair<std::string_view, LogValue>> log_entries,
-    std::deque<std::string> buffers, std::shared_ptr<std::atomic<int>> live);
+    std::vector<Change> log_changes, std::deque<std::string> buffers,
+    std::shared_ptr<std::atomic<int>> live);
 
 // An iterator that is never valid and reports `status`.
 std::unique_ptr<Iterator> NewErrorIterator(absl::Status status);

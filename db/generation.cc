@@ -253,6 +253,11 @@ absl::Status Generation::Exists(std::string_view key, uint64_t hash,
       return absl::OkStatus();
     }
   }
+  return ExistsInSnapshot(key, hash, exists);
+}
+
+absl::Status Generation::ExistsInSnapshot(std::string_view key, uint64_t hash,
+                                          bool* exists) const {
   snapshot::Entry entry;
   absl::Status s = gen == 0
                        ? absl::NotFoundError("")
@@ -267,8 +272,11 @@ absl::Status Generation::Lookup(std::string_view key, std::string* scratch,
   const uint64_t hash = Hash64(key);  // For the log index and the snapshot.
   LogIndex::Entry latest;
   uint32_t damaged_at = 0;
+  // An empty log (right after a compaction) is not probed: its table, sized
+  // for the keys to come, would cost a cache miss for nothing.
   const LogIndex::Found found =
-      index.Find(key, hash, end, scratch, &latest, &damaged_at);
+      end == 0 ? LogIndex::Found::kNo
+               : index.Find(key, hash, end, scratch, &latest, &damaged_at);
   if (found == LogIndex::Found::kDamaged) return IndexDamage(damaged_at);
   if (found == LogIndex::Found::kYes) {
     if (latest.deleted) return absl::NotFoundError("");

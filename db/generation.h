@@ -162,13 +162,18 @@ struct Generation {
 
   // Finds key among snapshot + log records below head offset `end`: OK
   // with *value (valid while the generation lives; may use *scratch),
-  // NotFound, or DataLoss.
+  // NotFound (without a message: DB::Get returns it as it is), or DataLoss.
   absl::Status Lookup(std::string_view key, std::string* scratch,
                       std::string_view* value, uint32_t end) const;
-  // Whether key exists below `end` (its value is not checksummed): what a
-  // writer needs to keep the entry count. hash == Hash64(key).
+  // Whether key exists below `end` (its value is not checksummed).
+  // hash == Hash64(key).
   absl::Status Exists(std::string_view key, uint64_t hash, uint32_t end,
                       bool* exists) const;
+  // Whether key is in the snapshot (its value is not checksummed): what a
+  // writer needs to keep the entry count when the log has no entry of the
+  // key (LogIndex::Prior::kNone).
+  absl::Status ExistsInSnapshot(std::string_view key, uint64_t hash,
+                                bool* exists) const;
   // DataLoss naming the log and the file offset of what does not decode.
   absl::Status IndexDamage(uint32_t file_offset) const;
 };

@@ -270,6 +270,10 @@ LogIndex::Found LogIndex::Find(std::string_view key, uint64_t hash,
 LogIndex::Found LogIndex::ForEachLatest(
     uint32_t end, absl::FunctionRef<const std::string&(std::string&&)> keep,
     absl::FunctionRef<void(const Entry&)> fn, uint32_t* damaged_at) const {
+  // An empty log (as a compaction leaves it) has nothing to list: its
+  // table, sized for the keys to come, is not walked (nor its pages faulted
+  // in).
+  if (end == 0) return Found::kYes;
   uint32_t bits;
   if (!CurrentBits(&bits)) {
     *damaged_at = static_cast<uint32_t>(area_file_offset_ + log::kTableBitsOffset);

@@ -100,13 +100,18 @@ class LogIndex {
   size_t NodeBytesFor(size_t more) const;
   // The node's check of an uncompressed entry (see the node format).
   static uint32_t EntryCheck(const Entry& e);
+  // What a key's newest entry in the log was before Add: none (the key's
+  // state is the snapshot's), a put or a delete.
+  enum class Prior { kNone, kPut, kDelete };
   // Adds the entry of key at `location` (see the node format; `check` is
   // EntryCheck of the entry, or its ordinal in a compressed record) as
-  // key's newest. The entries of records below
-  // `end` (the end of the record being added) may be decoded to find
-  // key's slot. MakeRoom must have made room. DataLoss on damage.
+  // key's newest, and says in *prior (if not null) what it replaced. The
+  // entries of records below `end` (the end of the record being added)
+  // may be decoded to find key's slot. MakeRoom must have made room.
+  // DataLoss on damage.
   absl::Status Add(std::string_view key, uint64_t hash, uint32_t location,
-                   uint32_t check, uint32_t end, std::string* scratch);
+                   uint32_t check, uint32_t end, std::string* scratch,
+                   Prior* prior = nullptr);
   // After the head moved to `offset`, the `records` below it.
   void Publish(uint32_t offset, uint32_t records);
   // Whether a writer died adding to the index (nodes past head offset

@@ -92,7 +92,7 @@ uint32_t LogIndex::AppendNode(const Node& node) {
 
 absl::Status LogIndex::Add(std::string_view key, uint64_t hash,
                            uint32_t location, uint32_t check, uint32_t end,
-                           std::string* scratch) {
+                           std::string* scratch, Prior* prior) {
   uint32_t bits;
   if (!CurrentBits(&bits) || nodes_used() >= shape_.node_capacity) {
     return absl::DataLossError(absl::StrCat(
@@ -113,6 +113,7 @@ absl::Status LogIndex::Add(std::string_view key, uint64_t hash,
       BucketWord(table, i, 1).store(0, std::memory_order_relaxed);
       BucketWord(table, i, 0).store(tag, std::memory_order_release);
       Word32(log::kKeysOffset).store(keys() + 1, std::memory_order_relaxed);
+      if (prior != nullptr) *prior = Prior::kNone;
       return absl::OkStatus();
     }
     if (t != tag) continue;
@@ -126,6 +127,7 @@ absl::Status LogIndex::Add(std::string_view key, uint64_t hash,
                        " leads to an entry that does not decode"));
     }
     if (entry.key != key) continue;
+    if (prior != nullptr) *prior = entry.deleted ? Prior::kDelete : Prior::kPut;
     // The older version goes to a node; then prev, then the entry.
     const uint32_t ref = AppendNode(
         Node{newest.location, newest.check, newest.prev, bucket});

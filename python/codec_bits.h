@@ -19,12 +19,33 @@ namespace python {
 inline constexpr uint64_t kSignBit = uint64_t{1} << 63;
 
 inline void PutBigEndian64(uint64_t bits, char* out) {
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  bits = __builtin_bswap64(bits);  // One instruction, not an 8-step loop.
+  std::memcpy(out, &bits, sizeof(bits));
+#else
   for (int i = 0; i < 8; i++) {
     out[i] = static_cast<char>((bits >> (8 * (7 - i))) & 0xff);
   }
+#endif
 }
 
+// The 8 bytes at in, big-endian.
+inline uint64_t GetBigEndian64(const char* in) {
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  uint64_t bits;
+  std::memcpy(&bits, in, sizeof(bits));
+  return __builtin_bswap64(bits);
+#else
+  uint64_t bits = 0;
+  for (int i = 0; i < 8; i++)
+    bits = (bits << 8) | static_cast<unsigned char>(in[i]);
+  return bits;
+#endif
+}
+
+// The n (<= 8) bytes at in, big-endian.
 inline uint64_t GetBigEndian(const char* in, size_t n) {
+  if (n == 8) return GetBigEndian64(in);
   uint64_t bits = 0;
   for (size_t i = 0; i < n; i++) {
     bits = (bits << 8) | static_cast<unsigned char>(in[i]);

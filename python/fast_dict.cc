@@ -24,6 +24,13 @@ struct FastBase {
   int typed;
   int tuples;  // Format::tuples.
   int recurse;
+  // Reads' value buffer (owned; made by the first read), and whether a
+  // read of this object is decoding from it: a read that starts meanwhile
+  // (a finalizer run by a garbage collection during the decode, another
+  // thread while pickle.loads runs) uses a buffer of its own. Guarded by
+  // the GIL.
+  std::string* scratch;
+  int scratch_busy;
 };
 
 // Interned method names and pickle.PicklingError (module init).
@@ -68,6 +75,31 @@ void SetKeyError(PyObject* key) {
   Py_DECREF(args);
 }
 
+// The value buffer of one read: self's scratch when no other read of self
+// uses it, else one of its own.
+class ReadBuffer {
+ public:
+  explicit ReadBuffer(FastBase* self) : self_(self) {
+    if (self->scratch_busy) return;
+    if (self->scratch == nullptr) self->scratch = new std::string();
+    self->scratch_busy = 1;
+    buffer_ = self->scratch;
+  }
+  ~ReadBuffer() {
+    if (buffer_ != self_->scratch) return;
+    if (buffer_->capacity() > (size_t{64} << 10)) std::string().swap(*buffer_);
+    self_->scratch_busy = 0;
+  }
+  ReadBuffer(const ReadBuffer&) = delete;
+  ReadBuffer& operator=(const ReadBuffer&) = delete;
+  std::string* get() { return buffer_; }
+
+ private:
+  FastBase* const self_;
+  std::string own_;
+  std::string* buffer_ = &own_;
+};
+
 // Reads key: 1 with *out a new reference, 0 when absent (or a nested
 // dictionary removed meanwhile), -1 with a Python error set.
 int Lookup(FastBase* self, PyObject* key, PyObject** out) {
@@ -76,11 +108,13 @@ int Lookup(FastBase* self, PyObject* key, PyObject** out) {
   const Format format = FormatOf(self);
   Encoded k;
   if (!EncodeKey(format, key, &k)) return -1;
-  // Reused: nothing below runs Python code before it is consumed.
-  thread_local std::string value;
-  absl::Status s = db->Get(k.view(), &value);
-  if (absl::IsNotFound(s)) return 0;
-  if (!s.ok()) {
+  // Decoding may run Python code (allocations start garbage collections,
+  // whose finalizers may read self): the buffer stays this read's.
+  ReadBuffer buffer(self);
+  const std::string& value = *buffer.get();
+  absl::Status s = db->Get(k.view(), buffer.get());
+  if (!s.ok()) {  // ok() is inline; IsNotFound a call into libabsl.
+    if (absl::IsNotFound(s)) return 0;
     SetError(s);
     return -1;
   }
@@ -101,7 +135,6 @@ int Lookup(FastBase* self, PyObject* key, PyObject** out) {
   } else {
     result = DecodeValue(format, value);
   }
-  if (value.capacity() > (size_t{64} << 10)) std::string().swap(value);
   if (result == nullptr) return -1;
   *out = result;
   return 1;
@@ -169,8 +202,8 @@ int Contains(PyObject* op, PyObject* key) {
   }
   PinnableValue pinned;
   absl::Status s = db->GetPinned(k.view(), &pinned);
-  if (absl::IsNotFound(s)) return 0;
-  if (!s.ok()) {
+  if (!s.ok()) {  // ok() is inline; IsNotFound a call into libabsl.
+    if (absl::IsNotFound(s)) return 0;
     SetError(s);
     return -1;
   }
@@ -286,6 +319,8 @@ void Dealloc(PyObject* op) {
   Py_CLEAR(self->loads);
   Py_CLEAR(self->gone);
   self->handle = nullptr;
+  delete self->scratch;
+  self->scratch = nullptr;
   Py_TYPE(op)->tp_free(op);
 }
 

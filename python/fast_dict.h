@@ -2,7 +2,9 @@
 // ultradict.UltraDict. It runs d[k], d.get(k), k in d, d[k] = v and
 // del d[k] without a Python frame and without pybind11's dispatch: the key
 // and value go through typed_codec.h, the read through DB::Get with the GIL
-// held (reads never wait), the write through Handle::WriteOne (which
+// held (reads never wait) into the instance's value buffer (a read that
+// starts while another read of the instance decodes, e.g. from a
+// finalizer, uses its own), the write through Handle::WriteOne (which
 // releases the GIL only to wait for another writer).
 //
 // The Python subclass binds it to its open handle once settings are known:

@@ -47,6 +47,8 @@ inline constexpr int kMaxTupleDepth = 16;
 
 // lead + the body of tuple into out; false, with no Python error set, when
 // tuple is not an exact tuple of the types above (the caller pickles it).
+// Up to Encoded::kInline bytes it is written in one pass over the items;
+// a larger tuple is measured first, then written.
 bool EncodeTuple(PyObject* tuple, char lead, Encoded* out);
 
 // The tuple whose body (the bytes after the lead byte) is `body`: a new

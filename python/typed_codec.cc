@@ -267,7 +267,7 @@ PyObject* DecodeKey(const Format& format, std::string_view b) {
   if (first == kPickleMark) return Deserialize(format, b);
   if (first == kBytesKeyTag) return BytesOf(b.substr(1));
   if (first == kIntKeyTag && b.size() == 9) {
-    const uint64_t bits = GetBigEndian(b.data() + 1, 8) ^ kSignBit;
+    const uint64_t bits = GetBigEndian64(b.data() + 1) ^ kSignBit;
     return PyLong_FromLongLong(static_cast<long long>(bits));
   }
   if (format.tuples && first == kTupleKeyTag) {
@@ -311,7 +311,7 @@ PyObject* DecodeValue(const Format& format, std::string_view b) {
       return PyBool_FromLong(payload[0]);
     case kDoubleTag:
       if (payload.size() != 8) return DataLoss("double of the wrong size", tag);
-      return PyFloat_FromDouble(BitsDouble(GetBigEndian(payload.data(), 8)));
+      return PyFloat_FromDouble(BitsDouble(GetBigEndian64(payload.data())));
     case 'f':
       if (payload.size() != 4) return DataLoss("float of the wrong size", tag);
       return PyFloat_FromDouble(

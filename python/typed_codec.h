@@ -87,16 +87,21 @@ class Encoded {
   Encoded(const Encoded&) = delete;
   Encoded& operator=(const Encoded&) = delete;
 
+  static constexpr size_t kInline = 128;
+
   std::string_view view() const { return view_; }
   // n writable bytes, which view() then shows.
   char* Reserve(size_t n);
   // A view of bytes owned by the caller (who keeps them alive).
   void Borrow(std::string_view bytes) { view_ = bytes; }
+  // For an encoder that learns the length as it writes: the inline buffer
+  // (kInline bytes), then UseInline(n) to view the first n bytes of it.
+  char* inline_buffer() { return inline_; }
+  void UseInline(size_t n) { view_ = std::string_view(inline_, n); }
   // Takes the reference to `bytes` (a bytes object) and views its data.
   void Own(PyObject* bytes);
 
  private:
-  static constexpr size_t kInline = 128;
   char inline_[kInline];
   std::string heap_;
   std::string_view view_;

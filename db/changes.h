@@ -1,0 +1,77 @@
+// changes.h: the updates of a generation's log as a list of changes, sorted
+// by key: what compaction merges into the next snapshot, and what an
+// iterator merges with the current one.
+
+#ifndef ULTRADICT_DB_CHANGES_H_
+#define ULTRADICT_DB_CHANGES_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "db/generation.h"
+
+namespace ultradict {
+
+// The first 16 bytes of a key as two big-endian words, zero-padded: they
+// order like the keys do as far as they go.
+using KeyPrefix = std::pair<uint64_t, uint64_t>;
+KeyPrefix PrefixOf(std::string_view key);
+
+// Bytewise comparison (<0, 0, >0) of keys a and b given their prefixes.
+// When the prefixes are equal and both keys are at most 16 bytes long, the
+// shorter key is a prefix of the longer one: the keys' bytes are not read.
+// (Inline: sorts call it n log n times, most ending at the prefixes.)
+inline int CompareKeys(const KeyPrefix& pa, std::string_view a,
+                       const KeyPrefix& pb, std::string_view b) {
+  if (pa.first != pb.first) return pa.first < pb.first ? -1 : 1;
+  if (pa.second != pb.second) return pa.second < pb.second ? -1 : 1;
+  if (a.size() <= 16 && b.size() <= 16) {
+    return a.size() == b.size() ? 0 : (a.size() < b.size() ? -1 : 1);
+  }
+  return a.compare(b);
+}
+
+// One update of a key on its way into a snapshot. For equal keys the later
+// update (higher `order`) wins. `prefix` (set by MakeChange, while the key's
+// bytes are at hand: they were just decoded) makes most comparisons end
+// without touching the keys scattered over the log (a cache miss each).
+struct Change {
+  std::string_view key;
+  LogValue value;
+  size_t order;
+  KeyPrefix prefix;
+};
+inline Change MakeChange(std::string_view key, LogValue value, size_t order) {
+  return Change{key, value, order, PrefixOf(key)};
+}
+
+// Sorts the changes by key and keeps only the last (highest order) change
+// of each key; deletions are kept (MergeSortedChanges drops them).
+void SortChanges(std::vector<Change>* changes);
+
+// Every key's latest update below head offset `end` in g's index (one
+// change each, order 0); decompressed batches are kept in *buffers, which
+// the changes point into. DataLoss when an indexed entry does not decode.
+absl::Status CollectIndexChanges(const Generation& g, uint32_t end,
+                                 std::deque<std::string>* buffers,
+                                 std::vector<Change>* changes);
+
+// Every update in g's log records [0, end) (`records` of them, a hint for
+// the vector's size), in order; decompressed payloads are kept in
+// *buffers, which the changes point into. Calls tick() between records.
+absl::Status CollectLogChanges(const Generation& g, uint32_t end,
+                               uint64_t records,
+                               std::deque<std::string>* buffers,
+                               absl::FunctionRef<void()> tick,
+                               std::vector<Change>* changes);
+
+}  // namespace ultradict
+
+#endif  // ULTRADICT_DB_CHANGES_H_

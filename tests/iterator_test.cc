@@ -1,0 +1,156 @@
+// iterator_test.cc: DB::NewIterator (and the entry count) against a
+// std::map model, with keys
+// made to stress the merge of the log's changes with the snapshot: keys
+// that share long prefixes, keys that are prefixes of others, the empty
+// key, bytes above 0x7f, and keys on both sides of the 16 bytes that the
+// engine compares without reading the keys (their prefix).
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "gtest/gtest.h"
+#include "tests/testutil.h"
+#include "ultradict/db.h"
+
+namespace ultradict {
+namespace {
+
+using testing::IsOk;
+using testing::ScopedDestroy;
+using testing::UniqueName;
+
+// Keys drawn from a small set of stems, so that many share prefixes of
+// every length up to ~40 bytes, and some are prefixes of others.
+std::string RandomKey(std::mt19937_64& rng) {
+  static const char* const kStems[] = {
+      "",
+      "a",
+      "ab",
+      "abcdefghijklmno",    // 15 bytes
+      "abcdefghijklmnop",   // 16
+      "abcdefghijklmnopq",  // 17
+      "user:000000000001:",
+      "user:000000000001:profile",
+      "user:000000000002:",
+      "\xff\xfe",
+      "\x80",
+  };
+  std::string key = kStems[rng() % (sizeof(kStems) / sizeof(kStems[0]))];
+  const int extra = static_cast<int>(rng() % 4);
+  for (int i = 0; i < extra; i++) {
+    const char alphabet[] = {'\0', 'a', 'b', '\x7f', '\x80', '\xff'};
+    key.push_back(alphabet[rng() % sizeof(alphabet)]);
+  }
+  return key;
+}
+
+std::string Escaped(std::string_view s) {
+  return absl::CHexEscape(std::string(s));
+}
+
+class IteratorTest : public ::testing::TestWithParam<bool> {};
+
+// Walks the whole iterator and Seeks to many targets; each result must be
+// what the model says.
+void ExpectLikeModel(DB* db, const std::map<std::string, std::string>& model,
+                     std::mt19937_64& rng) {
+  std::unique_ptr<Iterator> it = db->NewIterator();
+  auto m = model.begin();
+  for (it->SeekToFirst(); it->Valid(); it->Next(), ++m) {
+    ASSERT_NE(m, model.end()) << "extra key " << Escaped(it->key());
+    ASSERT_EQ(it->key(), m->first);
+    ASSERT_EQ(it->value(), m->second) << Escaped(m->first);
+  }
+  ASSERT_THAT(it->status(), IsOk());
+  ASSERT_EQ(m, model.end()) << "missing key " << Escaped(m->first);
+  for (int i = 0; i < 200; i++) {
+    const std::string target = RandomKey(rng);
+    it->Seek(target);
+    auto want = model.lower_bound(target);
+    if (want == model.end()) {
+      EXPECT_FALSE(it->Valid()) << Escaped(target);
+      continue;
+    }
+    ASSERT_TRUE(it->Valid()) << Escaped(target);
+    EXPECT_EQ(it->key(), want->first) << Escaped(target);
+    // And on from there, a few steps.
+    for (int step = 0; step < 3 && want != model.end(); step++, ++want) {
+      ASSERT_TRUE(it->Valid());
+      EXPECT_EQ(it->key(), want->first);
+      it->Next();
+    }
+  }
+}
+
+TEST_P(IteratorTest, MergesLogAndSnapshotLikeAMap) {
+  const bool compress = GetParam();
+  Options options;
+  options.log_size = 64 * 1024;  // Compactions along the way.
+  if (compress) {
+    options.compression = Compression::kZstdCompression;
+    options.compression_threshold = 32;
+  }
+  const std::string name = UniqueName("iter");
+  ScopedDestroy destroy(name);
+  auto db = DB::Open(options, name);
+  ASSERT_THAT(db.status(), IsOk());
+  std::map<std::string, std::string> model;
+  std::mt19937_64 rng(compress ? 7 : 3);
+  for (int round = 0; round < 6; round++) {
+    for (int i = 0; i < 300; i++) {
+      const std::string key = RandomKey(rng);
+      if (rng() % 4 == 0) {
+        ASSERT_THAT((*db)->Delete(key), IsOk());
+        model.erase(key);
+      } else if (rng() % 5 == 0) {
+        WriteBatch batch;  // Several entries in one record, some of one key.
+        std::string k;
+        for (int b = 0; b < 5; b++) {
+          if (b == 0 || rng() % 3 != 0) k = RandomKey(rng);
+          if (rng() % 4 == 0) {
+            batch.Delete(k);
+            model.erase(k);
+            continue;
+          }
+          const std::string v =
+              std::string(rng() % 80, 'v') + std::to_string(i);
+          batch.Put(k, v);
+          model[k] = v;
+        }
+        ASSERT_THAT((*db)->Write(batch), IsOk());
+      } else {
+        const std::string value =
+            std::to_string(round) + ":" + std::to_string(i);
+        ASSERT_THAT((*db)->Put(key, value), IsOk());
+        model[key] = value;
+      }
+    }
+    ExpectLikeModel(db->get(), model, rng);
+    // The entry count, kept by each commit from what its keys held before
+    // (deletes of missing keys, batches that write a key twice).
+    std::string entries;
+    ASSERT_TRUE((*db)->GetProperty("ultradict.num-entries", &entries));
+    EXPECT_EQ(entries, std::to_string(model.size())) << "round " << round;
+    // Half the rounds fold the log into the snapshot, so that the next
+    // round's changes merge with snapshot entries of the same keys.
+    if (round % 2 == 0) {
+      ASSERT_THAT((*db)->CompactLog(), IsOk());
+    }
+    ExpectLikeModel(db->get(), model, rng);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Compressions, IteratorTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Zstd" : "Plain";
+                         });
+
+}  // namespace
+}  // namespace ultradict
