@@ -196,6 +196,12 @@ TEST_F(IngestTest, ReplicaAndLockRulesAsWrite) {
     return db_->IngestSorted({{"b", "2"}}, IngestMode::kMerge);
   });
   EXPECT_TRUE(absl::IsFailedPrecondition(s)) << s;
+  {
+    auto held = db_->LockWrites(0);  // This thread holds the write lock.
+    ASSERT_THAT(held.status(), IsOk());
+    s = db_->IngestSorted({{"c", "3"}}, IngestMode::kMerge);
+    EXPECT_TRUE(absl::IsFailedPrecondition(s)) << s;
+  }
   EXPECT_EQ(Contents(db_.get()), (Model{{"a", "1"}}));
 }
 

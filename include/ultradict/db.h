@@ -192,8 +192,9 @@ class DB {
   // the call builds the next snapshot straight from the current contents
   // (snapshot and log) and `entries`, publishes it with an empty log and
   // retires the old generation, as CompactLog does. Cost O(dictionary +
-  // entries) with no per-key lookup (1 M new entries: 0.2-0.5 s on a busy
-  // 2-core VM, see doc/benchmarks.md); for a few entries Write is cheaper.
+  // entries) (kReplace: O(entries)) with no per-key lookup (1 M new
+  // entries: 0.2-0.5 s on a busy 2-core VM, see doc/benchmarks.md); for a
+  // few entries Write is cheaper.
   //   std::vector<KeyValue> entries = {{"a", "1"}, {"b", "2"}};  // sorted
   //   absl::Status s = db->IngestSorted(entries, IngestMode::kMerge);
   // An entry's value replaces the value of its key, if present. `mode`
@@ -207,7 +208,8 @@ class DB {
   // but like a compaction it leaves no record in the log: ReadChanges and
   // ReadChangesFrom from a sequence before it give OutOfRange (read the
   // whole dictionary instead). The "puts" counter grows by entries.size();
-  // "ultradict.num-entries" is the new count; "compactions" counts it too.
+  // "ultradict.num-entries" is the new count; the "compactions" counter
+  // of "ultradict.stats" counts it as it counts a CompactLog.
   // Readers never wait for it; iterators and pinned values opened before
   // it keep their view. Other writers wait for the write lock meanwhile
   // (Options::write_lock_timeout_ms applies to this call too). A process
