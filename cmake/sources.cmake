@@ -86,6 +86,7 @@ set(ULTRADICT_ENGINE_SOURCES
   db/db_impl_changes.cc
   db/db_impl_compaction.cc
   db/db_impl_files.cc
+  db/db_impl_ingest.cc
   db/db_impl_observe.cc
   db/db_impl_open.cc
   db/db_impl_read.cc
@@ -186,10 +187,12 @@ set(ULTRADICT_EXAMPLE_SH_TESTS
   examples/dict_example_test.sh
 )
 
-# //tests:testutil, :subprocess, :generation_testutil (test helpers).
+# //tests:testutil, :subprocess, :generation_testutil, :ingest_testutil (test
+# helpers).
 set(ULTRADICT_TESTUTIL_SOURCES
   tests/generation_testutil.cc
   tests/generation_testutil.h
+  tests/ingest_testutil.h
   tests/log_index_testutil.cc
   tests/log_index_testutil.h
   tests/subprocess.cc
@@ -213,6 +216,7 @@ set(ULTRADICT_GTEST_MAIN_TESTS
   tests/fork_test.cc
   tests/generation_test.cc
   tests/index_corruption_test.cc
+  tests/ingest_test.cc
   tests/issue17_security_test.cc
   tests/issue17_test.cc
   tests/iterator_test.cc
@@ -242,6 +246,7 @@ set(ULTRADICT_OWN_MAIN_TESTS
 set(ULTRADICT_FAULT_POINT_TESTS
   tests/crash_test.cc
   tests/index_crash_test.cc
+  tests/ingest_crash_test.cc
 )
 
 # //tests/cli: shell tests of the `ultradict` binary.

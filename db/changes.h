@@ -53,7 +53,7 @@ inline Change MakeChange(std::string_view key, LogValue value, size_t order) {
 }
 
 // Sorts the changes by key and keeps only the last (highest order) change
-// of each key; deletions are kept (MergeChanges drops them).
+// of each key; deletions are kept (MergeSortedChanges drops them).
 void SortChanges(std::vector<Change>* changes);
 
 // Every key's latest update below head offset `end` in g's index (one

@@ -13,14 +13,14 @@
 
 namespace ultradict {
 
-absl::Status MergeChanges(const Generation& g, std::vector<Change>* changes,
-                          snapshot::Builder* builder,
-                          absl::FunctionRef<void()> tick) {
+absl::Status MergeSortedChanges(const snapshot::Reader* base,
+                                const std::vector<Change>& changes,
+                                snapshot::Builder* builder,
+                                absl::FunctionRef<void()> tick) {
   // The keys lie all over the log: fetch them ahead of use.
   constexpr size_t kAhead = 16;
-  SortChanges(changes);
-  const size_t n = changes->size();
-  const uint64_t snap_count = g.gen == 0 ? 0 : g.snapshot.count();
+  const size_t n = changes.size();
+  const uint64_t snap_count = base == nullptr ? 0 : base->count();
   uint64_t si = 0;
   size_t li = 0;
   snapshot::Entry entry;
@@ -30,7 +30,7 @@ absl::Status MergeChanges(const Generation& g, std::vector<Change>* changes,
   for (uint64_t step = 0; s.ok(); step++) {
     if ((step & 1023) == 0) tick();
     if (!have_entry && si < snap_count) {
-      s = g.snapshot.EntryAt(si, &entry, /*verify=*/false);
+      s = base->EntryAt(si, &entry, /*verify=*/false);
       if (!s.ok()) return s;
       entry_prefix = PrefixOf(entry.key);
       have_entry = true;
@@ -39,16 +39,16 @@ absl::Status MergeChanges(const Generation& g, std::vector<Change>* changes,
     if (!have_entry && !log_left) break;
     int order = -1;  // Of the next change against the next entry.
     if (log_left && have_entry) {
-      const Change& c = (*changes)[li];
+      const Change& c = changes[li];
       order = CompareKeys(c.prefix, c.key, entry_prefix, entry.key);
     }
     if (log_left && order <= 0) {
       if (li + kAhead < n) {
-        const Change& ahead = (*changes)[li + kAhead];
+        const Change& ahead = changes[li + kAhead];
         __builtin_prefetch(ahead.key.data());
         if (!ahead.value.deleted) __builtin_prefetch(ahead.value.value.data());
       }
-      const Change& change = (*changes)[li++];
+      const Change& change = changes[li++];
       if (order == 0) {
         have_entry = false;
         si++;
@@ -69,13 +69,26 @@ absl::Status BuildSnapshot(const Generation& g, std::vector<Change>* changes,
                            const std::string& path,
                            absl::FunctionRef<void()> tick, port::Segment* out,
                            uint64_t* count) {
+  SortChanges(changes);
+  options.generation = g.gen + 1;
+  const snapshot::Reader* base = g.gen == 0 ? nullptr : &g.snapshot;
+  return BuildSnapshotWith(
+      path, options, (base == nullptr ? 0 : base->count()) + changes->size(),
+      [&](snapshot::Builder* builder) {
+        return MergeSortedChanges(base, *changes, builder, tick);
+      },
+      out, count);
+}
+
+absl::Status BuildSnapshotWith(
+    const std::string& path, const snapshot::BuildOptions& options,
+    size_t expected, absl::FunctionRef<absl::Status(snapshot::Builder*)> fill,
+    port::Segment* out, uint64_t* count) {
   // Leftovers of a writer that died before publishing it.
   port::Unlink(path).IgnoreError();
-  options.generation = g.gen + 1;
   snapshot::Builder builder;
-  const uint64_t snap_count = g.gen == 0 ? 0 : g.snapshot.count();
-  absl::Status s = builder.Start(path, options, snap_count + changes->size());
-  if (s.ok()) s = MergeChanges(g, changes, &builder, tick);
+  absl::Status s = builder.Start(path, options, expected);
+  if (s.ok()) s = fill(&builder);
   if (!s.ok()) return s;  // The builder removes its file.
   absl::StatusOr<port::Segment> snap = builder.Finish();
   if (!snap.ok()) return snap.status();

@@ -31,23 +31,32 @@
 
 namespace ultradict {
 
-// Sorts the changes (SortChanges) and writes them, merged with g's
-// snapshot, into builder: a put replaces or adds its key, a delete drops
-// it. Entries the changes leave alone are copied whole, checksum and
-// compression included, without being decoded. Calls tick() every 1024
-// entries.
-absl::Status MergeChanges(const Generation& g, std::vector<Change>* changes,
-                          snapshot::Builder* builder,
-                          absl::FunctionRef<void()> tick);
+// Writes `changes` (sorted, one per key: SortChanges), merged with the
+// snapshot `base` (null: none), into builder: a put replaces or adds its
+// key, a delete drops it. Entries the changes leave alone are copied whole,
+// checksum and compression included, without being decoded. Calls tick()
+// every 1024 entries.
+absl::Status MergeSortedChanges(const snapshot::Reader* base,
+                                const std::vector<Change>& changes,
+                                snapshot::Builder* builder,
+                                absl::FunctionRef<void()> tick);
 
 // Writes the snapshot of generation g.gen + 1 at path: g's snapshot with
-// `changes` applied (MergeChanges). `options` says how (its generation is
-// set here). *count: its entries.
+// `changes` applied (sorted by SortChanges, then MergeSortedChanges).
+// `options` says how (its generation is set here). *count: its entries.
 absl::Status BuildSnapshot(const Generation& g, std::vector<Change>* changes,
                            snapshot::BuildOptions options,
                            const std::string& path,
                            absl::FunctionRef<void()> tick, port::Segment* out,
                            uint64_t* count);
+// Writes a snapshot at path (removing a leftover there first): `fill`
+// adds its entries to the builder, which has room for `expected` of them
+// (a hint). On success *out is the snapshot, mapped, and *count its
+// entries; on failure the file is removed.
+absl::Status BuildSnapshotWith(
+    const std::string& path, const snapshot::BuildOptions& options,
+    size_t expected, absl::FunctionRef<absl::Status(snapshot::Builder*)> fill,
+    port::Segment* out, uint64_t* count);
 
 // The size of the next generation's log (header included, whole pages),
 // whose snapshot is snapshot_bytes long and into which carried_bytes of

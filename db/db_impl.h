@@ -8,6 +8,7 @@
 //   db_impl_write.cc       write lock, recovery, Put/Delete/Write, commit
 //   transaction.cc         Update, Transact, LockWrites
 //   db_impl_compaction.cc  CompactLog, inline and background compaction
+//   db_impl_ingest.cc      IngestSorted (a bulk load as a compaction)
 //   db_impl_observe.cc     WaitForChange, Sync, properties
 //   db_impl_changes.cc     ReadChanges, ReadChangesFrom (the change feed)
 //
@@ -41,6 +42,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -60,6 +62,8 @@
 
 namespace ultradict {
 
+struct Change;  // compaction.h
+
 class DBImpl : public DB, private ForkAware {
  public:
   DBImpl(const Options& options, std::string name, std::string dir);
@@ -72,6 +76,9 @@ class DBImpl : public DB, private ForkAware {
   absl::Status Put(std::string_view key, std::string_view value) override;
   absl::Status Delete(std::string_view key) override;
   absl::Status Write(const WriteBatch& batch) override;
+  absl::Status IngestSorted(const std::vector<KeyValue>& entries,
+                            IngestMode mode) override
+      ABSL_LOCKS_EXCLUDED(writer_, mu_);
   absl::Status Get(std::string_view key, std::string* value) override;
   absl::Status GetPinned(std::string_view key, PinnableValue* value) override;
   absl::Status Update(
@@ -269,6 +276,23 @@ class DBImpl : public DB, private ForkAware {
   absl::Status CompactAsWriter(std::string_view pending_rep,
                                size_t more_entries = 0)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_) ABSL_LOCKS_EXCLUDED(mu_);
+  // The current generation (refreshed by the caller) as the writer sees
+  // it: *g, its head offset *end and its records below it; with `changes`,
+  // every key's latest update in its log below *end (one each, order 0,
+  // pointing into g's log or *buffers).
+  absl::Status ViewAsWriter(std::shared_ptr<const Generation>* g, uint32_t* end,
+                            uint32_t* records, std::deque<std::string>* buffers,
+                            std::vector<Change>* changes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_) ABSL_LOCKS_EXCLUDED(mu_);
+  // Makes and publishes the generation after g (whose head offset is end)
+  // from `snap`, its complete snapshot under its final name holding
+  // `count` entries: its log starts at base_sequence with g's records from
+  // end on (none) and room in its index for more_entries; retires g.
+  // Removes the snapshot when it fails.
+  absl::Status InstallAsWriter(std::shared_ptr<const Generation> g,
+                               uint32_t end, port::Segment snap, uint64_t count,
+                               uint64_t base_sequence, size_t more_entries)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_) ABSL_LOCKS_EXCLUDED(mu_);
   // Next's files under their final names: publishes the head of next,
   // retires old and makes next current.
   absl::Status PublishAsWriter(const Generation& old,
@@ -294,6 +318,13 @@ class DBImpl : public DB, private ForkAware {
       ABSL_LOCKS_EXCLUDED(writer_, mu_);
   // A tick of work off the write lock: serves the writer's page requests.
   void BackgroundTick() { background_->MaybeServeReserve(); }
+
+  // --- db_impl_ingest.cc ---
+  // IngestSorted with the write lock held and the generation refreshed;
+  // the entries are checked.
+  absl::Status IngestAsWriter(const std::vector<KeyValue>& entries,
+                              IngestMode mode)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_) ABSL_LOCKS_EXCLUDED(mu_);
 
   // --- db_impl_observe.cc ---
   std::string StatsString() ABSL_LOCKS_EXCLUDED(mu_);

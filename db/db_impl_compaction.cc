@@ -81,41 +81,15 @@ absl::Status DBImpl::CompactLog() {
 
 absl::Status DBImpl::CompactAsWriter(std::string_view pending_rep,
                                      size_t more_entries) {
-  // Holding the write lock: the current generation, its head and its index
-  // are stable (the caller refreshed it). They are read under mu_ shared,
-  // so this process's readers go on.
   std::shared_ptr<const Generation> old;
+  uint32_t end = 0, records = 0;
   std::vector<Change> changes;
   std::deque<std::string> buffers;  // Decompressed batches.
-  uint32_t end = 0;
-  {
-    port::ReaderMutexLock reading(&mu_);
-    old = current_;
-    const uint64_t head = block_.head().load(std::memory_order_acquire);
-    if (control::HeadGeneration(head) != old->gen) {
-      return absl::InternalError("compacting a generation that is not current");
-    }
-    end = control::HeadOffset(head);
-    if (old->gen != 0 && end > old->record_capacity) {
-      return HeadPastLog(*old, end);
-    }
-    if (old->gen != 0 && old->index.NeedsRepair(end)) {
-      absl::Status s = current_->RepairIndex(end);
-      if (!s.ok()) return s;
-    }
-    absl::Status s = CollectIndexChanges(*old, end, &buffers, &changes);
-    if (!s.ok()) return s;
-  }
-  const Generation& g = *old;
-  uint32_t records = 0;
-  if (g.gen != 0) {
-    absl::StatusOr<uint32_t> below = g.RecordsBelow(end);
-    if (!below.ok()) return below.status();
-    records = *below;
-  }
+  absl::Status s = ViewAsWriter(&old, &end, &records, &buffers, &changes);
+  if (!s.ok()) return s;
   if (!pending_rep.empty()) {
     WriteBatchInternal::Entries ops;
-    absl::Status s = WriteBatchInternal::Decode(pending_rep, &ops);
+    s = WriteBatchInternal::Decode(pending_rep, &ops);
     if (!s.ok()) return s;
     for (const WriteBatchInternal::Entry& op : ops) {
       changes.push_back(MakeChange(op.key, LogValue{op.value, op.deleted},
@@ -123,22 +97,68 @@ absl::Status DBImpl::CompactAsWriter(std::string_view pending_rep,
     }
   }
   FaultPoint("compact.before_snapshot");
-  const std::string snap_path = files_.SnapshotPath(g.gen + 1);
   port::Segment snap;
   uint64_t count = 0;
-  absl::Status s = BuildSnapshot(
-      g, &changes, SnapshotOptions(), snap_path, [] {}, &snap, &count);
+  s = BuildSnapshot(
+      *old, &changes, SnapshotOptions(), files_.SnapshotPath(old->gen + 1),
+      [] {}, &snap, &count);
   if (!s.ok()) return s;
   FaultPoint("compact.after_snapshot");
-  block_.entries().store(count, std::memory_order_relaxed);
   const uint64_t base_sequence =
-      g.log_header.base_sequence + records + (pending_rep.empty() ? 0 : 1);
+      old->log_header.base_sequence + records + (pending_rep.empty() ? 0 : 1);
+  return InstallAsWriter(std::move(old), end, std::move(snap), count,
+                         base_sequence, more_entries);
+}
+
+absl::Status DBImpl::ViewAsWriter(std::shared_ptr<const Generation>* g,
+                                  uint32_t* end, uint32_t* records,
+                                  std::deque<std::string>* buffers,
+                                  std::vector<Change>* changes) {
+  // Holding the write lock: the current generation, its head and its index
+  // are stable (the caller refreshed it). They are read under mu_ shared,
+  // so this process's readers go on.
+  {
+    port::ReaderMutexLock reading(&mu_);
+    *g = current_;
+    const uint64_t head = block_.head().load(std::memory_order_acquire);
+    if (control::HeadGeneration(head) != (*g)->gen) {
+      return absl::InternalError("compacting a generation that is not current");
+    }
+    *end = control::HeadOffset(head);
+    if ((*g)->gen != 0 && *end > (*g)->record_capacity) {
+      return HeadPastLog(**g, *end);
+    }
+    if ((*g)->gen != 0 && (*g)->index.NeedsRepair(*end)) {
+      absl::Status s = current_->RepairIndex(*end);
+      if (!s.ok()) return s;
+    }
+    if (changes != nullptr) {
+      absl::Status s = CollectIndexChanges(**g, *end, buffers, changes);
+      if (!s.ok()) return s;
+    }
+  }
+  *records = 0;
+  if ((*g)->gen != 0) {
+    absl::StatusOr<uint32_t> below = (*g)->RecordsBelow(*end);
+    if (!below.ok()) return below.status();
+    *records = *below;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DBImpl::InstallAsWriter(std::shared_ptr<const Generation> g,
+                                     uint32_t end, port::Segment snap,
+                                     uint64_t count, uint64_t base_sequence,
+                                     size_t more_entries) {
+  const Generation& old = *g;
+  block_.entries().store(count, std::memory_order_relaxed);
   std::shared_ptr<Generation> next;
-  s = PrepareGeneration(g, std::move(snap), files_, files_.LogPath(g.gen + 1),
-                        end, end, base_sequence, [] {}, &next, more_entries);
-  if (s.ok()) s = PublishAsWriter(g, std::move(next));
-  if (!s.ok()) port::Unlink(snap_path).IgnoreError();
-  background_->Retire(std::move(old));
+  absl::Status s = PrepareGeneration(
+      old, std::move(snap), files_, files_.LogPath(old.gen + 1), end, end,
+      base_sequence, [] {}, &next, more_entries);
+  if (s.ok()) s = PublishAsWriter(old, std::move(next));
+  if (!s.ok()) port::Unlink(files_.SnapshotPath(old.gen + 1)).IgnoreError();
+  background_->Retire(std::move(g));
   return s;
 }
 

@@ -46,13 +46,14 @@ absl::StatusOr<CheckpointInfo> WriteCheckpoint(RedisClient* redis,
 absl::StatusOr<std::optional<CheckpointInfo>> LatestCheckpoint(
     RedisClient* redis, const Layout& layout);
 
-// Replaces db's contents with checkpoint `info` in one atomic write (puts
-// of every pair that differs, deletes of local keys it lacks). Every chunk
-// is read and checked before anything is written: DataLoss or
+// Replaces db's contents with checkpoint `info` in one atomic write
+// (DB::IngestSorted, kReplace: the next snapshot is built straight from
+// the pairs; local keys the checkpoint lacks are gone). Every chunk is
+// read and checked before anything is written: DataLoss or
 // FailedPrecondition (wrong name) leave db untouched. NotFound when the
 // checkpoint was removed meanwhile (retry with the newer one).
 // Where LoadCheckpoint's time went (for replication_bench): fetching and
-// decoding the chunks into one batch, and writing that batch.
+// decoding the chunks, and IngestSorted.
 struct LoadTimes {
   double fetch_s = 0;
   double write_s = 0;

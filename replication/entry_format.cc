@@ -199,36 +199,49 @@ void AppendPair(std::string* body, std::string_view key,
   PutLengthPrefixed(body, value);
 }
 
-absl::Status ForEachPair(
-    const Frame& frame, std::string_view where, std::string* last_key,
-    absl::FunctionRef<void(std::string_view, std::string_view)> fn) {
+absl::Status AppendPairs(const Frame& frame, std::string_view where,
+                         std::string* last_key, std::vector<KeyValue>* pairs) {
   if (frame.kind != FrameKind::kCheckpointChunk) {
     return Damaged(where, "not a checkpoint chunk");
   }
-  std::vector<std::pair<std::string_view, std::string_view>> pairs;
-  pairs.reserve(std::min<uint32_t>(frame.count, 1 << 20));
+  const size_t old_size = pairs->size();
   std::string_view in = frame.body;
   std::string_view prev = *last_key;
   bool first = last_key->empty();
-  for (uint32_t i = 0; i < frame.count; i++) {
+  absl::Status s;
+  for (uint32_t i = 0; i < frame.count && s.ok(); i++) {
     std::string_view key, value;
     if (!GetLengthPrefixed(&in, &key) || !GetLengthPrefixed(&in, &value) ||
         key.size() > kMaxKeySize || value.size() > kMaxValueSize) {
-      return Damaged(where, absl::StrCat("pair ", i));
+      s = Damaged(where, absl::StrCat("pair ", i));
+    } else if (!first && !(prev < key)) {
+      s = Damaged(where, absl::StrCat("pair ", i, ": keys out of order"));
+    } else {
+      first = false;
+      prev = key;
+      pairs->push_back(KeyValue{key, value});
     }
-    if (!first && !(prev < key)) {
-      return Damaged(where, absl::StrCat("pair ", i, ": keys out of order"));
-    }
-    first = false;
-    prev = key;
-    pairs.emplace_back(key, value);
   }
-  if (!in.empty()) {
-    return Damaged(
+  if (s.ok() && !in.empty()) {
+    s = Damaged(
         where, absl::StrCat(in.size(), " bytes after ", frame.count, " pairs"));
   }
-  for (const auto& [key, value] : pairs) fn(key, value);
-  if (!pairs.empty()) last_key->assign(pairs.back().first);
+  if (!s.ok()) {
+    pairs->resize(old_size);  // Nothing of a damaged chunk.
+    return s;
+  }
+  if (pairs->size() > old_size) last_key->assign(pairs->back().key);
+  return absl::OkStatus();
+}
+
+absl::Status ForEachPair(
+    const Frame& frame, std::string_view where, std::string* last_key,
+    absl::FunctionRef<void(std::string_view, std::string_view)> fn) {
+  std::vector<KeyValue> pairs;
+  pairs.reserve(std::min<uint32_t>(frame.count, 1 << 20));
+  absl::Status s = AppendPairs(frame, where, last_key, &pairs);
+  if (!s.ok()) return s;
+  for (const KeyValue& pair : pairs) fn(pair.key, pair.value);
   return absl::OkStatus();
 }
 

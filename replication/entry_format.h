@@ -32,6 +32,7 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
+#include "ultradict/db.h"
 #include "ultradict/write_batch.h"
 
 namespace ultradict {
@@ -102,9 +103,13 @@ absl::Status DecodeRecords(const Frame& frame, std::string_view where,
 // Appends one pair to a chunk body.
 void AppendPair(std::string* body, std::string_view key,
                 std::string_view value);
-// Calls fn(key, value) for each pair of a chunk frame after checking the
-// whole body: DataLoss when damaged (fn never called), or when keys are not
-// strictly increasing after `*last_key` (updated; chunks continue it).
+// Appends the pairs of a chunk frame to *pairs (views into frame.body)
+// after checking the whole body: DataLoss when damaged (*pairs unchanged),
+// or when keys are not strictly increasing after `*last_key` (updated;
+// chunks continue it).
+absl::Status AppendPairs(const Frame& frame, std::string_view where,
+                         std::string* last_key, std::vector<KeyValue>* pairs);
+// The same, calling fn(key, value) for each pair (never when damaged).
 absl::Status ForEachPair(
     const Frame& frame, std::string_view where, std::string* last_key,
     absl::FunctionRef<void(std::string_view, std::string_view)> fn);

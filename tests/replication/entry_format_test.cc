@@ -75,13 +75,18 @@ TEST(EntryFormatTest, RecordsRoundTrip) {
   }
 }
 
-TEST(EntryFormatTest, ChunkPairsMustBeOrdered) {
+// A checkpoint chunk of dictionary "dict" holding `pairs`.
+Frame Chunk(const std::vector<KeyValue>& pairs) {
   Frame f;
   f.kind = FrameKind::kCheckpointChunk;
   f.name = "dict";
-  AppendPair(&f.body, "a", "1");
-  AppendPair(&f.body, "b", "2");
-  f.count = 2;
+  for (const KeyValue& p : pairs) AppendPair(&f.body, p.key, p.value);
+  f.count = static_cast<uint32_t>(pairs.size());
+  return f;
+}
+
+TEST(EntryFormatTest, ChunkPairsMustBeOrdered) {
+  const Frame f = Chunk({{"a", "1"}, {"b", "2"}});
   Frame g;
   ASSERT_THAT(DecodeFrame(EncodeFrame(f, true), "c", &g), IsOk());
   std::string last;
@@ -95,6 +100,26 @@ TEST(EntryFormatTest, ChunkPairsMustBeOrdered) {
   EXPECT_TRUE(absl::IsDataLoss(ForEachPair(
       g, "c", &last, [&](std::string_view, std::string_view) { n++; })));
   EXPECT_EQ(n, 2);  // Nothing passed on from a bad chunk.
+}
+
+TEST(EntryFormatTest, AppendPairsLeavesNothingOfADamagedChunk) {
+  std::string last;
+  std::vector<KeyValue> pairs;
+  ASSERT_THAT(AppendPairs(Chunk({{"a", "1"}, {"c", "3"}}), "c0", &last, &pairs),
+              IsOk());
+  ASSERT_EQ(pairs.size(), 2u);
+  EXPECT_EQ(pairs[1].key, "c");
+  EXPECT_EQ(pairs[1].value, "3");
+  // The second chunk's pairs are fine until its last one, which is cut.
+  Frame g = Chunk({{"d", "4"}, {"e", "5"}});
+  g.body.pop_back();
+  EXPECT_TRUE(absl::IsDataLoss(AppendPairs(g, "c1", &last, &pairs)));
+  EXPECT_EQ(pairs.size(), 2u);
+  EXPECT_EQ(last, "c");
+  // Out of order after the first chunk's last key.
+  const Frame h = Chunk({{"d", "4"}, {"b", "2"}});
+  EXPECT_TRUE(absl::IsDataLoss(AppendPairs(h, "c2", &last, &pairs)));
+  EXPECT_EQ(pairs.size(), 2u);
 }
 
 TEST(EntryFormatTest, ForeignBytesAreFailedPrecondition) {
