@@ -105,8 +105,9 @@ TEST(EntryFormatTest, ChunkPairsMustBeOrdered) {
 TEST(EntryFormatTest, AppendPairsLeavesNothingOfADamagedChunk) {
   std::string last;
   std::vector<KeyValue> pairs;
-  ASSERT_THAT(AppendPairs(Chunk({{"a", "1"}, {"c", "3"}}), "c0", &last, &pairs),
-              IsOk());
+  // The pairs are views into the chunk: it must outlive them.
+  const Frame f = Chunk({{"a", "1"}, {"c", "3"}});
+  ASSERT_THAT(AppendPairs(f, "c0", &last, &pairs), IsOk());
   ASSERT_EQ(pairs.size(), 2u);
   EXPECT_EQ(pairs[1].key, "c");
   EXPECT_EQ(pairs[1].value, "3");
