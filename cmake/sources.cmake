@@ -195,6 +195,7 @@ set(ULTRADICT_TESTUTIL_SOURCES
   tests/ingest_testutil.h
   tests/log_index_testutil.cc
   tests/log_index_testutil.h
+  tests/sanitized_build.h
   tests/subprocess.cc
   tests/subprocess.h
   tests/testutil.cc

@@ -9,25 +9,12 @@
 #include "absl/status/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/sanitized_build.h"
 #include "ultradict/db.h"
 
 namespace ultradict {
 namespace testing {
 
-// True in a build under a sanitizer (ASan or TSan), where code runs 5-20x
-// slower: tests that loop for load scale their counts down with it (what
-// they check stays the same).
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-inline constexpr bool kSanitizedBuild = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-inline constexpr bool kSanitizedBuild = true;
-#else
-inline constexpr bool kSanitizedBuild = false;
-#endif
-#else
-inline constexpr bool kSanitizedBuild = false;
-#endif
 
 // EXPECT_THAT(status, IsOk()) prints the status when it fails.
 MATCHER(IsOk, "is OK") {
