@@ -57,7 +57,7 @@ void SortChanges(std::vector<Change>* changes) {
 absl::Status CollectIndexChanges(const Generation& g, uint32_t end,
                                  std::deque<std::string>* buffers,
                                  std::vector<Change>* changes) {
-  if (g.gen == 0 || end == 0) return absl::OkStatus();
+  if (g.gen == 0) return absl::OkStatus();
   changes->reserve(changes->size() + g.index.keys());
   uint32_t damaged_at = 0;
   const LogIndex::Found found = g.index.ForEachLatest(

@@ -43,11 +43,7 @@ absl::Status MergeSortedChanges(const snapshot::Reader* base,
       order = CompareKeys(c.prefix, c.key, entry_prefix, entry.key);
     }
     if (log_left && order <= 0) {
-      if (li + kAhead < n) {
-        const Change& ahead = changes[li + kAhead];
-        __builtin_prefetch(ahead.key.data());
-        if (!ahead.value.deleted) __builtin_prefetch(ahead.value.value.data());
-      }
+      if (li + kAhead < n) PrefetchChange(changes[li + kAhead]);
       const Change& change = changes[li++];
       if (order == 0) {
         have_entry = false;

@@ -80,7 +80,7 @@ class DBIter : public Iterator {
                                           snap_prefix_, snap_.key)
                             : -1;
       if (log_left && order <= 0) {
-        if (li_ + kAhead < log_.size()) Prefetch(log_[li_ + kAhead]);
+        if (li_ + kAhead < log_.size()) PrefetchChange(log_[li_ + kAhead]);
         const Change& change = log_[li_++];
         if (order == 0) {  // The log's is newer.
           have_snap_ = false;
@@ -101,13 +101,8 @@ class DBIter : public Iterator {
     }
   }
 
-  // The log's entries lie all over the log, in no order: each is fetched
-  // kAhead entries before it is returned, so that the cache misses overlap.
+  // Log entries are fetched this many ahead of use (PrefetchChange).
   static constexpr size_t kAhead = 16;
-  static void Prefetch(const Change& c) {
-    __builtin_prefetch(c.key.data());
-    if (!c.value.deleted) __builtin_prefetch(c.value.value.data());
-  }
 
   std::shared_ptr<const Generation> gen_;
   std::vector<Change> log_;

@@ -244,23 +244,6 @@ absl::Status Generation::IndexDamage(uint32_t file_offset) const {
       file_offset));
 }
 
-absl::Status Generation::Exists(std::string_view key, uint64_t hash,
-                                uint32_t end, bool* exists) const {
-  if (gen != 0) {
-    std::string scratch;
-    LogIndex::Entry latest;
-    uint32_t damaged_at = 0;
-    const LogIndex::Found found =
-        index.Find(key, hash, end, &scratch, &latest, &damaged_at);
-    if (found == LogIndex::Found::kDamaged) return IndexDamage(damaged_at);
-    if (found == LogIndex::Found::kYes) {
-      *exists = !latest.deleted;
-      return absl::OkStatus();
-    }
-  }
-  return ExistsInSnapshot(key, hash, exists);
-}
-
 absl::Status Generation::ExistsInSnapshot(std::string_view key, uint64_t hash,
                                           bool* exists) const {
   snapshot::Entry entry;
@@ -277,11 +260,8 @@ absl::Status Generation::Lookup(std::string_view key, std::string* scratch,
   const uint64_t hash = Hash64(key);  // For the log index and the snapshot.
   LogIndex::Entry latest;
   uint32_t damaged_at = 0;
-  // An empty log (right after a compaction) is not probed: its table, sized
-  // for the keys to come, would cost a cache miss for nothing.
   const LogIndex::Found found =
-      end == 0 ? LogIndex::Found::kNo
-               : index.Find(key, hash, end, scratch, &latest, &damaged_at);
+      index.Find(key, hash, end, scratch, &latest, &damaged_at);
   if (found == LogIndex::Found::kDamaged) return IndexDamage(damaged_at);
   if (found == LogIndex::Found::kYes) {
     if (latest.deleted) return absl::NotFoundError("");

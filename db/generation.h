@@ -165,10 +165,6 @@ struct Generation {
   // NotFound (without a message: DB::Get returns it as it is), or DataLoss.
   absl::Status Lookup(std::string_view key, std::string* scratch,
                       std::string_view* value, uint32_t end) const;
-  // Whether key exists below `end` (its value is not checksummed).
-  // hash == Hash64(key).
-  absl::Status Exists(std::string_view key, uint64_t hash, uint32_t end,
-                      bool* exists) const;
   // Whether key is in the snapshot (its value is not checksummed): what a
   // writer needs to keep the entry count when the log has no entry of the
   // key (LogIndex::Prior::kNone).

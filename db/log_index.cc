@@ -236,6 +236,9 @@ LogIndex::Found LogIndex::ReadVisible(uint32_t bits, size_t i, uint32_t end,
 LogIndex::Found LogIndex::Find(std::string_view key, uint64_t hash,
                                uint32_t end, std::string* scratch,
                                Entry* entry, uint32_t* damaged_at) const {
+  // An empty log (as a compaction leaves it) has nothing to find: its
+  // table, sized for the keys to come, is not probed (a cache miss).
+  if (end == 0) return Found::kNo;
   uint32_t bits;
   if (!CurrentBits(&bits)) {
     *damaged_at = static_cast<uint32_t>(area_file_offset_ + log::kTableBitsOffset);

@@ -38,9 +38,11 @@ std::string Read(const Generation& g, const std::string& key,
 }
 
 bool Exists(const Generation& g, const std::string& key, uint32_t end = 0) {
-  bool exists = false;
-  EXPECT_TRUE(g.Exists(key, Hash64(key), end, &exists).ok());
-  return exists;
+  std::string scratch;
+  std::string_view value;
+  const absl::Status s = g.Lookup(key, &scratch, &value, end);
+  EXPECT_TRUE(s.ok() || absl::IsNotFound(s)) << s;
+  return s.ok();
 }
 
 // Indexes g's records [from, to) as a writer does; they must fit.
