@@ -169,14 +169,15 @@ absl::Status PrepareGeneration(const Generation& old, port::Segment snap,
   const size_t index_at =
       log::IndexOffset(log::kHeaderSize, header.record_capacity);
   port::Unlink(log_path).IgnoreError();  // A leftover of a dead compactor.
-  // Only the header and the index's header and first table are reserved
-  // here; records (and index nodes) are as they are carried or written
-  // (Generation::ReserveLog, MakeIndexRoom), or ahead of the writer
+  // Only the header and the index's header, filter and first table are
+  // reserved here; records (and index nodes) are as they are carried or
+  // written (Generation::ReserveLog, MakeIndexRoom), or ahead of the writer
   // (background.h).
   absl::StatusOr<port::Segment> log_segment =
       port::Segment::Create(log_path, size, files.mode, log::kHeaderSize);
   if (!log_segment.ok()) return log_segment.status();
-  absl::Status s = log_segment->Reserve(index_at, log::kIndexHeaderSize);
+  absl::Status s =
+      log_segment->Reserve(index_at, log::NodeOffset(shape.first_bits, 0));
   if (s.ok()) {
     const size_t table =
         log::TableOffset(shape.node_capacity, shape.first_bits, shape.first_bits);

@@ -125,9 +125,9 @@ absl::Status Block::Validate(const char* base, size_t size,
         AsAbsl(name), ": control format version ", version,
         ", this build reads ", kVersion,
         version < kVersion
-            ? " (the dictionary was made by an older build, whose logs have "
-              "no shared index: open it with that build, or remove it with "
-              "`ultradict destroy NAME`)"
+            ? " (the dictionary was made by an older build, whose logs "
+              "this build cannot share: open it with that build, or remove "
+              "it with `ultradict destroy NAME`)"
             : " (the dictionary was made by a newer build)"));
   }
   const uint8_t length = static_cast<uint8_t>(base[kIdentityOffset]);

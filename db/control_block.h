@@ -73,7 +73,9 @@ inline constexpr uint64_t kControlMagic =
     0x0100'4c52'5443'4455ULL;  // UDCTRL\0\1
 // 4: logs carry their shared index (log format 3). A build of version 3
 // would not maintain it, so the two must not share a dictionary.
-inline constexpr uint32_t kVersion = 4;
+// 5: the index has a filter of the log's keys (log format 4), which a
+// build of version 4 would not set.
+inline constexpr uint32_t kVersion = 5;
 inline constexpr size_t kHeaderChecksumOffset = 40;
 inline constexpr size_t kIdentityOffset = 384;
 inline constexpr size_t kFileKeyOffset = 456;

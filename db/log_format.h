@@ -4,7 +4,8 @@
 //   header (64 bytes):
 //     magic        fixed64  kLogMagic ("UDLOG\0\0\1" little-endian)
 //     version      fixed32  kLogVersion (3: the log carries its shared
-//                           index; older versions are not read)
+//                           index; 4: the index has a filter of its keys;
+//                           older versions are not read)
 //     header_size  fixed32  64
 //     generation   fixed64
 //     capacity     fixed64  file size in bytes
@@ -39,8 +40,8 @@ namespace ultradict {
 namespace log {
 
 inline constexpr uint64_t kLogMagic = 0x0100'0047'4f4c'4455ULL;  // "UDLOG\0\0\1"
-inline constexpr uint32_t kLogVersion = 3;
-inline constexpr uint32_t kMinLogVersion = 3;  // Oldest version read.
+inline constexpr uint32_t kLogVersion = 4;
+inline constexpr uint32_t kMinLogVersion = 4;  // Oldest version read.
 inline constexpr size_t kHeaderSize = 64;
 // The largest record area this build creates (the index locates entries
 // by 31-bit offsets).

@@ -131,7 +131,7 @@ void LogIndex::Progress(uint32_t* offset, uint32_t* records) const {
 
 bool LogIndex::ReadNode(uint32_t i, Node* node) const {
   if (i >= shape_.node_capacity) return false;
-  const size_t at = log::kIndexHeaderSize + size_t{i} * log::kNodeSize;
+  const size_t at = log::NodeOffset(shape_.first_bits, i);
   node->location = Word32(at).load(std::memory_order_relaxed);
   node->check = Word32(at + 4).load(std::memory_order_relaxed);
   node->prev = Word32(at + 8).load(std::memory_order_relaxed);
@@ -238,7 +238,8 @@ LogIndex::Found LogIndex::Find(std::string_view key, uint64_t hash,
                                Entry* entry, uint32_t* damaged_at) const {
   // An empty log (as a compaction leaves it) has nothing to find: its
   // table, sized for the keys to come, is not probed (a cache miss).
-  if (end == 0) return Found::kNo;
+  // Nor is it when the filter says that no entry of the key was added.
+  if (end == 0 || !MayHold(hash)) return Found::kNo;
   uint32_t bits;
   if (!CurrentBits(&bits)) {
     *damaged_at = static_cast<uint32_t>(area_file_offset_ + log::kTableBitsOffset);

@@ -74,6 +74,12 @@ class LogIndex {
   Found ForEachLatest(
       uint32_t end, absl::FunctionRef<const std::string&(std::string&&)> keep,
       absl::FunctionRef<void(const Entry&)> fn, uint32_t* damaged_at) const;
+  // False when no entry of a key of this hash was added (the filter);
+  // true when one may have been.
+  bool MayHold(uint64_t hash) const {
+    const uint64_t mask = log::FilterMask(hash);
+    return (FilterWordOf(hash).load(std::memory_order_relaxed) & mask) == mask;
+  }
   // Hints that key (of this hash) is about to be looked up or added.
   void Prefetch(uint64_t hash) const {
     uint32_t bits;
@@ -147,6 +153,11 @@ class LogIndex {
   }
   std::atomic<uint64_t>& Word64(size_t offset) const {
     return *reinterpret_cast<std::atomic<uint64_t>*>(area_ + offset);
+  }
+  // The filter's word for a key of this hash.
+  std::atomic<uint64_t>& FilterWordOf(uint64_t hash) const {
+    const size_t bytes = log::FilterBytes(shape_.first_bits);
+    return Word64(log::kIndexHeaderSize + 8 * log::FilterWord(hash, bytes));
   }
   // Offset in the area of the table of 2^bits buckets.
   size_t TableAt(uint32_t bits) const {

@@ -9,7 +9,9 @@
 // first, so that a reader whose head is older than the newest entry follows
 // the chain back to the entry its head shows (FASTER's hash index in front
 // of a log whose records point back to the previous record of their key).
-// A lookup reads one bucket, then the entry in the log: two cache misses.
+// A lookup reads one word of the filter (below), then one bucket, then the
+// entry in the log: two cache misses; a key the log does not hold is
+// mostly told by the filter alone.
 //
 //   index area, at the first multiple of 4096 past the records:
 //     magic        fixed64  kIndexMagic ("UDLIDX\0\1" little-endian)
@@ -29,6 +31,16 @@
 //                           only; tables above it were never written, so
 //                           their pages are still zero)
 //     (zero padding to 128)
+//     filter       2^(first_slot_bits - 2) bytes: a bit set of the keys in
+//                  the log, as 64-bit words (atomic); a key whose entry is
+//                  added sets two bits of one word (FilterWord,
+//                  FilterMask), before its bucket; bits are never cleared.
+//                  A key whose two bits are not both set has no entry in
+//                  the log, so a lookup of a key that is only in the
+//                  snapshot, or nowhere, does not probe the table (a cache
+//                  miss in a table sized for every key the log may hold).
+//                  Two bits per bucket of the first table: at half the
+//                  first table's load, 1 in ~40 absent keys probes anyway.
 //     nodes        node_capacity x 16 bytes, one per entry added, written
 //                  once: what the bucket held before the entry came
 //       location   fixed32  the older entry's location (as in a bucket), or
@@ -71,7 +83,7 @@ namespace ultradict {
 namespace log {
 
 inline constexpr uint64_t kIndexMagic = 0x0100'5844'494c'4455ULL;  // "UDLIDX\0\1"
-inline constexpr uint32_t kIndexVersion = 1;
+inline constexpr uint32_t kIndexVersion = 2;  // 2: the filter.
 inline constexpr size_t kIndexHeaderSize = 128;
 inline constexpr size_t kTableBitsOffset = 64;
 inline constexpr size_t kKeysOffset = 68;
@@ -95,6 +107,26 @@ inline constexpr uint32_t kMaxSlotBits = 30;
 inline constexpr size_t kRecordBytesPerNode = 128;
 inline constexpr size_t kMinNodes = 1024;
 
+// Bytes of the filter of an index whose first table has 2^first_bits
+// buckets (first_bits >= kMinSlotBits: a multiple of 64).
+inline constexpr size_t FilterBytes(uint32_t first_bits) {
+  return size_t{1} << (first_bits - 2);
+}
+// The filter word of a key of this hash (XXH3-64), in a filter of
+// filter_bytes, and the two bits it sets there. The bits come from the
+// hash's top 12 bits, the word from the bits below them (the table's start
+// comes from another mix of the hash).
+inline size_t FilterWord(uint64_t hash, size_t filter_bytes) {
+  return static_cast<size_t>(hash >> 12) & (filter_bytes / 8 - 1);
+}
+inline uint64_t FilterMask(uint64_t hash) {
+  return uint64_t{1} << (hash >> 58) | uint64_t{1} << ((hash >> 52) & 63);
+}
+// The offset of node i in the index area.
+inline constexpr size_t NodeOffset(uint32_t first_bits, size_t i) {
+  return kIndexHeaderSize + FilterBytes(first_bits) + i * kNodeSize;
+}
+
 // Where the index area of a log with record_capacity bytes of records
 // starts, from the start of the file.
 inline constexpr size_t IndexOffset(size_t header_size,
@@ -104,7 +136,7 @@ inline constexpr size_t IndexOffset(size_t header_size,
 // The offset of the table of 2^bits slots in the index area.
 inline constexpr size_t TableOffset(uint32_t node_capacity,
                                     uint32_t first_bits, uint32_t bits) {
-  return kIndexHeaderSize + size_t{node_capacity} * kNodeSize +
+  return NodeOffset(first_bits, node_capacity) +
          kSlotSize * ((size_t{1} << bits) - (size_t{1} << first_bits));
 }
 // Bytes of an index area.

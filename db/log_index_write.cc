@@ -14,7 +14,7 @@ namespace ultradict {
 size_t LogIndex::NodeBytesFor(size_t more) const {
   const size_t nodes =
       std::min<size_t>(nodes_used() + more, shape_.node_capacity);
-  return log::kIndexHeaderSize + nodes * log::kNodeSize;
+  return log::NodeOffset(shape_.first_bits, nodes);
 }
 
 bool LogIndex::HasRoom(size_t n) const {
@@ -89,7 +89,7 @@ void LogIndex::GrowTo(uint32_t bits) {
 
 uint32_t LogIndex::AppendNode(const Node& node) {
   const uint32_t i = Word32(log::kNodesUsedOffset).load(std::memory_order_relaxed);
-  const size_t at = log::kIndexHeaderSize + size_t{i} * log::kNodeSize;
+  const size_t at = log::NodeOffset(shape_.first_bits, i);
   Word32(at).store(node.location, std::memory_order_relaxed);
   Word32(at + 4).store(node.check, std::memory_order_relaxed);
   Word32(at + 8).store(node.prev, std::memory_order_relaxed);
@@ -114,7 +114,12 @@ absl::Status LogIndex::Add(std::string_view key, uint64_t hash,
     const uint32_t t = BucketWord(table, i, 0).load(std::memory_order_relaxed);
     const uint32_t bucket = static_cast<uint32_t>(i);
     if (t == 0) {
-      // A new key: what a repair undoes, then the bucket, its tag last.
+      // A new key: its filter bits (a reader that finds the bucket's
+      // record below its head finds them too: the head is stored after),
+      // what a repair undoes, then the bucket, its tag last.
+      std::atomic<uint64_t>& word = FilterWordOf(hash);
+      word.store(word.load(std::memory_order_relaxed) | log::FilterMask(hash),
+                 std::memory_order_relaxed);
       AppendNode(Node{log::kNoEntry, 0, 0, bucket});
       BucketEntry(table, i).store(PackEntry(location, check),
                                   std::memory_order_relaxed);

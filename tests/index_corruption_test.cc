@@ -150,6 +150,7 @@ class IndexCorruptionTest : public ::testing::TestWithParam<Compression> {
     if (bits == 0) bits = h.first_slot_bits;
     nodes_used_ = DecodeFixed32(area + log::kNodesUsedOffset);
     ASSERT_GE(nodes_used_, 100u);
+    first_bits_ = h.first_slot_bits;
     table_at_ =
         index_at_ + log::TableOffset(h.node_capacity, h.first_slot_bits, bits);
     for (size_t i = 0; i < (size_t{1} << bits); i++) {
@@ -158,10 +159,16 @@ class IndexCorruptionTest : public ::testing::TestWithParam<Compression> {
       if (DecodeFixed32(log.data() + at) != 0) used_slots_.push_back(at);
     }
     ASSERT_GE(used_slots_.size(), 40u);
+    const size_t filter_at = index_at_ + log::kIndexHeaderSize;
+    for (size_t at = filter_at; at < filter_at + log::FilterBytes(first_bits_);
+         at += 8) {
+      if (DecodeFixed64(log.data() + at) != 0) used_filter_words_.push_back(at);
+    }
+    ASSERT_GE(used_filter_words_.size(), 10u);
   }
 
   size_t NodeAt(uint32_t i) const {
-    return index_at_ + log::kIndexHeaderSize + size_t{i} * log::kNodeSize;
+    return index_at_ + log::NodeOffset(first_bits_, i);
   }
 
   void Restore() {
@@ -262,7 +269,9 @@ class IndexCorruptionTest : public ::testing::TestWithParam<Compression> {
   Model model_;
   size_t index_at_ = 0, table_at_ = 0;
   uint32_t nodes_used_ = 0;
+  uint32_t first_bits_ = 0;
   std::vector<size_t> used_slots_;
+  std::vector<size_t> used_filter_words_;  // Offsets of non-zero ones.
   int right_ = 0, data_loss_ = 0;
   std::vector<std::string> wrong_;
 };
@@ -284,15 +293,11 @@ TEST_P(IndexCorruptionTest, HeaderWords) {
   EXPECT_TRUE(wrong_.empty()) << absl::StrJoin(wrong_, "\n");
 }
 
-// BUG (issue 19, found by this test; disabled until fixed in db/): the
-// index's `keys` word is shared memory that nothing checks, and
-// NewIterator (db_impl_read.cc: entries.reserve(view->index.keys())) and
-// CollectIndexChanges (compaction.cc: changes->reserve(... + keys())) size
-// allocations by it. With its high byte damaged (~4e9 keys) the reserve
-// throws std::bad_alloc out of NewIterator and CompactLog: an exception
-// across the API (or, with overcommit, gigabytes asked for). Fix: bound
-// it where it is read, e.g. LogIndex::keys() returns
-// min(stored, nodes_used(), node_capacity()), since every key has a node.
+// The index's `keys` word is shared memory that nothing checks, and
+// NewIterator and CollectIndexChanges size allocations by it. With its
+// high byte damaged (~4e9 keys) the reserve threw std::bad_alloc out of
+// NewIterator and CompactLog (found by this test, issue 19); LogIndex::keys()
+// is now bounded by the nodes used, since every key has a node.
 TEST_P(IndexCorruptionTest, KeysWordDamagedIsNotAnAllocationSize) {
   RunAll({{"keys byte 71 ^255", index_at_ + log::kKeysOffset + 3},
           {"keys byte 70 ^255", index_at_ + log::kKeysOffset + 2}});
@@ -319,12 +324,12 @@ TEST_P(IndexCorruptionTest, NodeRefsAndSlotRefs) {
   EXPECT_TRUE(wrong_.empty()) << absl::StrJoin(wrong_, "\n");
 }
 
-// Locations and slot tags carry no redundancy: a location moved to another
-// entry, or a tag changed, can make a key read an older version (or miss
-// its newest), which no reader can tell from data. This measures how often
-// flipped bytes there do that, and checks the rest holds: never another
-// key's value, a crash or a hang.
-TEST_P(IndexCorruptionTest, NodeLocationsAndSlotTagsAreNotChecked) {
+// Locations, slot tags and the filter carry no redundancy: a location
+// moved to another entry, a tag changed or a filter bit cleared can make a
+// key read an older version (or miss its newest), which no reader can tell
+// from data. This measures how often flipped bytes there do that, and
+// checks the rest holds: never another key's value, a crash or a hang.
+TEST_P(IndexCorruptionTest, NodeLocationsSlotTagsAndFilterAreNotChecked) {
   std::vector<Damage> damages;
   for (uint32_t i = 0; i < nodes_used_; i += 5) {
     damages.push_back({absl::StrCat("node ", i, " location"), NodeAt(i)});
@@ -337,6 +342,11 @@ TEST_P(IndexCorruptionTest, NodeLocationsAndSlotTagsAreNotChecked) {
     const size_t at = used_slots_[k];
     damages.push_back({absl::StrCat("bucket tag at ", at), at});
     damages.push_back({absl::StrCat("bucket location at ", at), at + 8});
+  }
+  for (size_t k = 0; k < used_filter_words_.size(); k++) {
+    const size_t at = used_filter_words_[k];
+    damages.push_back({absl::StrCat("filter word at ", at), at});
+    damages.push_back({absl::StrCat("filter word high at ", at), at + 7});
   }
   RunAll(damages);
   for (const std::string& w : wrong_) {

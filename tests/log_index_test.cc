@@ -8,6 +8,7 @@
 
 #include "db/log_index.h"
 
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <string>
@@ -93,6 +94,36 @@ TEST(LogIndexTest, PutsOverwritesAndDeletesFromEveryHead) {
   EXPECT_EQ(log.index().keys(), 3u);
   EXPECT_EQ(log.index().nodes_used(), 7u);
   EXPECT_FALSE(log.index().NeedsRepair(log.head()));
+}
+
+TEST(LogIndexTest, FilterHoldsEveryKeyAddedAndRejectsMostOthers) {
+  IndexedLog log(1 << 20, 0);
+  ASSERT_TRUE(log.open_status().ok()) << log.open_status();
+  // As many keys as the first table takes before it grows (half of its
+  // buckets): the filter's fullest state before a larger table.
+  const int keys = (1 << log.shape().first_bits) / 2;
+  for (int i = 0; i < keys; i += 16) {
+    WriteBatch b;
+    for (int j = i; j < i + 16; j++) b.Put(absl::StrCat("in", j), "v");
+    ASSERT_TRUE(log.Append(b));
+  }
+  ASSERT_EQ(log.index().table_bits(), log.shape().first_bits);
+  for (int i = 0; i < keys; i++) {
+    // No false negative: a reader would miss the key's newest entry.
+    EXPECT_TRUE(log.index().MayHold(Hash64(absl::StrCat("in", i)))) << i;
+  }
+  int passed = 0;
+  const int absent = 20000;
+  for (int i = 0; i < absent; i++) {
+    passed += log.index().MayHold(Hash64(absl::StrCat("out", i)));
+  }
+  // Two bits of one 64-bit word per key, two bits per bucket: with the
+  // table half full, ~1 - e^-1/2 = 39% of a word's bits are set and ~15% of
+  // absent keys pass. An unfiltered index (every key passes) or one bit
+  // per key (~39%) fails this.
+  EXPECT_LT(passed, absent / 5) << passed << " of " << absent;
+  std::printf("filter: %d of %d absent keys pass\n", passed, absent);
+  CheckEveryBoundary(log);
 }
 
 TEST(LogIndexTest, RandomChainsSeenFromOlderHeads) {
@@ -335,7 +366,7 @@ class DamagedIndexTest : public ::testing::Test {
   }
   // Word `word` (0 location, 1 check, 2 prev, 3 bucket) of node `node`.
   void SetNodeWord(uint32_t node, size_t word, uint32_t value) {
-    EncodeFixed32(log_.area() + IndexedLog::NodeOffset(node) + 4 * word, value);
+    EncodeFixed32(log_.area() + log_.NodeOffset(node) + 4 * word, value);
   }
   bool InIndexArea(uint32_t file_offset) const {
     return file_offset >= log_.area_file_offset() &&
@@ -526,7 +557,7 @@ TEST_F(DamagedIndexTest, RandomBytesFlipped) {
   std::mt19937 rng(1919);
   const uint32_t bits = log_.index().table_bits();
   // The bytes readers use: the header words, the nodes, the table.
-  const size_t nodes_end = IndexedLog::NodeOffset(log_.index().nodes_used());
+  const size_t nodes_end = log_.NodeOffset(log_.index().nodes_used());
   const size_t table = log_.SlotOffset(bits, 0);
   for (int round = 0; round < 300; round++) {
     Restore();

@@ -40,8 +40,8 @@ size_t IndexedLog::SlotOffset(uint32_t bits, size_t i) const {
          i * log::kSlotSize;
 }
 
-size_t IndexedLog::NodeOffset(uint32_t i) {
-  return log::kIndexHeaderSize + size_t{i} * log::kNodeSize;
+size_t IndexedLog::NodeOffset(uint32_t i) const {
+  return log::NodeOffset(shape_.first_bits, i);
 }
 
 bool IndexedLog::Append(const WriteBatch& batch, bool compress) {

@@ -75,7 +75,7 @@ class IndexedLog {
   // The byte offset in the index area of the current table's slot i.
   size_t SlotOffset(uint32_t bits, size_t i) const;
   // The byte offset in the index area of node i (0-based).
-  static size_t NodeOffset(uint32_t i);
+  size_t NodeOffset(uint32_t i) const;
 
  private:
   bool Write(const WriteBatch& batch, bool compress, bool publish);
