@@ -113,7 +113,9 @@ absl::StatusOr<port::Segment> Builder::Finish() {
   while (slots < 2 * count) slots <<= 1;
   const size_t offsets_offset = Align8(kHeaderSize + data_size_);
   const size_t index_offset = offsets_offset + 8 * count;
-  const size_t file_size = index_offset + 8 * slots;
+  const size_t filter_offset = index_offset + 8 * slots;
+  const size_t filter_bytes = FilterBytesFor(count);
+  const size_t file_size = filter_offset + filter_bytes;
 
   // Padding, then the offsets, go out after the last data bytes, a buffer
   // at a time (appended whole, 8 MB at 1 M entries, they grew the buffer
@@ -141,6 +143,18 @@ absl::StatusOr<port::Segment> Builder::Finish() {
   body_checksum_.Update(index.data(), index.size());
   s = file_.Append(index.data(), index.size());
   if (!s.ok()) return s;
+  std::string().swap(index);
+  std::vector<uint64_t> filter(filter_bytes / 8);
+  for (const uint64_t hash : hashes_) {
+    filter[FilterWord(hash, filter_bytes)] |= FilterMask(hash);
+  }
+  std::string words(filter_bytes, '\0');
+  for (size_t i = 0; i < filter.size(); i++) {
+    EncodeFixed64(&words[8 * i], filter[i]);
+  }
+  body_checksum_.Update(words.data(), words.size());
+  s = file_.Append(words.data(), words.size());
+  if (!s.ok()) return s;
   if (file_.size() != file_size) {
     return absl::InternalError(absl::StrCat(file_.path(), ": wrote ", file_.size(),
                                             " bytes, expected ", file_size));
@@ -160,6 +174,8 @@ absl::StatusOr<port::Segment> Builder::Finish() {
   EncodeFixed64(header + 72, file_size);
   EncodeFixed32(header + 80, options_.compress ? kFlagCompression : 0);
   EncodeFixed32(header + 84, body_checksum_.Checksum32());
+  EncodeFixed64(header + 88, filter_offset);
+  EncodeFixed64(header + 96, filter_bytes);
   EncodeFixed32(header + kHeaderChecksumOffset,
                 Checksum32(header, kHeaderChecksumOffset));
   s = file_.WriteAt(0, header, kHeaderSize);

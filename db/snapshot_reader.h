@@ -12,6 +12,8 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "db/snapshot_format.h"
+#include "util/coding.h"
 
 namespace ultradict {
 namespace snapshot {
@@ -46,6 +48,15 @@ class Reader {
   absl::Status Find(std::string_view key, uint64_t hash, Entry* entry,
                     bool verify = true) const;
 
+  // False when the snapshot holds no key of this hash (the filter); true
+  // when it may. An unopened reader holds nothing.
+  bool MayHold(uint64_t hash) const {
+    if (filter_bytes_ == 0) return false;
+    const uint64_t mask = FilterMask(hash);
+    const char* word = filter_ + 8 * FilterWord(hash, filter_bytes_);
+    return (DecodeFixed64(word) & mask) == mask;
+  }
+
   // Starts loading the index slot where Find(key) begins, given
   // hash == Hash64(key) (a hint, no effect on results): a writer issues it
   // before it takes the write lock.
@@ -78,6 +89,8 @@ class Reader {
   const char* offsets_ = nullptr;
   const char* index_ = nullptr;
   uint64_t slots_ = 0;
+  const char* filter_ = nullptr;
+  uint64_t filter_bytes_ = 0;
   uint32_t body_checksum_ = 0;
 };
 

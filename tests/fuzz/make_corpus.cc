@@ -124,10 +124,13 @@ std::string LogSegment(const std::vector<const WriteBatch*>& batches,
       const uint32_t location =
           compressed ? at | log::kCompressedLocation
                      : static_cast<uint32_t>(entries[i].start - data);
-      if (!index
-               .Add(entries[i].key, Hash64(entries[i].key), location,
-                    compressed ? i : 0, end, &keys_scratch)
-               .ok()) {
+      absl::Status added =
+          index.Add(entries[i].key, Hash64(entries[i].key), location,
+                    compressed ? i : LogIndex::EntryCheck(entries[i]), end,
+                    &keys_scratch);
+      if (!added.ok()) {
+        std::fprintf(stderr, "make_corpus: %s\n",
+                     std::string(added.message()).c_str());
         std::abort();
       }
     }
