@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "replication/lag_recorder.h"
 #include "replication/redis_client.h"
 #include "replication/state_file.h"
 
@@ -59,6 +60,13 @@ void StartRedis(BenchEnv* env) {
   for (int i = 0; i < 100 && !RedisClient::Connect(u, 200).ok(); i++)
     usleep(50000);
 }
+// Log lines to stderr, with the monotonic clock in ms.
+LogFn LogTo(const char* who) {
+  return [who](std::string_view line) {
+    std::fprintf(stderr, "%.3f %s: %.*s\n", NowNs() / 1e6, who,
+                 static_cast<int>(line.size()), line.data());
+  };
+}
 }  // namespace
 
 void Die(const absl::Status& s, const char* what) {
@@ -91,14 +99,18 @@ std::unique_ptr<DB> OpenBenchDb(const BenchEnv& env, const std::string& dir,
 }
 
 Pipeline::Pipeline(const BenchEnv& env, DB* primary, DB* copy,
-                   const std::string& stream) {
+                   const std::string& stream, StageFn on_stage, bool verbose) {
   PublisherOptions po;
   po.redis_url = env.redis_url;
   po.stream = stream;
+  po.on_stage = on_stage;
+  if (verbose) po.log = LogTo("publisher");
   publisher = std::make_unique<Publisher>(primary, po);
   FollowerOptions fo;
   fo.redis_url = env.redis_url;
   fo.stream = stream;
+  fo.on_stage = std::move(on_stage);
+  if (verbose) fo.log = LogTo("follower");
   fo.directory = env.dir_b;
   fo.state_path = FollowStatePath(env.dir_b, copy->name());
   follower = std::make_unique<Follower>(copy, fo);

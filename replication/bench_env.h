@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "replication/follower.h"
 #include "replication/publisher.h"
+#include "replication/stage_hook.h"
 #include "ultradict/db.h"
 
 namespace ultradict {
@@ -44,7 +45,8 @@ std::unique_ptr<DB> OpenBenchDb(const BenchEnv& env, const std::string& dir,
                                 const std::string& name);
 
 // Publisher and Follower threads for stream `stream` (primary in dir_a,
-// copy in dir_b).
+// copy in dir_b); `on_stage` (may be empty) is given to both; with `verbose`
+// their log lines go to stderr, with the time.
 struct Pipeline {
   std::atomic<bool> stop{false};
   std::unique_ptr<Publisher> publisher;
@@ -52,7 +54,8 @@ struct Pipeline {
   std::thread pub_thread, fol_thread;
 
   Pipeline(const BenchEnv& env, DB* primary, DB* copy,
-           const std::string& stream);
+           const std::string& stream, StageFn on_stage = StageFn(),
+           bool verbose = false);
   // Until the follower holds `seq`, and has bootstrapped (attached): a
   // new follower is at position 0 before it even connected, and puts timed
   // from then measured its start-up (a 300-500 ms lag of the first puts).

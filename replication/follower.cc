@@ -170,6 +170,7 @@ absl::Status Follower::Session(const std::atomic<bool>& stop) {
     if (stream.elements.size() != 2) {
       return absl::DataLossError("XREAD: unexpected reply shape");
     }
+    if (options_.on_stage) ReportReceived(stream.elements[1]);
     if (db_->LatestSequence() != local_seq_) {
       // Someone else wrote to the copy: make it the primary's again.
       s = Bootstrap(redis, stop, kWrittenLocally);
@@ -222,6 +223,7 @@ absl::Status Follower::Bootstrap(RedisClient* redis,
     position_ = info.seq;
     have_position_ = true;
     bootstraps_++;
+    Reached(Stage::kBootstrapped, info.seq);
     s = SaveState();
     if (!s.ok()) return s;
     Log(absl::StrCat("loaded the checkpoint at sequence ", info.seq, " (",
@@ -230,6 +232,15 @@ absl::Status Follower::Bootstrap(RedisClient* redis,
     return absl::OkStatus();
   }
   return absl::OkStatus();
+}
+
+void Follower::ReportReceived(const Reply& entries) const {
+  uint64_t ms, seq;  // The last entry's ID "S-0" or "S-1": records up to S.
+  if (!entries.elements.empty() &&
+      entries.elements.back().elements.size() == 2 &&
+      ParseStreamId(entries.elements.back().elements[0].str, &ms, &seq)) {
+    Reached(Stage::kReceived, ms);
+  }
 }
 
 absl::StatusOr<bool> Follower::TrimmedPast(RedisClient* redis) {
@@ -320,6 +331,7 @@ absl::Status Follower::ApplyEntries(const Reply& entries, bool* gap) {
   if (batch.Count() > 0) {
     absl::Status s = db_->Write(batch);
     if (!s.ok()) return s;
+    Reached(Stage::kApplied, pos);
   }
   if (pos != position_.load()) {
     position_ = pos;

@@ -5,21 +5,34 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <memory>
+#include <string>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "replication/lag_recorder.h"
+#include "replication/stage_trace.h"
 
 namespace ultradict {
 namespace replication {
 
 namespace {
 
+uint64_t GenerationOf(DB* db) {
+  std::string g;
+  uint64_t gen = 0;
+  if (db->GetProperty("ultradict.generation", &g) && absl::SimpleAtoi(g, &gen))
+    return gen;
+  return 0;
+}
+
 // Reads the copy's change feed into `rec` until every put was seen, or the
 // writer is `done` and nothing new arrived for a while. `issued`: puts the
 // writer has started (see CatchUp: a put may be applied at the copy before
 // its Put returns at the primary).
+// With a `trace`, tells it the copy's generation after each read.
 void ReadCopy(DB* copy, LagRecorder* rec, const std::atomic<bool>& done,
-              const std::atomic<uint64_t>& issued) {
+              const std::atomic<uint64_t>& issued, StageTrace* trace) {
   ChangeCursor cursor{copy->LatestSequence()};
   while (!rec->all_seen()) {
     if (copy->WaitForChange(cursor.sequence, 100) <= cursor.sequence) {
@@ -34,22 +47,30 @@ void ReadCopy(DB* copy, LagRecorder* rec, const std::atomic<bool>& done,
       s = rec->CatchUp(copy, issued.load());
     }
     Die(s, "reading the copy");
+    if (trace != nullptr) trace->GenerationSeen(1, GenerationOf(copy), NowNs());
   }
 }
 
 }  // namespace
 
-bool RunLagBench(const BenchEnv& env, uint64_t rate, uint64_t seconds) {
+bool RunLagBench(const BenchEnv& env, uint64_t rate, uint64_t seconds,
+                 bool stages) {
+  const uint64_t total = rate * seconds;
+  std::unique_ptr<StageTrace> trace;
+  if (stages) trace = std::make_unique<StageTrace>(total);
   auto a = OpenBenchDb(env, env.dir_a, "bench_lag");
   auto b = OpenBenchDb(env, env.dir_b, "bench_lag");
-  Pipeline p(env, a.get(), b.get(), "bench:lag");
+  Pipeline p(env, a.get(), b.get(), "bench:lag",
+             trace ? trace->Hook() : StageFn(), stages);
   p.WaitFor(a->LatestSequence());
-  const uint64_t total = rate * seconds;
+  if (trace) trace->set_base_seq(a->LatestSequence());
   std::atomic<bool> done{false};
   std::atomic<uint64_t> issued{0};
   LagRecorder rec(total);
-  std::thread reader([&] { ReadCopy(b.get(), &rec, done, issued); });
+  std::thread reader(
+      [&] { ReadCopy(b.get(), &rec, done, issued, trace.get()); });
   const int64_t start = NowNs();
+  if (stages) std::fprintf(stderr, "%.3f lag: first put\n", start / 1e6);
   const double interval = 1e9 / rate;
   for (uint64_t i = 0; i < total; i++) {
     const int64_t due = start + static_cast<int64_t>(i * interval);
@@ -59,6 +80,11 @@ bool RunLagBench(const BenchEnv& env, uint64_t rate, uint64_t seconds) {
     if (wait > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(wait));
     issued.store(i + 1);
     Die(a->Put(LagKey(i), LagValue(NowNs())), "put");
+    if (trace) {
+      const int64_t now = NowNs();
+      trace->PutReturned(i, now);
+      trace->GenerationSeen(0, GenerationOf(a.get()), now);
+    }
   }
   p.WaitFor(a->LatestSequence());
   done = true;
@@ -77,6 +103,7 @@ bool RunLagBench(const BenchEnv& env, uint64_t rate, uint64_t seconds) {
       static_cast<unsigned long long>(rec.out_of_range()),
       static_cast<unsigned long long>(missing),
       missing != 0 ? ": FAILED, replication lost them" : "");
+  if (trace) trace->Print(rec, start, stdout);
   return missing == 0;
 }
 

@@ -2,7 +2,8 @@
 // `seconds` at the primary while a Publisher and a Follower run; for every
 // put, the time from its commit until a reader of the follower's copy sees
 // it (see LagRecorder for how puts whose records the copy compacted before
-// the reader read them are still measured). Prints one line.
+// the reader read them are still measured). Prints one line; with `stages`,
+// also where the time went (StageTrace).
 
 #ifndef ULTRADICT_REPLICATION_LAG_BENCH_H_
 #define ULTRADICT_REPLICATION_LAG_BENCH_H_
@@ -16,7 +17,8 @@ namespace replication {
 
 // Returns false when some put never became visible at the follower (a
 // replication failure, reported on the line).
-bool RunLagBench(const BenchEnv& env, uint64_t rate, uint64_t seconds);
+bool RunLagBench(const BenchEnv& env, uint64_t rate, uint64_t seconds,
+                 bool stages);
 
 }  // namespace replication
 }  // namespace ultradict

@@ -3,7 +3,7 @@
 //
 //   bazel run -c opt //replication:replication_bench -- [--puts=N]
 //       [--rate=N] [--seconds=N] [--entries=N] [--log_mb=N] [--redis=URL]
-//       [--only=throughput|lag|bootstrap]
+//       [--only=throughput|lag|bootstrap] [--stages]
 //
 // Benchmarks (one line each: name, result, unit, target):
 //   throughput  --puts puts (16 B keys, 100 B values) as fast as one writer
@@ -19,6 +19,8 @@
 //   bootstrap   a checkpoint of --entries entries loaded into a new follower
 //               dictionary (read from Redis, checked, one DB::IngestSorted).
 // --only runs that one benchmark (e.g. to profile it).
+// --stages adds to the lag line where each put's time went: the delay of
+// each replication stage and the slowest puts' timelines (stage_trace.h).
 // --log_mb sets Options::log_size of both dictionaries (default: the
 // engine's, 4 MiB): the publisher must read each record before the log it
 // is in is folded into a snapshot, else it writes a checkpoint and the
@@ -147,10 +149,12 @@ uint64_t Flag(int argc, char** argv, const char* name, uint64_t def) {
 int Main(int argc, char** argv) {
   static BenchEnv env;
   std::string only;
+  bool stages = false;
   for (int i = 1; i < argc; i++) {
     if (std::string(argv[i]).rfind("--redis=", 0) == 0)
       env.redis_url = argv[i] + 8;
     if (std::string(argv[i]).rfind("--only=", 0) == 0) only = argv[i] + 7;
+    if (std::string(argv[i]) == "--stages") stages = true;
   }
   auto wanted = [&only](const char* name) {
     return only.empty() || only == name;
@@ -178,7 +182,7 @@ int Main(int argc, char** argv) {
   bool ok = true;
   if (wanted("lag")) {
     ok = RunLagBench(env, Flag(argc, argv, "rate", 10000),
-                     Flag(argc, argv, "seconds", 5));
+                     Flag(argc, argv, "seconds", 5), stages);
     std::fflush(stdout);
   }
   if (wanted("bootstrap")) Bootstrap(env, Flag(argc, argv, "entries", 1000000));
