@@ -78,6 +78,25 @@ void StageTrace::PrintStall(const LagRecorder& rec, uint64_t index,
                    (g.ns - commit) / 1e6);
     }
   }
+  // What each thread was doing: the longest time without an event of each
+  // stage around the stall (e.g. the follower did not return from XREAD).
+  for (int st = 0; st < 4; st++) {
+    const std::vector<Event>& ev = events_[st];
+    auto it =
+        std::lower_bound(ev.begin(), ev.end(), from,
+                         [](const Event& e, int64_t t) { return e.ns < t; });
+    int64_t gap_from = from, gap_to = from;
+    for (int64_t prev = from; it != ev.end() && prev <= to; ++it) {
+      if (it->ns - prev > gap_to - gap_from) {
+        gap_from = prev;
+        gap_to = it->ns;
+      }
+      prev = it->ns;
+    }
+    std::fprintf(out, "    no %s event from %+.2f to %+.2f ms\n",
+                 StageName(static_cast<Stage>(st)), (gap_from - commit) / 1e6,
+                 (gap_to - commit) / 1e6);
+  }
   for (Stage s : {Stage::kCheckpointed, Stage::kBootstrapped}) {
     for (const Event& e : events_[static_cast<int>(s)]) {
       if (e.ns >= from && e.ns <= to) {
