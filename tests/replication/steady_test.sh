@@ -14,8 +14,8 @@ start_redis
 "$TOOL" load "$A" "$NAME" 0 1 >/dev/null  # Creates the primary.
 bg pub "$UD" publish "$NAME" --dir "$A" --redis "$(url)"; PUB=$LAST_PID
 bg f1 "$UD" follow "$NAME" --dir "$B" --redis "$(url)" --id f1; F1=$LAST_PID
-for i in $(seq 1 100); do
-  grep -q "^.*following ultradict:$NAME" "$WORK/f1.log" 2>/dev/null && break
+for i in $(seq 1 300); do  # At most 30 s.
+  grep -q "following ultradict:$NAME" "$WORK/f1.log" 2>/dev/null && break
   sleep 0.1
 done
 grep -q "following ultradict:$NAME" "$WORK/f1.log" || fail "f1 did not start"
