@@ -38,8 +38,8 @@ class StageTrace {
   // For PublisherOptions/FollowerOptions::on_stage (via Pipeline).
   StageFn Hook();
   void PutReturned(uint64_t index, int64_t ns) { returned_ns_[index] = ns; }
-  // `who` names the dictionary ("primary", "copy"); called after each put
-  // or read with the dictionary's generation: changes are recorded.
+  // `who`: 0 for the primary, 1 for the copy; called after each put or
+  // read with that dictionary's generation: changes are recorded.
   void GenerationSeen(int who, uint64_t generation, int64_t ns);
 
   void Print(const LagRecorder& rec, int64_t start_ns, std::FILE* out) const;
