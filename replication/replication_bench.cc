@@ -20,7 +20,9 @@
 //               dictionary (read from Redis, checked, one DB::IngestSorted).
 // --only runs that one benchmark (e.g. to profile it).
 // --stages adds to the lag line where each put's time went: the delay of
-// each replication stage and the slowest puts' timelines (stage_trace.h).
+// each replication stage and the slowest puts' timelines (stage_trace.h),
+// and logs the publisher's and follower's lines (checkpoints, bootstraps
+// and why) to stderr in the throughput and lag runs.
 // --log_mb sets Options::log_size of both dictionaries (default: the
 // engine's, 4 MiB): the publisher must read each record before the log it
 // is in is folded into a snapshot, else it writes a checkpoint and the
@@ -51,10 +53,11 @@ namespace ultradict {
 namespace replication {
 namespace {
 
-void Throughput(const BenchEnv& env, uint64_t puts) {
+// With `verbose`, the publisher's and follower's log lines go to stderr.
+void Throughput(const BenchEnv& env, uint64_t puts, bool verbose) {
   auto a = OpenBenchDb(env, env.dir_a, "bench_tp");
   auto b = OpenBenchDb(env, env.dir_b, "bench_tp");
-  Pipeline p(env, a.get(), b.get(), "bench:tp");
+  Pipeline p(env, a.get(), b.get(), "bench:tp", StageFn(), verbose);
   p.WaitFor(a->LatestSequence());
   const int64_t start = NowNs();
   for (uint64_t i = 0; i < puts; i++)
@@ -175,7 +178,7 @@ int Main(int argc, char** argv) {
   std::printf("------------------------------------------------\n");
   std::fflush(stdout);
   if (wanted("throughput")) {
-    Throughput(env, Flag(argc, argv, "puts", 1000000));
+    Throughput(env, Flag(argc, argv, "puts", 1000000), stages);
     ForgetStream(env, "bench:tp");
     std::fflush(stdout);
   }
