@@ -6,9 +6,10 @@
 #
 # hiredis: Debian 12's libhiredis-dev 0.14, by pkg-config (hiredis.pc).
 #
-# Defines: replication_entry_format, replication_digest, replication (static
-# libraries, as //replication:entry_format, :digest, :replication) and, with
-# ULTRADICT_BUILD_BENCHMARKS, the replication_bench program.
+# Defines: replication_entry_format, replication_digest, replication,
+# replication_lag_recorder (static libraries, as //replication:entry_format,
+# :digest, :replication, :lag_recorder) and, with ULTRADICT_BUILD_BENCHMARKS,
+# the replication_bench program.
 
 pkg_check_modules(ULTRADICT_HIREDIS REQUIRED QUIET IMPORTED_TARGET hiredis)
 
@@ -30,11 +31,20 @@ target_link_libraries(replication PUBLIC
   absl::function_ref absl::status absl::statusor absl::strings
   PkgConfig::ULTRADICT_HIREDIS)
 
+# The lag benchmark's accounting (test-only in Bazel; its test runs here
+# too).
+add_library(replication_lag_recorder STATIC
+  ${ULTRADICT_REPLICATION_LAG_RECORDER_SOURCES})
+target_compile_options(replication_lag_recorder PRIVATE ${ULTRADICT_DEFAULT_COPTS})
+target_link_libraries(replication_lag_recorder PUBLIC
+  ultradict_internal absl::status absl::strings)
+
 # //replication:replication_bench: tagged "benchmark" in Bazel and a plain
 # binary (not a test), so built with db_bench and never run by ctest:
 #   <build>/replication_bench   (starts its own redis-server)
 if(ULTRADICT_BUILD_BENCHMARKS)
   ultradict_program(replication_bench ULTRADICT_DEFAULT_COPTS
     ${ULTRADICT_REPLICATION_BENCH_SOURCES})
-  target_link_libraries(replication_bench PRIVATE replication absl::strings)
+  target_link_libraries(replication_bench PRIVATE
+    replication replication_lag_recorder absl::strings)
 endif()

@@ -118,8 +118,9 @@ set(ULTRADICT_TOOL_SOURCES
   tools/ultradict_main.cc
 )
 
-# //replication:entry_format, :digest, :replication (cmake/replication.cmake;
-# not in libultradict) and :replication_bench.
+# //replication:entry_format, :digest, :replication, :lag_recorder
+# (cmake/replication.cmake; not in libultradict) and :replication_bench
+# (with :bench_env and :lag_bench).
 set(ULTRADICT_REPLICATION_ENTRY_FORMAT_SOURCES
   replication/entry_format.cc
   replication/entry_format.h
@@ -140,13 +141,24 @@ set(ULTRADICT_REPLICATION_SOURCES
   replication/redis_client.h
   replication/run_loop.cc
   replication/run_loop.h
+  replication/stage_hook.h
   replication/state_file.cc
   replication/state_file.h
   replication/stream_info.cc
   replication/stream_info.h
 )
+set(ULTRADICT_REPLICATION_LAG_RECORDER_SOURCES
+  replication/lag_recorder.cc
+  replication/lag_recorder.h
+)
 set(ULTRADICT_REPLICATION_BENCH_SOURCES
+  replication/bench_env.cc
+  replication/bench_env.h
+  replication/lag_bench.cc
+  replication/lag_bench.h
   replication/replication_bench.cc
+  replication/stage_trace.cc
+  replication/stage_trace.h
 )
 
 # //benchmarks:bench_lib and :db_bench.
@@ -264,10 +276,14 @@ set(ULTRADICT_CLI_SH_TEST_LIB
   tests/cli/testlib.sh
 )
 
-# //tests/replication: the frames' unit test, the repl_tool program and the
-# shell tests (each starts its own redis-server).
+# //tests/replication: the frames' unit test, the lag benchmark's accounting
+# test, the repl_tool program and the shell tests (each starts its own
+# redis-server).
 set(ULTRADICT_REPLICATION_GTEST_TESTS
   tests/replication/entry_format_test.cc
+)
+set(ULTRADICT_REPLICATION_LAG_RECORDER_TESTS
+  tests/replication/lag_recorder_test.cc
 )
 set(ULTRADICT_REPL_TOOL_SOURCES
   tests/replication/repl_tool.cc
@@ -276,6 +292,7 @@ set(ULTRADICT_REPLICATION_SH_TESTS
   tests/replication/bad_input_test.sh
   tests/replication/fault_test.sh
   tests/replication/replication_test.sh
+  tests/replication/steady_test.sh
   tests/replication/trim_test.sh
   tests/replication/two_publishers_test.sh
 )

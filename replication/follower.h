@@ -37,6 +37,7 @@
 #include "replication/layout.h"
 #include "replication/redis_client.h"
 #include "replication/run_loop.h"
+#include "replication/stage_hook.h"
 #include "replication/state_file.h"
 #include "ultradict/db.h"
 
@@ -52,6 +53,10 @@ struct FollowerOptions {
   uint32_t read_count = 1024;  // Stream entries per XREAD.
   int64_t max_backoff_ms = 5000;
   LogFn log;
+  // Told when XREAD returned records (Stage::kReceived), when their local
+  // write returned (kApplied), and when a checkpoint was loaded
+  // (kBootstrapped).
+  StageFn on_stage;
 };
 
 class Follower {
@@ -75,6 +80,8 @@ class Follower {
   // Applies the entries of one XREAD reply; *gap when one starts after a
   // missing record.
   absl::Status ApplyEntries(const Reply& entries, bool* gap);
+  // Tells on_stage the last sequence an XREAD reply's entries reach.
+  void ReportReceived(const Reply& entries) const;
   // Whether the entries right after the position are gone from the stream.
   absl::StatusOr<bool> TrimmedPast(RedisClient* redis);
   absl::Status SaveState();
@@ -83,6 +90,9 @@ class Follower {
   absl::Status MarkReplica();
   bool StateMatchesDictionary();
   void Log(std::string_view line) const;
+  void Reached(Stage stage, uint64_t seq) const {
+    if (options_.on_stage) options_.on_stage(stage, seq);
+  }
 
   DB* db_;
   FollowerOptions options_;

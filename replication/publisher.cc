@@ -163,6 +163,7 @@ absl::Status Publisher::Checkpoint(RedisClient* redis, std::string_view why,
   last_checkpoint_seq_ = info->seq;
   last_checkpoint_ms_ = MonotonicMs();
   checkpoints_++;
+  Reached(Stage::kCheckpointed, info->seq);
   Log(absl::StrCat("checkpoint at sequence ", info->seq, ": ", info->pairs,
                    " entries in ", info->chunks, " chunks (", AsAbsl(why),
                    ")"));
@@ -222,6 +223,7 @@ absl::Status Publisher::PublishChanges(RedisClient* redis) {
                                             " reached ", reached, " with ",
                                             builder.records(), " records"));
   }
+  Reached(Stage::kRead, reached);
   const std::vector<size_t>& ends = builder.ends();
   size_t entries = 0;
   for (size_t i = 0, begin = 0; i < ends.size();) {
@@ -259,6 +261,7 @@ absl::Status Publisher::PublishChanges(RedisClient* redis) {
   }
   cursor_ = cursor;
   position_ = reached;
+  Reached(Stage::kPublished, reached);
   return absl::OkStatus();
 }
 

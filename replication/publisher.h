@@ -33,6 +33,7 @@
 #include "replication/layout.h"
 #include "replication/redis_client.h"
 #include "replication/run_loop.h"
+#include "replication/stage_hook.h"
 #include "replication/state_file.h"
 #include "ultradict/db.h"
 
@@ -52,6 +53,9 @@ struct PublisherOptions {
   int64_t max_backoff_ms = 5000;
   std::string state_path;  // Where stat finds position; empty: none.
   LogFn log;
+  // Told when records were read (Stage::kRead), acknowledged by Redis
+  // (kPublished), and when a checkpoint is complete (kCheckpointed).
+  StageFn on_stage;
 };
 
 class Publisher {
@@ -81,6 +85,9 @@ class Publisher {
   absl::Status RenewLease(RedisClient* redis);
   void ReleaseLease(RedisClient* redis);
   void Log(std::string_view line) const;
+  void Reached(Stage stage, uint64_t seq) const {
+    if (options_.on_stage) options_.on_stage(stage, seq);
+  }
 
   DB* db_;
   PublisherOptions options_;

@@ -5,6 +5,9 @@
 //       OPS mixed updates on DIR's NAME: 60% puts, 20% deletes, 20%
 //       WriteBatches that set the four keys batch:G:0..3 to one value (and
 //       a put/delete besides); every COMPACT_EVERY ops a CompactLog.
+//   repl_tool paced DIR NAME RATE SECONDS
+//       RATE puts/s (16 B keys, 100 B values) for SECONDS on DIR's NAME,
+//       paced like replication_bench's lag run (steady_test).
 //   repl_tool check-batches DIR NAME STOPFILE
 //       Until STOPFILE exists (at most 300 s), repeatedly reads DIR's NAME
 //       through an iterator (a point-in-time view) and fails (exit 1) when
@@ -18,12 +21,14 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -90,6 +95,21 @@ int Load(const std::string& dir, const std::string& name, uint64_t ops,
     if (compact_every != 0 && (i + 1) % compact_every == 0) {
       Check(db->CompactLog(), "compact");
     }
+  }
+  std::printf("%llu\n", static_cast<unsigned long long>(db->LatestSequence()));
+  return 0;
+}
+
+int Paced(const std::string& dir, const std::string& name, uint64_t rate,
+          uint64_t seconds) {
+  std::unique_ptr<DB> db = OpenOrDie(dir, name, true);
+  const auto start = std::chrono::steady_clock::now();
+  for (uint64_t i = 0; i < rate * seconds; i++) {
+    std::this_thread::sleep_until(
+        start + std::chrono::nanoseconds(i * 1000000000ull / rate));
+    std::string key = absl::StrCat("paced", i);
+    key.resize(16, '.');
+    Check(db->Put(key, std::string(100, 'v')), "put");
   }
   std::printf("%llu\n", static_cast<unsigned long long>(db->LatestSequence()));
   return 0;
@@ -189,6 +209,9 @@ int main(int argc, char** argv) {
     return Load(argv[2], argv[3], Num(argv[4]), Num(argv[5]),
                 argc == 7 ? Num(argv[6]) : 0);
   }
+  if (cmd == "paced" && argc == 6) {
+    return Paced(argv[2], argv[3], Num(argv[4]), Num(argv[5]));
+  }
   if (cmd == "check-batches" && argc == 5) {
     return CheckBatches(argv[2], argv[3], argv[4]);
   }
@@ -198,6 +221,7 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr,
                "usage: repl_tool load DIR NAME OPS SEED [COMPACT_EVERY]\n"
+               "       repl_tool paced DIR NAME RATE SECONDS\n"
                "       repl_tool check-batches DIR NAME STOPFILE\n"
                "       repl_tool xadd PORT STREAM ID NAME SEQ MODE\n");
   return 2;
