@@ -42,6 +42,7 @@ struct BenchParams {
   size_t value_size = 100;
   uint64_t reads = 1000000;   // Reads per reader.
   int procs = 2;              // Processes of the multi-process modes.
+  int64_t writer_rate = 0;    // Puts/s of mpread's writer (0: flat out).
   int threads = 1;            // Reader threads of readwhilewriting.
   int rounds = 1000;          // Rounds of propagation.
   int attach_runs = 5;        // New processes timed by attach.

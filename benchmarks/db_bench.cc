@@ -22,6 +22,7 @@
 //                    (timed inside that process)
 //   mpwrite          --procs writer processes, distinct key ranges
 //   mpread           --procs reader processes while 1 process writes
+//                    (--writer_rate puts/s, or as fast as it can)
 //   propagation      Put in this process until Get in another process sees it
 //                    (median over --rounds; p99 in the latency line)
 //
@@ -78,6 +79,9 @@ ABSL_FLAG(bool, compression, false, "UltraDict: zstd-compress values.");
 ABSL_FLAG(int64_t, log_size, 0,
           "UltraDict: initial log size in bytes (0: the default).");
 ABSL_FLAG(int, procs, 2, "Processes of mpwrite and mpread.");
+ABSL_FLAG(int64_t, writer_rate, 0,
+          "Puts per second of mpread's writer process (0: as fast as it "
+          "can).");
 ABSL_FLAG(int, threads, 1, "Reader threads of readwhilewriting.");
 ABSL_FLAG(bool, histogram, false, "Print latency percentiles.");
 ABSL_FLAG(bool, json, false,
@@ -599,6 +603,7 @@ void PrintJson(const BenchParams& p, const std::vector<Result>& results) {
   doc["entries"] = p.num;
   doc["reads"] = p.reads;
   doc["procs"] = p.procs;
+  doc["writer_rate"] = p.writer_rate;
   doc["threads"] = p.threads;
   doc["compression"] = p.config.compression;
   doc["optimized"] = optimized;
@@ -639,6 +644,7 @@ int Main() {
   int64_t reads = absl::GetFlag(FLAGS_reads);
   p.reads = reads < 0 ? p.num : static_cast<uint64_t>(reads);
   p.procs = std::max(1, absl::GetFlag(FLAGS_procs));
+  p.writer_rate = std::max<int64_t>(0, absl::GetFlag(FLAGS_writer_rate));
   p.threads = std::max(1, absl::GetFlag(FLAGS_threads));
   p.rounds = std::max(1, absl::GetFlag(FLAGS_rounds));
   p.attach_runs = std::max(1, absl::GetFlag(FLAGS_attach_runs));

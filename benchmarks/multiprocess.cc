@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -96,6 +97,7 @@ class Helper {
         absl::StrCat("--value_size=", params.value_size),
         absl::StrCat("--reads=", params.reads),
         absl::StrCat("--procs=", params.procs),
+        absl::StrCat("--writer_rate=", params.writer_rate),
         absl::StrCat("--rounds=", params.rounds),
         absl::StrCat("--log_size=", params.config.log_size),
         absl::StrCat("--compression=", params.config.compression),
@@ -297,6 +299,13 @@ absl::Status HelperBody(const HelperArgs& args, const BenchParams& params) {
     uint64_t ops = 0, t0 = NowNanos();
     while (!StopRequested(args.stop_fd)) {
       for (int i = 0; i < 64; ++i, ++ops) {
+        if (params.writer_rate > 0) {  // Paced: put number ops is due then.
+          const uint64_t due =
+              t0 + ops * 1000000000u / static_cast<uint64_t>(params.writer_rate);
+          const uint64_t now = NowNanos();
+          if (due > now) usleep(static_cast<useconds_t>((due - now) / 1000));
+          if (StopRequested(args.stop_fd)) break;
+        }
         MakeKey(rng() % params.num, params.key_size, &key);
         s = db->Put(key, value);
         if (!s.ok()) return s;
@@ -324,9 +333,13 @@ absl::Status HelperBody(const HelperArgs& args, const BenchParams& params) {
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
     const uint64_t cpu_ns = static_cast<uint64_t>(cpu.tv_sec) * 1000000000u +
                             static_cast<uint64_t>(cpu.tv_nsec);
+    // Page faults: a reader maps each new generation (a compaction's) and
+    // touches its pages anew.
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
     return WriteAll(args.result_fd,
                     absl::StrCat(params.reads, " ", t1 - t0, " ", found, " ",
-                                 cpu_ns, "\n"));
+                                 cpu_ns, " ", usage.ru_minflt, "\n"));
   }
   return absl::InvalidArgumentError(
       absl::StrCat("unknown helper mode \"", args.mode, "\""));
@@ -440,16 +453,17 @@ absl::StatusOr<Result> RunMpRead(Engine* engine, const BenchParams& params) {
   uint64_t t0 = NowNanos();
   s = Go(&go, params.procs + 1);
   if (!s.ok()) return s;
-  uint64_t ops = 0, found = 0, cpu_ns = 0;
+  uint64_t ops = 0, found = 0, cpu_ns = 0, faults = 0;
   double per_reader_ns = 0;
   for (auto& h : readers) {
     std::vector<uint64_t> numbers;
     s = h->ReadNumbers(&numbers);
-    if (s.ok() && numbers.size() != 4) s = absl::InternalError("bad answer");
+    if (s.ok() && numbers.size() != 5) s = absl::InternalError("bad answer");
     if (!s.ok()) return s;
     ops += numbers[0];
     found += numbers[2];
     cpu_ns += numbers[3];
+    faults += numbers[4];
     per_reader_ns += static_cast<double>(numbers[1]) /
                      static_cast<double>(std::max<uint64_t>(1, numbers[0]));
   }
@@ -479,7 +493,7 @@ absl::StatusOr<Result> RunMpRead(Engine* engine, const BenchParams& params) {
       " s in all, ",
       static_cast<uint64_t>(static_cast<double>(cpu_ns) /
                             static_cast<double>(std::max<uint64_t>(1, ops))),
-      " ns per read)");
+      " ns per read, ", faults, " page faults)");
   return r;
 }
 
