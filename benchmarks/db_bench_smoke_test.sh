@@ -35,6 +35,18 @@ done
 # Multi-process benchmarks are not applicable to the in-process hash map.
 grep -Eq "^hashmap +mpwrite +: +n/a" "$out" || { echo "FAIL: hashmap mpwrite not n/a" >&2; fail=1; }
 
+# --writer_rate paces mpread's writer (1 ms between puts at 1000 puts/s):
+# whatever the machine, it cannot report more than that rate.
+"$bench" --num=1000 --engine=ultradict --benchmarks=fillrandom,mpread \
+  --writer_rate=1000 --db_prefix="$prefix" >"$out.rate" 2>&1 ||
+  { cat "$out.rate"; echo "FAIL: mpread --writer_rate" >&2; fail=1; }
+rate=$(sed -nE 's/.*writer did [0-9]+ puts, ([0-9]+) puts\/s.*/\1/p' "$out.rate")
+if [[ -z $rate || $rate -gt 1100 ]]; then
+  cat "$out.rate"; echo "FAIL: mpread --writer_rate=1000 wrote at '$rate' puts/s" >&2; fail=1
+fi
+grep -q "page faults)" "$out.rate" || { echo "FAIL: mpread does not count page faults" >&2; fail=1; }
+rm -f "$out.rate"
+
 # --json gives one parseable document.
 "$bench" --num=1000 --engine=hashmap --benchmarks=fillrandom,readrandom --json \
   --db_prefix="$prefix" 2>/dev/null >"$out.json"
@@ -43,7 +55,7 @@ import json, sys
 with open(sys.argv[1], encoding="utf-8") as f:
     d = json.load(f)
 assert list(d) == ["date", "cpu", "cores", "key_size", "value_size", "entries",
-                   "reads", "procs", "threads", "compression", "optimized",
+                   "reads", "procs", "writer_rate", "threads", "compression", "optimized",
                    "assertions", "results"], list(d)
 assert d["entries"] == 1000 and d["key_size"] == 16, d
 assert [(r["engine"], r["benchmark"]) for r in d["results"]] == [
