@@ -7,12 +7,17 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 BENCH = os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks",
                      "python_bench.py")
 NAMES = ["set_str", "get_str", "set_int", "get_int", "set_tuple",
          "get_tuple"]
 
 
+@pytest.mark.skipif("asan" in os.environ.get("LD_PRELOAD", ""),
+                    reason="under ASan it takes 16 s (spawned attaches) and "
+                    "checks no code the other tests do not")
 def test_python_bench_prints_every_line():
     out = subprocess.run(
         [sys.executable, BENCH, "--num", "2000", "--attach_num", "2000",
