@@ -53,6 +53,25 @@ inline uint64_t GetBigEndian(const char* in, size_t n) {
   return bits;
 }
 
+// Copies n bytes from src to dst. Up to 16 bytes (most keys and items)
+// without a call: fixed-size copies, overlapping for lengths between two
+// sizes, read nothing outside [src, src + n).
+inline void CopyBytes(char* dst, const char* src, size_t n) {
+  if (n >= 8 && n <= 16) {
+    std::memcpy(dst, src, 8);
+    std::memcpy(dst + n - 8, src + n - 8, 8);
+  } else if (n >= 4 && n < 8) {
+    std::memcpy(dst, src, 4);
+    std::memcpy(dst + n - 4, src + n - 4, 4);
+  } else if (n > 0 && n < 4) {
+    dst[0] = src[0];
+    dst[n / 2] = src[n / 2];
+    dst[n - 1] = src[n - 1];
+  } else if (n > 16) {
+    std::memcpy(dst, src, n);
+  }
+}
+
 // codec.h's double: negatives have all bits flipped, positives the sign bit.
 inline uint64_t DoubleBits(double v) {
   uint64_t bits;
@@ -68,8 +87,15 @@ inline double BitsDouble(uint64_t bits) {
 }
 
 // The UTF-8 of an exact str, or false (no error set) when it has none
-// (lone surrogates).
+// (lone surrogates). A compact ASCII str (most keys) is its own UTF-8: no
+// call into CPython; others go through PyUnicode_AsUTF8AndSize, which
+// caches their UTF-8 in the object.
 inline bool Utf8Of(PyObject* str, std::string_view* out) {
+  if (PyUnicode_IS_COMPACT_ASCII(str)) {
+    *out = std::string_view(static_cast<const char*>(PyUnicode_DATA(str)),
+                            static_cast<size_t>(PyUnicode_GET_LENGTH(str)));
+    return true;
+  }
   Py_ssize_t size = 0;
   const char* data = PyUnicode_AsUTF8AndSize(str, &size);
   if (data == nullptr) {
@@ -80,8 +106,25 @@ inline bool Utf8Of(PyObject* str, std::string_view* out) {
   return true;
 }
 
-// An exact int that fits in 64 bits, or false (no error set).
+// An exact int (not a bool) that fits in 64 bits, or false (no error
+// set). CPython 3.11 stores an int as its sign and size (ob_size) and
+// 30-bit digits; one of at most two digits (|v| < 2^60, nearly every int
+// a program stores) is read here without a call. Later versions changed
+// that layout: they take the call.
 inline bool Int64Of(PyObject* obj, int64_t* out) {
+#if PY_VERSION_HEX < 0x030C0000 && PyLong_SHIFT == 30
+  const Py_ssize_t size = Py_SIZE(obj);
+  if (size >= -2 && size <= 2) {
+    const digit* d = reinterpret_cast<PyLongObject*>(obj)->ob_digit;
+    int64_t v = 0;  // (ob_digit[0] of zero may be undefined: not read.)
+    if (size != 0) v = static_cast<int64_t>(d[0]);
+    if (size == 2 || size == -2) {
+      v |= static_cast<int64_t>(d[1]) << PyLong_SHIFT;
+    }
+    *out = size < 0 ? -v : v;
+    return true;
+  }
+#endif
   int overflow = 0;
   const long long v = PyLong_AsLongLongAndOverflow(obj, &overflow);
   if (overflow != 0 || (v == -1 && PyErr_Occurred())) {

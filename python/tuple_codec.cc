@@ -127,56 +127,61 @@ struct Out {
 
 Put PutTuple(PyObject* tuple, int depth, Out* out);
 
-// Writes data after its length (str and bytes items).
-Put PutSized(std::string_view data, Out* out) {
-  if (!out->Room(kMaxVarint + data.size())) return Put::kFull;
-  out->p = PutVarint(data.size(), out->p);
-  if (!data.empty()) std::memcpy(out->p, data.data(), data.size());
-  out->p += data.size();
-  return Put::kOk;
-}
-
+// Writes an item: its tag and payload. The types are tested most common
+// first, each by its type object (exact types; bool cannot be subclassed).
 Put PutItem(PyObject* obj, int depth, Out* out) {
   // Room for a tag and the largest fixed-size payload (8 bytes), or a tag
   // and a varint length.
   if (!out->Room(1 + kMaxVarint)) return Put::kFull;
   char* p = out->p;
-  if (obj == Py_None) {
-    *p++ = kNoneItemTag;
-  } else if (PyBool_Check(obj)) {
-    *p++ = kBoolTag;
-    *p++ = obj == Py_True ? 1 : 0;
-  } else if (PyLong_CheckExact(obj)) {
+  const PyTypeObject* const type = Py_TYPE(obj);
+  std::string_view data;  // The payload of a str or bytes item.
+  if (type == &PyLong_Type) {
     int64_t v;
     if (!Int64Of(obj, &v)) return Put::kUnsupported;
-    *p++ = kInt64Tag;
-    PutBigEndian64(static_cast<uint64_t>(v) ^ kSignBit, p);
-    p += 8;
-  } else if (PyFloat_CheckExact(obj)) {
-    *p++ = kDoubleTag;
-    PutBigEndian64(DoubleBits(PyFloat_AS_DOUBLE(obj)), p);
-    p += 8;
-  } else if (PyUnicode_CheckExact(obj)) {
-    std::string_view utf8;
-    if (!Utf8Of(obj, &utf8)) return Put::kUnsupported;
-    *p++ = kStrTag;
-    out->p = p;
-    return PutSized(utf8, out);
-  } else if (PyBytes_CheckExact(obj)) {
-    *p++ = kBytesTag;
-    out->p = p;
-    return PutSized(
-        std::string_view(PyBytes_AS_STRING(obj),
-                         static_cast<size_t>(PyBytes_GET_SIZE(obj))),
-        out);
-  } else if (PyTuple_CheckExact(obj)) {
-    *p++ = kTupleTag;
-    out->p = p;
+    p[0] = kInt64Tag;
+    PutBigEndian64(static_cast<uint64_t>(v) ^ kSignBit, p + 1);
+    out->p = p + 9;
+    return Put::kOk;
+  } else if (type == &PyUnicode_Type) {
+    if (!Utf8Of(obj, &data)) return Put::kUnsupported;
+    p[0] = kStrTag;
+  } else if (type == &PyFloat_Type) {
+    p[0] = kDoubleTag;
+    PutBigEndian64(DoubleBits(PyFloat_AS_DOUBLE(obj)), p + 1);
+    out->p = p + 9;
+    return Put::kOk;
+  } else if (obj == Py_None) {
+    p[0] = kNoneItemTag;
+    out->p = p + 1;
+    return Put::kOk;
+  } else if (type == &PyBool_Type) {
+    p[0] = kBoolTag;
+    p[1] = obj == Py_True ? 1 : 0;
+    out->p = p + 2;
+    return Put::kOk;
+  } else if (type == &PyBytes_Type) {
+    data = std::string_view(PyBytes_AS_STRING(obj),
+                            static_cast<size_t>(PyBytes_GET_SIZE(obj)));
+    p[0] = kBytesTag;
+  } else if (type == &PyTuple_Type) {
+    p[0] = kTupleTag;
+    out->p = p + 1;
     return PutTuple(obj, depth, out);
   } else {
     return Put::kUnsupported;
   }
-  out->p = p;
+  // A str or bytes item: its length, then its bytes.
+  const size_t n = data.size();
+  if (!out->Room(1 + kMaxVarint + n)) return Put::kFull;
+  p++;
+  if (n < 0x80) {
+    *p++ = static_cast<char>(n);  // PutVarint's one-byte case, inline.
+  } else {
+    p = PutVarint(n, p);
+  }
+  CopyBytes(p, data.data(), n);
+  out->p = p + n;
   return Put::kOk;
 }
 
@@ -196,21 +201,47 @@ Put PutTuple(PyObject* tuple, int depth, Out* out) {
 // A bounded reader of an encoded body.
 class Reader {
  public:
-  explicit Reader(std::string_view in) : in_(in) {}
-  bool done() const { return pos_ == in_.size(); }
-  size_t left() const { return in_.size() - pos_; }
+  explicit Reader(std::string_view in)
+      : begin_(in.data()), p_(in.data()), end_(in.data() + in.size()) {}
+  bool done() const { return p_ == end_; }
+  size_t left() const { return static_cast<size_t>(end_ - p_); }
 
   bool Byte(char* c) {
-    if (pos_ >= in_.size()) return Fail("truncated");
-    *c = in_[pos_++];
+    if (p_ == end_) return Fail("truncated");
+    *c = *p_++;
     return true;
   }
-  // A minimal LEB128 varint.
+  // A minimal LEB128 varint. One byte (every small count and length) is
+  // read inline.
   bool Varint(uint64_t* v) {
+    if (p_ != end_ && static_cast<unsigned char>(*p_) < 0x80) {
+      *v = static_cast<unsigned char>(*p_++);
+      return true;
+    }
+    return LongVarint(v);
+  }
+  // The n bytes at the position (a pointer into the body), then past them.
+  bool Take(size_t n, const char** out) {
+    if (n > left()) return Fail("truncated");
+    *out = p_;
+    p_ += n;
+    return true;
+  }
+  // Sets DataLossError naming the offset in the body.
+  bool Fail(const char* what) {
+    PyErr_Format(
+        Errors().data_loss != nullptr ? Errors().data_loss : PyExc_OSError,
+        "tuple value: %s at body offset %zu", what,
+        static_cast<size_t>(p_ - begin_));
+    return false;
+  }
+
+ private:
+  bool LongVarint(uint64_t* v) {
     *v = 0;
     for (size_t i = 0; i < kMaxVarint; i++) {
-      if (pos_ >= in_.size()) return Fail("truncated varint");
-      const unsigned char c = static_cast<unsigned char>(in_[pos_++]);
+      if (p_ == end_) return Fail("truncated varint");
+      const unsigned char c = static_cast<unsigned char>(*p_++);
       if (i == 9 && c > 1) return Fail("varint overflows 64 bits");
       *v |= static_cast<uint64_t>(c & 0x7f) << (7 * i);
       if (c < 0x80) {
@@ -220,23 +251,10 @@ class Reader {
     }
     return Fail("varint too long");
   }
-  bool Take(size_t n, std::string_view* out) {
-    if (n > left()) return Fail("truncated");
-    *out = in_.substr(pos_, n);
-    pos_ += n;
-    return true;
-  }
-  // Sets DataLossError naming the offset in the body.
-  bool Fail(const char* what) {
-    PyErr_Format(
-        Errors().data_loss != nullptr ? Errors().data_loss : PyExc_OSError,
-        "tuple value: %s at body offset %zu", what, pos_);
-    return false;
-  }
 
- private:
-  std::string_view in_;
-  size_t pos_ = 0;
+  const char* const begin_;
+  const char* p_;
+  const char* const end_;
 };
 
 PyObject* ReadBody(Reader* r, int depth);
@@ -244,9 +262,26 @@ PyObject* ReadBody(Reader* r, int depth);
 PyObject* ReadItem(Reader* r, int depth) {
   char tag;
   if (!r->Byte(&tag)) return nullptr;
-  std::string_view data;
+  const char* data;
   uint64_t n;
   switch (tag) {
+    case kInt64Tag:
+      if (!r->Take(8, &data)) return nullptr;
+      return PyLong_FromLongLong(
+          static_cast<long long>(GetBigEndian64(data) ^ kSignBit));
+    case kStrTag: {
+      if (!r->Varint(&n) || !r->Take(n, &data)) return nullptr;
+      PyObject* s =
+          PyUnicode_DecodeUTF8(data, static_cast<Py_ssize_t>(n), "strict");
+      if (s == nullptr && PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) {
+        PyErr_Clear();
+        r->Fail("str that is not UTF-8");
+      }
+      return s;
+    }
+    case kDoubleTag:
+      if (!r->Take(8, &data)) return nullptr;
+      return PyFloat_FromDouble(BitsDouble(GetBigEndian64(data)));
     case kNoneItemTag:
       Py_RETURN_NONE;
     case kBoolTag:
@@ -256,28 +291,9 @@ PyObject* ReadItem(Reader* r, int depth) {
         return nullptr;
       }
       return PyBool_FromLong(data[0]);
-    case kInt64Tag:
-      if (!r->Take(8, &data)) return nullptr;
-      return PyLong_FromLongLong(
-          static_cast<long long>(GetBigEndian64(data.data()) ^ kSignBit));
-    case kDoubleTag:
-      if (!r->Take(8, &data)) return nullptr;
-      return PyFloat_FromDouble(BitsDouble(GetBigEndian64(data.data())));
-    case kStrTag:
     case kBytesTag:
       if (!r->Varint(&n) || !r->Take(n, &data)) return nullptr;
-      if (tag == kBytesTag) {
-        return PyBytes_FromStringAndSize(data.data(),
-                                         static_cast<Py_ssize_t>(data.size()));
-      } else {
-        PyObject* s = PyUnicode_DecodeUTF8(
-            data.data(), static_cast<Py_ssize_t>(data.size()), "strict");
-        if (s == nullptr && PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) {
-          PyErr_Clear();
-          r->Fail("str that is not UTF-8");
-        }
-        return s;
-      }
+      return PyBytes_FromStringAndSize(data, static_cast<Py_ssize_t>(n));
     case kTupleTag:
       if (depth + 1 >= kMaxTupleDepth) {
         r->Fail("tuples nested too deep");

@@ -58,7 +58,7 @@ bool IsUtf8(std::string_view b) {
 void Tagged(char tag, std::string_view payload, Encoded* out) {
   char* p = out->Reserve(1 + payload.size());
   p[0] = tag;
-  if (!payload.empty()) std::memcpy(p + 1, payload.data(), payload.size());
+  CopyBytes(p + 1, payload.data(), payload.size());
 }
 
 void TaggedInt64(char tag, uint64_t bits, Encoded* out) {

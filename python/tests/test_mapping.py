@@ -159,6 +159,21 @@ def test_attached_instance_sees_writes_and_settings(name):
             assert d.buffer_size == 123_456
 
 
+def test_parameters_this_engine_does_not_need_are_accepted(name):
+    # The original's shared_lock and full_dump_size: accepted, kept on the
+    # object, and the lock is cross-process (an UltraDict.SharedLock)
+    # whatever shared_lock says.
+    for shared_lock in (False, True, None):
+        with UltraDict({1: 1}, name=name, shared_lock=shared_lock,
+                       full_dump_size=4096) as d:
+            assert d.shared_lock is True
+            assert d.full_dump_size == 4096
+            assert isinstance(d.lock, UltraDict.SharedLock)
+            with d.lock:
+                d[1] += 1
+            assert d == {1: 2}
+
+
 def test_create_flags(name):
     with pytest.raises(UltraDict.Exceptions.CannotAttachSharedMemory) as e:
         UltraDict(name=name, create=False)

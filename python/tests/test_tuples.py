@@ -237,6 +237,28 @@ def reference_body(t):
     return varint(len(t)) + b"".join(item(x) for x in t)
 
 
+def test_items_either_side_of_the_encoders_inline_paths(name):
+    # Ints of up to two 30-bit digits and compact ASCII strs are encoded
+    # without a call into CPython (python/codec_bits.h), short strs and
+    # bytes copied without memcpy: the grammar's bytes on both sides.
+    ints = [0, 1, -1, 2**30 - 1, 2**30, -(2**30), 2**60 - 1, 2**60,
+            -(2**60), 2**63 - 1, -2**63]
+    strs = ["", "k", "ab", "abc", "abcd", "a" * 7, "a" * 8, "a" * 16,
+            "a" * 17, "a" * 127, "a" * 128, "é", "\u2603k", "\U0001f600"]
+    blobs = [s.encode() for s in strs] + [b"\xff" * 5]
+    with UltraDict(name=name) as d:
+        for obj in ([(n,) for n in ints] + [(s,) for s in strs] +
+                    [(b,) for b in blobs] + [tuple(ints), tuple(strs[:9]),
+                                             (ints[3], strs[1], 1.5)]):
+            body = reference_body(obj)
+            assert d._encode_value(obj) == b"t" + body, obj
+            assert d._encode_key(obj) == b"\x81" + body, obj
+            d[obj] = obj
+            assert d[obj] == obj and types_of(d[obj]) == types_of(obj), obj
+        assert (2**63,) not in d and d._encode_value((2**63,)) == \
+            pickle.dumps((2**63,))
+
+
 def test_encodings_either_side_of_the_inline_buffer(name):
     # The encoder writes tuples of up to 128 bytes (lead included) in one
     # pass and larger ones in two: both give the grammar's bytes.

@@ -84,6 +84,33 @@ def test_stored_bytes_are_the_frozen_format(name):
         assert d._encode_value(None) == pickle.dumps(None)
 
 
+# Either side of the encoders' inline paths (python/codec_bits.h): ints of
+# one and two 30-bit digits are read without a call, larger ones through
+# PyLong_AsLongLongAndOverflow; compact ASCII strs are their own UTF-8.
+EDGE_INTS = [0, 1, -1, 2**30 - 1, 2**30, -(2**30 - 1), -(2**30), 2**60 - 1,
+             2**60, -(2**60 - 1), -(2**60), 2**62, 2**63 - 1, -2**63]
+EDGE_STRS = ["", "a", "abc", "a" * 8, "a" * 16, "a" * 17, "\x7f" * 9, "é",
+             "\u2603" * 5, "\U0001f600", "a\u00ff", "\x00" * 3]
+
+
+def test_ints_and_strs_either_side_of_the_inline_paths(name):
+    with UltraDict(name=name) as d:
+        for n in EDGE_INTS:
+            assert d._encode_key(n) == b"\xc1" + q(n), n
+            assert d._encode_value(n) == b"q" + q(n), n
+            d[n] = n
+        for s in EDGE_STRS:
+            assert d._encode_key(s) == s.encode(), s
+            assert d._encode_value(s) == b"s" + s.encode(), s
+            d[s] = s
+        assert len(d) == len(EDGE_INTS) + len(EDGE_STRS)
+        for obj in EDGE_INTS + EDGE_STRS:
+            assert d[obj] == obj and type(d[obj]) is type(obj), obj
+        # One past 64 bits, either sign: pickled, as before.
+        for n in (2**63, -2**63 - 1):
+            assert d._encode_value(n) == pickle.dumps(n), n
+
+
 def test_int_keys_iterate_in_numeric_order_and_str_keys_by_code_point(name):
     with UltraDict(name=name) as d:
         for k in [5, -3, 2**40, 0, "b", "a", "é"]:
