@@ -50,7 +50,7 @@ absl::Status Reader::Open(const char* data, size_t size, std::string name) {
       data_offset == kHeaderSize && data_size_ <= size - kHeaderSize &&
       data_size_ <= kMaxDataSize &&
       offsets_offset >= data_offset + data_size_ && offsets_offset % 8 == 0 &&
-      count_ <= (size - offsets_offset) / 8 &&
+      offsets_offset <= size && count_ <= (size - offsets_offset) / 8 &&
       index_offset == offsets_offset + 8 * count_ && slots_ >= 1 &&
       (slots_ & (slots_ - 1)) == 0 && slots_ <= (size - index_offset) / 8 &&
       filter_offset == index_offset + 8 * slots_ && count_ < slots_ &&
