@@ -147,6 +147,28 @@ TEST_F(SnapshotTest, DamagedHeaderOrIndexNeverCrashes) {
   EXPECT_FALSE(reader.Open(pristine.data(), 50, "S").ok());
 }
 
+TEST_F(SnapshotTest, OlderVersionIsRefusedByItsVersion) {
+  Build(false);
+  // A version 1 header: its checksum covers [0, 88) and sits at 88 (where
+  // version 2 keeps filter_offset). It is an older build's snapshot, not a
+  // damaged one: named, as the control block names older versions.
+  EncodeFixed32(&bytes_[8], 1);
+  EncodeFixed32(&bytes_[kV1HeaderChecksumOffset],
+                Checksum32(bytes_.data(), kV1HeaderChecksumOffset));
+  Reader reader;
+  absl::Status s = reader.Open(bytes_.data(), bytes_.size(), "S");
+  EXPECT_TRUE(absl::IsFailedPrecondition(s)) << s;
+  EXPECT_NE(
+      s.message().find("S: snapshot format version 1, this build reads 2"),
+      std::string::npos)
+      << s;
+  // A damaged version 2 header that says 1 fails version 1's checksum.
+  Build(false);
+  EncodeFixed32(&bytes_[8], 1);
+  s = reader.Open(bytes_.data(), bytes_.size(), "S");
+  EXPECT_TRUE(absl::IsDataLoss(s)) << s;
+}
+
 // Regression: offsets_offset was not bounded by the size, so one past the
 // end whose index_offset (offsets_offset + 8 x entry_count) wrapped around
 // to a plausible value passed Open, and EntryAt read before the mapping.
