@@ -40,7 +40,8 @@
 //                  snapshot, or nowhere, does not probe the table (a cache
 //                  miss in a table sized for every key the log may hold).
 //                  Two bits per bucket of the first table: at half the
-//                  first table's load, 1 in ~40 absent keys probes anyway.
+//                  first table's load, ~15% of absent keys probe anyway
+//                  (log_index_test measures it).
 //     nodes        node_capacity x 16 bytes, one per entry added, written
 //                  once: what the bucket held before the entry came
 //       location   fixed32  the older entry's location (as in a bucket), or

@@ -41,6 +41,7 @@ inline constexpr uint64_t kSnapshotMagic = 0x0100'5041'4e53'4455ULL;  // UDSNAP\
 inline constexpr uint32_t kSnapshotVersion = 2;  // 2: the filter.
 inline constexpr size_t kHeaderSize = 128;
 inline constexpr size_t kHeaderChecksumOffset = 120;
+inline constexpr size_t kV1HeaderChecksumOffset = 88;  // Only to name v1.
 inline constexpr uint8_t kEntryCompressed = 1;
 inline constexpr uint32_t kFlagCompression = 1;  // Values may be compressed.
 inline constexpr uint64_t kMaxDataSize = (uint64_t{1} << 32) - 1;

@@ -22,12 +22,17 @@ absl::Status Reader::Open(const char* data, size_t size, std::string name) {
   if (DecodeFixed64(data) != kSnapshotMagic) {
     return absl::DataLossError(absl::StrCat(name_, ": not a snapshot (bad magic)"));
   }
-  if (DecodeFixed32(data + kHeaderChecksumOffset) !=
-      Checksum32(data, kHeaderChecksumOffset)) {
+  // Version 1 checksummed [0, 88) (at 88); a later version is named
+  // without checking what this build does not know. So an older or newer
+  // snapshot is refused by its version, not reported as damaged.
+  const uint32_t version = DecodeFixed32(data + 8);
+  const size_t checksum_at =
+      version == 1 ? kV1HeaderChecksumOffset : kHeaderChecksumOffset;
+  if (version <= kSnapshotVersion &&
+      DecodeFixed32(data + checksum_at) != Checksum32(data, checksum_at)) {
     return absl::DataLossError(
         absl::StrCat(name_, ": header checksum mismatch at offset 0"));
   }
-  const uint32_t version = DecodeFixed32(data + 8);
   if (version != kSnapshotVersion) {
     return absl::FailedPreconditionError(absl::StrCat(
         name_, ": snapshot format version ", version, ", this build reads ",
@@ -50,7 +55,7 @@ absl::Status Reader::Open(const char* data, size_t size, std::string name) {
       data_offset == kHeaderSize && data_size_ <= size - kHeaderSize &&
       data_size_ <= kMaxDataSize &&
       offsets_offset >= data_offset + data_size_ && offsets_offset % 8 == 0 &&
-      count_ <= (size - offsets_offset) / 8 &&
+      offsets_offset <= size && count_ <= (size - offsets_offset) / 8 &&
       index_offset == offsets_offset + 8 * count_ && slots_ >= 1 &&
       (slots_ & (slots_ - 1)) == 0 && slots_ <= (size - index_offset) / 8 &&
       filter_offset == index_offset + 8 * slots_ && count_ < slots_ &&

@@ -147,6 +147,57 @@ TEST_F(SnapshotTest, DamagedHeaderOrIndexNeverCrashes) {
   EXPECT_FALSE(reader.Open(pristine.data(), 50, "S").ok());
 }
 
+TEST_F(SnapshotTest, OlderVersionIsRefusedByItsVersion) {
+  Build(false);
+  // A version 1 header: its checksum covers [0, 88) and sits at 88 (where
+  // version 2 keeps filter_offset). It is an older build's snapshot, not a
+  // damaged one: named, as the control block names older versions.
+  EncodeFixed32(&bytes_[8], 1);
+  EncodeFixed32(&bytes_[kV1HeaderChecksumOffset],
+                Checksum32(bytes_.data(), kV1HeaderChecksumOffset));
+  Reader reader;
+  absl::Status s = reader.Open(bytes_.data(), bytes_.size(), "S");
+  EXPECT_TRUE(absl::IsFailedPrecondition(s)) << s;
+  EXPECT_NE(
+      s.message().find("S: snapshot format version 1, this build reads 2"),
+      std::string::npos)
+      << s;
+  // A damaged version 2 header that says 1 fails version 1's checksum.
+  Build(false);
+  EncodeFixed32(&bytes_[8], 1);
+  s = reader.Open(bytes_.data(), bytes_.size(), "S");
+  EXPECT_TRUE(absl::IsDataLoss(s)) << s;
+}
+
+// Regression: offsets_offset was not bounded by the size, so one past the
+// end whose index_offset (offsets_offset + 8 x entry_count) wrapped around
+// to a plausible value passed Open, and EntryAt read before the mapping.
+TEST_F(SnapshotTest, OffsetsPastTheEndAreRefused) {
+  // 392 bytes: header, no data, a wrapped offsets table of 17 entries, an
+  // index of 32 slots at 128 and a filter of 8 bytes at 384.
+  std::string bytes(392, '\0');
+  EncodeFixed64(&bytes[0], kSnapshotMagic);
+  EncodeFixed32(&bytes[8], kSnapshotVersion);
+  EncodeFixed32(&bytes[12], kHeaderSize);
+  EncodeFixed64(&bytes[24], 17);                    // entry_count
+  EncodeFixed64(&bytes[32], kHeaderSize);           // data_offset
+  EncodeFixed64(&bytes[48], uint64_t{0} - 8);       // offsets_offset
+  EncodeFixed64(&bytes[56], kHeaderSize);           // index_offset
+  EncodeFixed64(&bytes[64], 32);                    // index_slots
+  EncodeFixed64(&bytes[72], bytes.size());          // file_size
+  EncodeFixed64(&bytes[88], kHeaderSize + 8 * 32);  // filter_offset
+  EncodeFixed64(&bytes[96], 8);                     // filter_bytes
+  EncodeFixed32(&bytes[kHeaderChecksumOffset],
+                Checksum32(bytes.data(), kHeaderChecksumOffset));
+  Reader reader;
+  absl::Status s = reader.Open(bytes.data(), bytes.size(), "S");
+  EXPECT_TRUE(absl::IsDataLoss(s)) << s;
+  if (s.ok()) {  // Under ASan: a read before the buffer.
+    Entry entry;
+    EXPECT_FALSE(reader.EntryAt(0, &entry).ok());
+  }
+}
+
 TEST_F(SnapshotTest, EntriesCopiedWholeAndNewOnesMix) {
   // A compaction's builder: entries of an older snapshot copied raw (a
   // compressed one stays compressed, its checksum goes along), with new
