@@ -5,9 +5,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -301,7 +301,8 @@ absl::Status HelperBody(const HelperArgs& args, const BenchParams& params) {
       for (int i = 0; i < 64; ++i, ++ops) {
         if (params.writer_rate > 0) {  // Paced: put number ops is due then.
           const uint64_t due =
-              t0 + ops * 1000000000u / static_cast<uint64_t>(params.writer_rate);
+              t0 +
+              ops * 1000000000u / static_cast<uint64_t>(params.writer_rate);
           const uint64_t now = NowNanos();
           if (due > now) usleep(static_cast<useconds_t>((due - now) / 1000));
           if (StopRequested(args.stop_fd)) break;
@@ -489,8 +490,7 @@ absl::StatusOr<Result> RunMpRead(Engine* engine, const BenchParams& params) {
       static_cast<uint64_t>(static_cast<double>(wrote[0]) /
                             (static_cast<double>(wrote[1]) / 1e9)),
       " puts/s; ", found, " of ", ops, " found; readers' CPU ",
-      absl::StrFormat("%.3f", static_cast<double>(cpu_ns) / 1e9),
-      " s in all, ",
+      absl::StrFormat("%.3f", static_cast<double>(cpu_ns) / 1e9), " s in all, ",
       static_cast<uint64_t>(static_cast<double>(cpu_ns) /
                             static_cast<double>(std::max<uint64_t>(1, ops))),
       " ns per read, ", faults, " page faults)");
