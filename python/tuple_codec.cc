@@ -26,7 +26,7 @@ size_t VarintSize(uint64_t v) {
   return n;
 }
 
-char* PutVarint(uint64_t v, char* p) {
+inline char* PutVarint(uint64_t v, char* p) {
   while (v >= 0x80) {
     *p++ = static_cast<char>((v & 0x7f) | 0x80);
     v >>= 7;
@@ -35,8 +35,8 @@ char* PutVarint(uint64_t v, char* p) {
   return p;
 }
 
-// The bytes of the item obj at depth, or false when it cannot be encoded.
-// Also fills in each str's UTF-8 cache, which WriteItem then reads.
+// The bytes of the item obj at depth, or false when it cannot be encoded
+// (a tuple too large for the inline buffer is measured first).
 bool ItemSize(PyObject* obj, int depth, size_t* size) {
   if (obj == Py_None) {
     *size += 1;
@@ -68,55 +68,9 @@ bool ItemSize(PyObject* obj, int depth, size_t* size) {
   return true;
 }
 
-char* WriteBody(PyObject* tuple, char* p);
-
-// Writes an item ItemSize accepted.
-char* WriteItem(PyObject* obj, char* p) {
-  if (obj == Py_None) {
-    *p++ = kNoneItemTag;
-  } else if (PyBool_Check(obj)) {
-    *p++ = kBoolTag;
-    *p++ = obj == Py_True ? 1 : 0;
-  } else if (PyLong_CheckExact(obj)) {
-    *p++ = kInt64Tag;
-    PutBigEndian64(static_cast<uint64_t>(PyLong_AsLongLong(obj)) ^ kSignBit, p);
-    p += 8;
-  } else if (PyFloat_CheckExact(obj)) {
-    *p++ = kDoubleTag;
-    PutBigEndian64(DoubleBits(PyFloat_AS_DOUBLE(obj)), p);
-    p += 8;
-  } else if (PyTuple_CheckExact(obj)) {
-    *p++ = kTupleTag;
-    p = WriteBody(obj, p);
-  } else {
-    std::string_view data;
-    if (PyUnicode_CheckExact(obj)) {
-      *p++ = kStrTag;
-      Utf8Of(obj, &data);  // Cached by ItemSize: cannot fail here.
-    } else {
-      *p++ = kBytesTag;
-      data = std::string_view(PyBytes_AS_STRING(obj),
-                              static_cast<size_t>(PyBytes_GET_SIZE(obj)));
-    }
-    p = PutVarint(data.size(), p);
-    if (!data.empty()) std::memcpy(p, data.data(), data.size());
-    p += data.size();
-  }
-  return p;
-}
-
-char* WriteBody(PyObject* tuple, char* p) {
-  const Py_ssize_t n = PyTuple_GET_SIZE(tuple);
-  p = PutVarint(static_cast<uint64_t>(n), p);
-  for (Py_ssize_t i = 0; i < n; i++)
-    p = WriteItem(PyTuple_GET_ITEM(tuple, i), p);
-  return p;
-}
-
-// The one-pass encoder: writes into a fixed buffer, checking types and room
-// as it goes, so that a small tuple's items are looked at once (ItemSize
-// and WriteItem look at each twice: type, int value, UTF-8). It writes the
-// same bytes as WriteBody.
+// The encoder: writes into a buffer, checking types and room as it goes,
+// so that a small tuple's items are looked at once (type, int value,
+// UTF-8). kFull when the buffer is too small.
 enum class Put { kOk, kFull, kUnsupported };
 
 struct Out {
@@ -174,12 +128,7 @@ Put PutItem(PyObject* obj, int depth, Out* out) {
   // A str or bytes item: its length, then its bytes.
   const size_t n = data.size();
   if (!out->Room(1 + kMaxVarint + n)) return Put::kFull;
-  p++;
-  if (n < 0x80) {
-    *p++ = static_cast<char>(n);  // PutVarint's one-byte case, inline.
-  } else {
-    p = PutVarint(n, p);
-  }
+  p = PutVarint(n, p + 1);
   CopyBytes(p, data.data(), n);
   out->p = p + n;
   return Put::kOk;
@@ -343,11 +292,16 @@ bool EncodeTuple(PyObject* tuple, char lead, Encoded* out) {
   }
   size_t size = 0;
   if (!ItemSize(tuple, 0, &size)) return false;  // size counts a 't' lead.
-  char* p = out->Reserve(size);
+  // PutItem asks for room for a tag and a varint before each item: the
+  // slack lets the last ones pass; the view is then cut to the size.
+  const size_t slack = 1 + kMaxVarint;
+  char* p = out->Reserve(size + slack);
   *p = lead;
-  char* end = WriteBody(tuple, p + 1);
-  (void)end;
-  assert(end == p + size);
+  Out heap{p + 1, p + size + slack};
+  const Put written = PutTuple(tuple, 0, &heap);
+  (void)written;
+  assert(written == Put::kOk && heap.p == p + size);
+  out->Shrink(size);
   return true;
 }
 

@@ -92,6 +92,8 @@ class Encoded {
   std::string_view view() const { return view_; }
   // n writable bytes, which view() then shows.
   char* Reserve(size_t n);
+  // Views only the first n (<= the size reserved) of them.
+  void Shrink(size_t n) { view_ = view_.substr(0, n); }
   // A view of bytes owned by the caller (who keeps them alive).
   void Borrow(std::string_view bytes) { view_ = bytes; }
   // For an encoder that learns the length as it writes: the inline buffer
