@@ -144,16 +144,13 @@ absl::StatusOr<port::Segment> Builder::Finish() {
   s = file_.Append(index.data(), index.size());
   if (!s.ok()) return s;
   std::string().swap(index);
-  std::vector<uint64_t> filter(filter_bytes / 8);
+  std::string filter(filter_bytes, '\0');
   for (const uint64_t hash : hashes_) {
-    filter[FilterWord(hash, filter_bytes)] |= FilterMask(hash);
+    char* const word = &filter[8 * FilterWord(hash, filter_bytes)];
+    EncodeFixed64(word, DecodeFixed64(word) | FilterMask(hash));
   }
-  std::string words(filter_bytes, '\0');
-  for (size_t i = 0; i < filter.size(); i++) {
-    EncodeFixed64(&words[8 * i], filter[i]);
-  }
-  body_checksum_.Update(words.data(), words.size());
-  s = file_.Append(words.data(), words.size());
+  body_checksum_.Update(filter.data(), filter.size());
+  s = file_.Append(filter.data(), filter.size());
   if (!s.ok()) return s;
   if (file_.size() != file_size) {
     return absl::InternalError(absl::StrCat(file_.path(), ": wrote ", file_.size(),
