@@ -166,6 +166,47 @@ absl::Status Segment::ReserveRange(size_t offset, size_t length) const {
   return absl::OkStatus();
 }
 
+SegmentFile SegmentFile::Of(const Segment& s) {
+  SegmentFile f;
+  f.path_ = s.path();
+  f.data_ = s.data();
+  f.size_ = s.size();
+  // A descriptor of its own: the segment's may be closed while this reads.
+  // Without one (none open, or out of descriptors) it reads the mapping.
+  f.fd_ = s.fd() >= 0 ? fcntl(s.fd(), F_DUPFD_CLOEXEC, 0) : -1;
+  return f;
+}
+
+void SegmentFile::Close() {
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+}
+
+absl::Status SegmentFile::ReadAt(uint64_t offset, char* dst, size_t n) const {
+  if (offset > size_ || n > size_ - offset) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path_, ": reading [", offset, ", +", n, ") past ", size_, " bytes"));
+  }
+  if (fd_ < 0) {
+    std::memcpy(dst, data_ + offset, n);
+    return absl::OkStatus();
+  }
+  while (n > 0) {
+    const ssize_t got = pread(fd_, dst, n, static_cast<off_t>(offset));
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) return PosixError(path_, errno);
+    if (got == 0) {
+      return absl::DataLossError(
+          absl::StrCat(path_, ": the file ends at offset ", offset,
+                       ", before its ", size_, " mapped bytes"));
+    }
+    dst += got;
+    n -= static_cast<size_t>(got);
+    offset += static_cast<uint64_t>(got);
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<FileWriter> FileWriter::Create(const std::string& path,
                                               mode_t mode) {
   absl::StatusOr<int> fd = CreateExclusive(path, mode);
@@ -325,6 +366,23 @@ absl::Status Link(const std::string& from, const std::string& to) {
 void KillSelf() {
   kill(getpid(), SIGKILL);
   _exit(137);
+}
+
+void AdviseHugePages(void* data, size_t size) {
+#ifdef MADV_HUGEPAGE
+  constexpr uintptr_t kMin = uintptr_t{4} << 20;
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t begin =
+      (reinterpret_cast<uintptr_t>(data) + page - 1) & ~(page - 1);
+  const uintptr_t end =
+      (reinterpret_cast<uintptr_t>(data) + size) & ~(page - 1);
+  if (size < kMin || end <= begin) return;
+  // Best effort: EINVAL where transparent huge pages are not built in.
+  madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+#else
+  (void)data;
+  (void)size;
+#endif
 }
 
 absl::StatusOr<std::vector<std::string>> ListDirectory(const std::string& dir) {

@@ -351,6 +351,27 @@ absl::Status Segment::ReserveRange(size_t, size_t) const {
   return absl::OkStatus();  // Create reserved every byte already.
 }
 
+SegmentFile SegmentFile::Of(const Segment& s) {
+  // Reads the mapping: a named mapping has no file to read, and the handles
+  // of a file-backed one keep the mapping alive anyway.
+  SegmentFile f;
+  f.path_ = s.path();
+  f.data_ = s.data();
+  f.size_ = s.size();
+  return f;
+}
+
+void SegmentFile::Close() {}
+
+absl::Status SegmentFile::ReadAt(uint64_t offset, char* dst, size_t n) const {
+  if (offset > size_ || n > size_ - offset) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path_, ": reading [", offset, ", +", n, ") past ", size_, " bytes"));
+  }
+  std::memcpy(dst, data_ + offset, n);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<FileWriter> FileWriter::Create(const std::string& path,
                                               mode_t mode) {
   (void)mode;  // As in Segment::Create.
@@ -512,6 +533,8 @@ absl::Status Link(const std::string& from, const std::string& to) {
   }
   return absl::OkStatus();
 }
+
+void AdviseHugePages(void*, size_t) {}  // Large pages need a privilege.
 
 void KillSelf() {
   TerminateProcess(GetCurrentProcess(), 137);
