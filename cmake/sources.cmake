@@ -58,6 +58,8 @@ set(ULTRADICT_FORMAT_SOURCES
   db/snapshot_format.h
   db/snapshot_reader.cc
   db/snapshot_reader.h
+  db/snapshot_scanner.cc
+  db/snapshot_scanner.h
   db/write_batch.cc
   db/write_batch_internal.h
 )
@@ -238,6 +240,7 @@ set(ULTRADICT_GTEST_MAIN_TESTS
   tests/log_test.cc
   tests/port_mutex_test.cc
   tests/replica_guard_test.cc
+  tests/snapshot_scanner_test.cc
   tests/snapshot_test.cc
   tests/write_batch_test.cc
   tests/write_lock_test.cc

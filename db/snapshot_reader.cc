@@ -74,17 +74,14 @@ absl::Status Reader::Open(const char* data, size_t size, std::string name) {
   return absl::OkStatus();
 }
 
-absl::Status Reader::ParseEntryAt(uint64_t offset, Entry* entry,
-                                  bool verify) const {
-  const char* limit = entries_ + data_size_;
+absl::Status ParseEntry(const char* start, const char* limit, bool verify,
+                        std::string_view name, uint64_t file_offset,
+                        Entry* entry) {
   auto damaged = [&](std::string_view what) {
-    return absl::DataLossError(absl::StrCat(name_, ": ", AsAbsl(what), " at offset ",
-                                            kHeaderSize + offset));
+    return absl::DataLossError(absl::StrCat(AsAbsl(name), ": ", AsAbsl(what),
+                                            " at offset ", file_offset));
   };
-  if (offset >= data_size_ || data_size_ - offset < 4 + 3) {
-    return damaged("entry out of bounds");
-  }
-  const char* start = entries_ + offset;
+  if (limit - start < 4 + 3) return damaged("entry out of bounds");
   const char* p = start + 4;
   uint32_t key_size, value_size;
   p = GetVarint32Ptr(p, limit, &key_size);
@@ -103,6 +100,16 @@ absl::Status Reader::ParseEntryAt(uint64_t offset, Entry* entry,
   entry->compressed = (flags & kEntryCompressed) != 0;
   entry->raw = std::string_view(start, (p - start) + key_size + value_size);
   return absl::OkStatus();
+}
+
+absl::Status Reader::ParseEntryAt(uint64_t offset, Entry* entry,
+                                  bool verify) const {
+  if (offset >= data_size_) {
+    return absl::DataLossError(absl::StrCat(
+        name_, ": entry out of bounds at offset ", kHeaderSize + offset));
+  }
+  return ParseEntry(entries_ + offset, entries_ + data_size_, verify, name_,
+                    kHeaderSize + offset, entry);
 }
 
 absl::Status Reader::EntryAt(uint64_t i, Entry* entry, bool verify) const {

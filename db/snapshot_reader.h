@@ -74,6 +74,11 @@ class Reader {
   absl::Status VerifyBody() const;
 
   const std::string& name() const { return name_; }
+  // Offsets in the segment of the entries' offsets (8 bytes each, in
+  // entry order).
+  uint64_t offsets_offset() const {
+    return static_cast<uint64_t>(offsets_ - data_);
+  }
 
  private:
   absl::Status ParseEntryAt(uint64_t offset, Entry* entry,
@@ -93,6 +98,14 @@ class Reader {
   uint64_t filter_bytes_ = 0;
   uint32_t body_checksum_ = 0;
 };
+
+// Parses the entry at `start`, whose bytes end by `limit` (the end of the
+// data area, or of what of it is at hand), at `file_offset` in the segment
+// `name` (for messages): its lengths are bounds-checked against limit, its
+// checksum checked when `verify`. DataLoss on damage.
+absl::Status ParseEntry(const char* start, const char* limit, bool verify,
+                        std::string_view name, uint64_t file_offset,
+                        Entry* entry);
 
 // Plain value bytes of an entry (decompressed into *scratch when needed).
 absl::Status EntryValue(const Entry& entry, std::string* scratch,

@@ -23,7 +23,8 @@ LIB_OBJ := $(patsubst %.cc,$(BUILD)/obj/%.o,$(LIB_SRCS))
 FP_OBJ := $(patsubst %.cc,$(BUILD)/obj-fp/%.o,$(LIB_SRCS) db/fault_point.cc)
 
 # Existing portable tests (gtest_main) and their extra sources.
-PORTABLE_TESTS := coding_test checksum_test filename_test log_test snapshot_test db_test \
+PORTABLE_TESTS := coding_test checksum_test filename_test log_test snapshot_test \
+                  snapshot_scanner_test db_test \
                   write_batch_test
 db_test_EXTRA := tests/testutil.cc
 # Windows tests (tests/windows/), each with its own main.
