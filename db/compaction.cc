@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "db/log_format.h"
@@ -13,7 +14,7 @@
 
 namespace ultradict {
 
-absl::Status MergeSortedChanges(const snapshot::Reader* base,
+absl::Status MergeSortedChanges(snapshot::Scanner* base,
                                 const std::vector<Change>& changes,
                                 snapshot::Builder* builder,
                                 absl::FunctionRef<void()> tick) {
@@ -30,7 +31,7 @@ absl::Status MergeSortedChanges(const snapshot::Reader* base,
   for (uint64_t step = 0; s.ok(); step++) {
     if ((step & 1023) == 0) tick();
     if (!have_entry && si < snap_count) {
-      s = base->EntryAt(si, &entry, /*verify=*/false);
+      s = base->Next(&entry, /*verify=*/false);
       if (!s.ok()) return s;
       entry_prefix = PrefixOf(entry.key);
       have_entry = true;
@@ -67,11 +68,16 @@ absl::Status BuildSnapshot(const Generation& g, std::vector<Change>* changes,
                            uint64_t* count) {
   SortChanges(changes);
   options.generation = g.gen + 1;
-  const snapshot::Reader* base = g.gen == 0 ? nullptr : &g.snapshot;
+  // The snapshot is read in order out of its file, not through the
+  // mapping (snapshot_scanner.h).
+  std::unique_ptr<snapshot::Scanner> base;
+  if (g.gen != 0) {
+    base = std::make_unique<snapshot::Scanner>(&g.snapshot, g.SnapshotFile());
+  }
   return BuildSnapshotWith(
       path, options, (base == nullptr ? 0 : base->count()) + changes->size(),
       [&](snapshot::Builder* builder) {
-        return MergeSortedChanges(base, *changes, builder, tick);
+        return MergeSortedChanges(base.get(), *changes, builder, tick);
       },
       out, count);
 }
@@ -194,7 +200,6 @@ absl::Status PrepareGeneration(const Generation& old, port::Segment snap,
   auto next = std::make_shared<Generation>();
   next->gen = new_gen;
   next->snap_segment = std::move(snap);
-  next->snap_segment.CloseFile();  // See Generation::file_mu.
   next->log_segment = std::move(*log_segment);
   s = next->snapshot.Open(next->snap_segment.data(), next->snap_segment.size(),
                           files.SnapshotPath(new_gen));

@@ -27,16 +27,17 @@
 #include "db/changes.h"
 #include "db/generation.h"
 #include "db/snapshot_builder.h"
+#include "db/snapshot_scanner.h"
 #include "port/port.h"
 
 namespace ultradict {
 
 // Writes `changes` (sorted, one per key: SortChanges), merged with the
-// snapshot `base` (null: none), into builder: a put replaces or adds its
-// key, a delete drops it. Entries the changes leave alone are copied whole,
-// checksum and compression included, without being decoded. Calls tick()
-// every 1024 entries.
-absl::Status MergeSortedChanges(const snapshot::Reader* base,
+// snapshot that `base` scans from its first entry (null: none), into
+// builder: a put replaces or adds its key, a delete drops it. Entries the
+// changes leave alone are copied whole, checksum and compression included,
+// without being decoded. Calls tick() every 1024 entries.
+absl::Status MergeSortedChanges(snapshot::Scanner* base,
                                 const std::vector<Change>& changes,
                                 snapshot::Builder* builder,
                                 absl::FunctionRef<void()> tick);

@@ -11,6 +11,7 @@
 // moves leaves only files of an unpublished generation, which the next
 // writer removes).
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "db/compaction.h"
 #include "db/db_impl.h"
 #include "db/fault_point.h"
+#include "db/snapshot_scanner.h"
 #include "db/write_batch_internal.h"
 
 namespace ultradict {
@@ -97,9 +99,11 @@ absl::Status DBImpl::IngestAsWriter(const std::vector<KeyValue>& entries,
   absl::Status s =
       ViewAsWriter(&old, &end, &records, &buffers, merge ? &logged : nullptr);
   if (!s.ok()) return s;
-  const snapshot::Reader* base =
-      merge && old->gen != 0 && old->snapshot.count() != 0 ? &old->snapshot
-                                                           : nullptr;
+  std::unique_ptr<snapshot::Scanner> base;
+  if (merge && old->gen != 0 && old->snapshot.count() != 0) {
+    base = std::make_unique<snapshot::Scanner>(&old->snapshot,
+                                               old->SnapshotFile());
+  }
   snapshot::BuildOptions options = SnapshotOptions();
   options.generation = old->gen + 1;
   FaultPoint("ingest.before_snapshot");
@@ -115,8 +119,8 @@ absl::Status DBImpl::IngestAsWriter(const std::vector<KeyValue>& entries,
       return absl::OkStatus();
     }
     SortChanges(&logged);
-    return MergeSortedChanges(base, MergeEntries(logged, entries), builder,
-                              [] {});
+    return MergeSortedChanges(base.get(), MergeEntries(logged, entries),
+                              builder, [] {});
   };
   s = BuildSnapshotWith(
       files_.SnapshotPath(old->gen + 1), options,

@@ -3,7 +3,10 @@
 #include "db/db_iter.h"
 
 #include <algorithm>
+#include <memory>
 #include <string>
+
+#include "db/snapshot_scanner.h"
 
 namespace ultradict {
 
@@ -19,6 +22,12 @@ class DBIter : public Iterator {
         buffers_(std::move(buffers)),
         live_(std::move(live)) {
     snap_count_ = gen_->gen == 0 ? 0 : gen_->snapshot.count();
+    if (snap_count_ > 0) {
+      // Read in order out of its file, not through the mapping
+      // (snapshot_scanner.h).
+      scanner_ = std::make_unique<snapshot::Scanner>(&gen_->snapshot,
+                                                     gen_->SnapshotFile());
+    }
     live_->fetch_add(1, std::memory_order_relaxed);
   }
   ~DBIter() override { live_->fetch_sub(1, std::memory_order_relaxed); }
@@ -31,6 +40,7 @@ class DBIter : public Iterator {
   void SeekToFirst() override {
     li_ = 0;
     si_ = 0;
+    if (scanner_ != nullptr) scanner_->SeekTo(si_);
     have_snap_ = false;
     FindNext();
   }
@@ -46,6 +56,7 @@ class DBIter : public Iterator {
     if (snap_count_ > 0) {
       absl::Status s = gen_->snapshot.LowerBound(target, &si_);
       if (!s.ok()) return Fail(s);
+      scanner_->SeekTo(si_);
     }
     have_snap_ = false;
     FindNext();
@@ -68,7 +79,7 @@ class DBIter : public Iterator {
     if (!status_.ok()) return;
     for (;;) {
       if (!have_snap_ && si_ < snap_count_) {
-        absl::Status s = gen_->snapshot.EntryAt(si_, &snap_);
+        absl::Status s = scanner_->Next(&snap_, /*verify=*/true);
         if (!s.ok()) return Fail(s);
         snap_prefix_ = PrefixOf(snap_.key);
         have_snap_ = true;
@@ -111,6 +122,8 @@ class DBIter : public Iterator {
   std::deque<std::string> buffers_;
   const std::shared_ptr<std::atomic<int>> live_;
   uint64_t snap_count_ = 0;
+  // Reads the snapshot's entry si_ (when snap_count_ > 0).
+  std::unique_ptr<snapshot::Scanner> scanner_;
   size_t li_ = 0;
   uint64_t si_ = 0;
   snapshot::Entry snap_;

@@ -23,6 +23,11 @@ absl::Status Generation::ReserveFile(size_t offset, size_t length) {
   return log_segment.Reserve(offset, length);
 }
 
+port::SegmentFile Generation::SnapshotFile() const {
+  port::MutexLock l(&file_mu);
+  return port::SegmentFile::Of(snap_segment);
+}
+
 void Generation::CloseFiles() {
   port::MutexLock l(&file_mu);
   files_closed = true;
@@ -191,7 +196,6 @@ absl::StatusOr<std::shared_ptr<Generation>> LoadGeneration(
   absl::StatusOr<port::Segment> snap =
       port::Segment::Open(snap_name, files.allow_other_owner, false);
   if (!snap.ok()) return snap.status();
-  snap->CloseFile();  // Mapped: never reserved, flushed through the mapping.
   absl::StatusOr<port::Segment> log =
       port::Segment::Open(log_name, files.allow_other_owner, true);
   if (!log.ok()) return log.status();

@@ -105,13 +105,14 @@ struct Generation {
   size_t index_reserved = 0;
   size_t compact_at = 0;  // Record bytes that start a background compaction.
 
-  // The files of the segments: the snapshot's is closed once mapped (it is
-  // never reserved); the log's when the generation stops being current in
-  // this process (CloseFiles), so that generations pinned by iterators and
-  // values hold no descriptor. file_mu orders the log file's uses (reserve,
-  // sync) with its close: the background thread reserves pages of a
-  // generation without any other lock. Nothing is locked under file_mu.
-  port::Mutex file_mu;
+  // The files of the segments, closed when the generation stops being
+  // current in this process (CloseFiles), so that generations pinned by
+  // iterators and values hold no descriptor. The snapshot's is kept open
+  // to read it in order (SnapshotFile), the log's to reserve and sync it.
+  // file_mu orders those uses with the close: the background thread
+  // reserves pages of a generation without any other lock. Nothing is
+  // locked under file_mu.
+  mutable port::Mutex file_mu;
   bool files_closed ABSL_GUARDED_BY(file_mu) = false;
 
   // Reserves [offset, offset + length) of the log file; FailedPrecondition
@@ -119,6 +120,10 @@ struct Generation {
   absl::Status ReserveFile(size_t offset, size_t length)
       ABSL_LOCKS_EXCLUDED(file_mu);
   void CloseFiles() ABSL_LOCKS_EXCLUDED(file_mu);
+  // Reads the snapshot's bytes in order (snapshot_scanner.h): through a
+  // descriptor of its own while the snapshot's file is open here, through
+  // the mapping after CloseFiles.
+  port::SegmentFile SnapshotFile() const ABSL_LOCKS_EXCLUDED(file_mu);
   absl::Status SyncFiles() ABSL_LOCKS_EXCLUDED(file_mu);
 
   // Raises `reserved` to at least `end` (all below it reserved).
