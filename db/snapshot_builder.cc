@@ -26,8 +26,12 @@ size_t Align8(size_t n) { return (n + 7) & ~size_t{7}; }
 absl::Status Builder::Start(const std::string& path, const BuildOptions& options,
                             size_t expected_entries) {
   options_ = options;
+  // Filled front to back: huge pages where the system has them (see
+  // port::AdviseHugePages).
   offsets_.reserve(expected_entries);
   hashes_.reserve(expected_entries);
+  port::AdviseHugePages(offsets_.data(), 8 * offsets_.capacity());
+  port::AdviseHugePages(hashes_.data(), 8 * hashes_.capacity());
   absl::StatusOr<port::FileWriter> file = port::FileWriter::Create(path, options.mode);
   if (!file.ok()) return file.status();
   file_ = std::move(*file);
@@ -133,17 +137,19 @@ absl::StatusOr<port::Segment> Builder::Finish() {
     if (!s.ok()) return s;
   }
 
-  std::string index(8 * slots, '\0');
+  std::unique_ptr<char[]> index(new char[8 * slots]);
+  port::AdviseHugePages(index.get(), 8 * slots);
+  std::memset(index.get(), 0, 8 * slots);
   for (uint64_t i = 0; i < count; i++) {
     const uint64_t hash = hashes_[i];
     size_t pos = hash & (slots - 1);
     while (DecodeFixed64(&index[8 * pos]) != 0) pos = (pos + 1) & (slots - 1);
     EncodeFixed64(&index[8 * pos], IndexSlot(hash, offsets_[i]));
   }
-  body_checksum_.Update(index.data(), index.size());
-  s = file_.Append(index.data(), index.size());
+  body_checksum_.Update(index.get(), 8 * slots);
+  s = file_.Append(index.get(), 8 * slots);
   if (!s.ok()) return s;
-  std::string().swap(index);
+  index.reset();
   std::string filter(filter_bytes, '\0');
   for (const uint64_t hash : hashes_) {
     char* const word = &filter[8 * FilterWord(hash, filter_bytes)];
