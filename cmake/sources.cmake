@@ -238,6 +238,7 @@ set(ULTRADICT_GTEST_MAIN_TESTS
   tests/log_index_test.cc
   tests/log_index_threads_test.cc
   tests/log_test.cc
+  tests/port_memory_test.cc
   tests/port_mutex_test.cc
   tests/replica_guard_test.cc
   tests/snapshot_scanner_test.cc

@@ -7,6 +7,7 @@
 
 #include "db/control_block.h"
 #include "db/log_format.h"
+#include "port/port.h"
 
 namespace ultradict {
 
@@ -118,6 +119,10 @@ void Background::ServeReserve() {
     // which the writer's own page faults (a growing index) wait for.
     const size_t step = std::min(end - from, kLogReserveStep / 4);
     if (!g->ReserveFile(log::kHeaderSize + from, step).ok()) break;
+    // Touched here, so that the writer's first write to each page does not
+    // pay for its first access (port::PrefaultPages): before they are
+    // published as reserved, which the writer checks before it writes.
+    port::PrefaultPages(g->records + from, step);
     g->Reserved(from + step);
   }
 }
