@@ -313,27 +313,43 @@ LogIndex::Found LogIndex::ForEachLatest(
     fn(entry);
     return Found::kYes;
   };
-  // The entries lie all over the log: each is prefetched kAhead buckets
-  // before it is decoded, so that their cache misses overlap.
-  constexpr size_t kAhead = 16;
-  size_t ahead[kAhead];
+  // The entries lie all over the log: a batch of them is loaded at once
+  // (independent loads, whose cache and TLB misses overlap), then decoded.
+  // Prefetching each one 16 buckets ahead of its decoding instead left an
+  // iterator over 0.7 M changes 30% slower (fillrandom,overwrite,readseq:
+  // 300-360 against 220-264 ns per entry; the prefetches did not hide the
+  // misses, maybe dropped when they miss the TLB). Only committed bytes
+  // (below `end`) are read.
+  constexpr size_t kBatch = 32;
+  const uint32_t committed = std::min(end, record_capacity_);
+  size_t batch[kBatch];
   size_t n = 0;
+  auto flush = [&]() {
+    unsigned sink = 0;
+    for (size_t k = 0; k < n; k++) {
+      const uint32_t at =
+          static_cast<uint32_t>(
+              BucketEntry(table, batch[k]).load(std::memory_order_relaxed)) &
+          ~log::kCompressedLocation;
+      if (at < committed) {
+        sink += *reinterpret_cast<const volatile unsigned char*>(records_ + at);
+        __builtin_prefetch(records_ + at + 64);
+        __builtin_prefetch(records_ + at + 128);
+      }
+    }
+    (void)sink;
+    for (size_t k = 0; k < n; k++) {
+      if (visit(batch[k]) == Found::kDamaged) return false;
+    }
+    n = 0;
+    return true;
+  };
   for (size_t i = 0; i < buckets; i++) {
     if (BucketWord(table, i, 0).load(std::memory_order_acquire) == 0) continue;
-    const uint32_t at =
-        static_cast<uint32_t>(
-            BucketEntry(table, i).load(std::memory_order_relaxed)) &
-        ~log::kCompressedLocation;
-    if (at < record_capacity_) __builtin_prefetch(records_ + at);
-    if (n >= kAhead && visit(ahead[n % kAhead]) == Found::kDamaged) {
-      return Found::kDamaged;
-    }
-    ahead[n % kAhead] = i;
-    n++;
+    batch[n++] = i;
+    if (n == kBatch && !flush()) return Found::kDamaged;
   }
-  for (size_t k = n > kAhead ? n - kAhead : 0; k < n; k++) {
-    if (visit(ahead[k % kAhead]) == Found::kDamaged) return Found::kDamaged;
-  }
+  if (!flush()) return Found::kDamaged;
   return Found::kYes;
 }
 
