@@ -39,6 +39,7 @@ class DBIter : public Iterator {
 
   void SeekToFirst() override {
     li_ = 0;
+    touched_ = 0;
     si_ = 0;
     if (scanner_ != nullptr) scanner_->SeekTo(si_);
     have_snap_ = false;
@@ -52,6 +53,7 @@ class DBIter : public Iterator {
                              return CompareKeys(c.prefix, c.key, prefix, t) < 0;
                            }) -
           log_.begin();
+    touched_ = li_;
     si_ = 0;
     if (snap_count_ > 0) {
       absl::Status s = gen_->snapshot.LowerBound(target, &si_);
@@ -91,7 +93,11 @@ class DBIter : public Iterator {
                                           snap_prefix_, snap_.key)
                             : -1;
       if (log_left && order <= 0) {
-        if (li_ + kAhead < log_.size()) PrefetchChange(log_[li_ + kAhead]);
+        if (li_ >= touched_) {
+          // The next batch of log entries, loaded at once.
+          touched_ = std::min(li_ + kBatch, log_.size());
+          TouchChanges(log_.data() + li_, log_.data() + touched_);
+        }
         const Change& change = log_[li_++];
         if (order == 0) {  // The log's is newer.
           have_snap_ = false;
@@ -112,8 +118,10 @@ class DBIter : public Iterator {
     }
   }
 
-  // Log entries are fetched this many ahead of use (PrefetchChange).
-  static constexpr size_t kAhead = 16;
+  // Log entries are loaded this many at a time (TouchChanges), before
+  // their use: prefetching each one 16 ahead of its use left a walk over
+  // 0.7 M changes slower (see LogIndex::ForEachLatest).
+  static constexpr size_t kBatch = 32;
 
   std::shared_ptr<const Generation> gen_;
   std::vector<Change> log_;
@@ -125,6 +133,7 @@ class DBIter : public Iterator {
   // Reads the snapshot's entry si_ (when snap_count_ > 0).
   std::unique_ptr<snapshot::Scanner> scanner_;
   size_t li_ = 0;
+  size_t touched_ = 0;  // log_[li_, touched_) were loaded (TouchChanges).
   uint64_t si_ = 0;
   snapshot::Entry snap_;
   KeyPrefix snap_prefix_;
