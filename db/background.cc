@@ -79,17 +79,20 @@ void Background::Retire(std::shared_ptr<const Generation> generation) {
 }
 
 void Background::AskReserve(const std::shared_ptr<Generation>& g, size_t end) {
-  const size_t wanted = std::min(end + kReserveAhead, g->record_capacity);
-  if (wanted <= g->reserved.load(std::memory_order_relaxed) ||
-      wanted <= g->reserve_asked) {
-    return;
-  }
+  const size_t capacity = g->record_capacity;
+  const size_t wanted = std::min(end + kReserveAhead, capacity);
+  const bool reserve = wanted > g->reserved.load(std::memory_order_relaxed) &&
+                       wanted > g->reserve_asked;
+  const bool touch = std::min(end + kTouchAhead, capacity) > g->touch_asked;
+  if (!reserve && !touch) return;
   if (!Accepts()) return;
-  g->reserve_asked = std::min(end + 2 * kReserveAhead, g->record_capacity);
+  if (reserve) g->reserve_asked = std::min(end + 2 * kReserveAhead, capacity);
+  g->touch_asked = std::min(end + 2 * kTouchAhead, capacity);
   port::MutexLock l(&mu_);
   if (stop_) return;
   reserve_.gen = g;
   reserve_.end = g->reserve_asked;
+  reserve_.touch_end = g->touch_asked;
   reserve_.pending = true;
   reserve_wanted_.store(true, std::memory_order_relaxed);
   WakeLocked();
@@ -98,7 +101,7 @@ void Background::AskReserve(const std::shared_ptr<Generation>& g, size_t end) {
 void Background::ServeReserve() {
   if (tls_background != this) return;
   std::shared_ptr<Generation> g;
-  size_t end;
+  size_t end, touch_end;
   {
     port::MutexLock l(&mu_);
     reserve_wanted_.store(false, std::memory_order_relaxed);
@@ -107,23 +110,32 @@ void Background::ServeReserve() {
     g = reserve_.gen.lock();  // Null when the generation is gone.
     reserve_.gen.reset();
     end = reserve_.end;
+    touch_end = reserve_.touch_end;
   }
   if (g == nullptr) return;
+  auto current = [&] {
+    const uint64_t head = head_->load(std::memory_order_relaxed);
+    return control::HeadGeneration(head) == g->gen;  // Not compacted.
+  };
   // A failure (a full filesystem) is left for the writer to meet and report.
   for (;;) {
     const size_t from = g->reserved.load(std::memory_order_acquire);
-    if (from >= end) break;
-    const uint64_t head = head_->load(std::memory_order_relaxed);
-    if (control::HeadGeneration(head) != g->gen) break;  // Compacted meanwhile.
+    if (from >= end || !current()) break;
     // In small steps: populating pages holds this process's mmap lock,
     // which the writer's own page faults (a growing index) wait for.
     const size_t step = std::min(end - from, kLogReserveStep / 4);
     if (!g->ReserveFile(log::kHeaderSize + from, step).ok()) break;
-    // Touched here, so that the writer's first write to each page does not
-    // pay for its first access (port::PrefaultPages): before they are
-    // published as reserved, which the writer checks before it writes.
-    port::PrefaultPages(g->records + from, step);
     g->Reserved(from + step);
+  }
+  // Reserved pages only (the writer may be writing some of them: reading
+  // a byte of a page is harmless, see port::PrefaultPages).
+  touch_end = std::min(touch_end, g->reserved.load(std::memory_order_acquire));
+  for (;;) {
+    const size_t from = g->touched.load(std::memory_order_relaxed);
+    if (from >= touch_end || !current()) break;
+    const size_t step = std::min(touch_end - from, kLogReserveStep / 4);
+    port::PrefaultPages(g->records + from, step);
+    g->touched.store(from + step, std::memory_order_relaxed);
   }
 }
 

@@ -33,6 +33,14 @@ namespace ultradict {
 // zeroed made puts slower than allocating the pages themselves (1 M
 // fillrandom 379 -> 410 ns/op; 16 MiB ahead: 330-345).
 inline constexpr size_t kReserveAhead = size_t{16} << 20;
+// ... and touches them (port::PrefaultPages: the first access to each page
+// costs 7-19 us on this project's VMs) up to this far beyond it, in step
+// with the writer: 30 ms of the thread's time per step rather than 120 ms
+// at once for pages a slow writer may not reach. (Touching 2 MiB, 8 MiB
+// or all 32 MiB reserved ahead measured within the VM's noise of each
+// other, doc/benchmarks.md; 8 MiB leaves a margin for a writer that runs
+// while the thread compacts, when it touches pages only between steps.)
+inline constexpr size_t kTouchAhead = size_t{8} << 20;
 
 class Background {
  public:
@@ -74,7 +82,9 @@ class Background {
   // up to `end`: when the reserved pages end less than kReserveAhead beyond
   // it, asks the thread to reserve up to twice that beyond it, so that the
   // writer rarely allocates log pages itself (2-3 us per 4 KiB page on
-  // tmpfs: 75 ns per put of 130 bytes).
+  // tmpfs: 75 ns per put of 130 bytes); when the touched ones end less
+  // than kTouchAhead beyond it, to touch up to twice that (the writer's
+  // first write to each page cost 226-283 ns per put of 130 bytes).
   void AskReserve(const std::shared_ptr<Generation>& g, size_t end)
       ABSL_LOCKS_EXCLUDED(mu_);
   // On the thread, between steps of its work that hold no lock (also amid
@@ -107,7 +117,8 @@ class Background {
   // writer, holding its locks, must not wait for; see Retire).
   struct ReserveRequest {
     std::weak_ptr<Generation> gen;
-    size_t end = 0;
+    size_t end = 0;        // Reserve up to here,
+    size_t touch_end = 0;  // and touch up to here.
     bool pending = false;
   };
 
