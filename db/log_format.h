@@ -5,7 +5,8 @@
 //     magic        fixed64  kLogMagic ("UDLOG\0\0\1" little-endian)
 //     version      fixed32  kLogVersion (3: the log carries its shared
 //                           index; 4: the index has a filter of its keys;
-//                           older versions are not read)
+//                           5: the index's table_bits on its first cache
+//                           line; older versions are not read)
 //     header_size  fixed32  64
 //     generation   fixed64
 //     capacity     fixed64  file size in bytes
@@ -40,8 +41,8 @@ namespace ultradict {
 namespace log {
 
 inline constexpr uint64_t kLogMagic = 0x0100'0047'4f4c'4455ULL;  // "UDLOG\0\0\1"
-inline constexpr uint32_t kLogVersion = 4;
-inline constexpr uint32_t kMinLogVersion = 4;  // Oldest version read.
+inline constexpr uint32_t kLogVersion = 5;
+inline constexpr uint32_t kMinLogVersion = 5;  // Oldest version read.
 inline constexpr size_t kHeaderSize = 64;
 // The largest record area this build creates (the index locates entries
 // by 31-bit offsets).

@@ -275,15 +275,16 @@ TEST_P(CorruptionTest, ControlSegmentOfAnotherVersionIsRefused) {
   // A control segment of format version 1 (the head shared its cache line
   // with the counters, which lay elsewhere), with a valid header checksum:
   // refused by name and version, never read with this layout.
-  // Versions 3 (whose logs had no shared index) and 4 (whose index had no
-  // filter), of this version's layout, checksum their identity too.
-  for (uint32_t version : {2u, 3u, 4u, control::kVersion + 1}) {
+  // Versions 3 (whose logs had no shared index), 4 (whose index had no
+  // filter) and 5 (whose index kept table_bits with the writer's counters),
+  // of this version's layout, checksum their identity too.
+  for (uint32_t version : {2u, 3u, 4u, 5u, control::kVersion + 1}) {
     SCOPED_TRACE(version);
     std::string data = pristine_.at(control_);
     EncodeFixed32(&data[8], version);
     ChecksumStream sum;
     sum.Update(data.data(), control::kHeaderChecksumOffset);
-    if (version == 3 || version == 4) {
+    if (version >= 3 && version <= 5) {
       sum.Update(data.data() + control::kIdentityOffset,
                  control::kIdentityEnd - control::kIdentityOffset);
     }

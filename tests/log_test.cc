@@ -175,10 +175,10 @@ TEST_F(LogTest, HeaderShapeIsChecked) {
 }
 
 TEST_F(LogTest, VersionsReadAndRefused) {
-  // Versions 1 and 2 (no shared index), 3 (an index without a filter) and
-  // versions this build does not know are refused with a clear error, not
-  // guessed at.
-  for (uint32_t version : {1u, 2u, 3u, 4u, 5u, 0u}) {
+  // Versions 1 and 2 (no shared index), 3 (an index without a filter), 4
+  // (table_bits where the writer's counters are) and versions this build
+  // does not know are refused with a clear error, not guessed at.
+  for (uint32_t version : {1u, 2u, 3u, 4u, 5u, 6u, 0u}) {
     std::string copy = segment_;
     EncodeFixed32(&copy[8], version);
     EncodeFixed32(&copy[kHeaderChecksumOffset], HeaderChecksum(copy.data()));
