@@ -283,7 +283,6 @@ LogIndex::Found LogIndex::ForEachLatest(
     *damaged_at = static_cast<uint32_t>(area_file_offset_ + log::kTableBitsOffset);
     return Found::kDamaged;
   }
-  const size_t buckets = size_t{1} << bits;
   const size_t table = TableAt(bits);
   std::string scratch;
   auto visit = [&](size_t i) {
@@ -313,6 +312,13 @@ LogIndex::Found LogIndex::ForEachLatest(
     fn(entry);
     return Found::kYes;
   };
+  return VisitBuckets(bits, end, visit) ? Found::kYes : Found::kDamaged;
+}
+
+bool LogIndex::VisitBuckets(uint32_t bits, uint32_t end,
+                            absl::FunctionRef<Found(size_t)> visit) const {
+  const size_t buckets = size_t{1} << bits;
+  const size_t table = TableAt(bits);
   // The entries lie all over the log: a batch of them is loaded at once
   // (independent loads, whose cache and TLB misses overlap), then decoded.
   // Prefetching each one 16 buckets ahead of its decoding instead left an
@@ -347,10 +353,9 @@ LogIndex::Found LogIndex::ForEachLatest(
   for (size_t i = 0; i < buckets; i++) {
     if (BucketWord(table, i, 0).load(std::memory_order_acquire) == 0) continue;
     batch[n++] = i;
-    if (n == kBatch && !flush()) return Found::kDamaged;
+    if (n == kBatch && !flush()) return false;
   }
-  if (!flush()) return Found::kDamaged;
-  return Found::kYes;
+  return flush();
 }
 
 }  // namespace ultradict

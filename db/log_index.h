@@ -202,6 +202,11 @@ class LogIndex {
   Found ReadVisible(uint32_t bits, size_t i, uint32_t end,
                     std::string* scratch, Entry* entry, Version* version,
                     uint32_t* damaged_at) const;
+  // Calls visit(i) for each bucket i of the table of `bits` that holds a
+  // key, in order, loading the entries of a batch of them at once first
+  // (committed ones: below `end`). False as soon as visit says kDamaged.
+  bool VisitBuckets(uint32_t bits, uint32_t end,
+                    absl::FunctionRef<Found(size_t)> visit) const;
   // Writes a node and returns its reference (1 + its number).
   uint32_t AppendNode(const Node& node);
   // Fills the table of `bits` from the current one and publishes it.
