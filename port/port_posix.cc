@@ -368,28 +368,6 @@ void KillSelf() {
   _exit(137);
 }
 
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-__attribute__((no_sanitize("thread")))
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__)
-__attribute__((no_sanitize_thread))
-#endif
-void PrefaultPages(const char* data, size_t size) {
-  if (size == 0) return;
-  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-  const uintptr_t first = reinterpret_cast<uintptr_t>(data) & ~(page - 1);
-  const uintptr_t last =
-      (reinterpret_cast<uintptr_t>(data) + size - 1) & ~(page - 1);
-  unsigned sum = 0;
-  for (uintptr_t p = std::max(first, reinterpret_cast<uintptr_t>(data));
-       p <= last; p = (p & ~(page - 1)) + page) {
-    sum += *reinterpret_cast<const volatile unsigned char*>(p);
-  }
-  (void)sum;
-}
-
 void AdviseHugePages(void* data, size_t size) {
 #ifdef MADV_HUGEPAGE
   constexpr uintptr_t kMin = uintptr_t{4} << 20;

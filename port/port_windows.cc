@@ -534,28 +534,6 @@ absl::Status Link(const std::string& from, const std::string& to) {
   return absl::OkStatus();
 }
 
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-__attribute__((no_sanitize("thread")))
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__)
-__attribute__((no_sanitize_thread))
-#endif
-void PrefaultPages(const char* data, size_t size) {
-  if (size == 0) return;
-  const size_t page = 4096;
-  const uintptr_t first = reinterpret_cast<uintptr_t>(data) & ~(page - 1);
-  const uintptr_t last =
-      (reinterpret_cast<uintptr_t>(data) + size - 1) & ~(page - 1);
-  unsigned sum = 0;
-  for (uintptr_t p = std::max(first, reinterpret_cast<uintptr_t>(data));
-       p <= last; p = (p & ~(page - 1)) + page) {
-    sum += *reinterpret_cast<const volatile unsigned char*>(p);
-  }
-  (void)sum;
-}
-
 void AdviseHugePages(void*, size_t) {}  // Large pages need a privilege.
 
 void KillSelf() {
