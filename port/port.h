@@ -145,8 +145,9 @@ inline Segment& Segment::operator=(Segment&& other) noexcept {
 // than through pread (doc/design.md, "Reading a snapshot in order").
 // POSIX: a descriptor of its own (a dup of the segment's), so that it
 // stays valid after the segment's file is closed; where the segment has no
-// open file (closed, or Windows) it copies from the mapping. The mapping
-// must outlive it. Movable.
+// open file (closed, or Windows), or half of the process's descriptors
+// (RLIMIT_NOFILE) are in use, it copies from the mapping. The mapping must
+// outlive it. Movable.
 class SegmentFile {
  public:
   SegmentFile() = default;

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -174,6 +175,19 @@ SegmentFile SegmentFile::Of(const Segment& s) {
   // A descriptor of its own: the segment's may be closed while this reads.
   // Without one (none open, or out of descriptors) it reads the mapping.
   f.fd_ = s.fd() >= 0 ? fcntl(s.fd(), F_DUPFD_CLOEXEC, 0) : -1;
+  // Only while most of the process's descriptors are free: an iterator
+  // holds its one as long as it lives, after its generation's files are
+  // closed too, and many of them must not leave none for the rest of the
+  // process (the next generation's files, the application's). Descriptors
+  // are handed out lowest first: a number at half the limit or past it
+  // means that half of them are in use.
+  struct rlimit limit;
+  if (f.fd_ >= 0 && getrlimit(RLIMIT_NOFILE, &limit) == 0 &&
+      limit.rlim_cur != RLIM_INFINITY &&
+      static_cast<rlim_t>(f.fd_) >= limit.rlim_cur / 2) {
+    close(f.fd_);
+    f.fd_ = -1;
+  }
   return f;
 }
 
