@@ -28,7 +28,7 @@
 //   3. fork_mu_ (a fork child joining),
 //   4. mu_ (this handle's current generation),
 //   5. the background thread's mutex (background.h),
-//   6. a generation's file_mu (its log file's reserve, sync and close).
+//   6. a generation's file_mu (its files' reserve, sync, dup and close).
 // Nothing is taken under 5 but 6 (by PrepareFork only), nor under 6.
 // Readers take only mu_, shared. PrepareFork takes 3, 4, 5 and the current
 // generation's 6 around every fork() (see fork_guard.h).

@@ -111,9 +111,10 @@ struct Generation {
   size_t compact_at = 0;  // Record bytes that start a background compaction.
 
   // The files of the segments, closed when the generation stops being
-  // current in this process (CloseFiles), so that generations pinned by
-  // iterators and values hold no descriptor. The snapshot's is kept open
-  // to read it in order (SnapshotFile), the log's to reserve and sync it.
+  // current in this process (CloseFiles), so that pinned generations hold
+  // no descriptor (an iterator may hold a dup of the snapshot's while it
+  // lives: port::SegmentFile). The snapshot's is kept open to read it in
+  // order (SnapshotFile), the log's to reserve and sync it.
   // file_mu orders those uses with the close: the background thread
   // reserves pages of a generation without any other lock. Nothing is
   // locked under file_mu.

@@ -74,7 +74,7 @@ class Reader {
   absl::Status VerifyBody() const;
 
   const std::string& name() const { return name_; }
-  // Offsets in the segment of the entries' offsets (8 bytes each, in
+  // Offset in the segment of the entries' offsets (8 bytes each, in
   // entry order).
   uint64_t offsets_offset() const {
     return static_cast<uint64_t>(offsets_ - data_);

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "db/snapshot_format.h"
+#include "ultradict/options.h"
 #include "util/coding.h"
 #include "util/strings.h"
 
@@ -52,7 +53,9 @@ absl::Status Scanner::Ensure(uint64_t offset, size_t n) {
   }
   const size_t size = static_cast<size_t>(
       std::min<uint64_t>(std::max(block_, n), reader_->data_size() - offset));
-  if (size > capacity_) {
+  // Larger than a block for one large entry; back to a block's size after
+  // it, so that a scan does not keep the largest entry's room.
+  if (size > capacity_ || (capacity_ > kMaxBlock && size <= kMaxBlock)) {
     buffer_.reset(new char[size]);
     capacity_ = size;
   }
@@ -101,6 +104,11 @@ absl::Status Scanner::Next(Entry* entry, bool verify) {
   if (p != nullptr) p = GetVarint32Ptr(p, limit, &key_size);
   if (p != nullptr) p = GetVarint32Ptr(p, limit, &value_size);
   if (p == nullptr || p >= limit) return damaged("bad entry lengths");
+  // No entry is larger than the limits allow (a damaged length must not
+  // have the buffer grow to the data area's size).
+  if (key_size > kMaxKeySize || value_size > kMaxValueSize) {
+    return damaged("entry lengths past the limits");
+  }
   const uint64_t size =
       static_cast<uint64_t>(p + 1 - start) + key_size + value_size;
   if (size > left) return damaged("entry past the end");

@@ -37,7 +37,8 @@ class Scanner {
   static constexpr size_t kMaxBlock = 256 * 1024;
 
   // Scans the snapshot `reader` reads (opened), whose bytes `file` reads;
-  // both must outlive the scanner. Positioned at entry 0.
+  // the reader, and the mapping both read, must outlive the scanner.
+  // Positioned at entry 0.
   Scanner(const Reader* reader, port::SegmentFile file);
   Scanner(const Scanner&) = delete;
   Scanner& operator=(const Scanner&) = delete;

@@ -262,8 +262,9 @@ absl::Status Link(const std::string& from, const std::string& to);
 // later accesses by any thread of this process find it mapped. On this
 // project's VMs the first access to a page of a shared mapping costs
 // 7-19 us even after Reserve populated it (the hypervisor's own page
-// tables): 226-623 ns per 130-byte record written into fresh pages,
-// 5-23 ns once another thread had touched them. The background thread
+// tables): 226-283 ns per 130-byte record written into fresh pages that
+// were populated (456-623 ns unpopulated), 5-23 ns once another thread
+// had touched them. The background thread
 // touches log pages ahead of the writer with it. The bytes are read and
 // dropped: touching pages another thread is writing is harmless (not
 // instrumented by ThreadSanitizer). One byte every 4096 (every page where
@@ -294,7 +295,7 @@ inline void PrefaultPages(const char* data, size_t size) {
 // no-op elsewhere and for less than 4 MiB). On this project's VMs the first
 // touch of a 4 KiB page of fresh memory costs ~14 us: 64 MiB of a
 // compaction's change list took 225 ms in 4 KiB pages and 10 ms in 2 MiB
-// ones (doc/design.md, "Fresh memory").
+// ones (doc/design.md, "Reading a snapshot in order, and fresh memory").
 void AdviseHugePages(void* data, size_t size);
 
 // Names of the entries of a directory (not "." / "..").

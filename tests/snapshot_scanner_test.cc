@@ -18,6 +18,7 @@
 #include "db/snapshot_reader.h"
 #include "gtest/gtest.h"
 #include "port/port.h"
+#include "ultradict/options.h"
 #include "util/coding.h"
 
 namespace ultradict {
@@ -173,6 +174,18 @@ TEST_F(ScannerTest, DamagedLengthsAndChecksumsAreDataLoss) {
     scanner.SeekTo(last);
     absl::Status s = scanner.Next(&entry, /*verify=*/false);
     EXPECT_TRUE(absl::IsDataLoss(s)) << s;
+  }
+  // A value length past kMaxValueSize but within the data area's: damage,
+  // found before any buffer is sized for it.
+  {
+    char* q = p;
+    q = EncodeVarint32(q, 3);                                  // key
+    EncodeVarint32(q, static_cast<uint32_t>(kMaxValueSize + 1));  // value
+    Scanner scanner(&reader_, port::SegmentFile::Of(segment_));
+    scanner.SeekTo(last);
+    absl::Status s = scanner.Next(&entry, /*verify=*/false);
+    EXPECT_TRUE(absl::IsDataLoss(s)) << s;
+    EXPECT_NE(s.message().find("limits"), std::string_view::npos) << s;
   }
   // A varint that never ends.
   for (int i = 0; i < 5; i++) p[i] = static_cast<char>(0xff);
