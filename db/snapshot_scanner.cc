@@ -29,18 +29,20 @@ void Scanner::SeekTo(uint64_t i) {
   next_ = std::min(i, reader_->count());
   located_ = false;
   block_ = kFirstBlock;
+  offsets_block_ = kFirstOffsets;
 }
 
 absl::Status Scanner::OffsetOf(uint64_t i, uint64_t* offset) {
   if (i < offsets_begin_ || i - offsets_begin_ >= offsets_count_) {
     const size_t n = static_cast<size_t>(
-        std::min<uint64_t>(kOffsetsPerBlock, reader_->count() - i));
+        std::min<uint64_t>(offsets_block_, reader_->count() - i));
     offsets_count_ = 0;
     absl::Status s =
         file_.ReadAt(reader_->offsets_offset() + 8 * i, offsets_, 8 * n);
     if (!s.ok()) return s;
     offsets_begin_ = i;
     offsets_count_ = n;
+    offsets_block_ = std::min(2 * offsets_block_, kOffsetsPerBlock);
   }
   *offset = DecodeFixed64(offsets_ + 8 * (i - offsets_begin_));
   return absl::OkStatus();

@@ -7,8 +7,8 @@
 // snapshot it reads. A compaction of 1 M entries spent 205-281 ms of its
 // ~330 ms touching the old snapshot's 141 MB; pread copies the same bytes
 // in 41 ms. Reading a few entries after a Seek stays cheap: the first
-// block is small and each next one twice as large (doc/design.md,
-// "Reading a snapshot in order").
+// blocks are small (4 KiB of entries, 64 offsets) and each next one twice
+// as large (doc/design.md, "Reading a snapshot in order").
 //
 // The bytes are those of a segment other processes may damage: each entry
 // is bounds-checked as Reader::EntryAt checks it, and must lie where the
@@ -33,7 +33,7 @@ namespace snapshot {
 class Scanner {
  public:
   // Bytes of the first block read after a SeekTo, and of the largest.
-  static constexpr size_t kFirstBlock = 16 * 1024;
+  static constexpr size_t kFirstBlock = 4 * 1024;
   static constexpr size_t kMaxBlock = 256 * 1024;
 
   // Scans the snapshot `reader` reads (opened), whose bytes `file` reads;
@@ -75,11 +75,14 @@ class Scanner {
   size_t capacity_ = 0;
   uint64_t window_begin_ = 0;
   size_t window_size_ = 0;
-  // Entry offsets [offsets_begin_, offsets_begin_ + offsets_count_).
+  // Entry offsets [offsets_begin_, offsets_begin_ + offsets_count_); read
+  // 64 at first after a SeekTo, then twice as many each time up to 1024.
+  static constexpr size_t kFirstOffsets = 64;
   static constexpr size_t kOffsetsPerBlock = 1024;
   char offsets_[8 * kOffsetsPerBlock];
   uint64_t offsets_begin_ = 0;
   size_t offsets_count_ = 0;
+  size_t offsets_block_ = kFirstOffsets;
 };
 
 }  // namespace snapshot
