@@ -131,11 +131,11 @@ void Background::ServeReserve() {
   // a byte of a page is harmless, see port::PrefaultPages).
   touch_end = std::min(touch_end, g->reserved.load(std::memory_order_acquire));
   for (;;) {
-    const size_t from = g->touched.load(std::memory_order_relaxed);
+    const size_t from = g->touched;
     if (from >= touch_end || !current()) break;
     const size_t step = std::min(touch_end - from, kLogReserveStep / 4);
     port::PrefaultPages(g->records + from, step);
-    g->touched.store(from + step, std::memory_order_relaxed);
+    g->touched = from + step;
   }
 }
 

@@ -5,6 +5,7 @@
 #ifndef ULTRADICT_DB_CHANGES_H_
 #define ULTRADICT_DB_CHANGES_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -65,6 +66,22 @@ inline void TouchChanges(const Change* first, const Change* last) {
     if (!c->value.deleted) __builtin_prefetch(c->value.value.data());
   }
   (void)sink;
+}
+
+// A walk over sorted changes loads them this many at a time, ahead of use
+// (TouchChanges): prefetching each one 16 ahead of its use left a walk over
+// 0.7 M changes slower (see LogIndex::ForEachLatest).
+constexpr size_t kTouchBatch = 32;
+
+// Called by a walk over sorted changes before it uses changes[i]: when
+// changes[i] is not among those loaded (i >= *touched), loads
+// [i, i + kTouchBatch) at once and sets *touched past them. A walk starts,
+// or restarts after a seek to i, with *touched = i.
+inline void TouchAhead(const std::vector<Change>& changes, size_t i,
+                       size_t* touched) {
+  if (i < *touched) return;
+  *touched = std::min(i + kTouchBatch, changes.size());
+  TouchChanges(changes.data() + i, changes.data() + *touched);
 }
 
 // Sorts the changes by key and keeps only the last (highest order) change

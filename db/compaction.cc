@@ -18,11 +18,10 @@ absl::Status MergeSortedChanges(snapshot::Scanner* base,
                                 const std::vector<Change>& changes,
                                 snapshot::Builder* builder,
                                 absl::FunctionRef<void()> tick) {
-  // The keys lie all over the log: loaded a batch at a time, ahead of use
-  // (as DBIter does).
-  constexpr size_t kBatch = 32;
   const size_t n = changes.size();
-  size_t touched = 0;  // changes[li, touched) were loaded.
+  // The keys lie all over the log: loaded a batch at a time, ahead of use
+  // (TouchAhead, as DBIter does); changes[li, touched) were loaded.
+  size_t touched = 0;
   const uint64_t snap_count = base == nullptr ? 0 : base->count();
   uint64_t si = 0;
   size_t li = 0;
@@ -46,11 +45,7 @@ absl::Status MergeSortedChanges(snapshot::Scanner* base,
       order = CompareKeys(c.prefix, c.key, entry_prefix, entry.key);
     }
     if (log_left && order <= 0) {
-      if (li >= touched) {
-        // The next batch of log entries, loaded at once (TouchChanges).
-        touched = std::min(li + kBatch, n);
-        TouchChanges(changes.data() + li, changes.data() + touched);
-      }
+      TouchAhead(changes, li, &touched);
       const Change& change = changes[li++];
       if (order == 0) {
         have_entry = false;

@@ -93,11 +93,7 @@ class DBIter : public Iterator {
                                           snap_prefix_, snap_.key)
                             : -1;
       if (log_left && order <= 0) {
-        if (li_ >= touched_) {
-          // The next batch of log entries, loaded at once.
-          touched_ = std::min(li_ + kBatch, log_.size());
-          TouchChanges(log_.data() + li_, log_.data() + touched_);
-        }
+        TouchAhead(log_, li_, &touched_);
         const Change& change = log_[li_++];
         if (order == 0) {  // The log's is newer.
           have_snap_ = false;
@@ -118,11 +114,6 @@ class DBIter : public Iterator {
     }
   }
 
-  // Log entries are loaded this many at a time (TouchChanges), before
-  // their use: prefetching each one 16 ahead of its use left a walk over
-  // 0.7 M changes slower (see LogIndex::ForEachLatest).
-  static constexpr size_t kBatch = 32;
-
   std::shared_ptr<const Generation> gen_;
   std::vector<Change> log_;
   // Decompressed batches that entries of log_ point into (a deque moves
@@ -133,7 +124,7 @@ class DBIter : public Iterator {
   // Reads the snapshot's entry si_ (when snap_count_ > 0).
   std::unique_ptr<snapshot::Scanner> scanner_;
   size_t li_ = 0;
-  size_t touched_ = 0;  // log_[li_, touched_) were loaded (TouchChanges).
+  size_t touched_ = 0;  // log_[li_, touched_) were loaded (TouchAhead).
   uint64_t si_ = 0;
   snapshot::Entry snap_;
   KeyPrefix snap_prefix_;

@@ -101,9 +101,10 @@ struct Generation {
   // How far the writer asked the background thread to reserve (write lock).
   size_t reserve_asked = 0;
   // Record bytes the background thread touched (port::PrefaultPages), all
-  // below it (raised by that thread only), and how far the writer asked it
-  // to (write lock).
-  std::atomic<size_t> touched{0};
+  // below it: read and raised by that thread only (Background::
+  // ServeReserve), so a plain field. And how far the writer asked it to
+  // (write lock).
+  size_t touched = 0;
   size_t touch_asked = 0;
   // Bytes of the index area known to be reserved for nodes (the writer's,
   // or the compactor's before it publishes the generation).

@@ -74,32 +74,59 @@ absl::Status Reader::Open(const char* data, size_t size, std::string name) {
   return absl::OkStatus();
 }
 
+namespace {
+
+absl::Status EntryDamage(std::string_view name, std::string_view what,
+                         uint64_t file_offset) {
+  return absl::DataLossError(absl::StrCat(AsAbsl(name), ": ", AsAbsl(what),
+                                          " at offset ", file_offset));
+}
+
+}  // namespace
+
+absl::Status ParseEntryHead(const char* start, const char* limit,
+                            std::string_view name, uint64_t file_offset,
+                            EntryHead* head) {
+  // The smallest entry: checksum, two one-byte lengths, flags.
+  if (limit - start < 4 + 3) {
+    return EntryDamage(name, "entry out of bounds", file_offset);
+  }
+  const char* p = GetVarint32Ptr(start + 4, limit, &head->key_size);
+  if (p != nullptr) p = GetVarint32Ptr(p, limit, &head->value_size);
+  if (p == nullptr || p >= limit) {
+    return EntryDamage(name, "bad entry lengths", file_offset);
+  }
+  head->flags = static_cast<uint8_t>(*p++);
+  head->size = static_cast<uint32_t>(p - start);
+  return absl::OkStatus();
+}
+
+absl::Status ParseEntryBody(const char* start, const char* limit,
+                            const EntryHead& head, bool verify,
+                            std::string_view name, uint64_t file_offset,
+                            Entry* entry) {
+  if (static_cast<uint64_t>(limit - start) < head.entry_size()) {
+    return EntryDamage(name, "entry past the end", file_offset);
+  }
+  const size_t size = static_cast<size_t>(head.entry_size());
+  if (verify && DecodeFixed32(start) != Checksum32(start + 4, size - 4)) {
+    return EntryDamage(name, "entry checksum mismatch", file_offset);
+  }
+  const char* key = start + head.size;
+  entry->key = std::string_view(key, head.key_size);
+  entry->value = std::string_view(key + head.key_size, head.value_size);
+  entry->compressed = (head.flags & kEntryCompressed) != 0;
+  entry->raw = std::string_view(start, size);
+  return absl::OkStatus();
+}
+
 absl::Status ParseEntry(const char* start, const char* limit, bool verify,
                         std::string_view name, uint64_t file_offset,
                         Entry* entry) {
-  auto damaged = [&](std::string_view what) {
-    return absl::DataLossError(absl::StrCat(AsAbsl(name), ": ", AsAbsl(what),
-                                            " at offset ", file_offset));
-  };
-  if (limit - start < 4 + 3) return damaged("entry out of bounds");
-  const char* p = start + 4;
-  uint32_t key_size, value_size;
-  p = GetVarint32Ptr(p, limit, &key_size);
-  if (p != nullptr) p = GetVarint32Ptr(p, limit, &value_size);
-  if (p == nullptr || p >= limit) return damaged("bad entry lengths");
-  const uint8_t flags = static_cast<uint8_t>(*p++);
-  if (static_cast<uint64_t>(limit - p) < uint64_t{key_size} + value_size) {
-    return damaged("entry past the end");
-  }
-  if (verify && DecodeFixed32(start) !=
-                    Checksum32(start + 4, (p - start - 4) + key_size + value_size)) {
-    return damaged("entry checksum mismatch");
-  }
-  entry->key = std::string_view(p, key_size);
-  entry->value = std::string_view(p + key_size, value_size);
-  entry->compressed = (flags & kEntryCompressed) != 0;
-  entry->raw = std::string_view(start, (p - start) + key_size + value_size);
-  return absl::OkStatus();
+  EntryHead head;
+  absl::Status s = ParseEntryHead(start, limit, name, file_offset, &head);
+  if (!s.ok()) return s;
+  return ParseEntryBody(start, limit, head, verify, name, file_offset, entry);
 }
 
 absl::Status Reader::ParseEntryAt(uint64_t offset, Entry* entry,

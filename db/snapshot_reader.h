@@ -99,10 +99,36 @@ class Reader {
   uint32_t body_checksum_ = 0;
 };
 
-// Parses the entry at `start`, whose bytes end by `limit` (the end of the
-// data area, or of what of it is at hand), at `file_offset` in the segment
-// `name` (for messages): its lengths are bounds-checked against limit, its
-// checksum checked when `verify`. DataLoss on damage.
+// What precedes an entry's key: its checksum, two varint lengths and the
+// flags byte.
+struct EntryHead {
+  uint32_t key_size = 0;
+  uint32_t value_size = 0;
+  uint8_t flags = 0;
+  uint32_t size = 0;  // Bytes of the head itself.
+  // Bytes of the whole entry, head included.
+  uint64_t entry_size() const { return uint64_t{size} + key_size + value_size; }
+};
+
+// Decodes the head of the entry at `start`, whose bytes end by `limit`, at
+// `file_offset` in the segment `name` (for messages). DataLoss when the
+// head does not fit before limit. Whether the key and value fit is left to
+// ParseEntryBody, so a caller holding only the head's bytes learns the
+// entry's size first (snapshot::Scanner).
+absl::Status ParseEntryHead(const char* start, const char* limit,
+                            std::string_view name, uint64_t file_offset,
+                            EntryHead* head);
+
+// Completes the entry at `start` whose head ParseEntryHead decoded: its key
+// and value must end by `limit`; its checksum is checked when `verify`.
+// DataLoss on damage.
+absl::Status ParseEntryBody(const char* start, const char* limit,
+                            const EntryHead& head, bool verify,
+                            std::string_view name, uint64_t file_offset,
+                            Entry* entry);
+
+// ParseEntryHead then ParseEntryBody: the entry at `start`, whose bytes end
+// by `limit` (the end of the data area, or of what of it is at hand).
 absl::Status ParseEntry(const char* start, const char* limit, bool verify,
                         std::string_view name, uint64_t file_offset,
                         Entry* entry);

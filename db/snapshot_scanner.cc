@@ -95,30 +95,26 @@ absl::Status Scanner::Next(Entry* entry, bool verify) {
   const uint64_t data_size = reader_->data_size();
   if (data_offset_ >= data_size) return damaged("entry out of bounds");
   const uint64_t left = data_size - data_offset_;
-  // The lengths first, then the whole entry.
+  // The head first, then the whole entry.
   s = Ensure(data_offset_,
              static_cast<size_t>(std::min<uint64_t>(left, kMaxEntryHead)));
   if (!s.ok()) return s;
-  const char* start = At(data_offset_);
-  const char* const limit = buffer_.get() + window_size_;
-  uint32_t key_size = 0, value_size = 0;
-  const char* p = limit - start < 4 ? nullptr : start + 4;
-  if (p != nullptr) p = GetVarint32Ptr(p, limit, &key_size);
-  if (p != nullptr) p = GetVarint32Ptr(p, limit, &value_size);
-  if (p == nullptr || p >= limit) return damaged("bad entry lengths");
+  EntryHead head;
+  s = ParseEntryHead(At(data_offset_), buffer_.get() + window_size_,
+                     reader_->name(), file_offset, &head);
+  if (!s.ok()) return s;
   // No entry is larger than the limits allow (a damaged length must not
   // have the buffer grow to the data area's size).
-  if (key_size > kMaxKeySize || value_size > kMaxValueSize) {
+  if (head.key_size > kMaxKeySize || head.value_size > kMaxValueSize) {
     return damaged("entry lengths past the limits");
   }
-  const uint64_t size =
-      static_cast<uint64_t>(p + 1 - start) + key_size + value_size;
+  const uint64_t size = head.entry_size();
   if (size > left) return damaged("entry past the end");
   s = Ensure(data_offset_, static_cast<size_t>(size));
   if (!s.ok()) return s;
-  start = At(data_offset_);
-  s = ParseEntry(start, start + size, verify, reader_->name(), file_offset,
-                 entry);
+  const char* start = At(data_offset_);
+  s = ParseEntryBody(start, start + size, head, verify, reader_->name(),
+                     file_offset, entry);
   if (!s.ok()) return s;
   data_offset_ += size;
   next_++;

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "port/port.h"
@@ -195,11 +196,11 @@ TEST(Issue17Test, PersistentDictionaryOutlivesItsKilledMember) {
   EXPECT_THAT((*db)->Get("k2", &value), IsOk());
 }
 
-// Values pinned across many generations hold no file descriptors: with
-// `ulimit -n 256`, 600 pins of 600 generations, and writes go on.
-TEST(Issue17Test, PinnedGenerationsHoldNoFileDescriptors) {
-  const std::string name = UniqueName("pins");
-  testing::ScopedDestroy destroy(name);
+// Runs body(db) in a child process under `ulimit -n 256`, db being the
+// dictionary `name` opened with a 4 KiB log; the child exits with body's
+// code (2 and 3 are taken: the limit or the open failed), which must be 0.
+void RunUnderFileLimit(const std::string& name,
+                       absl::FunctionRef<int(DB* db)> body) {
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
@@ -209,25 +210,37 @@ TEST(Issue17Test, PinnedGenerationsHoldNoFileDescriptors) {
     options.log_size = 4096;
     auto db = DB::Open(options, name);
     if (!db.ok()) _exit(3);
-    std::vector<PinnableValue> pins(600);
-    for (int i = 0; i < 600; i++) {
-      absl::Status s = (*db)->Put("k", absl::StrCat("value ", i));
-      if (s.ok()) s = (*db)->GetPinned("k", &pins[i]);
-      if (s.ok()) s = (*db)->CompactLog();  // The next pin is of a new one.
-      if (!s.ok()) {
-        std::fprintf(stderr, "pin %d: %s\n", i, s.ToString().c_str());
-        _exit(4);
-      }
-    }
-    for (int i = 0; i < 600; i++) {
-      if (pins[i].data() != absl::StrCat("value ", i)) _exit(5);
-    }
-    _exit(0);
+    const int code = body(db->get());
+    db->reset();
+    _exit(code);
   }
   int status = 0;
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
       << "status " << status;
+}
+
+// Values pinned across many generations hold no file descriptors: with
+// `ulimit -n 256`, 600 pins of 600 generations, and writes go on.
+TEST(Issue17Test, PinnedGenerationsHoldNoFileDescriptors) {
+  const std::string name = UniqueName("pins");
+  testing::ScopedDestroy destroy(name);
+  RunUnderFileLimit(name, [](DB* db) {
+    std::vector<PinnableValue> pins(600);
+    for (int i = 0; i < 600; i++) {
+      absl::Status s = db->Put("k", absl::StrCat("value ", i));
+      if (s.ok()) s = db->GetPinned("k", &pins[i]);
+      if (s.ok()) s = db->CompactLog();  // The next pin is of a new one.
+      if (!s.ok()) {
+        std::fprintf(stderr, "pin %d: %s\n", i, s.ToString().c_str());
+        return 4;
+      }
+    }
+    for (int i = 0; i < 600; i++) {
+      if (pins[i].data() != absl::StrCat("value ", i)) return 5;
+    }
+    return 0;
+  });
 }
 
 // The same with live iterators, which pin their generations too and read
@@ -237,23 +250,15 @@ TEST(Issue17Test, PinnedGenerationsHoldNoFileDescriptors) {
 TEST(Issue17Test, LiveIteratorsDoNotStarveWritesOfFileDescriptors) {
   const std::string name = UniqueName("iters");
   testing::ScopedDestroy destroy(name);
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    const struct rlimit limit = {256, 256};
-    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) _exit(2);
-    Options options;
-    options.log_size = 4096;
-    auto db = DB::Open(options, name);
-    if (!db.ok()) _exit(3);
+  RunUnderFileLimit(name, [](DB* db) {
     std::vector<std::unique_ptr<Iterator>> iterators;
     for (int i = 0; i < 600; i++) {
-      absl::Status s = (*db)->Put("k", absl::StrCat("value ", i));
-      if (s.ok()) s = (*db)->CompactLog();  // In the snapshot, not the log.
-      if (s.ok()) iterators.push_back((*db)->NewIterator());
+      absl::Status s = db->Put("k", absl::StrCat("value ", i));
+      if (s.ok()) s = db->CompactLog();  // In the snapshot, not the log.
+      if (s.ok()) iterators.push_back(db->NewIterator());
       if (!s.ok()) {
         std::fprintf(stderr, "iterator %d: %s\n", i, s.ToString().c_str());
-        _exit(4);
+        return 4;
       }
     }
     for (int i = 0; i < 600; i++) {
@@ -262,16 +267,11 @@ TEST(Issue17Test, LiveIteratorsDoNotStarveWritesOfFileDescriptors) {
       if (!it->Valid() || it->value() != absl::StrCat("value ", i)) {
         std::fprintf(stderr, "iterator %d: %s\n", i,
                      it->status().ToString().c_str());
-        _exit(5);
+        return 5;
       }
     }
-    iterators.clear();
-    _exit(0);
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-      << "status " << status;
+    return 0;
+  });
 }
 
 // Item 5 is a documented limit (README Caveats): a segment shrunk while
