@@ -178,6 +178,7 @@ set(ULTRADICT_DB_BENCH_SOURCES
 # //benchmarks:*_benchmark: Google Benchmark micro-benchmarks, one binary
 # each with micro_main.cc (a brief smoke run under ctest, as under bazel test).
 set(ULTRADICT_MICRO_BENCHMARKS
+  benchmarks/changes_benchmark.cc
   benchmarks/checksum_benchmark.cc
   benchmarks/codec_benchmark.cc
   benchmarks/log_index_benchmark.cc

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <deque>
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -104,6 +105,72 @@ TEST(CompactionTest, SortChangesKeepsALastDelete) {
   SortChanges(&changes);
   ASSERT_EQ(changes.size(), 1u);
   EXPECT_TRUE(changes[0].value.deleted);
+}
+
+// Large lists are sorted by their prefixes' bytes first (a radix sort),
+// then by key and order within equal prefixes: checked against a model on
+// lists well above the size where that starts, with keys of every kind the
+// prefix makes hard: decimal keys that share most bytes, long keys equal
+// in their first 16 bytes, keys that differ only by trailing zero bytes,
+// the empty key, and changes whose order is not their position.
+TEST(CompactionTest, SortChangesOfLargeListsMatchesAModel) {
+  std::mt19937_64 rng(7);
+  for (const size_t n : {size_t{5000}, size_t{60000}}) {
+    std::vector<std::string> keys;  // Stable storage for the views.
+    std::vector<std::string> values;
+    keys.reserve(n);
+    values.reserve(n);
+    for (size_t i = 0; i < n; i++) {
+      std::string key;
+      switch (rng() % 5) {
+        case 0:  // Decimal, 16 bytes, few distinct: many overwrites.
+          key = absl::StrCat(std::string(10, '0'), 100000 + rng() % 3000);
+          break;
+        case 1:  // Long, sharing the prefix.
+          key = std::string(16, 'p') + std::to_string(rng() % 500);
+          break;
+        case 2:  // Trailing zero bytes.
+          key = std::string("z") + std::string(rng() % 20, '\0');
+          break;
+        case 3:
+          key = "";
+          break;
+        default:  // Random bytes, 0-24 long.
+          key.resize(rng() % 25);
+          for (char& c : key) c = static_cast<char>(rng() % 4);
+      }
+      keys.push_back(std::move(key));
+      values.push_back(std::to_string(i));
+    }
+    // Orders are a shuffled 0..n-1: position does not decide.
+    std::vector<size_t> orders(n);
+    for (size_t i = 0; i < n; i++) orders[i] = i;
+    std::shuffle(orders.begin(), orders.end(), rng);
+    std::map<std::string, std::pair<size_t, std::string_view>> model;
+    std::vector<Change> changes;
+    for (size_t i = 0; i < n; i++) {
+      const bool deleted = rng() % 7 == 0;
+      changes.push_back(MakeChange(
+          keys[i], LogValue{deleted ? std::string_view() : values[i], deleted},
+          orders[i]));
+      auto& latest = model[keys[i]];
+      if (latest.second.data() == nullptr || orders[i] >= latest.first) {
+        latest = {orders[i], deleted ? std::string_view("(deleted)")
+                                     : std::string_view(values[i])};
+      }
+    }
+    SortChanges(&changes);
+    ASSERT_EQ(changes.size(), model.size()) << n;
+    size_t i = 0;
+    for (const auto& [key, latest] : model) {
+      const Change& c = changes[i++];
+      ASSERT_EQ(c.key, key) << n << " at " << i - 1;
+      EXPECT_EQ(c.order, latest.first) << absl::CEscape(key);
+      EXPECT_EQ(c.value.deleted ? std::string_view("(deleted)") : c.value.value,
+                latest.second)
+          << absl::CEscape(key);
+    }
+  }
 }
 
 TEST(CompactionTest, MergeAddsReplacesAndDropsDeleted) {

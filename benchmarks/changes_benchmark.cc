@@ -1,0 +1,83 @@
+// changes_benchmark.cc: Google Benchmark micro-benchmarks of SortChanges
+// (db/changes.h), which every iterator runs over the changes of the log
+// (DBImpl::NewIterator) and every compaction over the changes it merges:
+// what an ordered structure of the log, kept by the writer, would save
+// each of them (doc/benchmarks.md, issue 19).
+//
+//   bazel run -c opt //benchmarks:changes_benchmark
+//
+// The argument is the number of changes: distinct 16-byte decimal keys
+// (db_bench's) in random order, their bytes scattered as in a log. A 1 M
+// fill leaves ~0.7 M changes in the log. Results in doc/benchmarks.md
+// ("Micro-benchmarks").
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "benchmark/benchmark.h"
+#include "db/changes.h"
+
+namespace ultradict {
+namespace {
+
+// n changes of distinct keys below 10 * n in random order; their keys and
+// values live in *bytes.
+std::vector<Change> MakeChanges(size_t n, std::string* bytes) {
+  std::mt19937_64 rng(301);
+  std::vector<uint64_t> numbers(10 * n);
+  std::iota(numbers.begin(), numbers.end(), 0);
+  std::shuffle(numbers.begin(), numbers.end(), rng);
+  numbers.resize(n);
+  constexpr size_t kKey = 16, kValue = 100;
+  bytes->assign(n * (kKey + kValue), 'v');
+  std::vector<Change> changes;
+  changes.reserve(n);
+  for (size_t i = 0; i < n; i++) {
+    char* key = bytes->data() + i * (kKey + kValue);
+    char text[kKey + 1];
+    std::snprintf(text, sizeof(text), "%016llu",
+                  static_cast<unsigned long long>(numbers[i]));
+    std::copy(text, text + kKey, key);
+    changes.push_back(
+        MakeChange(std::string_view(key, kKey),
+                   LogValue{std::string_view(key + kKey, kValue), false}, i));
+  }
+  return changes;
+}
+
+void CheckSorted(const std::vector<Change>& changes, size_t n) {
+  if (changes.size() != n) std::abort();
+  for (size_t i = 1; i < changes.size(); i++) {
+    if (!(changes[i - 1].key < changes[i].key)) std::abort();
+  }
+}
+
+void BM_SortChanges(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  std::string bytes;
+  const std::vector<Change> unsorted = MakeChanges(n, &bytes);
+  std::vector<Change> changes;
+  for (auto _ : state) {
+    state.PauseTiming();
+    changes = unsorted;  // Memory already touched, as a collected list's.
+    state.ResumeTiming();
+    SortChanges(&changes);
+    benchmark::DoNotOptimize(changes.data());
+  }
+  CheckSorted(changes, n);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n));
+}
+BENCHMARK(BM_SortChanges)
+    ->Arg(10000)
+    ->Arg(100000)
+    ->Arg(700000)
+    ->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace ultradict
