@@ -2,7 +2,9 @@
 // (db/changes.h), which every iterator runs over the changes of the log
 // (DBImpl::NewIterator) and every compaction over the changes it merges:
 // what an ordered structure of the log, kept by the writer, would save
-// each of them (doc/benchmarks.md, issue 19).
+// each of them (doc/benchmarks.md, issue 19). Large lists are sorted by
+// radix; the comparison sort that smaller ones get runs beside it at the
+// same sizes, the baseline.
 //
 //   bazel run -c opt //benchmarks:changes_benchmark
 //
@@ -58,7 +60,32 @@ void CheckSorted(const std::vector<Change>& changes, size_t n) {
   }
 }
 
-void BM_SortChanges(benchmark::State& state) {
+// The comparison sort that SortChanges uses below kRadixSortFrom (and used
+// for every list before): std::sort by key and order, then the last change
+// of each key kept. The baseline of the radix sort above it.
+void ComparisonSort(std::vector<Change>* changes) {
+  std::sort(changes->begin(), changes->end(),
+            [](const Change& a, const Change& b) {
+              const int c = CompareKeys(a.prefix, a.key, b.prefix, b.key);
+              return c != 0 ? c < 0 : a.order < b.order;
+            });
+  size_t n = 0;
+  for (size_t i = 0; i < changes->size(); i++) {
+    const Change& c = (*changes)[i];
+    if (i + 1 < changes->size() &&
+        CompareKeys(c.prefix, c.key, (*changes)[i + 1].prefix,
+                    (*changes)[i + 1].key) == 0) {
+      continue;
+    }
+    (*changes)[n++] = c;
+  }
+  changes->resize(n);
+}
+
+void SortChangesOf(std::vector<Change>* changes) { SortChanges(changes); }
+
+template <void (*Sort)(std::vector<Change>*)>
+void BM_Sort(benchmark::State& state) {
   const size_t n = static_cast<size_t>(state.range(0));
   std::string bytes;
   const std::vector<Change> unsorted = MakeChanges(n, &bytes);
@@ -67,15 +94,20 @@ void BM_SortChanges(benchmark::State& state) {
     state.PauseTiming();
     changes = unsorted;  // Memory already touched, as a collected list's.
     state.ResumeTiming();
-    SortChanges(&changes);
+    Sort(&changes);
     benchmark::DoNotOptimize(changes.data());
   }
   CheckSorted(changes, n);
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n));
 }
-BENCHMARK(BM_SortChanges)
+BENCHMARK_TEMPLATE(BM_Sort, SortChangesOf)
     ->Arg(10000)
     ->Arg(100000)
+    ->Arg(300000)
+    ->Arg(700000)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_Sort, ComparisonSort)
+    ->Arg(300000)
     ->Arg(700000)
     ->Unit(benchmark::kMillisecond);
 
