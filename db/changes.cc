@@ -234,4 +234,20 @@ absl::Status CollectLogChanges(const Generation& g, uint32_t end,
       });
 }
 
+absl::Status CollectLatestChanges(const Generation& g, uint32_t end,
+                                  std::deque<std::string>* buffers,
+                                  std::vector<Change>* changes) {
+  if (g.gen == 0) return absl::OkStatus();
+  // Both counts are the writer's (approximate for another process, and
+  // bounded: they size the list).
+  const uint64_t keys = g.index.keys();
+  const uint64_t entries =
+      std::min(g.index.nodes_used(), g.index.node_capacity());
+  if (entries <= keys + keys / 2) {
+    return CollectLogChanges(
+        g, end, entries, buffers, [] {}, changes);
+  }
+  return CollectIndexChanges(g, end, buffers, changes);
+}
+
 }  // namespace ultradict

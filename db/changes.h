@@ -90,6 +90,16 @@ inline void TouchAhead(const std::vector<Change>& changes, size_t i,
 // a new list), a smaller one by comparison (in place).
 void SortChanges(std::vector<Change>* changes);
 
+// Every key's latest update below head offset `end`, unsorted, by the
+// cheaper of two ways: when the log's entries are few more than its keys
+// (at most half again as many), every update of its records [0, end) in
+// order (CollectLogChanges: one sequential read; SortChanges then drops
+// the superseded ones); else each key's latest from the index
+// (CollectIndexChanges: one random access per key).
+absl::Status CollectLatestChanges(const Generation& g, uint32_t end,
+                                  std::deque<std::string>* buffers,
+                                  std::vector<Change>* changes);
+
 // Every key's latest update below head offset `end` in g's index (one
 // change each, order 0); decompressed batches are kept in *buffers, which
 // the changes point into. DataLoss when an indexed entry does not decode.

@@ -140,7 +140,7 @@ std::unique_ptr<Iterator> DBImpl::NewIterator() {
   absl::Status s = WithReadView([&](const std::shared_ptr<Generation>& view,
                                     uint32_t end) -> absl::Status {
     g = view;
-    return CollectIndexChanges(*view, end, &buffers, &changes);
+    return CollectLatestChanges(*view, end, &buffers, &changes);
   });
   if (!s.ok()) return NewErrorIterator(s);
   // One change per key: sorted by their prefixes, mostly without reading

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <deque>
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -263,6 +264,71 @@ TEST(CompactionTest, CollectLogChangesInOrderAndIndexChangesLatest) {
   EXPECT_EQ(older[1].key, "k");
   EXPECT_FALSE(older[1].value.deleted);
   EXPECT_EQ(older[1].value.value, "1");
+}
+
+// CollectLatestChanges reads the log in order while its entries are few
+// more than its keys, and the index after many overwrites: either way,
+// sorted, it gives each key's latest change below the head offset asked,
+// as a model does, at the newest head and at older ones.
+TEST(CompactionTest, CollectLatestChangesFromTheLogOrTheIndexAlike) {
+  GenerationFixture fixture(1 << 20);
+  std::shared_ptr<Generation> g = fixture.Make({});
+  ASSERT_NE(g, nullptr);
+  using Model = std::map<std::string, std::optional<std::string>>;
+  Model model;
+  std::vector<std::pair<uint32_t, Model>> heads;  // (end, model there)
+  uint32_t end = 0;
+  auto append = [&](const std::string& key, std::optional<std::string> v) {
+    WriteBatch batch;
+    if (v.has_value()) {
+      batch.Put(key, *v);
+    } else {
+      batch.Delete(key);
+    }
+    const uint32_t from = end;
+    GenerationFixture::Append(g.get(), batch, &end);
+    bool fits = false;
+    ASSERT_THAT(g->IndexRecords(from, end, &fits, [] {}), IsOk());
+    ASSERT_TRUE(fits);
+    model[key] = v;
+    heads.emplace_back(end, model);
+  };
+  auto check = [&](const char* phase) {
+    for (size_t h = 0; h < heads.size(); h += 37) {
+      const auto& [at, expected] = heads[h];
+      std::vector<Change> changes;
+      std::deque<std::string> buffers;
+      ASSERT_THAT(CollectLatestChanges(*g, at, &buffers, &changes), IsOk());
+      SortChanges(&changes);
+      ASSERT_EQ(changes.size(), expected.size()) << phase << " at " << at;
+      size_t i = 0;
+      for (const auto& [key, v] : expected) {
+        const Change& c = changes[i++];
+        EXPECT_EQ(c.key, key) << phase << " at " << at;
+        EXPECT_EQ(c.value.deleted, !v.has_value()) << phase << " " << key;
+        if (v.has_value()) {
+          EXPECT_EQ(c.value.value, *v) << phase << " " << key;
+        }
+      }
+    }
+  };
+  for (int i = 0; i < 100; i++) {
+    append(absl::StrCat("k", 1000 + i), absl::StrCat("first ", i));
+  }
+  // Every entry is its key's only one: the log is read in order.
+  EXPECT_EQ(g->index.nodes_used(), 100u);
+  EXPECT_EQ(g->index.keys(), 100u);
+  check("log");
+  for (int i = 0; i < 300; i++) {
+    const std::string key = absl::StrCat("k", 1000 + i % 10);
+    append(key, i % 50 == 49
+                    ? std::nullopt
+                    : std::optional<std::string>(absl::StrCat("again ", i)));
+  }
+  // Four entries per key: the index is walked.
+  EXPECT_EQ(g->index.nodes_used(), 400u);
+  EXPECT_EQ(g->index.keys(), 100u);
+  check("index");
 }
 
 TEST(CompactionTest, NextLogCapacityRule) {
