@@ -238,12 +238,17 @@ absl::Status CollectLatestChanges(const Generation& g, uint32_t end,
                                   std::deque<std::string>* buffers,
                                   std::vector<Change>* changes) {
   if (g.gen == 0) return absl::OkStatus();
-  // Both counts are the writer's (approximate for another process, and
-  // bounded: they size the list).
+  // Reading the log costs ~50 ns per entry and walking the index ~85 per
+  // key, and each change listed costs ~65 ns to sort: the log is cheaper
+  // up to ~1.3 entries per key. Measured at 1 M entries: 920 K entries of
+  // as many keys (a fill) took 45 ms to read in order against 62-65 to
+  // walk; 800 K entries of 550 K keys (the suite's overwrites) 40 against
+  // 47, then 70 ms to sort against 40-51. Both counts are the writer's
+  // (approximate for another process, and bounded: they size the list).
   const uint64_t keys = g.index.keys();
   const uint64_t entries =
       std::min(g.index.nodes_used(), g.index.node_capacity());
-  if (entries <= keys + keys / 2) {
+  if (entries <= keys + keys / 4) {
     return CollectLogChanges(
         g, end, entries, buffers, [] {}, changes);
   }

@@ -92,7 +92,7 @@ void SortChanges(std::vector<Change>* changes);
 
 // Every key's latest update below head offset `end`, unsorted, by the
 // cheaper of two ways: when the log's entries are few more than its keys
-// (at most half again as many), every update of its records [0, end) in
+// (at most a quarter more), every update of its records [0, end) in
 // order (CollectLogChanges: one sequential read; SortChanges then drops
 // the superseded ones); else each key's latest from the index
 // (CollectIndexChanges: one random access per key).
