@@ -140,8 +140,7 @@ void RadixSortChanges(std::vector<Change>* changes) {
   const size_t total = changes->size();
   const std::unique_ptr<PrefixRef[]> refs = SortedRefs(*changes);
   std::vector<Change> sorted;
-  ReserveChanges(&sorted, total);
-  std::vector<Change> run;
+  ReserveChanges(&sorted, total);  // Never grown below: runs sort in place.
   // The changes lie all over the list: each is loaded kAhead refs before
   // its use.
   constexpr size_t kAhead = 16;
@@ -157,14 +156,16 @@ void RadixSortChanges(std::vector<Change>* changes) {
       __builtin_prefetch(c);
       __builtin_prefetch(c + sizeof(Change) - 1);
     }
-    if (j == i + 1) {
-      sorted.push_back((*changes)[refs[i].index]);
-    } else {
-      run.clear();
-      for (size_t k = i; k < j; k++) run.push_back((*changes)[refs[k].index]);
+    const size_t at = sorted.size();
+    for (size_t k = i; k < j; k++) sorted.push_back((*changes)[refs[k].index]);
+    if (j > i + 1) {
+      // A run of equal prefixes: sorted where it lies, in the new list's
+      // reserved room (no copy of its own, whose fresh pages cost as much
+      // as the sort when one prefix is shared by most keys).
+      Change* const first = sorted.data() + at;
       Change* const kept =
-          SortAndKeepLast(run.data(), run.data() + run.size(), run.data());
-      sorted.insert(sorted.end(), run.data(), kept);
+          SortAndKeepLast(first, sorted.data() + sorted.size(), first);
+      sorted.resize(static_cast<size_t>(kept - sorted.data()));
     }
     i = j;
   }
