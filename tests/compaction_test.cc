@@ -6,6 +6,7 @@
 #include "db/compaction.h"
 
 #include <algorithm>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <optional>
@@ -16,6 +17,8 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "db/log_format.h"
+#include "db/log_writer.h"
+#include "db/write_batch_internal.h"
 #include "gtest/gtest.h"
 #include "tests/generation_testutil.h"
 #include "tests/testutil.h"
@@ -294,7 +297,10 @@ TEST(CompactionTest, CollectLatestChangesFromTheLogOrTheIndexAlike) {
     heads.emplace_back(end, model);
   };
   auto check = [&](const char* phase) {
-    for (size_t h = 0; h < heads.size(); h += 37) {
+    std::vector<size_t> picked;  // Every 37th head, and the newest.
+    for (size_t h = 0; h < heads.size(); h += 37) picked.push_back(h);
+    picked.push_back(heads.size() - 1);
+    for (const size_t h : picked) {
       const auto& [at, expected] = heads[h];
       std::vector<Change> changes;
       std::deque<std::string> buffers;
@@ -329,6 +335,152 @@ TEST(CompactionTest, CollectLatestChangesFromTheLogOrTheIndexAlike) {
   EXPECT_EQ(g->index.nodes_used(), 400u);
   EXPECT_EQ(g->index.keys(), 100u);
   check("index");
+}
+
+// The two ways CollectLatestChanges chooses between, and its choice, agree
+// with a model (after SortChanges) at every head offset, with WriteBatches
+// of several entries (the same key twice in one batch), deletions,
+// compressed records, long keys sharing their prefix and keys differing by
+// trailing zeros. (From the review of the change that added the choice.)
+TEST(CompactionTest, LogAndIndexWaysAgreeAtEveryHead) {
+  GenerationFixture fixture(1 << 20);
+  std::shared_ptr<Generation> g = fixture.Make({});
+  ASSERT_NE(g, nullptr);
+  std::mt19937_64 rng(19);
+  const std::vector<std::string> keys = {
+      "",
+      std::string(1, '\0'),
+      "a",
+      std::string("a\0", 2),
+      std::string("a\0\0", 3),
+      std::string(16, 'p'),
+      std::string(16, 'p') + "x",
+      std::string(16, 'p') + "y",
+      std::string(16, 'p') + std::string(1, '\0'),
+      "k1",
+      "k2",
+      "k3"};
+  using Model = std::map<std::string, std::optional<std::string>>;
+  Model model;
+  std::vector<std::pair<uint32_t, Model>> heads;
+  heads.emplace_back(0, model);
+  uint32_t end = 0;
+  int compressed_records = 0;
+  for (int r = 0; r < 400; r++) {
+    WriteBatch batch;
+    const int ops = 1 + static_cast<int>(rng() % 4);
+    const bool compress = rng() % 3 == 0;
+    for (int o = 0; o < ops; o++) {
+      const std::string& key = keys[rng() % keys.size()];
+      if (rng() % 6 == 0) {
+        batch.Delete(key);
+        model[key] = std::nullopt;
+      } else {
+        // Compressible when asked: zstd keeps it only if smaller.
+        const std::string value =
+            absl::StrCat(r, "/", o, compress ? std::string(200, 'v') : "");
+        batch.Put(key, value);
+        model[key] = value;
+      }
+    }
+    std::string record;
+    log::AppendRecord(WriteBatchInternal::Contents(batch), compress, &record);
+    if (compress) compressed_records++;
+    ASSERT_TRUE(g->ReserveLog(end, record.size()).ok());
+    std::memcpy(const_cast<char*>(g->records) + end, record.data(),
+                record.size());
+    const uint32_t from = end;
+    end += static_cast<uint32_t>(record.size());
+    bool fits = false;
+    ASSERT_THAT(g->IndexRecords(from, end, &fits, [] {}), IsOk());
+    ASSERT_TRUE(fits);
+    heads.emplace_back(end, model);
+  }
+  ASSERT_GT(compressed_records, 50);
+  for (const auto& [at, expected] : heads) {
+    std::vector<Change> by_log, by_index, latest;
+    std::deque<std::string> b1, b2, b3;
+    ASSERT_THAT(CollectLogChanges(
+                    *g, at, 0, &b1, [] {}, &by_log),
+                IsOk());
+    ASSERT_THAT(CollectIndexChanges(*g, at, &b2, &by_index), IsOk());
+    ASSERT_THAT(CollectLatestChanges(*g, at, &b3, &latest), IsOk());
+    SortChanges(&by_log);
+    SortChanges(&by_index);
+    SortChanges(&latest);
+    for (const std::vector<Change>* list : {&by_log, &by_index, &latest}) {
+      ASSERT_EQ(list->size(), expected.size()) << at;
+      size_t i = 0;
+      for (const auto& [key, v] : expected) {
+        const Change& c = (*list)[i++];
+        ASSERT_EQ(c.key, key) << at;
+        ASSERT_EQ(c.value.deleted, !v.has_value())
+            << at << " " << absl::CEscape(key);
+        if (v.has_value()) {
+          ASSERT_EQ(c.value.value, *v) << at;
+        }
+      }
+    }
+  }
+}
+
+// The radix sort against a model on lists just past 2^18 changes whose
+// keys make the skipped bytes and the runs of equal prefixes matter: one
+// varying prefix byte (the last, or the first), one key, a prefix all keys
+// share, trailing zeros across the 16-byte edge, high bytes.
+TEST(CompactionTest, SortChangesOfSkewedLargeLists) {
+  std::mt19937_64 rng(23);
+  const size_t n = (size_t{1} << 18) + 17;
+  for (int family = 0; family < 6; family++) {
+    std::vector<std::string> keys(n);
+    for (size_t i = 0; i < n; i++) {
+      std::string& key = keys[i];
+      switch (family) {
+        case 0:  // Only the last prefix byte varies.
+          key = std::string(15, 'q') + static_cast<char>(rng() % 256);
+          break;
+        case 1:  // Only the first byte varies, long keys.
+          key = std::string(1, static_cast<char>(rng() % 256)) +
+                std::string(20, 'r') + std::to_string(rng() % 50);
+          break;
+        case 2:  // One key, many changes.
+          key = "same";
+          break;
+        case 3:  // All share a 16-byte prefix, differ after it.
+          key = std::string(16, 's') + std::to_string(rng() % 100000);
+          break;
+        case 4:  // Trailing zeros across the 16-byte edge.
+          key = "t" + std::string(rng() % 40, '\0');
+          break;
+        default:  // High bytes (sign), 0-18 long.
+          key.resize(rng() % 19);
+          for (char& c : key) c = static_cast<char>(0x7e + rng() % 4);
+      }
+    }
+    std::vector<size_t> orders(n);
+    for (size_t i = 0; i < n; i++) orders[i] = i * 3;
+    std::shuffle(orders.begin(), orders.end(), rng);
+    std::map<std::string, std::pair<size_t, bool>> model;
+    std::vector<Change> changes;
+    for (size_t i = 0; i < n; i++) {
+      const bool deleted = rng() % 5 == 0;
+      changes.push_back(
+          MakeChange(keys[i], LogValue{keys[i], deleted}, orders[i]));
+      auto it = model.find(keys[i]);
+      if (it == model.end() || orders[i] > it->second.first) {
+        model[keys[i]] = {orders[i], deleted};
+      }
+    }
+    SortChanges(&changes);
+    ASSERT_EQ(changes.size(), model.size()) << family;
+    size_t i = 0;
+    for (const auto& [key, latest] : model) {
+      const Change& c = changes[i++];
+      ASSERT_EQ(c.key, key) << family;
+      ASSERT_EQ(c.order, latest.first) << family;
+      ASSERT_EQ(c.value.deleted, latest.second) << family;
+    }
+  }
 }
 
 TEST(CompactionTest, NextLogCapacityRule) {

@@ -294,10 +294,13 @@ TEST_P(IndexCorruptionTest, HeaderWords) {
 }
 
 // The index's `keys` word is shared memory that nothing checks, and
-// NewIterator and CollectIndexChanges size allocations by it. With its
-// high byte damaged (~4e9 keys) the reserve threw std::bad_alloc out of
-// NewIterator and CompactLog (found by this test, issue 19); LogIndex::keys()
-// is now bounded by the nodes used, since every key has a node.
+// CollectIndexChanges (CompactLog's, and NewIterator's when the log holds
+// many overwrites) sizes an allocation by it. With its high byte damaged
+// (~4e9 keys) the reserve threw std::bad_alloc out of NewIterator and
+// CompactLog (found by this test, issue 19); LogIndex::keys() is now
+// bounded by the nodes used, since every key has a node. (NewIterator
+// compares it with the nodes used to choose how to collect, so with this
+// damage it reads the log in order instead.)
 TEST_P(IndexCorruptionTest, KeysWordDamagedIsNotAnAllocationSize) {
   RunAll({{"keys byte 71 ^255", index_at_ + log::kKeysOffset + 3},
           {"keys byte 70 ^255", index_at_ + log::kKeysOffset + 2}});
