@@ -8,9 +8,11 @@
 //
 //   bazel run -c opt //benchmarks:changes_benchmark
 //
-// The argument is the number of changes: distinct 16-byte decimal keys
-// (db_bench's) in random order, their bytes scattered as in a log. A 1 M
-// fill leaves ~0.7 M changes in the log. Results in doc/benchmarks.md
+// The arguments are the number of changes, distinct 16-byte decimal keys
+// (db_bench's) in random order, their bytes scattered as in a log (a 1 M
+// fill leaves ~0.7-0.9 M changes in the log); and 1 when every key starts
+// with the same 16 bytes (a tenant's keys, say), the radix sort's worst
+// case. Results in doc/benchmarks.md
 // ("Micro-benchmarks").
 
 #include <algorithm>
@@ -29,26 +31,31 @@ namespace ultradict {
 namespace {
 
 // n changes of distinct keys below 10 * n in random order; their keys and
-// values live in *bytes.
-std::vector<Change> MakeChanges(size_t n, std::string* bytes) {
+// values live in *bytes. With `shared_prefix`, each key is 16 bytes that
+// every key shares, then the number: the radix sort has no byte to sort
+// by, and one run of equal prefixes holds every change.
+std::vector<Change> MakeChanges(size_t n, bool shared_prefix,
+                                std::string* bytes) {
   std::mt19937_64 rng(301);
   std::vector<uint64_t> numbers(10 * n);
   std::iota(numbers.begin(), numbers.end(), 0);
   std::shuffle(numbers.begin(), numbers.end(), rng);
   numbers.resize(n);
-  constexpr size_t kKey = 16, kValue = 100;
-  bytes->assign(n * (kKey + kValue), 'v');
+  const std::string prefix = shared_prefix ? "tenant/000000042" : "";
+  const size_t key_size = prefix.size() + 16, value_size = 100;
+  bytes->assign(n * (key_size + value_size), 'v');
   std::vector<Change> changes;
   changes.reserve(n);
   for (size_t i = 0; i < n; i++) {
-    char* key = bytes->data() + i * (kKey + kValue);
-    char text[kKey + 1];
+    char* key = bytes->data() + i * (key_size + value_size);
+    char text[17];
     std::snprintf(text, sizeof(text), "%016llu",
                   static_cast<unsigned long long>(numbers[i]));
-    std::copy(text, text + kKey, key);
-    changes.push_back(
-        MakeChange(std::string_view(key, kKey),
-                   LogValue{std::string_view(key + kKey, kValue), false}, i));
+    std::copy(prefix.begin(), prefix.end(), key);
+    std::copy(text, text + 16, key + prefix.size());
+    changes.push_back(MakeChange(
+        std::string_view(key, key_size),
+        LogValue{std::string_view(key + key_size, value_size), false}, i));
   }
   return changes;
 }
@@ -84,11 +91,13 @@ void ComparisonSort(std::vector<Change>* changes) {
 
 void SortChangesOf(std::vector<Change>* changes) { SortChanges(changes); }
 
+// Arguments: the number of changes, and 1 when the keys share a prefix.
 template <void (*Sort)(std::vector<Change>*)>
 void BM_Sort(benchmark::State& state) {
   const size_t n = static_cast<size_t>(state.range(0));
   std::string bytes;
-  const std::vector<Change> unsorted = MakeChanges(n, &bytes);
+  const std::vector<Change> unsorted =
+      MakeChanges(n, state.range(1) != 0, &bytes);
   std::vector<Change> changes;
   for (auto _ : state) {
     state.PauseTiming();
@@ -101,14 +110,16 @@ void BM_Sort(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n));
 }
 BENCHMARK_TEMPLATE(BM_Sort, SortChangesOf)
-    ->Arg(10000)
-    ->Arg(100000)
-    ->Arg(300000)
-    ->Arg(700000)
+    ->Args({10000, 0})
+    ->Args({100000, 0})
+    ->Args({300000, 0})
+    ->Args({700000, 0})
+    ->Args({300000, 1})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(BM_Sort, ComparisonSort)
-    ->Arg(300000)
-    ->Arg(700000)
+    ->Args({300000, 0})
+    ->Args({700000, 0})
+    ->Args({300000, 1})
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -81,7 +81,8 @@ std::unique_ptr<PrefixRef[]> NewRefs(size_t n) {
 // The changes' refs ordered by prefix, stably (equal prefixes stay in list
 // order): least significant byte first, one pass per byte of the prefix
 // that not all keys share (db_bench's 16-byte decimal keys below 10^6 vary
-// in 6 of them).
+// in 6 of them). Null when all keys share their whole prefix: there is
+// nothing to sort by.
 std::unique_ptr<PrefixRef[]> SortedRefs(const std::vector<Change>& changes) {
   const size_t n = changes.size();
   std::unique_ptr<PrefixRef[]> refs = NewRefs(n);
@@ -111,6 +112,7 @@ std::unique_ptr<PrefixRef[]> SortedRefs(const std::vector<Change>& changes) {
     }
     refs.swap(other);
   }
+  if (other == nullptr) return nullptr;  // No pass ran.
   return refs;
 }
 
@@ -132,13 +134,12 @@ Change* SortAndKeepLast(Change* first, Change* last, Change* out) {
   return out;
 }
 
-// SortChanges of a large list: the refs sorted by prefix (SortedRefs), then
-// the changes gathered in that order into a new list, each run of equal
-// prefixes (one key's changes, or keys longer than the prefix) sorted by
-// key and order on the way.
-void RadixSortChanges(std::vector<Change>* changes) {
+// SortChanges of a large list, given its refs sorted by prefix
+// (SortedRefs): the changes gathered in that order into a new list, each
+// run of equal prefixes (one key's changes, or keys longer than the prefix)
+// sorted by key and order on the way.
+void GatherSortedChanges(const PrefixRef* refs, std::vector<Change>* changes) {
   const size_t total = changes->size();
-  const std::unique_ptr<PrefixRef[]> refs = SortedRefs(*changes);
   std::vector<Change> sorted;
   ReserveChanges(&sorted, total);  // Never grown below: runs sort in place.
   // The changes lie all over the list: each is loaded kAhead refs before
@@ -181,8 +182,14 @@ KeyPrefix PrefixOf(std::string_view key) {
 void SortChanges(std::vector<Change>* changes) {
   if (changes->size() >= kRadixSortFrom &&
       changes->size() <= std::numeric_limits<uint32_t>::max()) {
-    RadixSortChanges(changes);
-    return;
+    const std::unique_ptr<PrefixRef[]> refs = SortedRefs(*changes);
+    if (refs != nullptr) {
+      GatherSortedChanges(refs.get(), changes);
+      return;
+    }
+    // Every key starts with the same 16 bytes (a tenant's keys, say): the
+    // comparison sort, in place. Gathering them first into one run took
+    // 214-216 ms at 300 K changes, in place 130-131 (changes_benchmark).
   }
   Change* const data = changes->data();
   changes->resize(SortAndKeepLast(data, data + changes->size(), data) - data);
