@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "gtest/gtest.h"
+#include "tests/sanitized_build.h"
 #include "tests/testutil.h"
 #include "ultradict/db.h"
 
@@ -23,34 +24,7 @@ namespace ultradict {
 namespace {
 
 // Fewer forks under the sanitizers, where each costs 5-20 times as much.
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-#define ULTRADICT_SANITIZED 1
-#endif
-#endif
-#ifdef ULTRADICT_SANITIZED
-constexpr int kScale = 5;
-#else
-constexpr int kScale = 1;
-#endif
-
-// clang-14's AddressSanitizer allocator takes no lock around fork(): a
-// child forked while another thread of the parent is inside it waits
-// forever for that thread's lock at its first allocation (seen in CI: a
-// child's stack ended in __sanitizer::SizeClassAllocator64::
-// GetFromAllocator -> Semaphore::Wait, under DBImpl::CompactAsWriter's
-// std::string; 3 runs of 30 on a loaded machine). glibc's malloc and
-// ThreadSanitizer's runtime lock around fork, so the cases that fork while
-// other threads run are skipped under ASan only (they run in the default
-// build and under TSan).
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define ULTRADICT_ASAN_ALLOCATOR_NOT_FORK_SAFE 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define ULTRADICT_ASAN_ALLOCATOR_NOT_FORK_SAFE 1
-#endif
+constexpr int kScale = testing::kSanitizedBuild ? 5 : 1;
 
 using testing::IsOk;
 using testing::UniqueName;
@@ -131,9 +105,12 @@ void ForkLoop(bool background_compaction, int forks) {
 }
 
 TEST(ForkTest, ChildrenNeverHangWithBackgroundCompaction) {
-#ifdef ULTRADICT_ASAN_ALLOCATOR_NOT_FORK_SAFE
-  GTEST_SKIP() << "the parent's background thread allocates while it forks";
-#endif
+  if (testing::kAddressSanitizerBuild) {
+    // Seen in CI: a child's stack ended in __sanitizer::SizeClassAllocator64
+    // ::GetFromAllocator -> Semaphore::Wait (3 runs of 30, loaded).
+    GTEST_SKIP() << "the parent's background thread allocates while it "
+                    "forks (sanitized_build.h)";
+  }
   ForkLoop(/*background_compaction=*/true, 1000 / kScale);
 }
 
@@ -145,9 +122,10 @@ TEST(ForkTest, ChildrenNeverHangWithoutBackgroundCompaction) {
 // the child inherits the handle in a consistent state whatever they were
 // doing, and uses it at once.
 TEST(ForkTest, ForkWhileOtherThreadsUseTheHandle) {
-#ifdef ULTRADICT_ASAN_ALLOCATOR_NOT_FORK_SAFE
-  GTEST_SKIP() << "the parent's threads allocate while it forks";
-#endif
+  if (testing::kAddressSanitizerBuild) {
+    GTEST_SKIP() << "the parent's threads allocate while it forks "
+                    "(sanitized_build.h)";
+  }
   const std::string name = UniqueName("forkthreads");
   testing::ScopedDestroy destroy(name);
   Options options;
