@@ -6,7 +6,6 @@
 #include "db/compaction.h"
 
 #include <algorithm>
-#include <cstring>
 #include <deque>
 #include <map>
 #include <optional>
@@ -17,8 +16,6 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "db/log_format.h"
-#include "db/log_writer.h"
-#include "db/write_batch_internal.h"
 #include "gtest/gtest.h"
 #include "tests/generation_testutil.h"
 #include "tests/testutil.h"
@@ -383,14 +380,9 @@ TEST(CompactionTest, LogAndIndexWaysAgreeAtEveryHead) {
         model[key] = value;
       }
     }
-    std::string record;
-    log::AppendRecord(WriteBatchInternal::Contents(batch), compress, &record);
     if (compress) compressed_records++;
-    ASSERT_TRUE(g->ReserveLog(end, record.size()).ok());
-    std::memcpy(const_cast<char*>(g->records) + end, record.data(),
-                record.size());
     const uint32_t from = end;
-    end += static_cast<uint32_t>(record.size());
+    GenerationFixture::Append(g.get(), batch, &end, compress);
     bool fits = false;
     ASSERT_THAT(g->IndexRecords(from, end, &fits, [] {}), IsOk());
     ASSERT_TRUE(fits);

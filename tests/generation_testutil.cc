@@ -5,6 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
+#include <string>
+
 #include "absl/strings/str_cat.h"
 #include "db/compaction.h"
 #include "db/log_format.h"
@@ -70,12 +73,20 @@ std::shared_ptr<Generation> GenerationFixture::Make(
 }
 
 void GenerationFixture::Append(Generation* g, const WriteBatch& batch,
-                               uint32_t* end) {
+                               uint32_t* end, bool compress) {
   const std::string_view rep = WriteBatchInternal::Contents(batch);
-  const size_t size = log::kRecordHeaderSize + rep.size();
+  std::string record;  // Encoded here when compressed.
+  if (compress) log::AppendRecord(rep, /*compress=*/true, &record);
+  const size_t size =
+      compress ? record.size() : log::kRecordHeaderSize + rep.size();
   ASSERT_LE(*end + size, g->record_capacity);
   ASSERT_TRUE(g->ReserveLog(*end, size).ok());
-  log::EncodeRecord(rep, const_cast<char*>(g->records) + *end);
+  char* const at = const_cast<char*>(g->records) + *end;
+  if (compress) {
+    std::memcpy(at, record.data(), size);
+  } else {
+    log::EncodeRecord(rep, at);
+  }
   *end += static_cast<uint32_t>(size);
 }
 

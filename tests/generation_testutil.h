@@ -39,8 +39,10 @@ class GenerationFixture {
       const std::map<std::string, std::string>& contents);
 
   // Appends one record holding `batch` to g's log at g's end of records
-  // (`*end`, advanced past it), without indexing it.
-  static void Append(Generation* g, const WriteBatch& batch, uint32_t* end);
+  // (`*end`, advanced past it), without indexing it; zstd-compressed when
+  // `compress` and that makes it smaller (log::AppendRecord).
+  static void Append(Generation* g, const WriteBatch& batch, uint32_t* end,
+                     bool compress = false);
 
  private:
   GenerationFiles files_;
