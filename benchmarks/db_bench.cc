@@ -276,6 +276,7 @@ class Runner {
   absl::Status ReadSeq(Result* r) {
     absl::Status s = EnsureFull();
     if (!s.ok()) return s;
+    const std::string scan_note = engine_->ScanNote();
     uint64_t start = NowNanos();
     const uint64_t cpu_start = ThreadCpuNanos();
     s = engine_->Scan(&r->ops, &r->bytes);
@@ -291,6 +292,7 @@ class Runner {
     if (r->ops != p_.num) {
       r->note += absl::StrCat("(", r->ops, " of ", p_.num, " entries)");
     }
+    r->note += scan_note;
     if (kind_ == EngineKind::kHashMap) r->note += "(unordered)";
     return absl::OkStatus();
   }

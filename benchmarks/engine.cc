@@ -150,6 +150,15 @@ class UltraDictEngine : public Engine {
                         ")");
   }
 
+  std::string ScanNote() override {
+    std::string run, index;
+    if (!db_->GetProperty("ultradict.log-run", &run) ||
+        !db_->GetProperty("ultradict.log-index", &index)) {
+      return "";
+    }
+    return absl::StrCat("(log: ", index, "; sorted run: ", run, ")");
+  }
+
   absl::Status Put(std::string_view key, std::string_view value) override {
     return db_->Put(key, value);
   }

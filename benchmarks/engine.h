@@ -71,6 +71,9 @@ class Engine {
   // Heap memory this process spends on the store beyond the data, for a
   // result's note ("" when there is nothing to say).
   virtual std::string MemoryNote() { return ""; }
+  // What a scan made now starts from, for readseq's note ("" when there
+  // is nothing to say).
+  virtual std::string ScanNote() { return ""; }
   virtual std::string Describe() const = 0;
 
   virtual absl::Status Put(std::string_view key, std::string_view value) = 0;

@@ -36,7 +36,8 @@ set(ULTRADICT_PORT_SOURCES
   port/port_posix.cc
 )
 
-# //db:filename, :write_batch, :log, :snapshot, :log_index, :control_block:
+# //db:filename, :write_batch, :log, :snapshot, :log_index, :log_run,
+# :control_block:
 # the formats, usable without the engine.
 set(ULTRADICT_FORMAT_SOURCES
   db/control_block.cc
@@ -51,6 +52,9 @@ set(ULTRADICT_FORMAT_SOURCES
   db/log_index_format.h
   db/log_reader.cc
   db/log_reader.h
+  db/log_run.cc
+  db/log_run.h
+  db/log_run_format.h
   db/log_writer.cc
   db/log_writer.h
   db/snapshot_builder.cc
@@ -64,9 +68,9 @@ set(ULTRADICT_FORMAT_SOURCES
   db/write_batch_internal.h
 )
 
-# //db:generation, :changes, :compaction, :background (the engine's units below
-# DBImpl) and :dict_nested (Dict's non-template code): compiled once, linked
-# with either engine variant.
+# //db:generation, :changes, :compaction, :background, :run_builder (the
+# engine's units below DBImpl) and :dict_nested (Dict's non-template code):
+# compiled once, linked with either engine variant.
 set(ULTRADICT_CORE_SOURCES
   db/background.cc
   db/background.h
@@ -78,6 +82,8 @@ set(ULTRADICT_CORE_SOURCES
   db/dict_nested.h
   db/generation.cc
   db/generation.h
+  db/run_builder.cc
+  db/run_builder.h
 )
 
 # //db:db (and //db:db_with_fault_points: the same files compiled again with
@@ -238,6 +244,7 @@ set(ULTRADICT_GTEST_MAIN_TESTS
   tests/iterator_test.cc
   tests/log_index_test.cc
   tests/log_index_threads_test.cc
+  tests/log_run_test.cc
   tests/log_test.cc
   tests/port_memory_test.cc
   tests/port_mutex_test.cc

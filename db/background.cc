@@ -139,6 +139,55 @@ void Background::ServeReserve() {
   }
 }
 
+void Background::AskRun(const std::shared_ptr<Generation>& g, uint32_t end) {
+  if (!Accepts()) return;
+  // Not again until the thread has looked (it sets run_due_at).
+  g->run_due_at.store(UINT32_MAX, std::memory_order_relaxed);
+  port::MutexLock l(&mu_);
+  if (stop_) return;
+  run_.gen = g;
+  run_.end = end;
+  run_.pending = true;
+  WakeLocked();
+}
+
+void Background::ServeRun() {
+  std::shared_ptr<Generation> g;
+  uint32_t end;
+  {
+    port::MutexLock l(&mu_);
+    if (!run_.pending) return;
+    run_.pending = false;
+    g = run_.gen.lock();
+    run_.gen.reset();
+    end = run_.end;
+  }
+  if (g == nullptr) {
+    run_builder_.Reset();
+    return;
+  }
+  const uint64_t head = head_->load(std::memory_order_relaxed);
+  if (control::HeadGeneration(head) != g->gen) {  // Compacted meanwhile.
+    run_builder_.Reset();
+    return;
+  }
+  // Given up for a compaction (which replaces the log) or a stop. A
+  // failure (a full filesystem, damage) leaves the log without a run:
+  // iterators sort it themselves, and the writer meets the problem.
+  bool gave_up = false;
+  absl::Status s = run_builder_.Build(g, end, [&] {
+    MaybeServeReserve();
+    gave_up = scheduled_hint_.load(std::memory_order_relaxed) ||
+              stop_hint_.load(std::memory_order_relaxed);
+    return !gave_up;
+  });
+  if (gave_up || !s.ok()) {
+    // Asked again at a later commit (when not compacting by then).
+    g->run_due_at.store(s.ok() ? g->index.nodes_used() : UINT32_MAX,
+                        std::memory_order_relaxed);
+  }
+}
+
 void Background::WakeLocked() {
   if (!thread_.joinable()) thread_ = std::thread([this] { Loop(); });
   cv_.Signal();
@@ -148,7 +197,8 @@ void Background::Loop() {
   tls_background = this;
   mu_.Lock();
   for (;;) {
-    while (!scheduled_ && !stop_ && retired_.empty() && !reserve_.pending) {
+    while (!scheduled_ && !stop_ && retired_.empty() && !reserve_.pending &&
+           !run_.pending) {
       cv_.Wait();
     }
     std::vector<std::shared_ptr<const Generation>> retired;
@@ -158,7 +208,12 @@ void Background::Loop() {
     mu_.Unlock();
     MaybeServeReserve();  // First: the writer is about to need the pages.
     retired.clear();
-    if (compact) compact_();  // Writers compact inline if it fails.
+    if (compact) {
+      compact_();            // Writers compact inline if it fails.
+      run_builder_.Reset();  // Its generation is replaced.
+    } else {
+      ServeRun();
+    }
     mu_.Lock();
     if (compact) {
       scheduled_ = false;
@@ -173,12 +228,14 @@ void Background::Stop() {
   {
     port::MutexLock l(&mu_);
     stop_ = true;
+    stop_hint_.store(true, std::memory_order_relaxed);
     cv_.SignalAll();
   }
   if (thread_.joinable()) thread_.join();
   port::MutexLock l(&mu_);
   retired_.clear();
   reserve_ = ReserveRequest();
+  run_ = RunRequest();
 }
 
 void Background::Abandon(std::unique_ptr<Background> background) {

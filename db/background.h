@@ -1,7 +1,9 @@
 // background.h: the background thread of one DB handle. It runs the
 // compactions the writer schedules (the work itself is DBImpl's, passed in
 // as a function), drops retired generations (unmapping a large one takes a
-// while), and reserves log pages ahead of the writer.
+// while), reserves log pages ahead of the writer, and builds the sorted
+// runs of the log that the writer asks for (run_builder.h) when no
+// compaction is scheduled.
 //
 // The thread starts at the first request and lives until Stop(). It exists
 // only in the process that made the handle: in a fork child the requests
@@ -22,6 +24,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "db/generation.h"
+#include "db/run_builder.h"
 #include "port/mutex.h"
 
 namespace ultradict {
@@ -95,6 +98,14 @@ class Background {
     if (reserve_wanted_.load(std::memory_order_relaxed)) ServeReserve();
   }
 
+  // The writer (write lock held), after a commit left g's log with
+  // run_due_at entries or more below head offset `end`: asks the thread
+  // for a sorted run of the records below `end` (replacing an earlier
+  // request). The thread builds it when no compaction is scheduled, and
+  // abandons it when one is.
+  void AskRun(const std::shared_ptr<Generation>& g, uint32_t end)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
   // Stops the thread and waits for it (in the process that made it).
   void Stop() ABSL_LOCKS_EXCLUDED(mu_);
   // In a fork child (where the thread does not exist): forgets the thread
@@ -122,7 +133,16 @@ class Background {
     bool pending = false;
   };
 
+  // A writer's request for a sorted run (AskRun); weak as ReserveRequest.
+  struct RunRequest {
+    std::weak_ptr<Generation> gen;
+    uint32_t end = 0;
+    bool pending = false;
+  };
+
   void WakeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // On the thread: builds the requested run, if any.
+  void ServeRun() ABSL_LOCKS_EXCLUDED(mu_);
   void Loop() ABSL_LOCKS_EXCLUDED(mu_);
   void ServeReserve() ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -145,6 +165,11 @@ class Background {
   uint64_t published_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::shared_ptr<const Generation>> retired_ ABSL_GUARDED_BY(mu_);
   ReserveRequest reserve_ ABSL_GUARDED_BY(mu_);
+  RunRequest run_ ABSL_GUARDED_BY(mu_);
+  // stop_, for a look without mu_ amid a run's build.
+  std::atomic<bool> stop_hint_{false};
+  // Used by the thread only.
+  RunBuilder run_builder_;
   // A request is pending (a hint read without mu_; set and cleared under it).
   std::atomic<bool> reserve_wanted_{false};
   // Started under mu_ (WakeLocked), joined by Stop.

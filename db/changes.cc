@@ -215,7 +215,7 @@ absl::Status CollectIndexChanges(const Generation& g, uint32_t end,
                                             : absl::OkStatus();
 }
 
-absl::Status CollectLogChanges(const Generation& g, uint32_t end,
+absl::Status CollectLogChanges(const Generation& g, uint32_t from, uint32_t end,
                                uint64_t records,
                                std::deque<std::string>* buffers,
                                absl::FunctionRef<void()> tick,
@@ -226,7 +226,8 @@ absl::Status CollectLogChanges(const Generation& g, uint32_t end,
   ReserveChanges(changes, records);
   WriteBatchInternal::Entries entries;
   return ForEachBatch(
-      g, 0, end, [&](std::string_view batch, std::string* scratch, uint32_t) {
+      g, from, end,
+      [&](std::string_view batch, std::string* scratch, uint32_t) {
         tick();
         if (!scratch->empty()) {
           buffers->push_back(std::move(*scratch));
@@ -258,7 +259,7 @@ absl::Status CollectLatestChanges(const Generation& g, uint32_t end,
       std::min(g.index.nodes_used(), g.index.node_capacity());
   if (entries <= keys + keys / 4) {
     return CollectLogChanges(
-        g, end, entries, buffers, [] {}, changes);
+        g, 0, end, entries, buffers, [] {}, changes);
   }
   return CollectIndexChanges(g, end, buffers, changes);
 }

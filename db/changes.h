@@ -107,10 +107,11 @@ absl::Status CollectIndexChanges(const Generation& g, uint32_t end,
                                  std::deque<std::string>* buffers,
                                  std::vector<Change>* changes);
 
-// Every update in g's log records [0, end) (`records` of them, a hint for
-// the vector's size), in order; decompressed payloads are kept in
+// Every update in g's log records [from, end) (`records` of them, a hint
+// for the vector's size), in order; decompressed payloads are kept in
 // *buffers, which the changes point into. Calls tick() between records.
-absl::Status CollectLogChanges(const Generation& g, uint32_t end,
+// `from` is a record boundary (a head offset).
+absl::Status CollectLogChanges(const Generation& g, uint32_t from, uint32_t end,
                                uint64_t records,
                                std::deque<std::string>* buffers,
                                absl::FunctionRef<void()> tick,

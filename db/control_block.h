@@ -45,9 +45,9 @@
 // Bytes 136..191, 252..255, 328..383, 449..455 and 604..4095 are unused
 // (zero). A control segment made before replica_of existed has zeros at
 // 472..603, which read as "not a replica": same version 3. Version 4 is
-// version 3's layout, for logs with a shared index; 5 and 6 too, for the
-// index's filter and its moved table_bits. Version 2 had no
-// identity (its header checksum covered [0, 40) only); version 1 had
+// version 3's layout, for logs with a shared index; 5, 6 and 7 too, for
+// the index's filter, its moved table_bits and the log's sorted runs. Version 2
+// had no identity (its header checksum covered [0, 40) only); version 1 had
 // state..recoveries at 136..191, the boot id at 192 and the waiters at 200.
 // Liveness of member i: an OFD write lock on byte kMemberLockBase + i of the
 // file, which the kernel drops when the process dies.
@@ -78,7 +78,9 @@ inline constexpr uint64_t kControlMagic =
 // build of version 4 would not set.
 // 6: the index's table_bits moved (log format 5), which a build of
 // version 5 would read at its old place.
-inline constexpr uint32_t kVersion = 6;
+// 7: logs carry sorted runs after their index (log format 6), which a
+// build of version 6 would not read.
+inline constexpr uint32_t kVersion = 7;
 inline constexpr size_t kHeaderChecksumOffset = 40;
 inline constexpr size_t kIdentityOffset = 384;
 inline constexpr size_t kFileKeyOffset = 456;

@@ -176,6 +176,12 @@ absl::Status DBImpl::PublishAsWriter(const Generation& old,
     block_.head().store(head, std::memory_order_release);
     FaultPoint("compact.after_publish");
     current_->CloseFiles();  // `old`, which the caller still holds.
+    // The records carried into the new log may be many: a sorted run of
+    // them is due as of now, not at the next commit (there may be none).
+    if (next->index.nodes_used() >=
+        next->run_due_at.load(std::memory_order_relaxed)) {
+      background_->AskRun(next, carried);
+    }
     current_ = std::move(next);
   }
   if (old.gen != 0) {
@@ -238,7 +244,7 @@ absl::Status DBImpl::BuildFrozenSnapshot(BackgroundRun* run) {
   std::vector<Change> changes;
   std::deque<std::string> buffers;  // Decompressed records.
   auto tick = [this] { BackgroundTick(); };
-  absl::Status s = CollectLogChanges(g, run->frozen, run->frozen_records,
+  absl::Status s = CollectLogChanges(g, 0, run->frozen, run->frozen_records,
                                      &buffers, tick, &changes);
   if (!s.ok()) return s;
   run->tmp_snap = TempSnapshotFileName(dir_, name_, files_.key, g.gen + 1);

@@ -116,6 +116,20 @@ std::string DBImpl::StatsString() {
       "replica of: ", replica_of.empty() ? "none" : replica_of, "\n");
 }
 
+namespace {
+
+// "ultradict.log-run" of g at head offset `end` (see db.h).
+std::string LogRunProperty(const Generation& g, uint32_t end) {
+  LogRuns::Run run;
+  bool found = false;
+  if (!g.runs.Newest(end, &run, &found).ok()) return "damaged";
+  if (!found) return "none";
+  return absl::StrCat("keys ", run.count, ", entries ", run.nodes,
+                      ", records below ", run.end, " of ", end);
+}
+
+}  // namespace
+
 bool DBImpl::GetProperty(std::string_view property, std::string* value) {
   if (!CheckFork().ok()) return false;
   if (property == "ultradict.stats") {
@@ -147,6 +161,13 @@ bool DBImpl::GetProperty(std::string_view property, std::string* value) {
                             g->index.node_capacity(), ", table 2^",
                             g->index.table_bits());
     }
+    return true;
+  }
+  if (property == "ultradict.log-run") {
+    std::shared_ptr<Generation> g;
+    uint32_t end = 0;
+    if (!CurrentView(&g, &end).ok()) return false;
+    *value = LogRunProperty(*g, end);
     return true;
   }
   if (property == "ultradict.num-entries") {

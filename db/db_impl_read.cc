@@ -135,19 +135,14 @@ absl::Status DBImpl::GetPinned(std::string_view key, PinnableValue* value) {
 
 std::unique_ptr<Iterator> DBImpl::NewIterator() {
   std::shared_ptr<const Generation> g;
-  std::vector<Change> changes;
-  std::deque<std::string> buffers;  // Decompressed batches.
+  IteratorLog log;
   absl::Status s = WithReadView([&](const std::shared_ptr<Generation>& view,
                                     uint32_t end) -> absl::Status {
     g = view;
-    return CollectLatestChanges(*view, end, &buffers, &changes);
+    return ReadIteratorLog(*view, end, &log);
   });
   if (!s.ok()) return NewErrorIterator(s);
-  // One change per key: sorted by their prefixes, mostly without reading
-  // the keys' bytes (scattered over the log, a cache miss each).
-  SortChanges(&changes);
-  return NewDBIterator(std::move(g), std::move(changes), std::move(buffers),
-                       live_iterators_);
+  return NewDBIterator(std::move(g), std::move(log), live_iterators_);
 }
 
 }  // namespace ultradict

@@ -329,6 +329,9 @@ absl::Status DBImpl::CommitAsWriter(std::string_view rep,
     background_->AskReserve(c.g, end);
     if (c.g->WantsCompaction(static_cast<uint32_t>(end))) {
       background_->ScheduleCompaction();
+    } else if (c.g->index.nodes_used() >=
+               c.g->run_due_at.load(std::memory_order_relaxed)) {
+      background_->AskRun(c.g, static_cast<uint32_t>(end));
     }
   }
   NotifyCommitted(c);

@@ -1,5 +1,7 @@
 // db_iter.h: the Iterator of a DB: a merge of a generation's snapshot with
-// the log entries that were committed when the iterator was made.
+// the log entries that were committed when the iterator was made: those of
+// a sorted run of the log (log_run.h), if one was published, and the
+// iterator's own sorted list of those after the run.
 
 #ifndef ULTRADICT_DB_DB_ITER_H_
 #define ULTRADICT_DB_DB_ITER_H_
@@ -18,13 +20,28 @@
 
 namespace ultradict {
 
-// `log_changes` must be sorted by key, one per key (SortChanges); their
-// views point into `generation` or `buffers` (which the iterator keeps
-// alive). `live` counts the iterators alive (+1 while this one lives), for
-// the DB's check that none outlives it.
+// What an iterator reads of a generation's log below a head offset: the
+// newest published sorted run of the log that the head covers (log_run.h;
+// count 0 when there is none), whose entries the iterator decodes as it
+// goes, and the changes of the records after it (all of them without a
+// run), sorted by key, one per key (SortChanges), newer than the run's.
+// The changes' views point into the generation or into `buffers`.
+struct IteratorLog {
+  LogRuns::Run run;
+  std::vector<Change> changes;
+  std::deque<std::string> buffers;  // Decompressed batches.
+};
+
+// Reads g's log below head offset `end` for an iterator. DataLoss when a
+// run or a record is damaged.
+absl::Status ReadIteratorLog(const Generation& g, uint32_t end,
+                             IteratorLog* log);
+
+// An iterator over `generation`'s snapshot and `log` (ReadIteratorLog),
+// which it keeps. `live` counts the iterators alive (+1 while this one
+// lives), for the DB's check that none outlives it.
 std::unique_ptr<Iterator> NewDBIterator(
-    std::shared_ptr<const Generation> generation,
-    std::vector<Change> log_changes, std::deque<std::string> buffers,
+    std::shared_ptr<const Generation> generation, IteratorLog log,
     std::shared_ptr<std::atomic<int>> live);
 
 // An iterator that is never valid and reports `status`.

@@ -74,9 +74,20 @@ absl::Status Generation::SetUpLog(size_t initial_log_size) {
   shape.node_capacity = log_header.node_capacity;
   shape.first_bits = log_header.first_slot_bits;
   shape.max_bits = log_header.max_slot_bits;
-  absl::Status s = index.Open(base + index_at, log_segment.size() - index_at,
-                              records, static_cast<uint32_t>(record_capacity),
-                              shape, log_segment.path());
+  const size_t index_size =
+      log::IndexSize(shape.node_capacity, shape.first_bits, shape.max_bits);
+  const size_t runs_at = log::RunAreaOffset(index_at, index_size);
+  if (log_segment.size() != runs_at + log::RunAreaSize(shape.node_capacity)) {
+    return absl::DataLossError(absl::StrCat(
+        log_segment.path(), ": log segment of ", log_segment.size(),
+        " bytes does not fit its index and runs"));
+  }
+  absl::Status s = index.Open(base + index_at, index_size, records,
+                              static_cast<uint32_t>(record_capacity), shape,
+                              log_segment.path());
+  if (!s.ok()) return s;
+  s = runs.Open(base + runs_at, log::RunAreaSize(shape.node_capacity), runs_at,
+                shape.node_capacity, log_segment.path());
   if (!s.ok()) return s;
   compact_at = CompactionPoint(record_capacity, initial_log_size,
                                snap_segment.size());

@@ -31,6 +31,7 @@
 #include "db/log_format.h"
 #include "db/log_index.h"
 #include "db/log_reader.h"
+#include "db/log_run.h"
 #include "db/snapshot_reader.h"
 #include "port/mutex.h"
 #include "port/port.h"
@@ -53,6 +54,25 @@ inline size_t CompactionPoint(size_t record_capacity, size_t initial_log_size,
   const size_t base =
       initial_log_size > snapshot_bytes ? initial_log_size : snapshot_bytes;
   return (record_capacity < base ? record_capacity : base) / 3;
+}
+
+// A log gets its first sorted run (log_run.h, built by run_builder.h) when
+// this many entries lie below its head: below that an iterator's own sort
+// of the log costs a few milliseconds (65536 changes: ~4 ms), which a run
+// would not save.
+inline constexpr uint32_t kMinRunEntries = 65536;
+// The next run is due when the entries past the last one reach 1 /
+// kRunGrowth of those below it: an iterator sorts at most a fifth of the
+// log's entries itself, and the runs of a log add up to at most kRunGrowth
+// + 1 times its entries (see log_run_format.h, kRunEntriesPerNode).
+inline constexpr uint32_t kRunGrowth = 4;
+// The index entries at which the run after one of `nodes` entries is due
+// (min_entries: kMinRunEntries, or less in tests).
+inline uint32_t NextRunAt(uint32_t nodes,
+                          uint32_t min_entries = kMinRunEntries) {
+  const uint32_t step =
+      nodes / kRunGrowth > min_entries ? nodes / kRunGrowth : min_entries;
+  return nodes > UINT32_MAX - step ? UINT32_MAX : nodes + step;
 }
 
 // Where the files of one dictionary's generations are, and how they are
@@ -93,6 +113,13 @@ struct Generation {
   // The index of the log's records, in the log segment (log_index.h):
   // written by the holder of the write lock, read by everyone.
   LogIndex index;
+  // Sorted runs of the log's keys, after the index in the log segment
+  // (log_run.h): added by background threads, read by iterators.
+  LogRuns runs;
+  // The index entries (nodes_used) at which the writer asks this process's
+  // background thread for the next run: set by that thread after each
+  // run (RunBuilder), read by the writer at each commit.
+  std::atomic<uint32_t> run_due_at{kMinRunEntries};
   // Record bytes known to be reserved in the file (see kLogReserveStep):
   // all below it are. Raised by the writer (write lock held) and by the
   // background thread (background.h), each to the end of a range it

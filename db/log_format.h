@@ -6,7 +6,8 @@
 //     version      fixed32  kLogVersion (3: the log carries its shared
 //                           index; 4: the index has a filter of its keys;
 //                           5: the index's table_bits on its first cache
-//                           line; older versions are not read)
+//                           line; 6: sorted runs after the index; older
+//                           versions are not read)
 //     header_size  fixed32  64
 //     generation   fixed64
 //     capacity     fixed64  file size in bytes
@@ -29,7 +30,9 @@
 // committed; bytes past it are garbage from an unfinished write.
 //
 //   the shared index of the records, from the first multiple of 4096 past
-//   the records to the end of the file (log_index_format.h).
+//   the records (log_index_format.h); then, from the first multiple of
+//   4096 past the index, the sorted runs of the log's keys to the end of
+//   the file (log_run_format.h).
 
 #ifndef ULTRADICT_DB_LOG_FORMAT_H_
 #define ULTRADICT_DB_LOG_FORMAT_H_
@@ -41,8 +44,8 @@ namespace ultradict {
 namespace log {
 
 inline constexpr uint64_t kLogMagic = 0x0100'0047'4f4c'4455ULL;  // "UDLOG\0\0\1"
-inline constexpr uint32_t kLogVersion = 5;
-inline constexpr uint32_t kMinLogVersion = 5;  // Oldest version read.
+inline constexpr uint32_t kLogVersion = 6;
+inline constexpr uint32_t kMinLogVersion = 6;  // Oldest version read.
 inline constexpr size_t kHeaderSize = 64;
 // The largest record area this build creates (the index locates entries
 // by 31-bit offsets).

@@ -195,6 +195,15 @@ bool LogIndex::DecodeAt(const Version& v, uint32_t end, std::string* scratch,
          EntryInBatch(batch, v.check, entry) && WithinLimits(*entry);
 }
 
+bool LogIndex::EntryAt(uint32_t location, uint32_t check, uint32_t end,
+                       Entry* entry) const {
+  if ((location & log::kCompressedLocation) != 0) return false;
+  Version v;
+  v.location = location;
+  v.check = check;
+  return DecodeAt(v, end, nullptr, entry);
+}
+
 LogIndex::Found LogIndex::ReadVisible(uint32_t bits, size_t i, uint32_t end,
                                       std::string* scratch, Entry* entry,
                                       Version* version,

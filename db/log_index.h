@@ -74,6 +74,12 @@ class LogIndex {
   Found ForEachLatest(
       uint32_t end, absl::FunctionRef<const std::string&(std::string&&)> keep,
       absl::FunctionRef<void(const Entry&)> fn, uint32_t* damaged_at) const;
+  // Decodes the uncompressed entry at record-area offset `location` below
+  // `end` whose check (EntryCheck) is `check`, as a bucket or node holding
+  // them leads to (a sorted run, log_run.h, holds such pairs): false when
+  // it does not decode, does not match, or is of a compressed record.
+  bool EntryAt(uint32_t location, uint32_t check, uint32_t end,
+               Entry* entry) const;
   // False when no entry of a key of this hash was added (the filter);
   // true when one may have been.
   bool MayHold(uint64_t hash) const {

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "db/log_format.h"
 #include "db/log_index_format.h"
+#include "db/log_run_format.h"
 #include "util/checksum.h"
 #include "util/coding.h"
 #include "util/compression.h"
@@ -14,8 +15,10 @@ namespace ultradict {
 namespace log {
 
 size_t FileSize(const Header& h) {
-  return IndexOffset(kHeaderSize, h.record_capacity) +
-         IndexSize(h.node_capacity, h.first_slot_bits, h.max_slot_bits);
+  return RunAreaOffset(
+             IndexOffset(kHeaderSize, h.record_capacity),
+             IndexSize(h.node_capacity, h.first_slot_bits, h.max_slot_bits)) +
+         RunAreaSize(h.node_capacity);
 }
 
 uint32_t HeaderChecksum(const char* data) {

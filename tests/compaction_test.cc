@@ -238,9 +238,10 @@ TEST(CompactionTest, CollectLogChangesInOrderAndIndexChangesLatest) {
   std::vector<Change> from_log;
   std::deque<std::string> buffers;
   int ticks = 0;
-  ASSERT_THAT(CollectLogChanges(
-                  *g, end, records, &buffers, [&ticks] { ticks++; }, &from_log),
-              IsOk());
+  ASSERT_THAT(
+      CollectLogChanges(
+          *g, 0, end, records, &buffers, [&ticks] { ticks++; }, &from_log),
+      IsOk());
   ASSERT_EQ(from_log.size(), 3u);
   EXPECT_EQ(from_log[0].key, "k");
   EXPECT_EQ(from_log[1].key, "j");
@@ -393,7 +394,7 @@ TEST(CompactionTest, LogAndIndexWaysAgreeAtEveryHead) {
     std::vector<Change> by_log, by_index, latest;
     std::deque<std::string> b1, b2, b3;
     ASSERT_THAT(CollectLogChanges(
-                    *g, at, 0, &b1, [] {}, &by_log),
+                    *g, 0, at, 0, &b1, [] {}, &by_log),
                 IsOk());
     ASSERT_THAT(CollectIndexChanges(*g, at, &b2, &by_index), IsOk());
     ASSERT_THAT(CollectLatestChanges(*g, at, &b3, &latest), IsOk());

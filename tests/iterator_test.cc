@@ -5,6 +5,7 @@
 // key, bytes above 0x7f, and keys on both sides of the 16 bytes that the
 // engine compares without reading the keys (their prefix).
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -12,9 +13,12 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/testutil.h"
 #include "ultradict/db.h"
@@ -151,6 +155,75 @@ INSTANTIATE_TEST_SUITE_P(Compressions, IteratorTest, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& info) {
                            return info.param ? "Zstd" : "Plain";
                          });
+
+// The "ultradict.log-run" property's "records below E": the end of the
+// run an iterator would read now (0 when there is none).
+uint64_t RunEnd(DB* db) {
+  std::string run;
+  EXPECT_TRUE(db->GetProperty("ultradict.log-run", &run));
+  EXPECT_NE(run, "damaged");
+  const size_t at = run.find("records below ");
+  if (at == std::string::npos) return 0;
+  return std::stoull(run.substr(at + 14));
+}
+
+// Past kMinRunEntries entries in one log, the writer's background thread
+// publishes sorted runs of it; iterators (of this handle and of another)
+// read a run and sort only the records after it, and see what the model
+// says, before and after more writes past the run.
+TEST(IteratorRunTest, ReadsTheSortedRunsOfALargeLog) {
+  Options options;
+  options.log_size = size_t{64} << 20;  // No compaction: one log.
+  const std::string name = UniqueName("iterrun");
+  ScopedDestroy destroy(name);
+  auto db = DB::Open(options, name);
+  ASSERT_THAT(db.status(), IsOk());
+  std::map<std::string, std::string> model;
+  std::mt19937_64 rng(11);
+  auto write = [&](int n) {
+    for (int i = 0; i < n; i++) {
+      const std::string key = absl::StrCat(
+          "key", rng() % 150000, rng() % 9 == 0 ? "-past-16-bytes" : "");
+      if (rng() % 10 == 0) {
+        ASSERT_THAT((*db)->Delete(key), IsOk());
+        model.erase(key);
+      } else {
+        const std::string value = absl::StrCat(i, "v");
+        ASSERT_THAT((*db)->Put(key, value), IsOk());
+        model[key] = value;
+      }
+    }
+  };
+  write(140000);
+  if (HasFatalFailure()) return;
+  // The background thread builds the run after the commit that made it
+  // due; it is published when it is whole.
+  uint64_t run_end = 0;
+  for (int i = 0; i < 3000 && run_end == 0; i++) {
+    run_end = RunEnd(db->get());
+    if (run_end == 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_GT(run_end, 0u);
+  std::string generation;
+  ASSERT_TRUE((*db)->GetProperty("ultradict.generation", &generation));
+  ExpectLikeModel(db->get(), model, rng);
+  if (HasFatalFailure()) return;
+  // Another handle (as another process would) reads the same run.
+  auto other = DB::Open(options, name);
+  ASSERT_THAT(other.status(), IsOk());
+  EXPECT_EQ(RunEnd(other->get()), RunEnd(db->get()));
+  ExpectLikeModel(other->get(), model, rng);
+  if (HasFatalFailure()) return;
+  // More writes: iterators merge the run with their sort of the rest.
+  write(5000);
+  if (HasFatalFailure()) return;
+  ExpectLikeModel(db->get(), model, rng);
+  ExpectLikeModel(other->get(), model, rng);
+  std::string now;
+  ASSERT_TRUE((*db)->GetProperty("ultradict.generation", &now));
+  EXPECT_EQ(now, generation);  // All of it in one log, as meant.
+}
 
 }  // namespace
 }  // namespace ultradict

@@ -8,6 +8,7 @@
 #include "db/log_format.h"
 #include "db/log_index_format.h"
 #include "db/log_reader.h"
+#include "db/log_run_format.h"
 #include "db/log_writer.h"
 #include "db/write_batch_internal.h"
 #include "gtest/gtest.h"
@@ -82,11 +83,16 @@ TEST_F(LogTest, RoundTrip) {
   EXPECT_EQ(header.node_capacity, 1024u);
   EXPECT_EQ(header.first_slot_bits, kMinSlotBits);
   EXPECT_EQ(header.max_slot_bits, kMinSlotBits + 1);
-  // Records, then the index from the next page, to the end of the file.
-  EXPECT_EQ(segment_.size(),
-            IndexOffset(kHeaderSize, 8192) +
-                IndexSize(1024, kMinSlotBits, kMinSlotBits + 1));
+  // Records, then the index from the next page, then the run area from
+  // the page after the index, to the end of the file.
+  const size_t index_size = IndexSize(1024, kMinSlotBits, kMinSlotBits + 1);
+  const size_t runs_at =
+      RunAreaOffset(IndexOffset(kHeaderSize, 8192), index_size);
+  EXPECT_EQ(segment_.size(), runs_at + RunAreaSize(1024));
+  EXPECT_GE(runs_at, IndexOffset(kHeaderSize, 8192) + index_size);
   EXPECT_EQ(IndexOffset(kHeaderSize, 8192) % 4096, 0u);
+  EXPECT_EQ(runs_at % 4096, 0u);
+  EXPECT_EQ(RunAreaSize(1024) % 4096, 0u);
   int count = 0;
   ASSERT_TRUE(ReadAll(&count).ok());
   EXPECT_EQ(count, 2);

@@ -16,6 +16,8 @@
 #include "db/log_format.h"
 #include "db/log_index.h"
 #include "db/log_reader.h"
+#include "db/log_run.h"
+#include "db/log_run_format.h"
 #include "db/snapshot_format.h"
 #include "db/snapshot_reader.h"
 #include "db/write_batch_internal.h"
@@ -153,6 +155,84 @@ bool InspectControl(const port::Segment& seg, Inspection* result, Node& node,
   return valid.ok();
 }
 
+// The newest entry of each key among the records [0, end) of a log, as
+// far as they parse (damage is reported with the records).
+std::map<std::string, std::optional<std::string>> NewestEntries(
+    const port::Segment& seg, uint32_t end) {
+  std::map<std::string, std::optional<std::string>> newest;
+  const char* records = seg.data() + log::kHeaderSize;
+  for (size_t offset = 0; offset < end;) {
+    log::Record record;
+    std::string scratch;
+    std::string_view batch;
+    if (!log::ReadRecord(records, end, offset, seg.path(), &record).ok() ||
+        !log::RecordBatch(record, &scratch, &batch).ok()) {
+      break;
+    }
+    WriteBatchInternal::ForEachEntry(batch, [&](const auto& e) {
+      newest[std::string(e.key)] =
+          e.deleted ? std::nullopt
+                    : std::optional<std::string>(std::string(e.value));
+    }).IgnoreError();
+    offset += record.size;
+  }
+  return newest;
+}
+
+// The sorted runs of a log segment (db/log_run_format.h): the newest one
+// usable at head offset `end` is checked whole (header, checksum) and
+// against the records: exactly the newest entry of each key below its
+// end, in key order.
+void InspectLogRuns(const port::Segment& seg, const log::Header& header,
+                    const LogIndex& index, size_t runs_at, uint32_t end,
+                    Inspection* result, Node& node) {
+  LogRuns runs;
+  char* base = const_cast<char*>(seg.data());
+  absl::Status s = runs.Open(base + runs_at, seg.size() - runs_at, runs_at,
+                             header.node_capacity, seg.path());
+  LogRuns::Run run;
+  bool found = false;
+  if (s.ok()) s = runs.Newest(end, &run, &found);
+  if (!s.ok()) {
+    node.Str("run", "BAD");
+    result->AddDamage(node, std::string(s.message()));
+    return;
+  }
+  if (!found) {
+    node.Str("run", "none");
+    return;
+  }
+  node.Num("run_end", run.end);
+  node.Num("run_keys", run.count);
+  const auto newest = NewestEntries(seg, run.end);
+  auto expected = newest.begin();
+  std::string previous;
+  std::string problem;
+  for (uint32_t i = 0; i < run.count && problem.empty(); i++, ++expected) {
+    LogIndex::Entry e;
+    if (!index.EntryAt(run.location(i), run.check(i), run.end, &e)) {
+      problem = absl::StrCat("entry ", i, " does not decode");
+    } else if (i > 0 && std::string_view(previous) >= e.key) {
+      problem = absl::StrCat("entry ", i, " is out of order");
+    } else if (expected == newest.end() || expected->first != e.key ||
+               expected->second.has_value() == e.deleted ||
+               (!e.deleted && *expected->second != e.value)) {
+      problem =
+          absl::StrCat("entry ", i, " is not the newest entry of the next key");
+    }
+    if (problem.empty()) previous = std::string(e.key);
+  }
+  if (problem.empty() && expected != newest.end()) {
+    problem = absl::StrCat("it lists ", run.count, " keys of ", newest.size());
+  }
+  if (!problem.empty()) {
+    result->AddDamage(node,
+                      absl::StrCat(seg.path(), ": the sorted run at offset ",
+                                   run.file_offset, ": ", problem));
+  }
+  node.Str("run", problem.empty() ? "ok" : "BAD");
+}
+
 // The shared index of a log segment (db/log_index_format.h): its shape,
 // and that it finds, for every key, the newest entry of the records below
 // the head (or below the index's own progress when the head is unknown).
@@ -167,10 +247,11 @@ void InspectLogIndex(const port::Segment& seg, const log::Header& header,
   shape.first_bits = header.first_slot_bits;
   shape.max_bits = header.max_slot_bits;
   char* base = const_cast<char*>(seg.data());
-  absl::Status s = index.Open(base + index_at, seg.size() - index_at,
-                              base + log::kHeaderSize,
-                              static_cast<uint32_t>(header.record_capacity),
-                              shape, seg.path());
+  const size_t index_size =
+      log::IndexSize(shape.node_capacity, shape.first_bits, shape.max_bits);
+  absl::Status s = index.Open(
+      base + index_at, index_size, base + log::kHeaderSize,
+      static_cast<uint32_t>(header.record_capacity), shape, seg.path());
   if (!s.ok()) {
     node.Str("index", "BAD");
     result->AddDamage(node, std::string(s.message()));
@@ -186,23 +267,7 @@ void InspectLogIndex(const port::Segment& seg, const log::Header& header,
   const uint32_t end = head.has_value() ? *head : progress;
   if (end > header.record_capacity) return;  // Reported with the records.
   // The newest value of each key, from the records themselves.
-  std::map<std::string, std::optional<std::string>> newest;
-  for (size_t offset = 0; offset < end;) {
-    log::Record record;
-    std::string scratch;
-    std::string_view batch;
-    if (!log::ReadRecord(base + log::kHeaderSize, end, offset, seg.path(),
-                         &record).ok() ||
-        !log::RecordBatch(record, &scratch, &batch).ok()) {
-      return;  // Damage reported with the records.
-    }
-    WriteBatchInternal::ForEachEntry(batch, [&](const auto& e) {
-      newest[std::string(e.key)] =
-          e.deleted ? std::nullopt
-                    : std::optional<std::string>(std::string(e.value));
-    }).IgnoreError();
-    offset += record.size;
-  }
+  const auto newest = NewestEntries(seg, end);
   uint64_t wrong = 0;
   for (const auto& [key, value] : newest) {
     std::string scratch;
@@ -226,6 +291,8 @@ void InspectLogIndex(const port::Segment& seg, const log::Header& header,
   }
   node.Num("index_keys_checked", newest.size());
   node.Str("index", wrong == 0 ? "ok" : "BAD");
+  InspectLogRuns(seg, header, index, log::RunAreaOffset(index_at, index_size),
+                 end, result, node);
 }
 
 // Records of a log segment. `head`: committed record bytes when known

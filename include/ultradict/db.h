@@ -316,6 +316,12 @@ class DB {
   //  "ultradict.log-index": the shared index of the current log, as
   //      "keys K, nodes N of C, table 2^B" (keys, nodes used and their
   //      capacity, the current table's buckets).
+  //  "ultradict.log-run": the sorted run of the current log that an
+  //      iterator made now would read (doc/design.md, "Sorted runs"), as
+  //      "keys K, entries N, records below E of H" (the keys it lists, the
+  //      log's entries it covers, and its end against the head's offset;
+  //      an iterator sorts the records from E to H itself), or "none", or
+  //      "damaged".
   //  "ultradict.num-entries", "ultradict.generation", "ultradict.members",
   //  "ultradict.lifetime", "ultradict.compression".
   //  "ultradict.replica-of": the primary the dictionary follows (see

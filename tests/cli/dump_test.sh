@@ -23,9 +23,9 @@ expect_line "segment $D/ud.$NAME"
 expect_line "  type: control"
 expect_line "  size: 36864"
 expect_line '  magic: UDCTRL\x00\x01'
-expect_line "  version: 6"  # control (the snapshot is 2, the log 5)
+expect_line "  version: 7"  # control (the snapshot is 2, the log 6)
 expect_line "  version: 2"
-expect_line "  version: 5"
+expect_line "  version: 6"
 expect_line "  compression: none"
 expect_line "  lifetime: persistent"
 expect_line "  name: $NAME"

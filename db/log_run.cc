@@ -1,0 +1,164 @@
+// log_run.cc: see log_run.h.
+
+#include "db/log_run.h"
+
+#include "absl/strings/str_cat.h"
+#include "util/checksum.h"
+#include "util/strings.h"
+
+namespace ultradict {
+
+using log::kRunHeaderSize;
+
+absl::Status LogRuns::Open(char* area, size_t size, size_t file_offset,
+                           uint32_t node_capacity, std::string_view name) {
+  name_ = std::string(name);
+  if (size != log::RunAreaSize(node_capacity)) {
+    return absl::DataLossError(absl::StrCat(
+        AsAbsl(name), ": run area of ", size, " bytes at offset ", file_offset,
+        " (expected ", log::RunAreaSize(node_capacity), ")"));
+  }
+  area_ = area;
+  size_ = size;
+  file_offset_ = file_offset;
+  return absl::OkStatus();
+}
+
+absl::Status LogRuns::Damage(size_t at, std::string_view what) const {
+  return absl::DataLossError(absl::StrCat(AsAbsl(name_), ": ", AsAbsl(what),
+                                          " at offset ", file_offset_ + at));
+}
+
+bool LogRuns::ReadHeader(size_t at, Run* run, uint32_t* previous) const {
+  if (at % 64 != 0 || at < log::kRunAreaHeaderSize || at > size_ ||
+      size_ - at < kRunHeaderSize) {
+    return false;
+  }
+  const char* h = area_ + at;
+  if (DecodeFixed64(h) != log::kRunMagic ||
+      DecodeFixed32(h + 8) != log::kRunVersion ||
+      DecodeFixed32(h + log::kRunHeaderChecksumOffset) !=
+          Checksum32(h, log::kRunHeaderChecksumOffset)) {
+    return false;
+  }
+  run->count = DecodeFixed32(h + log::kRunCountOffset);
+  if (run->count > (size_ - at - kRunHeaderSize) / log::kRunEntrySize) {
+    return false;
+  }
+  run->end = DecodeFixed32(h + log::kRunEndOffset);
+  run->nodes = DecodeFixed32(h + log::kRunNodesOffset);
+  run->entries = h + kRunHeaderSize;
+  run->file_offset = file_offset_ + at;
+  *previous = DecodeFixed32(h + log::kRunPreviousOffset);
+  return true;
+}
+
+absl::Status LogRuns::Newest(uint32_t end, Run* run, bool* found) const {
+  *found = false;
+  if (area_ == nullptr) return absl::OkStatus();
+  uint64_t current =
+      Word64(log::kRunCurrentOffset).load(std::memory_order_acquire);
+  while (current != 0) {
+    if (current - 1 > size_) {
+      return Damage(log::kRunCurrentOffset, "run reference out of bounds");
+    }
+    const size_t at = static_cast<size_t>(current - 1);
+    uint32_t previous = 0;
+    if (!ReadHeader(at, run, &previous))
+      return Damage(at, "damaged run header");
+    if (run->end <= end) {
+      const char* h = area_ + at;
+      if (Checksum32(run->entries, size_t{run->count} * log::kRunEntrySize) !=
+          DecodeFixed32(h + log::kRunEntriesChecksumOffset)) {
+        return Damage(at, "run checksum mismatch");
+      }
+      *found = true;
+      return absl::OkStatus();
+    }
+    // Published after the caller's head: an older one may do. Runs are
+    // linked to lower offsets only, so the walk ends.
+    if (previous != 0 && previous - 1 >= at) {
+      return Damage(at + log::kRunPreviousOffset, "run link does not go back");
+    }
+    current = previous;
+  }
+  return absl::OkStatus();
+}
+
+bool LogRuns::NewestEnd(uint32_t* end, uint32_t* nodes) const {
+  if (area_ == nullptr) return false;
+  const uint64_t current =
+      Word64(log::kRunCurrentOffset).load(std::memory_order_acquire);
+  Run run;
+  uint32_t previous;
+  if (current == 0 || current - 1 > size_ ||
+      !ReadHeader(static_cast<size_t>(current - 1), &run, &previous)) {
+    return false;
+  }
+  *end = run.end;
+  *nodes = run.nodes;
+  return true;
+}
+
+absl::Status LogRuns::Add(
+    uint32_t end, uint32_t nodes, uint32_t count,
+    absl::FunctionRef<void(char*)> fill,
+    absl::FunctionRef<absl::Status(size_t, size_t)> reserve, bool* added) {
+  *added = false;
+  if (area_ == nullptr) return absl::OkStatus();
+  const size_t bytes =
+      (kRunHeaderSize + size_t{count} * log::kRunEntrySize + 63) & ~size_t{63};
+  // Take the run's bytes.
+  std::atomic<uint64_t>& claimed = Word64(log::kRunClaimedOffset);
+  uint64_t used = claimed.load(std::memory_order_relaxed);
+  size_t at;
+  for (;;) {
+    if (used > size_) return absl::OkStatus();  // Damaged: no more runs.
+    at = (log::kRunAreaHeaderSize + static_cast<size_t>(used) + 63) &
+         ~size_t{63};
+    if (at > size_ || size_ - at < bytes) return absl::OkStatus();  // Full.
+    if (at + 1 > UINT32_MAX) return absl::OkStatus();  // Links are 32-bit.
+    if (claimed.compare_exchange_weak(used,
+                                      at + bytes - log::kRunAreaHeaderSize,
+                                      std::memory_order_relaxed)) {
+      break;
+    }
+  }
+  absl::Status s = reserve(at, bytes);
+  if (!s.ok()) return s;
+  char* h = area_ + at;
+  fill(h + kRunHeaderSize);
+  EncodeFixed64(h, log::kRunMagic);
+  EncodeFixed32(h + 8, log::kRunVersion);
+  EncodeFixed32(h + log::kRunCountOffset, count);
+  EncodeFixed32(h + log::kRunEndOffset, end);
+  EncodeFixed32(h + log::kRunNodesOffset, nodes);
+  EncodeFixed32(
+      h + log::kRunEntriesChecksumOffset,
+      Checksum32(h + kRunHeaderSize, size_t{count} * log::kRunEntrySize));
+  // Publish it, unless a run as new was published meanwhile.
+  std::atomic<uint64_t>& current = Word64(log::kRunCurrentOffset);
+  uint64_t newest = current.load(std::memory_order_acquire);
+  for (;;) {
+    uint32_t previous = 0;
+    Run other;
+    uint32_t unused;
+    if (newest != 0 && newest - 1 < at &&
+        ReadHeader(static_cast<size_t>(newest - 1), &other, &unused)) {
+      if (other.end >= end) return absl::OkStatus();
+      previous = static_cast<uint32_t>(newest);
+    }
+    // (A damaged current run, or one above this one, is replaced without
+    // a link: links go to lower offsets only.)
+    EncodeFixed32(h + log::kRunPreviousOffset, previous);
+    EncodeFixed32(h + log::kRunHeaderChecksumOffset,
+                  Checksum32(h, log::kRunHeaderChecksumOffset));
+    if (current.compare_exchange_weak(newest, at + 1, std::memory_order_acq_rel,
+                                      std::memory_order_acquire)) {
+      *added = true;
+      return absl::OkStatus();
+    }
+  }
+}
+
+}  // namespace ultradict
