@@ -24,9 +24,10 @@ FP_OBJ := $(patsubst %.cc,$(BUILD)/obj-fp/%.o,$(LIB_SRCS) db/fault_point.cc)
 
 # Existing portable tests (gtest_main) and their extra sources.
 PORTABLE_TESTS := coding_test checksum_test filename_test log_test snapshot_test \
-                  snapshot_scanner_test db_test \
+                  snapshot_scanner_test db_test iterator_test \
                   write_batch_test
 db_test_EXTRA := tests/testutil.cc
+iterator_test_EXTRA := tests/testutil.cc
 # Windows tests (tests/windows/), each with its own main.
 WINDOWS_TESTS := port_test multiprocess_test
 
