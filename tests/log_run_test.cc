@@ -207,6 +207,30 @@ TEST_F(LogRunsTest, LinksGoBackOnly) {
   EXPECT_EQ(NewestAt(1000), 200u);  // The newest itself is whole.
 }
 
+// Two builders racing: the one that took its bytes first (lower in the
+// area) publishes last, with an older end. The newer run, published
+// meanwhile, must stay current (LogRuns::Add: "false ... when a run with
+// an end at or past `end` was published meanwhile").
+TEST_F(LogRunsTest, OlderRunPublishedLastDoesNotReplaceANewerOne) {
+  ASSERT_TRUE(Add(100, 3));
+  bool inner_added = false, outer_added = false;
+  ASSERT_THAT(
+      runs_.Add(
+          200, 4, 4,
+          [&](char* dst) {
+            std::memset(dst, 0, 4 * log::kRunEntrySize);
+            // Meanwhile another builder takes the bytes after
+            // these and publishes a newer run.
+            inner_added = Add(300, 5);
+          },
+          [](size_t, size_t) { return absl::OkStatus(); }, &outer_added),
+      IsOk());
+  ASSERT_TRUE(inner_added);
+  EXPECT_FALSE(outer_added);
+  EXPECT_EQ(NewestAt(UINT32_MAX), 300u);
+  EXPECT_EQ(NewestAt(299), 100u);  // Older heads still find the older run.
+}
+
 // Builders in several threads at once: each run lands whole, the newest
 // end is published, and every older head finds a run no newer than it.
 TEST_F(LogRunsTest, BuildersRacing) {
