@@ -143,13 +143,15 @@ absl::Status LogRuns::Add(
     uint32_t previous = 0;
     Run other;
     uint32_t unused;
-    if (newest != 0 && newest - 1 < at &&
+    if (newest != 0 && newest - 1 <= size_ &&
         ReadHeader(static_cast<size_t>(newest - 1), &other, &unused)) {
+      // Wherever it lies: a builder that took bytes above this run's may
+      // have published a newer one first.
       if (other.end >= end) return absl::OkStatus();
-      previous = static_cast<uint32_t>(newest);
+      if (newest - 1 < at) previous = static_cast<uint32_t>(newest);
     }
-    // (A damaged current run, or one above this one, is replaced without
-    // a link: links go to lower offsets only.)
+    // (A damaged current run, or an older one above this one, is replaced
+    // without a link: links go to lower offsets only.)
     EncodeFixed32(h + log::kRunPreviousOffset, previous);
     EncodeFixed32(h + log::kRunHeaderChecksumOffset,
                   Checksum32(h, log::kRunHeaderChecksumOffset));
