@@ -9,6 +9,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "db/log_format.h"
+#include "db/log_index_format.h"
+#include "db/log_run_format.h"
 #include "db/log_writer.h"
 #include "db/write_batch_internal.h"
 
@@ -176,10 +178,11 @@ absl::Status PrepareGeneration(const Generation& old, port::Segment snap,
   const size_t index_at =
       log::IndexOffset(log::kHeaderSize, header.record_capacity);
   port::Unlink(log_path).IgnoreError();  // A leftover of a dead compactor.
-  // Only the header and the index's header, filter and first table are
-  // reserved here; records (and index nodes) are as they are carried or
-  // written (Generation::ReserveLog, MakeIndexRoom), or ahead of the writer
-  // (background.h).
+  // Only the header, the index's header, filter and first table, and the
+  // run area's words are reserved here; records (and index nodes) are as
+  // they are carried or written (Generation::ReserveLog, MakeIndexRoom), or
+  // ahead of the writer (background.h), runs as they are added
+  // (LogRuns::Add).
   absl::StatusOr<port::Segment> log_segment =
       port::Segment::Create(log_path, size, files.mode, log::kHeaderSize);
   if (!log_segment.ok()) return log_segment.status();
@@ -190,6 +193,16 @@ absl::Status PrepareGeneration(const Generation& old, port::Segment snap,
         log::TableOffset(shape.node_capacity, shape.first_bits, shape.first_bits);
     s = log_segment->Reserve(index_at + table,
                              log::kSlotSize << shape.first_bits);
+  }
+  if (s.ok()) {
+    // Every iterator reads `current` (a page of a full tmpfs that was
+    // never written faults even when read), and a builder takes its bytes
+    // in `claimed` before it reserves them.
+    s = log_segment->Reserve(
+        log::RunAreaOffset(index_at,
+                           log::IndexSize(shape.node_capacity, shape.first_bits,
+                                          shape.max_bits)),
+        log::kRunAreaHeaderSize);
   }
   if (!s.ok()) {
     port::Unlink(log_path).IgnoreError();
