@@ -524,5 +524,62 @@ TEST_F(RunBuilderTest, DamagedRunIsDataLoss) {
   EXPECT_THAT(scan(), IsOk());
 }
 
+// A damaged (lowered) `claimed` word must not let a builder write over a
+// published run that iterators read as they go: here a builder of an
+// older head (it passed its check before the newer run was published)
+// takes the newer run's bytes and writes its own entries there. An
+// iterator made before must then give the state at its head or fail,
+// never an older value.
+TEST_F(RunBuilderTest, LoweredClaimedWordDoesNotChangeAPublishedRun) {
+  RunBuilder old_builder(1), builder(1);
+  Model model;
+  uint32_t end = 0;
+  Write(g_.get(), 300, &rng_, &end, &model);
+  const uint32_t old_end = end;
+  ASSERT_THAT(old_builder.Build(g_, old_end, [] { return true; }), IsOk());
+  LogRuns::Run old_run;
+  bool found = false;
+  ASSERT_THAT(g_->runs.Newest(old_end, &old_run, &found), IsOk());
+  ASSERT_TRUE(found);
+  const std::string old_entries(old_run.entries,
+                                size_t{old_run.count} * log::kRunEntrySize);
+  Write(g_.get(), 300, &rng_, &end, &model);
+  ASSERT_THAT(builder.Build(g_, end, [] { return true; }), IsOk());
+  LogRuns::Run run;
+  ASSERT_THAT(g_->runs.Newest(end, &run, &found), IsOk());
+  ASSERT_TRUE(found);
+  ASSERT_EQ(run.end, end);
+  IteratorLog log;
+  ASSERT_THAT(ReadIteratorLog(*g_, end, &log), IsOk());
+  std::unique_ptr<Iterator> it = NewDBIterator(
+      g_, std::move(log), std::make_shared<std::atomic<int>>(0));
+  // Damage: `claimed` lowered to where the newest run starts.
+  char* area = g_->log_segment.data() + g_->runs.file_offset();
+  reinterpret_cast<std::atomic<uint64_t>*>(area + log::kRunClaimedOffset)
+      ->store(run.file_offset - g_->runs.file_offset() -
+              log::kRunAreaHeaderSize);
+  bool added = true;
+  ASSERT_THAT(g_->runs.Add(
+                  old_end, old_run.nodes, old_run.count,
+                  [&](char* dst) {
+                    std::memcpy(dst, old_entries.data(), old_entries.size());
+                  },
+                  [](size_t, size_t) { return absl::OkStatus(); }, &added),
+              IsOk());
+  EXPECT_FALSE(added);
+  const auto state = StateOf(snapshot_, model);
+  int wrong = 0, right = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto want = state.find(std::string(it->key()));
+    if (want == state.end() || want->second != it->value()) {
+      wrong++;
+    } else {
+      right++;
+    }
+  }
+  EXPECT_EQ(wrong, 0) << right << " right before; status "
+                      << it->status();
+}
+
 }  // namespace
 }  // namespace ultradict
