@@ -100,6 +100,24 @@ bool LogRuns::NewestEnd(uint32_t* end, uint32_t* nodes) const {
   return true;
 }
 
+bool LogRuns::OverlapsPublished(size_t at, size_t bytes) const {
+  uint64_t ref =
+      Word64(log::kRunCurrentOffset).load(std::memory_order_acquire);
+  while (ref != 0 && ref - 1 <= size_) {
+    const size_t run_at = static_cast<size_t>(ref - 1);
+    Run run;
+    uint32_t previous = 0;
+    if (!ReadHeader(run_at, &run, &previous)) return false;  // Fails reads.
+    const size_t run_bytes =
+        (kRunHeaderSize + size_t{run.count} * log::kRunEntrySize + 63) &
+        ~size_t{63};
+    if (at < run_at + run_bytes && run_at < at + bytes) return true;
+    if (previous == 0 || previous - 1 >= run_at) return false;
+    ref = previous;
+  }
+  return false;
+}
+
 absl::Status LogRuns::Add(
     uint32_t end, uint32_t nodes, uint32_t count,
     absl::FunctionRef<void(char*)> fill,
@@ -124,6 +142,10 @@ absl::Status LogRuns::Add(
       break;
     }
   }
+  // Bytes taken are never a published run's, unless `claimed` was damaged
+  // (lowered): then writing them would change runs that iterators are
+  // reading, with entries that decode (an older run's) but are not theirs.
+  if (OverlapsPublished(at, bytes)) return absl::OkStatus();
   absl::Status s = reserve(at, bytes);
   if (!s.ok()) return s;
   char* h = area_ + at;

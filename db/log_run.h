@@ -91,6 +91,9 @@ class LogRuns {
   // not checked). False when it is out of bounds or damaged.
   bool ReadHeader(size_t at, Run* run, uint32_t* previous) const;
   absl::Status Damage(size_t at, std::string_view what) const;
+  // Whether the area's bytes [at, at + bytes) hold part of a run published
+  // in the chain from `current` (claimed bytes never do, but for damage).
+  bool OverlapsPublished(size_t at, size_t bytes) const;
 
   std::string name_;
   char* area_ = nullptr;
