@@ -1,11 +1,12 @@
-// log_index_fuzzer.cc: a log segment with its shared index (log format 3)
+// log_index_fuzzer.cc: a log segment with its shared index (log format 6)
 // from untrusted bytes: log::ParseHeader, LogIndex::Open over the index
-// area, then at several head offsets (0, record boundaries, the index's
-// progress, the whole record area) Find of the keys the records hold and
-// of a few others, ForEachLatest, Generation::RecordsBelow, and last the
-// writer's NeedsRepair/Repair followed by the reads again. Damage must give
-// kDamaged or a Status, never a crash, an overread, a hang, or an entry of
-// another key than the one asked for.
+// area (as Generation::SetUpLog opens it), then at several head offsets
+// (0, record boundaries, the index's progress, the whole record area) Find
+// of the keys the records hold and of a few others, ForEachLatest,
+// Generation::RecordsBelow, and last the writer's NeedsRepair/Repair
+// followed by the reads again. Damage must give kDamaged or a Status, never
+// a crash, an overread, a hang, or an entry of another key than the one
+// asked for. (The run area after the index: log_run_fuzzer.cc.)
 //
 // The header's checksum is recomputed before parsing, so that mutations of
 // the header's fields (the index's shape) get past it and are checked by
@@ -100,8 +101,10 @@ uint64_t ReadAll(const Generation& g, const std::vector<uint32_t>& ends,
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace ultradict;
   if (size < log::kHeaderSize) return 0;
-  // An aligned, writable copy, as a mapping is (Repair writes).
-  std::vector<uint64_t> words(size / 8 + 1);
+  // An aligned, writable copy, as a mapping is (Repair writes), of
+  // exactly the input's bytes when they are whole words (as a segment
+  // that parses is), so that ASan sees a read past them.
+  std::vector<uint64_t> words((size + 7) / 8);
   char* base = reinterpret_cast<char*>(words.data());
   std::memcpy(base, data, size);
   EncodeFixed32(base + log::kHeaderChecksumOffset, log::HeaderChecksum(base));
@@ -115,8 +118,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   shape.node_capacity = g.log_header.node_capacity;
   shape.first_bits = g.log_header.first_slot_bits;
   shape.max_bits = g.log_header.max_slot_bits;
+  // (ParseHeader checked that the file is the header's size: the index's
+  // area, then the run area, which this fuzzer does not read.)
+  const size_t index_size =
+      log::IndexSize(shape.node_capacity, shape.first_bits, shape.max_bits);
   if (!g.index
-           .Open(base + index_at, size - index_at, g.records,
+           .Open(base + index_at, index_size, g.records,
                  static_cast<uint32_t>(g.record_capacity), shape, "fuzz.log")
            .ok()) {
     return 0;
