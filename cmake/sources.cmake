@@ -316,6 +316,7 @@ set(ULTRADICT_REPLICATION_SH_TEST_LIB
 # (the libFuzzer binaries themselves are Bazel-only: --config=fuzz).
 set(ULTRADICT_FUZZ_REGRESSION_TESTS
   tests/fuzz/log_index_fuzzer.cc
+  tests/fuzz/log_run_fuzzer.cc
   tests/fuzz/log_reader_fuzzer.cc
   tests/fuzz/snapshot_reader_fuzzer.cc
   tests/fuzz/write_batch_fuzzer.cc
