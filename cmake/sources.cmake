@@ -266,6 +266,7 @@ set(ULTRADICT_GTEST_MAIN_TESTS
 set(ULTRADICT_OWN_MAIN_TESTS
   tests/index_multiprocess_test.cc
   tests/multiprocess_test.cc
+  tests/run_multiprocess_test.cc
 )
 # Links the fault-point variant of the engine.
 set(ULTRADICT_FAULT_POINT_TESTS

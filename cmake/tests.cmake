@@ -118,6 +118,7 @@ foreach(script IN LISTS ULTRADICT_CLI_SH_TESTS)
   endif()
 endforeach()
 add_dependencies(cli_compressed_test ultradict)
+add_dependencies(run_multiprocess_test ultradict)  # Runs `ultradict verify`.
 
 foreach(script IN LISTS ULTRADICT_EXAMPLE_SH_TESTS)
   ultradict_sh_test(${script})
