@@ -118,6 +118,33 @@ bool LogRuns::OverlapsPublished(size_t at, size_t bytes) const {
   return false;
 }
 
+uint32_t LogRuns::LinkFor(uint64_t newest, size_t at, uint32_t end,
+                          bool* superseded) const {
+  *superseded = false;
+  Run run;
+  uint32_t previous = 0;
+  if (newest == 0 || newest - 1 > size_ ||
+      !ReadHeader(static_cast<size_t>(newest - 1), &run, &previous)) {
+    return 0;  // None, or damaged: replaced without a link.
+  }
+  // Wherever it lies: another builder may have taken its bytes after this
+  // one's and published first.
+  if (run.end >= end) {
+    *superseded = true;
+    return 0;
+  }
+  // Links go to lower offsets only: from a run above this one, follow its
+  // links (to runs of fewer records still) down to the first below.
+  while (newest - 1 >= at) {
+    if (previous == 0 || previous >= newest) return 0;
+    newest = previous;
+    if (!ReadHeader(static_cast<size_t>(newest - 1), &run, &previous)) {
+      return 0;
+    }
+  }
+  return static_cast<uint32_t>(newest);
+}
+
 absl::Status LogRuns::Add(
     uint32_t end, uint32_t nodes, uint32_t count,
     absl::FunctionRef<void(char*)> fill,
@@ -162,18 +189,9 @@ absl::Status LogRuns::Add(
   std::atomic<uint64_t>& current = Word64(log::kRunCurrentOffset);
   uint64_t newest = current.load(std::memory_order_acquire);
   for (;;) {
-    uint32_t previous = 0;
-    Run other;
-    uint32_t unused;
-    if (newest != 0 && newest - 1 <= size_ &&
-        ReadHeader(static_cast<size_t>(newest - 1), &other, &unused)) {
-      // Wherever it lies: a builder that took bytes above this run's may
-      // have published a newer one first.
-      if (other.end >= end) return absl::OkStatus();
-      if (newest - 1 < at) previous = static_cast<uint32_t>(newest);
-    }
-    // (A damaged current run, or an older one above this one, is replaced
-    // without a link: links go to lower offsets only.)
+    bool superseded = false;
+    const uint32_t previous = LinkFor(newest, at, end, &superseded);
+    if (superseded) return absl::OkStatus();
     EncodeFixed32(h + log::kRunPreviousOffset, previous);
     EncodeFixed32(h + log::kRunHeaderChecksumOffset,
                   Checksum32(h, log::kRunHeaderChecksumOffset));

@@ -91,6 +91,14 @@ class LogRuns {
   // not checked). False when it is out of bounds or damaged.
   bool ReadHeader(size_t at, Run* run, uint32_t* previous) const;
   absl::Status Damage(size_t at, std::string_view what) const;
+  // The `previous` link of a run at area offset `at`, of the records below
+  // `end`, published over the run the current word names (`newest`): that
+  // run when it lies below `at`, else the first run of its chain that
+  // does; 0 when there is none or a header on the way is damaged.
+  // *superseded when `newest` lists records as far as `end` or further
+  // (then the new run is not published).
+  uint32_t LinkFor(uint64_t newest, size_t at, uint32_t end,
+                   bool* superseded) const;
   // Whether the area's bytes [at, at + bytes) hold part of a run published
   // in the chain from `current` (claimed bytes never do, but for damage).
   bool OverlapsPublished(size_t at, size_t bytes) const;

@@ -29,7 +29,11 @@
 //       nodes      fixed32  index entries below `end` (the log index's
 //                           nodes_used there): how far a later run is due
 //       previous   fixed32  1 + the area offset of the run that was current
-//                           when this one was published (lower), or 0
+//                           when this one was published, or 0; when that
+//                           one lies above this one (its builder took its
+//                           bytes later and published first), the first
+//                           run of its chain below this one: links always
+//                           go to lower offsets
 //       entries_checksum fixed32  low 32 bits of XXH3 of the entries
 //       header_checksum  fixed32  low 32 bits of XXH3 of bytes [0, 32)
 //       (zero padding to 64)

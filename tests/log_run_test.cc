@@ -231,6 +231,55 @@ TEST_F(LogRunsTest, OlderRunPublishedLastDoesNotReplaceANewerOne) {
   EXPECT_EQ(NewestAt(299), 100u);  // Older heads still find the older run.
 }
 
+// Two builders at once (as two writer processes' background threads may
+// be, each with its own view of the area): the one that took its bytes
+// first publishes last. A run published meanwhile after its bytes, of
+// records as far or further, stays the newest; one of fewer records is
+// replaced, and the chain of older runs stays linked.
+TEST_F(LogRunsTest, SlowerBuilderBelowANewerRunLeavesIt) {
+  ASSERT_TRUE(Add(100, 3));
+  LogRuns other;  // Another process's view of the same area.
+  ASSERT_THAT(
+      other.Open(Area(), log::RunAreaSize(kNodes), 1 << 20, kNodes, "L"),
+      IsOk());
+  // While this builder writes its run of the records below `end`, the
+  // other takes the bytes after it and publishes one below `other_end`.
+  auto add_around = [&](uint32_t end, uint32_t other_end, bool* added,
+                        bool* other_added) {
+    ASSERT_THAT(runs_.Add(
+                    end, 5, 5,
+                    [&](char* dst) {
+                      ASSERT_THAT(
+                          other.Add(
+                              other_end, 7, 7,
+                              [&](char* o) { std::memset(o, 0, 7 * 8); },
+                              [](size_t, size_t) { return absl::OkStatus(); },
+                              other_added),
+                          IsOk());
+                      std::memset(dst, 0, 5 * 8);
+                    },
+                    [](size_t, size_t) { return absl::OkStatus(); }, added),
+                IsOk());
+  };
+  bool added = false, other_added = false;
+  add_around(200, 300, &added, &other_added);
+  EXPECT_TRUE(other_added);
+  EXPECT_FALSE(added);  // Not newer than the other's.
+  EXPECT_EQ(NewestAt(UINT32_MAX), 300u);
+  EXPECT_EQ(NewestAt(299), 100u);
+  uint32_t end = 0, nodes = 0;
+  ASSERT_TRUE(runs_.NewestEnd(&end, &nodes));
+  EXPECT_EQ(end, 300u);
+  EXPECT_EQ(nodes, 7u);
+
+  add_around(500, 400, &added, &other_added);
+  EXPECT_TRUE(other_added);
+  EXPECT_TRUE(added);  // Newer than the other's: replaces it...
+  EXPECT_EQ(NewestAt(UINT32_MAX), 500u);
+  EXPECT_EQ(NewestAt(450), 300u);  // ...linked to the run below its bytes.
+  EXPECT_EQ(NewestAt(299), 100u);
+}
+
 // Builders in several threads at once: each run lands whole, the newest
 // end is published, and every older head finds a run no newer than it.
 TEST_F(LogRunsTest, BuildersRacing) {
