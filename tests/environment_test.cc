@@ -12,10 +12,12 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -52,10 +54,10 @@ int InChild(Fn&& fn) {
 
 // In a forked child: mounts a private 8 MiB tmpfs on dir, in a private
 // mount namespace. False where that is not allowed (not root).
-bool MountSmallTmpfs(const std::string& dir) {
+bool MountSmallTmpfs(const std::string& dir, const char* size = "size=8m") {
   return unshare(CLONE_NEWNS) == 0 &&
          mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
-         mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=8m") == 0;
+         mount("tmpfs", dir.c_str(), "tmpfs", 0, size) == 0;
 }
 
 int MembersOf(DB* db) {
@@ -194,6 +196,47 @@ TEST(EnvironmentTest, IteratorsOnAFullFilesystemAreNotASigbus) {
     if (!(*db)->GetProperty("ultradict.log-run", &run) || run != "none") {
       return 14;
     }
+    db->reset();
+    return 0;
+  });
+  if (rc == kSkipExit)
+    GTEST_SKIP() << "needs root and mount namespaces (unshare -m)";
+  EXPECT_EQ(rc, 0) << "child failed at step " << rc << " (negative: signal)";
+}
+
+// The writer's background thread, asked for the log's first sorted run
+// when the filesystem is full, fails to build it (the log gets none); it
+// must not take the writer's process down.
+TEST(EnvironmentTest, SortedRunOnAFullFilesystemIsNotASigbus) {
+  const std::string dir = PrivateDir("tmpfs-run");
+  const int rc = InChild([&]() -> int {
+    if (!MountSmallTmpfs(dir, "size=64m")) return kSkipExit;
+    Options options;
+    options.directory = dir;
+    options.log_size = 32 << 20;  // One log for all of it.
+    auto db = DB::Open(options, "fullrun");
+    if (!db.ok()) return 10;
+    int i = 0;
+    for (; i < 65520; i++) {
+      absl::Status s = (*db)->Put(absl::StrCat("k", i), "v");
+      if (!s.ok()) {
+        std::fprintf(stderr, "%d: %s\n", i, s.ToString().c_str());
+        return 11;
+      }
+    }
+    if (!FillFilesystem(dir)) return 12;
+    std::fprintf(stderr, "filesystem full; writing past the first run\n");
+    int written = 0;
+    for (const int last = i + 500; i < last; i++) {
+      absl::Status s = (*db)->Put(absl::StrCat("k", i), "v");
+      if (!s.ok() && !absl::IsResourceExhausted(s)) return 13;
+      written += s.ok();
+    }
+    std::fprintf(stderr, "%d more written\n", written);
+    if (65520 + written < 65536) return 15;  // kMinRunEntries reached.
+    std::this_thread::sleep_for(std::chrono::seconds(1));  // Its attempt.
+    std::string value;
+    if (!(*db)->Get("k7", &value).ok()) return 14;
     db->reset();
     return 0;
   });
