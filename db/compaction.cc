@@ -115,6 +115,43 @@ size_t NextLogCapacity(size_t initial_log_size, size_t snapshot_bytes,
 
 namespace {
 
+// Creates the log segment of `header` at `path` and reserves the pages
+// of its header, of the index's header, filter and first table, and of the
+// run area's words; records (and index nodes) are reserved as they are
+// carried or written (Generation::ReserveLog, MakeIndexRoom), or ahead of
+// the writer (background.h), runs as they are added (LogRuns::Add).
+// Removes the file on failure.
+absl::StatusOr<port::Segment> CreateLogSegment(const std::string& path,
+                                               const log::Header& header,
+                                               uint32_t mode) {
+  const size_t index_at =
+      log::IndexOffset(log::kHeaderSize, header.record_capacity);
+  absl::StatusOr<port::Segment> segment = port::Segment::Create(
+      path, log::FileSize(header), mode, log::kHeaderSize);
+  if (!segment.ok()) return segment.status();
+  const uint32_t first = header.first_slot_bits;
+  absl::Status s = segment->Reserve(index_at, log::NodeOffset(first, 0));
+  if (s.ok()) {
+    s = segment->Reserve(
+        index_at + log::TableOffset(header.node_capacity, first, first),
+        log::kSlotSize << first);
+  }
+  if (s.ok()) {
+    // Every iterator reads `current` (a page of a full tmpfs that was
+    // never written faults even when read), and a builder takes its bytes
+    // in `claimed` before it reserves them.
+    s = segment->Reserve(
+        log::RunAreaOffset(index_at, log::IndexSize(header.node_capacity, first,
+                                                    header.max_slot_bits)),
+        log::kRunAreaHeaderSize);
+  }
+  if (!s.ok()) {
+    port::Unlink(path).IgnoreError();
+    return s;
+  }
+  return segment;
+}
+
 // Entries of old's records [from, to) (at least one per record).
 absl::StatusOr<size_t> CountEntries(const Generation& old, uint32_t from,
                                     uint32_t to) {
@@ -174,40 +211,12 @@ absl::Status PrepareGeneration(const Generation& old, port::Segment snap,
   header.node_capacity = shape.node_capacity;
   header.first_slot_bits = shape.first_bits;
   header.max_slot_bits = shape.max_bits;
-  const size_t size = log::FileSize(header);
+  port::Unlink(log_path).IgnoreError();  // A leftover of a dead compactor.
+  absl::StatusOr<port::Segment> log_segment =
+      CreateLogSegment(log_path, header, files.mode);
+  if (!log_segment.ok()) return log_segment.status();
   const size_t index_at =
       log::IndexOffset(log::kHeaderSize, header.record_capacity);
-  port::Unlink(log_path).IgnoreError();  // A leftover of a dead compactor.
-  // Only the header, the index's header, filter and first table, and the
-  // run area's words are reserved here; records (and index nodes) are as
-  // they are carried or written (Generation::ReserveLog, MakeIndexRoom), or
-  // ahead of the writer (background.h), runs as they are added
-  // (LogRuns::Add).
-  absl::StatusOr<port::Segment> log_segment =
-      port::Segment::Create(log_path, size, files.mode, log::kHeaderSize);
-  if (!log_segment.ok()) return log_segment.status();
-  absl::Status s =
-      log_segment->Reserve(index_at, log::NodeOffset(shape.first_bits, 0));
-  if (s.ok()) {
-    const size_t table =
-        log::TableOffset(shape.node_capacity, shape.first_bits, shape.first_bits);
-    s = log_segment->Reserve(index_at + table,
-                             log::kSlotSize << shape.first_bits);
-  }
-  if (s.ok()) {
-    // Every iterator reads `current` (a page of a full tmpfs that was
-    // never written faults even when read), and a builder takes its bytes
-    // in `claimed` before it reserves them.
-    s = log_segment->Reserve(
-        log::RunAreaOffset(index_at,
-                           log::IndexSize(shape.node_capacity, shape.first_bits,
-                                          shape.max_bits)),
-        log::kRunAreaHeaderSize);
-  }
-  if (!s.ok()) {
-    port::Unlink(log_path).IgnoreError();
-    return s;
-  }
   log::EncodeHeader(log_segment->data(), header);
   LogIndex::Format(log_segment->data() + index_at);
 
@@ -215,7 +224,8 @@ absl::Status PrepareGeneration(const Generation& old, port::Segment snap,
   next->gen = new_gen;
   next->snap_segment = std::move(snap);
   next->log_segment = std::move(*log_segment);
-  s = next->snapshot.Open(next->snap_segment.data(), next->snap_segment.size(),
+  absl::Status s =
+      next->snapshot.Open(next->snap_segment.data(), next->snap_segment.size(),
                           files.SnapshotPath(new_gen));
   if (s.ok()) {
     s = log::ParseHeader(next->log_segment.data(), next->log_segment.size(),

@@ -289,16 +289,16 @@ absl::Status ReadIteratorLog(const Generation& g, uint32_t end,
     log->run = LogRuns::Run();
     s = CollectLatestChanges(g, end, &log->buffers, &log->changes);
   }
-  if (!s.ok()) return s;
-  // One change per key: sorted by their prefixes, mostly without reading
-  // the keys' bytes (scattered over the log, a cache miss each).
-  SortChanges(&log->changes);
-  return absl::OkStatus();
+  return s;
 }
 
 std::unique_ptr<Iterator> NewDBIterator(
     std::shared_ptr<const Generation> generation, IteratorLog log,
     std::shared_ptr<std::atomic<int>> live) {
+  // One change per key: sorted by their prefixes, mostly without reading
+  // the keys' bytes (scattered over the log, a cache miss each). Here, not
+  // in ReadIteratorLog: the DB calls that with its handle's lock held.
+  SortChanges(&log.changes);
   return std::make_unique<DBIter>(std::move(generation), std::move(log),
                                   std::move(live));
 }

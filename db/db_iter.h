@@ -24,7 +24,7 @@ namespace ultradict {
 // newest published sorted run of the log that the head covers (log_run.h;
 // count 0 when there is none), whose entries the iterator decodes as it
 // goes, and the changes of the records after it (all of them without a
-// run), sorted by key, one per key (SortChanges), newer than the run's.
+// run), newer than the run's, in no order (NewDBIterator sorts them).
 // The changes' views point into the generation or into `buffers`.
 struct IteratorLog {
   LogRuns::Run run;
@@ -38,8 +38,9 @@ absl::Status ReadIteratorLog(const Generation& g, uint32_t end,
                              IteratorLog* log);
 
 // An iterator over `generation`'s snapshot and `log` (ReadIteratorLog),
-// which it keeps. `live` counts the iterators alive (+1 while this one
-// lives), for the DB's check that none outlives it.
+// which it keeps, after sorting its changes (SortChanges: one per key). `live`
+// counts the iterators alive (+1 while this one lives), for the DB's check that
+// none outlives it.
 std::unique_ptr<Iterator> NewDBIterator(
     std::shared_ptr<const Generation> generation, IteratorLog log,
     std::shared_ptr<std::atomic<int>> live);

@@ -118,7 +118,8 @@ struct Generation {
   LogRuns runs;
   // The index entries (nodes_used) at which the writer asks this process's
   // background thread for the next run: set by that thread after each
-  // run (RunBuilder), read by the writer at each commit.
+  // build (RunBuilder, Background::ServeRun) and to "never" by the writer
+  // when it asks (Background::AskRun), read by the writer at each commit.
   std::atomic<uint32_t> run_due_at{kMinRunEntries};
   // Record bytes known to be reserved in the file (see kLogReserveStep):
   // all below it are. Raised by the writer (write lock held) and by the

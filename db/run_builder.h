@@ -37,8 +37,9 @@ class RunBuilder {
   RunBuilder& operator=(const RunBuilder&) = delete;
 
   // Builds and publishes a run of g's records below head offset `end`
-  // (committed), unless the newest published run makes one not due yet;
-  // then sets g's run_due_at for the writer. keep_going() is asked between
+  // (committed), unless the newest published run makes one not due yet,
+  // and sets g's run_due_at for the writer (not when it abandons the build:
+  // Background::ServeRun does then). keep_going() is asked between
   // records and steps: false abandons the build (OK, nothing published).
   // A log holding a compressed record gets no run (run_due_at never). OK
   // also when the run area is full or a newer run was published meanwhile.
