@@ -445,10 +445,20 @@ TEST_F(RunBuilderTest, IteratorsAtEveryHeadMatchTheModel) {
     for (uint32_t e : run_ends) {
       if (e <= at) want = e;
     }
-    EXPECT_EQ(used, want) << at;
+    // That one, or none when more than a quarter of its entries again came
+    // after it (ReadIteratorLog: then it saves less than it costs).
+    EXPECT_TRUE(used == want || used == 0) << at << " " << used;
     with_run += used != 0;
   }
-  EXPECT_GT(with_run, 50);
+  EXPECT_GT(with_run, 20);
+  // A run of every record, and a few records more: read with it.
+  RunBuilder last(/*min_run_entries=*/1);
+  ASSERT_THAT(last.Build(g_, end, [] { return true; }), IsOk());
+  Write(g_.get(), 10, &rng_, &end, &model);
+  uint32_t used = 0;
+  CheckIterator(g_, end, StateOf(snapshot_, model), &rng_, &used);
+  EXPECT_GT(used, 0u);
+  EXPECT_LT(used, end);
 }
 
 // A builder that starts from another generation's list, or whose kept
