@@ -44,12 +44,6 @@ bool Background::ScheduleCompaction() {
   return true;
 }
 
-void Background::CompactAgain() {
-  if (tls_background != this) return;
-  port::MutexLock l(&mu_);
-  again_ = true;
-}
-
 bool Background::CompactionPending(uint64_t* published) {
   if (!Accepts()) return false;
   port::MutexLock l(&mu_);
@@ -221,9 +215,7 @@ void Background::Loop() {
       ServeRun();
     }
     mu_.Lock();
-    if (compact && again_) {
-      again_ = false;  // Still scheduled: the loop runs it next.
-    } else if (compact) {
+    if (compact) {
       scheduled_ = false;
       scheduled_hint_.store(false, std::memory_order_relaxed);
       cv_.SignalAll();

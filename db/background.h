@@ -64,10 +64,6 @@ class Background {
   // Asks for a compaction (once: while one is scheduled or running, again
   // does nothing). False when refused (the caller compacts inline).
   bool ScheduleCompaction() ABSL_LOCKS_EXCLUDED(mu_);
-  // On the thread, from within a compaction: runs another one after it
-  // (the log it published is past its compaction point already). Does
-  // nothing off the thread.
-  void CompactAgain() ABSL_LOCKS_EXCLUDED(mu_);
   // Whether a compaction is scheduled or running; then *published is the
   // count of publications so far (see WaitForPublication).
   bool CompactionPending(uint64_t* published) ABSL_LOCKS_EXCLUDED(mu_);
@@ -163,7 +159,6 @@ class Background {
   // scheduled then runs for a while.
   std::atomic<bool> scheduled_hint_{false};
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  bool again_ ABSL_GUARDED_BY(mu_) = false;  // CompactAgain was called.
   // Generations published (see Published): a writer that waits for the log
   // to have room wakes at a publication, before the thread has unmapped the
   // generation it replaced.

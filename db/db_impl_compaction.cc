@@ -176,15 +176,10 @@ absl::Status DBImpl::PublishAsWriter(const Generation& old,
     block_.head().store(head, std::memory_order_release);
     FaultPoint("compact.after_publish");
     current_->CloseFiles();  // `old`, which the caller still holds.
-    // The records carried into the new log (written while this compaction
-    // ran) may be many. Past the compaction point already, the new log is
-    // compacted at once, not at the next commit (there may be none for a
-    // while: a burst of writes ended); else a sorted run of them is due as
-    // of now.
-    if (next->WantsCompaction(carried)) {
-      background_->CompactAgain();
-    } else if (next->index.nodes_used() >=
-               next->run_due_at.load(std::memory_order_relaxed)) {
+    // The records carried into the new log may be many: a sorted run of
+    // them is due as of now, not at the next commit (there may be none).
+    if (next->index.nodes_used() >=
+        next->run_due_at.load(std::memory_order_relaxed)) {
       background_->AskRun(next, carried);
     }
     current_ = std::move(next);

@@ -734,54 +734,6 @@ TEST_F(DBTest, BackgroundCompactionLosesNothing) {
   }
 }
 
-// A number of "ultradict.stats" (the line "<label>: N").
-uint64_t StatsNumber(DB* db, const std::string& label) {
-  std::string stats;
-  EXPECT_TRUE(db->GetProperty("ultradict.stats", &stats));
-  const size_t at = stats.find(label + ": ");
-  EXPECT_NE(at, std::string::npos) << label << " in " << stats;
-  if (at == std::string::npos) return 0;
-  return std::stoull(stats.substr(at + label.size() + 2));
-}
-
-// A background compaction carries the records written while it ran into
-// the log it publishes; after a burst of writes that log may be past its
-// compaction point already, and no commit comes to ask for the next one.
-// The background thread compacts again by itself, until the log is under
-// its compaction point (a third of the larger of log_size and the
-// snapshot, db/generation.h), without any further write.
-TEST_F(DBTest, BackgroundCompactionsCatchUpAfterAWriteBurst) {
-  Options small;
-  small.log_size = 256 * 1024;
-  std::string name = UniqueName("burst");
-  ScopedDestroy destroy(name);
-  auto db = DB::Open(small, name);
-  ASSERT_THAT(db.status(), IsOk());
-  const int writes = testing::kSanitizedBuild ? 40000 : 300000;
-  const std::string value(100, 'v');
-  for (int i = 0; i < writes; i++) {
-    ASSERT_THAT((*db)->Put(Key(i), value), IsOk());
-  }
-  auto caught_up = [&] {
-    const uint64_t used = StatsNumber(db->get(), "log bytes used");
-    const uint64_t snapshot = StatsNumber(db->get(), "snapshot bytes");
-    return used < std::max<uint64_t>(small.log_size, snapshot) / 3;
-  };
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!caught_up() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  EXPECT_TRUE(caught_up()) << StatsNumber(db->get(), "log bytes used") << " "
-                           << StatsNumber(db->get(), "snapshot bytes");
-  std::string got;
-  ASSERT_THAT((*db)->Get(Key(writes - 1), &got), IsOk());
-  EXPECT_EQ(got, value);
-  std::string entries;
-  ASSERT_TRUE((*db)->GetProperty("ultradict.num-entries", &entries));
-  EXPECT_EQ(entries, std::to_string(writes));
-}
-
 // Readers of a handle whose lock is busy (other reader threads) take the
 // tail path: every write that returned must still be seen at once.
 TEST_F(DBTest, ReadsSeeEveryReturnedWriteWhileOtherThreadsRead) {
