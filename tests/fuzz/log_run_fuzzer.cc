@@ -231,9 +231,11 @@ Verdict Judge(const Generation& g, const LogRuns::Run& run,
 using State = std::vector<std::pair<std::string_view, std::string_view>>;
 
 // An iterator over g at `head` as DB::NewIterator makes it; null when
-// ReadIteratorLog fails (as it must when Newest does).
+// ReadIteratorLog fails (as it must when Newest does). *used_run (when
+// given): whether it reads the run Newest finds (ReadIteratorLog leaves a
+// run out when more than a quarter of its entries again came after it).
 std::unique_ptr<Iterator> IteratorAt(const std::shared_ptr<Generation>& g,
-                                     uint32_t head) {
+                                     uint32_t head, bool* used_run = nullptr) {
   LogRuns::Run run;
   bool found = false;
   const bool newest_ok = g->runs.Newest(head, &run, &found).ok();
@@ -241,6 +243,11 @@ std::unique_ptr<Iterator> IteratorAt(const std::shared_ptr<Generation>& g,
   const absl::Status s = ReadIteratorLog(*g, head, &log);
   if (!newest_ok && s.ok()) __builtin_trap();  // Read past a damaged run.
   if (!s.ok()) return nullptr;
+  if (log.run.entries != nullptr &&
+      (!found || log.run.entries != run.entries)) {
+    __builtin_trap();  // Read another run than the newest at its head.
+  }
+  if (used_run != nullptr) *used_run = log.run.entries != nullptr;
   return NewDBIterator(g, std::move(log),
                        std::make_shared<std::atomic<int>>(0));
 }
@@ -282,12 +289,16 @@ uint64_t SeekAndRead(Iterator* it, std::string_view target,
 uint64_t ReadAt(const std::shared_ptr<Generation>& g, uint32_t head,
                 const Records& records,
                 const std::vector<std::string>& targets) {
-  std::unique_ptr<Iterator> it = IteratorAt(g, head);
+  bool used_run = false;
+  std::unique_ptr<Iterator> it = IteratorAt(g, head, &used_run);
   if (it == nullptr) return 0;
   LogRuns::Run run;
   bool found = false;
   g->runs.Newest(head, &run, &found).IgnoreError();
-  const Verdict verdict = found ? Judge(*g, run, records) : Verdict::kOther;
+  // Judged only when the iterator reads the run (without it, it may read
+  // the index, whose undetectable damage the verdicts do not model).
+  const Verdict verdict =
+      found && used_run ? Judge(*g, run, records) : Verdict::kOther;
   State state;
   const bool modeled = verdict == Verdict::kExact && records.Reaches(head);
   if (modeled) {
