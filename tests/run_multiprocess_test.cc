@@ -804,29 +804,9 @@ int ChildChecker(const std::map<std::string, std::string>& args) {
 // The harness's helpers.
 
 // Runs `ultradict verify <name>` (it reads the segments without opening
-// the dictionary); its exit code, and its output in *out.
+// the dictionary); its exit code, and its output and messages in *out.
 int Verify(const std::string& name, std::string* out) {
-  std::string srcdir;
-  if (const char* env = std::getenv("TEST_SRCDIR")) {
-    srcdir = env;
-  } else {  // Run by hand: the binary's runfiles.
-    char self[4096];
-    const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n <= 0) return -1;
-    srcdir = std::string(self, static_cast<size_t>(n)) + ".runfiles";
-  }
-  const char* workspace = std::getenv("TEST_WORKSPACE");
-  const std::string command =
-      absl::StrCat(srcdir, "/", workspace ? workspace : "ultradict",
-                   "/tools/ultradict verify ", name, " 2>&1");
-  FILE* p = popen(command.c_str(), "r");
-  if (p == nullptr) return -1;
-  out->clear();
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out->append(buf, n);
-  const int status = pclose(p);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return testing::RunTool("verify " + name, out, testing::ToolStderr::kMerge);
 }
 
 class ChildrenTest : public ::testing::Test {

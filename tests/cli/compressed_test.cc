@@ -3,9 +3,6 @@
 // it with its own compression, dump shows compressed records and entries,
 // verify decompresses every value.
 
-#include <sys/wait.h>
-
-#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -18,23 +15,7 @@ namespace ultradict {
 namespace {
 
 using testing::IsOk;
-
-// Runs the tool with `args`; returns its exit code, stdout in *out.
-int RunTool(const std::string& args, std::string* out) {
-  const char* srcdir = std::getenv("TEST_SRCDIR");
-  const char* workspace = std::getenv("TEST_WORKSPACE");
-  const std::string tool = absl::StrCat(srcdir ? srcdir : ".", "/",
-                                        workspace ? workspace : "ultradict",
-                                        "/tools/ultradict");
-  FILE* p = popen(absl::StrCat(tool, " ", args, " 2>/dev/null").c_str(), "r");
-  if (p == nullptr) return -1;
-  out->clear();
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out->append(buf, n);
-  const int status = pclose(p);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+using testing::RunTool;
 
 TEST(CompressedTest, ToolReadsAndChecksCompressedDictionary) {
   const std::string dir = absl::StrCat(std::getenv("TEST_TMPDIR"), "/shm");
