@@ -53,35 +53,48 @@ bool LogRuns::ReadHeader(size_t at, Run* run, uint32_t* previous) const {
   return true;
 }
 
+LogRuns::WalkEnd LogRuns::WalkChain(
+    uint64_t ref, Run* run, size_t* at,
+    absl::FunctionRef<bool(size_t, const Run&)> stop) const {
+  if (ref == 0) return WalkEnd::kChainEnd;
+  if (ref - 1 > size_) return WalkEnd::kOutOfBounds;
+  for (;;) {
+    *at = static_cast<size_t>(ref - 1);
+    uint32_t previous = 0;
+    if (!ReadHeader(*at, run, &previous)) return WalkEnd::kBadHeader;
+    if (stop(*at, *run)) return WalkEnd::kStopped;
+    if (previous == 0) return WalkEnd::kChainEnd;
+    // Only downwards (so within the area), hence the walk ends.
+    if (previous - 1 >= *at) return WalkEnd::kBadLink;
+    ref = previous;
+  }
+}
+
 absl::Status LogRuns::Newest(uint32_t end, Run* run, bool* found) const {
   *found = false;
   if (area_ == nullptr) return absl::OkStatus();
-  uint64_t current =
+  const uint64_t current =
       Word64(log::kRunCurrentOffset).load(std::memory_order_acquire);
-  while (current != 0) {
-    if (current - 1 > size_) {
-      return Damage(log::kRunCurrentOffset, "run reference out of bounds");
-    }
-    const size_t at = static_cast<size_t>(current - 1);
-    uint32_t previous = 0;
-    if (!ReadHeader(at, run, &previous))
-      return Damage(at, "damaged run header");
-    if (run->end <= end) {
-      const char* h = area_ + at;
-      if (Checksum32(run->entries, size_t{run->count} * log::kRunEntrySize) !=
-          DecodeFixed32(h + log::kRunEntriesChecksumOffset)) {
-        return Damage(at, "run checksum mismatch");
-      }
-      *found = true;
+  // Runs published after the caller's head are passed: an older one may do.
+  size_t at = 0;
+  switch (WalkChain(current, run, &at,
+                    [end](size_t, const Run& r) { return r.end <= end; })) {
+    case WalkEnd::kChainEnd:
       return absl::OkStatus();
-    }
-    // Published after the caller's head: an older one may do. Runs are
-    // linked to lower offsets only, so the walk ends.
-    if (previous != 0 && previous - 1 >= at) {
+    case WalkEnd::kOutOfBounds:
+      return Damage(log::kRunCurrentOffset, "run reference out of bounds");
+    case WalkEnd::kBadHeader:
+      return Damage(at, "damaged run header");
+    case WalkEnd::kBadLink:
       return Damage(at + log::kRunPreviousOffset, "run link does not go back");
-    }
-    current = previous;
+    case WalkEnd::kStopped:
+      break;
   }
+  if (Checksum32(run->entries, size_t{run->count} * log::kRunEntrySize) !=
+      DecodeFixed32(area_ + at + log::kRunEntriesChecksumOffset)) {
+    return Damage(at, "run checksum mismatch");
+  }
+  *found = true;
   return absl::OkStatus();
 }
 
@@ -101,48 +114,38 @@ bool LogRuns::NewestEnd(uint32_t* end, uint32_t* nodes) const {
 }
 
 bool LogRuns::OverlapsPublished(size_t at, size_t bytes) const {
-  uint64_t ref =
+  const uint64_t current =
       Word64(log::kRunCurrentOffset).load(std::memory_order_acquire);
-  while (ref != 0 && ref - 1 <= size_) {
-    const size_t run_at = static_cast<size_t>(ref - 1);
-    Run run;
-    uint32_t previous = 0;
-    if (!ReadHeader(run_at, &run, &previous)) return false;  // Fails reads.
-    const size_t run_bytes =
-        (kRunHeaderSize + size_t{run.count} * log::kRunEntrySize + 63) &
-        ~size_t{63};
-    if (at < run_at + run_bytes && run_at < at + bytes) return true;
-    if (previous == 0 || previous - 1 >= run_at) return false;
-    ref = previous;
-  }
-  return false;
+  Run run;
+  size_t run_at;
+  // A damaged header or link ends the search (and fails reads).
+  return WalkChain(current, &run, &run_at,
+                   [at, bytes](size_t r_at, const Run& r) {
+                     const size_t r_bytes =
+                         (kRunHeaderSize +
+                          size_t{r.count} * log::kRunEntrySize + 63) &
+                         ~size_t{63};
+                     return at < r_at + r_bytes && r_at < at + bytes;
+                   }) == WalkEnd::kStopped;
 }
 
 uint32_t LogRuns::LinkFor(uint64_t newest, size_t at, uint32_t end,
                           bool* superseded) const {
   *superseded = false;
   Run run;
-  uint32_t previous = 0;
-  if (newest == 0 || newest - 1 > size_ ||
-      !ReadHeader(static_cast<size_t>(newest - 1), &run, &previous)) {
-    return 0;  // None, or damaged: replaced without a link.
-  }
-  // Wherever it lies: another builder may have taken its bytes after this
-  // one's and published first.
-  if (run.end >= end) {
-    *superseded = true;
-    return 0;
-  }
+  size_t run_at;
   // Links go to lower offsets only: from a run above this one, follow its
   // links (to runs of fewer records still) down to the first below.
-  while (newest - 1 >= at) {
-    if (previous == 0 || previous >= newest) return 0;
-    newest = previous;
-    if (!ReadHeader(static_cast<size_t>(newest - 1), &run, &previous)) {
-      return 0;
-    }
-  }
-  return static_cast<uint32_t>(newest);
+  const WalkEnd walk =
+      WalkChain(newest, &run, &run_at, [&](size_t r_at, const Run& r) {
+        // The newest, wherever it lies: another builder may have taken its
+        // bytes after this one's and published first.
+        if (r_at == newest - 1 && r.end >= end) *superseded = true;
+        return *superseded || r_at < at;
+      });
+  // None, or damaged (replaced without a link).
+  if (walk != WalkEnd::kStopped || *superseded) return 0;
+  return static_cast<uint32_t>(run_at + 1);
 }
 
 absl::Status LogRuns::Add(

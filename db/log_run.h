@@ -91,6 +91,22 @@ class LogRuns {
   // not checked). False when it is out of bounds or damaged.
   bool ReadHeader(size_t at, Run* run, uint32_t* previous) const;
   absl::Status Damage(size_t at, std::string_view what) const;
+  // How a walk of a chain of runs (WalkChain) ended.
+  enum class WalkEnd {
+    kStopped,      // stop() returned true for the run at *at.
+    kChainEnd,     // A zero reference: no (further) run.
+    kOutOfBounds,  // A reference past the area.
+    kBadHeader,    // The header at *at is out of bounds or damaged.
+    kBadLink,      // The run at *at links to itself or to a higher offset.
+  };
+  // Walks the chain of published runs from `ref` (an area offset + 1, as
+  // the `current` word and the `previous` links hold them; 0 for none),
+  // newest first: reads and checks each run's header into *run (*at its
+  // area offset) and calls stop(*at, *run), until stop returns true or
+  // the chain ends or is damaged. Links are followed to lower offsets only:
+  // a damaged chain cannot loop.
+  WalkEnd WalkChain(uint64_t ref, Run* run, size_t* at,
+                    absl::FunctionRef<bool(size_t, const Run&)> stop) const;
   // The `previous` link of a run at area offset `at`, of the records below
   // `end`, published over the run the current word names (`newest`): that
   // run when it lies below `at`, else the first run of its chain that
