@@ -113,14 +113,10 @@ void Background::ServeReserve() {
     touch_end = reserve_.touch_end;
   }
   if (g == nullptr) return;
-  auto current = [&] {
-    const uint64_t head = head_->load(std::memory_order_relaxed);
-    return control::HeadGeneration(head) == g->gen;  // Not compacted.
-  };
   // A failure (a full filesystem) is left for the writer to meet and report.
   for (;;) {
     const size_t from = g->reserved.load(std::memory_order_acquire);
-    if (from >= end || !current()) break;
+    if (from >= end || !IsCurrent(*g)) break;
     // In small steps: populating pages holds this process's mmap lock,
     // which the writer's own page faults (a growing index) wait for.
     const size_t step = std::min(end - from, kLogReserveStep / 4);
@@ -132,11 +128,16 @@ void Background::ServeReserve() {
   touch_end = std::min(touch_end, g->reserved.load(std::memory_order_acquire));
   for (;;) {
     const size_t from = g->touched;
-    if (from >= touch_end || !current()) break;
+    if (from >= touch_end || !IsCurrent(*g)) break;
     const size_t step = std::min(touch_end - from, kLogReserveStep / 4);
     port::PrefaultPages(g->records + from, step);
     g->touched = from + step;
   }
+}
+
+bool Background::IsCurrent(const Generation& g) const {
+  const uint64_t head = head_->load(std::memory_order_relaxed);
+  return control::HeadGeneration(head) == g.gen;
 }
 
 void Background::AskRun(const std::shared_ptr<Generation>& g, uint32_t end) {
@@ -166,8 +167,7 @@ void Background::ServeRun() {
     run_builder_.Reset();
     return;
   }
-  const uint64_t head = head_->load(std::memory_order_relaxed);
-  if (control::HeadGeneration(head) != g->gen) {  // Compacted meanwhile.
+  if (!IsCurrent(*g)) {  // Compacted meanwhile.
     run_builder_.Reset();
     return;
   }

@@ -145,6 +145,9 @@ class Background {
   void ServeRun() ABSL_LOCKS_EXCLUDED(mu_);
   void Loop() ABSL_LOCKS_EXCLUDED(mu_);
   void ServeReserve() ABSL_LOCKS_EXCLUDED(mu_);
+  // Whether g is still the dictionary's generation (the head word names
+  // it): false once a compaction has replaced it.
+  bool IsCurrent(const Generation& g) const;
 
   const bool enabled_;
   const std::function<void()> compact_;
