@@ -41,9 +41,18 @@
 //  - writes until the next run is due and waits for it to be published
 //    (past the leftover bytes), then iterates again against the model.
 // Then the harness checks that a new run lies past the bytes left claimed,
-// and (every third round) runs `ultradict verify` again. 40 rounds or 30 s
-// (6 rounds under a sanitizer); targeted rounds go on past that (up to
-// twice as long) until a kill has left a claim unpublished.
+// and (every third round) runs `ultradict verify` again. 40 rounds or 15 s
+// (6 rounds or 75 s under a sanitizer); targeted rounds go on past that (up
+// to twice as long) until a kill has left a claim unpublished.
+//
+// Length: about 20 s in all by default (the overwriter's ops spread over
+// 2.5 s, the crash case's 15 s: sized for CI, which runs this test in three
+// builds). RUN_MULTIPROCESS_SCALE=<n> makes both n times as long (the
+// overwriter's pacing, and the crash case's rounds and time; under a
+// sanitizer the overwriter is unpaced), for a longer run by hand: `bazel
+// test --test_env=RUN_MULTIPROCESS_SCALE=10 //tests:run_multiprocess_test`.
+// RUN_CRASH_SEED=<seed> (printed in the summary) replays the crash case's
+// random choices.
 
 #include <fcntl.h>
 #include <poll.h>
@@ -97,6 +106,15 @@ constexpr int kScale = testing::kSanitizedBuild ? 5 : 1;
 constexpr int64_t kChildTimeoutMs = 240 * 1000;
 // The first run of a log is due at this many entries (db/generation.h).
 constexpr uint32_t kMinRunEntries = 65536;
+
+// RUN_MULTIPROCESS_SCALE (see the top): how many times the default length
+// the cases run; 0 when it is set to something else than a number >= 1.
+int64_t LengthScale() {
+  const char* env = std::getenv("RUN_MULTIPROCESS_SCALE");
+  if (env == nullptr) return 1;
+  int64_t scale;
+  return absl::SimpleAtoi(env, &scale) && scale >= 1 ? scale : 0;
+}
 
 // Key k, in the order of k.
 std::string Key(int k) { return absl::StrCat("key", 1000000 + k); }
@@ -862,8 +880,11 @@ TEST_F(RunMultiprocessTest, ReadersAtDifferentHeads) {
   // Runs at 65536, 131072 and 196608 entries (under a sanitizer unpaced,
   // the last one just reached); the log's index has 524288 nodes, and at
   // half of them a compaction is due (then runs are not built).
+  // Paced over 2.5 s (unpaced under a sanitizer), while readers scan.
+  const int64_t scale = LengthScale();
+  ASSERT_GE(scale, 1) << "RUN_MULTIPROCESS_SCALE: a number >= 1";
   const int64_t ops = testing::kSanitizedBuild ? 200000 : 260000;
-  const int64_t millis = testing::kSanitizedBuild ? 1 : 5000;
+  const int64_t millis = testing::kSanitizedBuild ? 1 : 2500 * scale;
   constexpr int kReaders = 2;
   for (int r = 0; r < kReaders; r++) {
     children_.push_back(
@@ -1093,8 +1114,10 @@ class RunCrashTest : public ChildrenTest {
 };
 
 TEST_F(RunCrashTest, KilledWhileBuildingRuns) {
-  const int64_t rounds = testing::kSanitizedBuild ? 6 : 40;
-  const int64_t budget_ms = testing::kSanitizedBuild ? 150000 : 30000;
+  const int64_t scale = LengthScale();
+  ASSERT_GE(scale, 1) << "RUN_MULTIPROCESS_SCALE: a number >= 1";
+  const int64_t rounds = (testing::kSanitizedBuild ? 6 : 40) * scale;
+  const int64_t budget_ms = (testing::kSanitizedBuild ? 75000 : 15000) * scale;
   uint64_t seed = std::random_device()();
   if (const char* env = std::getenv("RUN_CRASH_SEED")) {
     ASSERT_TRUE(absl::SimpleAtoi(env, &seed));
