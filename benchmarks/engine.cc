@@ -17,6 +17,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "port/port.h"
 #include "ultradict/db.h"
 #include "ultradict/options.h"
 #include "ultradict/write_batch.h"
@@ -132,12 +133,11 @@ class UltraDictEngine : public Engine {
   EngineKind kind() const override { return EngineKind::kUltraDict; }
   std::string location() const override { return db_->name(); }
   std::string Describe() const override {
-    return absl::StrCat("ultradict (log_size ", options_.log_size,
-                        " B, compression ",
-                        options_.compression == Compression::kZstdCompression
-                            ? "zstd"
-                            : "none",
-                        ", dir ", options_.directory, ")");
+    return absl::StrCat(
+        "ultradict (log_size ", options_.log_size, " B, compression ",
+        options_.compression == Compression::kZstdCompression ? "zstd" : "none",
+        ", dir ", options_.directory, ", ",
+        port::DescribePages(options_.directory), ")");
   }
 
   std::string MemoryNote() override {
@@ -378,9 +378,10 @@ class LmdbEngine : public Engine {
   EngineKind kind() const override { return EngineKind::kLmdb; }
   std::string location() const override { return dir_; }
   std::string Describe() const override {
-    return absl::StrCat(
-        "lmdb (", dir_, ", MDB_NOSYNC|MDB_WRITEMAP|MDB_NOMETASYNC, mapsize ",
-        map_size_ >> 20, " MiB, one write txn per put)");
+    return absl::StrCat("lmdb (", dir_,
+                        ", MDB_NOSYNC|MDB_WRITEMAP|MDB_NOMETASYNC, mapsize ",
+                        map_size_ >> 20, " MiB, one write txn per put, ",
+                        port::DescribePages(dir_), ")");
   }
 
   absl::Status Put(std::string_view key, std::string_view value) override {

@@ -305,6 +305,13 @@ absl::StatusOr<std::vector<std::string>> ListDirectory(const std::string& dir);
 // /dev/shm.
 std::string SegmentDirectory(const std::string& requested);
 
+// How the filesystem holding `dir` backs mapped files with pages, for
+// reports: "tmpfs huge=never" (/dev/shm's default: 4 KiB pages), "tmpfs
+// huge=within_size" (2 MiB pages where they fit), ..., or the filesystem's
+// type when it is not a tmpfs; "unknown" when it cannot be told (and on
+// Windows).
+std::string DescribePages(const std::string& dir);
+
 // A robust, process-shared mutex placed in shared memory.
 class ProcessMutex {
  public:

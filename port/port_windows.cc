@@ -569,6 +569,8 @@ absl::StatusOr<std::vector<std::string>> ListDirectory(const std::string& dir) {
   return names;
 }
 
+std::string DescribePages(const std::string&) { return "unknown"; }
+
 std::string SegmentDirectory(const std::string& requested) {
   if (!requested.empty()) return requested;
   const wchar_t* env = _wgetenv(L"ULTRADICT_DIR");

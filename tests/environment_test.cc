@@ -11,8 +11,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
+#include <cctype>
 #include <chrono>
+#include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -67,10 +69,13 @@ int MembersOf(DB* db) {
                          : static_cast<int>(std::count(members.begin(), members.end(), ',') + 1);
 }
 
-TEST(EnvironmentTest, FullFilesystemIsResourceExhaustedNotSigbus) {
-  const std::string dir = PrivateDir("tmpfs");
-  const int rc = InChild([&]() -> int {
-    if (!MountSmallTmpfs(dir)) return kSkipExit;
+// In a child with an 8 MiB tmpfs (mounted with `mount_options`) on dir:
+// writes that find no room fail with ResourceExhausted, never SIGBUS, and
+// change nothing. 0 when all went as expected, kSkipExit when the mount is
+// not allowed, else the failed step.
+int FillASmallTmpfs(const std::string& dir, const char* mount_options) {
+  return InChild([&]() -> int {
+    if (!MountSmallTmpfs(dir, mount_options)) return kSkipExit;
     Options options;
     options.directory = dir;
     options.log_size = 64 * 1024;
@@ -84,7 +89,8 @@ TEST(EnvironmentTest, FullFilesystemIsResourceExhaustedNotSigbus) {
     absl::Status s = (*db)->Put("huge", std::string(12 << 20, 'h'));
     if (!absl::IsResourceExhausted(s)) return 12;
     if (s.message().find("no room for") == std::string::npos) return 13;
-    std::fprintf(stderr, "as expected: %s\n", s.ToString().c_str());
+    std::fprintf(stderr, "%s: as expected: %s\n", mount_options,
+                 s.ToString().c_str());
     // Reads and smaller writes go on at the previous size.
     std::string value;
     if (!(*db)->Get("k7", &value).ok() || value != small) return 14;
@@ -108,8 +114,100 @@ TEST(EnvironmentTest, FullFilesystemIsResourceExhaustedNotSigbus) {
     DestroyDB("full", options).IgnoreError();
     return 0;
   });
+}
+
+TEST(EnvironmentTest, FullFilesystemIsResourceExhaustedNotSigbus) {
+  const int rc = FillASmallTmpfs(PrivateDir("tmpfs"), "size=8m");
   if (rc == kSkipExit) GTEST_SKIP() << "needs root and mount namespaces (unshare -m)";
   EXPECT_EQ(rc, 0) << "child failed at step " << rc;
+}
+
+// The same on a tmpfs that gives 2 MiB pages (README, "Huge pages"): the
+// segments' pages are reserved through the mapping first there, and a
+// reservation that finds no room must still be a Status.
+TEST(EnvironmentTest, FullHugePageFilesystemIsResourceExhaustedNotSigbus) {
+  for (const char* huge : {"advise", "within_size"}) {
+    const std::string options = absl::StrCat("size=8m,huge=", huge);
+    const int rc = FillASmallTmpfs(PrivateDir(absl::StrCat("tmpfs-", huge)),
+                                   options.c_str());
+    if (rc == kSkipExit) {
+      GTEST_SKIP() << "needs root, mount namespaces and a kernel with "
+                      "huge tmpfs pages ("
+                   << options << ")";
+    }
+    EXPECT_EQ(rc, 0) << options << ": child failed at step " << rc;
+  }
+}
+
+// Mappings of files under dir in this process: how many, and how many of
+// them map some of their file with 2 MiB pages (ShmemPmdMapped in smaps
+// for a tmpfs file, FilePmdMapped for others).
+void CountHugeMappings(const std::string& dir, int* mappings, int* huge) {
+  *mappings = *huge = 0;
+  char resolved[PATH_MAX];  // smaps names files by their canonical paths.
+  if (realpath(dir.c_str(), resolved) == nullptr) return;
+  const std::string prefix = absl::StrCat(" ", resolved, "/");
+  FILE* smaps = std::fopen("/proc/self/smaps", "r");
+  if (smaps == nullptr) return;
+  char line[4096];
+  bool in_dir = false;
+  while (std::fgets(line, sizeof(line), smaps) != nullptr) {
+    const std::string text = line;
+    long kb = 0;
+    if (std::sscanf(line, "ShmemPmdMapped: %ld kB", &kb) == 1 ||
+        std::sscanf(line, "FilePmdMapped: %ld kB", &kb) == 1) {
+      if (in_dir && kb > 0) ++*huge;
+    } else if (text.find(prefix) != std::string::npos) {
+      in_dir = true;
+      ++*mappings;
+    } else if (std::isxdigit(static_cast<unsigned char>(line[0])) &&
+               text.find('-') < text.find(' ')) {
+      in_dir = false;  // The header line of another mapping.
+    }
+  }
+  std::fclose(smaps);
+}
+
+// On a tmpfs mounted with huge=advise only mappings advised with
+// MADV_HUGEPAGE get 2 MiB pages: the writer's (whose pages are reserved
+// through it) and those of every handle that opens the dictionary.
+TEST(EnvironmentTest, SegmentsOnAHugeAdviseTmpfsAreMappedWithHugePages) {
+  const std::string dir = PrivateDir("tmpfs-huge");
+  const int rc = InChild([&]() -> int {
+    if (!MountSmallTmpfs(dir, "size=256m,huge=advise")) return kSkipExit;
+    Options options;
+    options.directory = dir;
+    options.log_size = 64 << 20;  // One log for all of it.
+    auto db = DB::Open(options, "huge");
+    if (!db.ok()) return 10;
+    const std::string value(100, 'v');
+    constexpr int kKeys = 60000;  // 8 MB of records.
+    for (int i = 0; i < kKeys; i++) {
+      if (!(*db)->Put(absl::StrCat("key", i), value).ok()) return 11;
+    }
+    auto other = DB::Open(options, "huge");
+    if (!other.ok()) return 12;
+    std::string got;
+    for (int i = 0; i < kKeys; i++) {
+      if (!(*other)->Get(absl::StrCat("key", i), &got).ok() || got != value) {
+        return 13;
+      }
+    }
+    int mappings = 0, huge = 0;
+    CountHugeMappings(dir, &mappings, &huge);
+    std::fprintf(stderr, "%d mappings of the segments, %d with huge pages\n",
+                 mappings, huge);
+    if (huge < 2) return 14;  // The writer's log and the other handle's.
+    other->reset();
+    db->reset();
+    DestroyDB("huge", options).IgnoreError();
+    return 0;
+  });
+  if (rc == kSkipExit) {
+    GTEST_SKIP() << "needs root, mount namespaces and a kernel with huge "
+                    "tmpfs pages";
+  }
+  EXPECT_EQ(rc, 0) << "child failed at step " << rc << " (negative: signal)";
 }
 
 TEST(EnvironmentTest, LogLargerThanTheFilesystemFailsCleanlyWhenItFills) {
