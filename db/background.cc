@@ -117,9 +117,15 @@ void Background::ServeReserve() {
   for (;;) {
     const size_t from = g->reserved.load(std::memory_order_acquire);
     if (from >= end || !IsCurrent(*g)) break;
-    // In small steps: populating pages holds this process's mmap lock,
-    // which the writer's own page faults (a growing index) wait for.
-    const size_t step = std::min(end - from, kLogReserveStep / 4);
+    // A 2 MiB block of the file at a time (its end aligned), which a
+    // reservation turns into one huge page where the kernel can
+    // (port::Segment::Reserve): populating a block of 4 KiB pages holds
+    // this process's mmap lock, which the writer's own page faults (a
+    // growing index) wait for, so no more at once.
+    constexpr size_t kBlock = size_t{2} << 20;
+    const size_t block_end =
+        ((log::kHeaderSize + from) / kBlock + 1) * kBlock - log::kHeaderSize;
+    const size_t step = std::min(end, block_end) - from;
     if (!g->ReserveFile(log::kHeaderSize + from, step).ok()) break;
     g->Reserved(from + step);
   }

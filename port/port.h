@@ -73,6 +73,13 @@ class Segment {
   // again is harmless.
   absl::Status Reserve(size_t offset, size_t length) const;
 
+  // Turns the file's 4 KiB pages within [offset, offset + length) into
+  // 2 MiB ones where the kernel can (Linux 6.1+, MADV_COLLAPSE, whatever
+  // the filesystem's huge= setting), for every process mapping them: the
+  // whole 2 MiB-aligned blocks in the range, which must be reserved. Best
+  // effort; a no-op elsewhere.
+  void CollapseHugePages(size_t offset, size_t length) const;
+
   // Flushes the mapping to the file (msync).
   absl::Status Sync() const;
 

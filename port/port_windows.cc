@@ -569,6 +569,8 @@ absl::StatusOr<std::vector<std::string>> ListDirectory(const std::string& dir) {
   return names;
 }
 
+void Segment::CollapseHugePages(size_t, size_t) const {}
+
 std::string DescribePages(const std::string&) { return "unknown"; }
 
 std::string SegmentDirectory(const std::string& requested) {

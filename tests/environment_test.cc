@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -122,9 +123,9 @@ TEST(EnvironmentTest, FullFilesystemIsResourceExhaustedNotSigbus) {
   EXPECT_EQ(rc, 0) << "child failed at step " << rc;
 }
 
-// The same on a tmpfs that gives 2 MiB pages (README, "Huge pages"): the
-// segments' pages are reserved through the mapping first there, and a
-// reservation that finds no room must still be a Status.
+// The same on a tmpfs that gives 2 MiB pages (README, "Huge pages"): a
+// reservation that finds no room for a huge page, or none at all, must
+// still be a Status.
 TEST(EnvironmentTest, FullHugePageFilesystemIsResourceExhaustedNotSigbus) {
   for (const char* huge : {"advise", "within_size"}) {
     const std::string options = absl::StrCat("size=8m,huge=", huge);
@@ -142,11 +143,13 @@ TEST(EnvironmentTest, FullHugePageFilesystemIsResourceExhaustedNotSigbus) {
 // Mappings of files under dir in this process: how many, and how many of
 // them map some of their file with 2 MiB pages (ShmemPmdMapped in smaps
 // for a tmpfs file, FilePmdMapped for others).
-void CountHugeMappings(const std::string& dir, int* mappings, int* huge) {
+void CountHugeMappings(const std::string& dir, int* mappings, int* huge,
+                       const std::string& name = "") {
   *mappings = *huge = 0;
   char resolved[PATH_MAX];  // smaps names files by their canonical paths.
   if (realpath(dir.c_str(), resolved) == nullptr) return;
-  const std::string prefix = absl::StrCat(" ", resolved, "/");
+  const std::string prefix =
+      absl::StrCat(" ", resolved, "/", name.empty() ? "" : "ud.", name);
   FILE* smaps = std::fopen("/proc/self/smaps", "r");
   if (smaps == nullptr) return;
   char line[4096];
@@ -168,9 +171,57 @@ void CountHugeMappings(const std::string& dir, int* mappings, int* huge) {
   std::fclose(smaps);
 }
 
+// Whether this kernel turns a shared file's pages into huge pages on
+// request (MADV_COLLAPSE: Linux 6.1+, transparent huge pages built in),
+// tried on a file of its own in dir.
+bool KernelCollapsesFilePages(const std::string& dir) {
+  const std::string path = absl::StrCat(dir, "/collapse-probe-", getpid());
+  auto segment = port::Segment::Create(path, size_t{4} << 20, 0600);
+  if (!segment.ok()) return false;
+  constexpr int kCollapse = 25;  // MADV_COLLAPSE
+  // Segments of 2 MiB or more are mapped at 2 MiB-aligned addresses.
+  const bool ok = madvise(segment->data(), size_t{2} << 20, kCollapse) == 0 ||
+                  errno != EINVAL;
+  unlink(path.c_str());
+  return ok;
+}
+
+// On /dev/shm as it is (huge=never), the log's pages are turned into huge
+// pages (MADV_COLLAPSE) as its background thread reserves them ahead of
+// the writer, and every handle maps them so.
+TEST(EnvironmentTest, LogOnDevShmIsCollapsedIntoHugePages) {
+  const std::string dir = port::SegmentDirectory("");
+  if (!KernelCollapsesFilePages(dir)) {
+    GTEST_SKIP() << "the kernel does not collapse file pages (MADV_COLLAPSE)";
+  }
+  const std::string name = UniqueName("collapse");
+  Options options;
+  options.log_size = 64 << 20;  // One log for all of it.
+  testing::ScopedDestroy destroy(name, options);
+  auto db = DB::Open(options, name);
+  ASSERT_THAT(db.status(), IsOk());
+  const std::string value(100, 'v');
+  constexpr int kKeys = 300000;  // 40 MB of records: past kReserveAhead.
+  for (int i = 0; i < kKeys; i++) {
+    ASSERT_THAT((*db)->Put(absl::StrCat("key", i), value), IsOk());
+  }
+  auto other = DB::Open(options, name);
+  ASSERT_THAT(other.status(), IsOk());
+  std::string got;
+  for (int i = 0; i < kKeys; i += 7) {
+    ASSERT_THAT((*other)->Get(absl::StrCat("key", i), &got), IsOk());
+  }
+  int mappings = 0, huge = 0;
+  CountHugeMappings(dir, &mappings, &huge, name);
+  EXPECT_GE(huge, 2)
+      << mappings << " mappings of the log, " << huge
+      << " with huge pages (the writer's and the other handle's)";
+}
+
 // On a tmpfs mounted with huge=advise only mappings advised with
-// MADV_HUGEPAGE get 2 MiB pages: the writer's (whose pages are reserved
-// through it) and those of every handle that opens the dictionary.
+// MADV_HUGEPAGE get 2 MiB pages: the writer's and those of every handle
+// that opens the dictionary (segments are advised and mapped at 2 MiB
+// boundaries, and whole blocks of the log collapsed as they are reserved).
 TEST(EnvironmentTest, SegmentsOnAHugeAdviseTmpfsAreMappedWithHugePages) {
   const std::string dir = PrivateDir("tmpfs-huge");
   const int rc = InChild([&]() -> int {
