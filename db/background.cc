@@ -119,9 +119,7 @@ void Background::ServeReserve() {
     if (from >= end || !IsCurrent(*g)) break;
     // A 2 MiB block of the file at a time (its end aligned), which a
     // reservation turns into one huge page where the kernel can
-    // (port::Segment::Reserve): populating a block of 4 KiB pages holds
-    // this process's mmap lock, which the writer's own page faults (a
-    // growing index) wait for, so no more at once.
+    // (port::Segment::Reserve), well ahead of the writer.
     constexpr size_t kBlock = size_t{2} << 20;
     const size_t block_end =
         ((log::kHeaderSize + from) / kBlock + 1) * kBlock - log::kHeaderSize;

@@ -70,13 +70,16 @@ class Segment {
   // Reserves the bytes [offset, offset + length) of the file (of any
   // process's segment), so that writing them through the mapping cannot
   // fault; ResourceExhausted when the filesystem is full. Reserving bytes
-  // again is harmless.
+  // again is harmless (a whole 2 MiB block of 4 KiB pages is then copied
+  // into a huge page: see CollapseHugePages).
   absl::Status Reserve(size_t offset, size_t length) const;
 
-  // Turns the file's 4 KiB pages within [offset, offset + length) into
-  // 2 MiB ones where the kernel can (Linux 6.1+, MADV_COLLAPSE, whatever
-  // the filesystem's huge= setting), for every process mapping them: the
-  // whole 2 MiB-aligned blocks in the range, which must be reserved. Best
+  // Turns the whole 2 MiB-aligned blocks of the file within [offset,
+  // offset + length) into 2 MiB pages where the kernel can (Linux 6.1+,
+  // MADV_COLLAPSE, whatever the filesystem's huge= setting), for every
+  // process mapping them: a block's holes are filled (allocated), its
+  // pages copied (a process writing to them waits meanwhile). Reserve
+  // does it for the whole blocks it reserves, from their first page. Best
   // effort; a no-op elsewhere.
   void CollapseHugePages(size_t offset, size_t length) const;
 

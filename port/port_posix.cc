@@ -131,9 +131,11 @@ void* MapSegment(size_t size, int prot, int flags, int fd) {
     errno = e;
     return MAP_FAILED;
   }
-  // The reservation's slack on either side goes.
+  // The reservation's slack on either side goes (the mapping itself ends
+  // at a page boundary, whatever the file's size).
   if (aligned > area) munmap(area, static_cast<size_t>(aligned - area));
-  char* end = aligned + size;
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  char* end = aligned + ((size + page - 1) & ~(page - 1));
   char* area_end = area + size + kHugePage;
   if (area_end > end) munmap(end, static_cast<size_t>(area_end - end));
   return data;
@@ -198,11 +200,16 @@ absl::Status Segment::ReserveRange(size_t offset, size_t length) const {
         absl::StrCat(path_, ": reserving pages of a closed segment file"));
   }
   // Whole 2 MiB blocks of the range become huge pages first, each from its
-  // first page (allocated here) and holes: nothing else to copy.
+  // first page (allocated here) and holes: nothing else to copy. Not when
+  // the filesystem may be too full for the whole range: a collapsed block
+  // stays allocated when the posix_fallocate below then fails.
   const size_t first = (offset + kHugePage - 1) & ~(kHugePage - 1);
   const size_t last = (offset + length) & ~(kHugePage - 1);
+  struct statvfs fs;
   if (first < last && data_ != nullptr &&
-      (reinterpret_cast<uintptr_t>(data_) & (kHugePage - 1)) == 0) {
+      (reinterpret_cast<uintptr_t>(data_) & (kHugePage - 1)) == 0 &&
+      fstatvfs(fd_, &fs) == 0 &&
+      static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize >= length + kHugePage) {
     for (size_t block = first; block < last; block += kHugePage) {
       if (posix_fallocate(fd_, static_cast<off_t>(block), 4096) != 0) break;
     }
@@ -222,12 +229,18 @@ absl::Status Segment::ReserveRange(size_t offset, size_t length) const {
   // 140 bytes otherwise). After posix_fallocate, which allocates a range
   // of 4 KiB pages 20-30 times faster than faults do on this project's
   // VMs. Best effort: kernels before 5.14 say EINVAL.
+  // 256 KiB at a time: populating 4 KiB pages holds this process's mmap
+  // lock, which its other threads' page faults wait for (a huge page is
+  // mapped whole by the first step that reaches it).
   if (data_ != nullptr) {
+    constexpr uintptr_t kStep = uintptr_t{256} << 10;
     const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
     const uintptr_t base = reinterpret_cast<uintptr_t>(data_);
-    const uintptr_t begin = (base + offset) & ~(page - 1);
     const uintptr_t end = (base + offset + length + page - 1) & ~(page - 1);
-    madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
+    for (uintptr_t at = (base + offset) & ~(page - 1); at < end; at += kStep) {
+      madvise(reinterpret_cast<void*>(at), std::min(kStep, end - at),
+              MADV_POPULATE_WRITE);
+    }
   }
 #endif
   return absl::OkStatus();

@@ -1,13 +1,17 @@
 // port_memory_test.cc: port::PrefaultPages touches exactly the pages of its
-// range (guard pages on both sides fault if it reads past it), and
-// port::AdviseHugePages leaves the memory usable.
+// range (guard pages on both sides fault if it reads past it),
+// port::AdviseHugePages leaves the memory usable, and a segment's mapping
+// (2 MiB-aligned when it is that large) leaves nothing mapped behind.
 
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
+#include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "port/port.h"
 
@@ -64,6 +68,44 @@ TEST(AdviseHugePagesTest, MemoryStaysUsable) {
   std::memset(large.data(), 'y', large.size());
   EXPECT_EQ(large[large.size() / 2], 'y');
   EXPECT_EQ(small[50], 'x');
+}
+
+// Whether the page at p is mapped in this process (msync says ENOMEM for
+// an address no mapping covers).
+bool Mapped(const char* p) {
+  return msync(const_cast<char*>(p), 1, MS_ASYNC) == 0 || errno != ENOMEM;
+}
+
+// A segment of 2 MiB or more is mapped inside a larger reservation whose
+// slack is unmapped; for a size that is no multiple of the page size (a
+// snapshot's) the slack after it must go too, or every generation a
+// process maps would leave a mapping behind (vm.max_map_count).
+TEST(SegmentMappingTest, OddSizedSegmentsLeaveNoMappingBehind) {
+  const std::string dir = SegmentDirectory("");
+  const size_t huge = size_t{2} << 20;
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  for (const size_t size : {huge + 8, 3 * huge + 4096 + 24, huge, huge - 8}) {
+    const std::string path =
+        absl::StrCat(dir, "/port-memory-test-", getpid(), "-", size);
+    auto created = Segment::Create(path, size, 0600);
+    ASSERT_TRUE(created.ok()) << created.status();
+    created->data()[size - 1] = 'x';
+    auto opened = Segment::Open(path, false, /*writable=*/true);
+    unlink(path.c_str());
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    EXPECT_EQ(opened->data()[size - 1], 'x');
+    for (const Segment* segment : {&*created, &*opened}) {
+      const char* end = segment->data() + (size + page - 1) / page * page;
+      EXPECT_TRUE(Mapped(end - 1)) << "size " << size;
+      if (size < huge)
+        continue;  // Mapped as it is: its neighbours are others'.
+      // The reservation was 2 MiB larger and its slack after the mapping at
+      // least a page: that page must be free again.
+      EXPECT_FALSE(Mapped(end)) << "size " << size << ": the page after the "
+                                << "mapping is mapped (reservation slack left)";
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(segment->data()) % huge, 0u);
+    }
+  }
 }
 
 }  // namespace
