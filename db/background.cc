@@ -120,7 +120,7 @@ void Background::ServeReserve() {
     // A 2 MiB block of the file at a time (its end aligned), which a
     // reservation turns into one huge page where the kernel can
     // (port::Segment::Reserve), well ahead of the writer.
-    constexpr size_t kBlock = size_t{2} << 20;
+    constexpr size_t kBlock = port::kHugePageSize;
     const size_t block_end =
         ((log::kHeaderSize + from) / kBlock + 1) * kBlock - log::kHeaderSize;
     const size_t step = std::min(end, block_end) - from;

@@ -33,6 +33,11 @@
 namespace ultradict {
 namespace port {
 
+// The size of a huge page (x86-64 and arm64 with 4 KiB pages): segments
+// of at least this size are mapped at addresses aligned to it, and whole
+// blocks of it are what Segment::CollapseHugePages turns into one page.
+inline constexpr size_t kHugePageSize = size_t{2} << 20;
+
 // A mapped segment file. Movable, not copyable; unmaps and closes on
 // destruction (the file itself stays until Unlink).
 class Segment {

@@ -101,33 +101,29 @@ pthread_mutex_t* AsMutex(void* storage) {
   return static_cast<pthread_mutex_t*>(storage);
 }
 
-// Asks for huge pages in a shared mapping of a segment file. It matters only
-// where the file's filesystem gives them: a tmpfs mounted with huge=advise
-// needs this advice in every process that maps the file (within_size and
-// always need none; never, /dev/shm's default, ignores it). With 4 KiB pages
-// the random probes of the log index and the log's entries miss the TLB at
-// 1 M keys, and this project's VMs (nested paging) charge for every walk:
-// overwrite 1.5 us against 1.0 us in huge pages (doc/benchmarks.md, "Huge
-// pages"). Best effort, like AdviseHugePages.
-constexpr size_t kHugePage = size_t{2} << 20;
-
-// mmap of a whole segment file at an address aligned to 2 MiB when it is
+// mmap of a whole segment file, at an address aligned to 2 MiB when it is
 // that large, so that the kernel can map the file's huge pages (a tmpfs's,
 // or ones Segment::CollapseHugePages made) with one page-table entry each:
-// a mapping's address must be aligned as the file offset is.
+// a mapping's address must be aligned as the file offset is. Such a
+// mapping also asks for huge pages (MADV_HUGEPAGE), which a tmpfs mounted
+// with huge=advise needs for pages faulted in through it (within_size and
+// always need none; never, /dev/shm's default, ignores it). With 4 KiB
+// pages the random probes of the log index and the log's entries miss the
+// TLB at 1 M keys, and this project's VMs (nested paging) charge for every
+// walk (doc/benchmarks.md, "Huge pages").
 void* MapSegment(size_t size, int prot, int flags, int fd) {
-  if (size < kHugePage) return mmap(nullptr, size, prot, flags, fd, 0);
+  if (size < kHugePageSize) return mmap(nullptr, size, prot, flags, fd, 0);
   char* area = static_cast<char*>(
-      mmap(nullptr, size + kHugePage, PROT_NONE,
+      mmap(nullptr, size + kHugePageSize, PROT_NONE,
            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
   if (area == MAP_FAILED) return mmap(nullptr, size, prot, flags, fd, 0);
   const uintptr_t base = reinterpret_cast<uintptr_t>(area);
-  char* aligned =
-      reinterpret_cast<char*>((base + kHugePage - 1) & ~(kHugePage - 1));
+  char* aligned = reinterpret_cast<char*>((base + kHugePageSize - 1) &
+                                          ~(kHugePageSize - 1));
   void* data = mmap(aligned, size, prot, flags | MAP_FIXED, fd, 0);
   if (data == MAP_FAILED) {
     const int e = errno;
-    munmap(area, size + kHugePage);
+    munmap(area, size + kHugePageSize);
     errno = e;
     return MAP_FAILED;
   }
@@ -136,18 +132,12 @@ void* MapSegment(size_t size, int prot, int flags, int fd) {
   if (aligned > area) munmap(area, static_cast<size_t>(aligned - area));
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   char* end = aligned + ((size + page - 1) & ~(page - 1));
-  char* area_end = area + size + kHugePage;
+  char* area_end = area + size + kHugePageSize;
   if (area_end > end) munmap(end, static_cast<size_t>(area_end - end));
-  return data;
-}
-
-void AdviseSharedHugePages(void* data, size_t size) {
 #ifdef MADV_HUGEPAGE
-  if (size >= kHugePage) madvise(data, size, MADV_HUGEPAGE);
-#else
-  (void)data;
-  (void)size;
+  madvise(data, size, MADV_HUGEPAGE);  // Best effort, like AdviseHugePages.
 #endif
+  return data;
 }
 
 }  // namespace
@@ -179,7 +169,6 @@ absl::StatusOr<Segment> Segment::Create(const std::string& path, size_t size,
   }
   segment.data_ = static_cast<char*>(data);
   segment.size_ = size;
-  AdviseSharedHugePages(data, size);
   // Reserve the pages now: a full filesystem fails here, not with SIGBUS.
   absl::Status s = segment.Reserve(0, std::min(reserve, size));
   if (!s.ok()) {
@@ -203,14 +192,13 @@ absl::Status Segment::ReserveRange(size_t offset, size_t length) const {
   // first page (allocated here) and holes: nothing else to copy. Not when
   // the filesystem may be too full for the whole range: a collapsed block
   // stays allocated when the posix_fallocate below then fails.
-  const size_t first = (offset + kHugePage - 1) & ~(kHugePage - 1);
-  const size_t last = (offset + length) & ~(kHugePage - 1);
+  const size_t first = (offset + kHugePageSize - 1) & ~(kHugePageSize - 1);
+  const size_t last = (offset + length) & ~(kHugePageSize - 1);
   struct statvfs fs;
-  if (first < last && data_ != nullptr &&
-      (reinterpret_cast<uintptr_t>(data_) & (kHugePage - 1)) == 0 &&
-      fstatvfs(fd_, &fs) == 0 &&
-      static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize >= length + kHugePage) {
-    for (size_t block = first; block < last; block += kHugePage) {
+  if (first < last && fstatvfs(fd_, &fs) == 0 &&
+      static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize >=
+          length + kHugePageSize) {
+    for (size_t block = first; block < last; block += kHugePageSize) {
       if (posix_fallocate(fd_, static_cast<off_t>(block), 4096) != 0) break;
     }
     CollapseHugePages(first, last - first);
@@ -248,13 +236,13 @@ absl::Status Segment::ReserveRange(size_t offset, size_t length) const {
 
 void Segment::CollapseHugePages(size_t offset, size_t length) const {
 #ifdef __linux__
-  constexpr int kCollapse =
-      25;  // MADV_COLLAPSE (Linux 6.1; not in glibc 2.36).
+  // MADV_COLLAPSE (Linux 6.1; not in glibc 2.36's headers).
+  constexpr int kCollapse = 25;
   if (data_ == nullptr) return;
   const uintptr_t base = reinterpret_cast<uintptr_t>(data_);
-  if ((base & (kHugePage - 1)) != 0) return;  // Not mapped aligned.
-  const size_t begin = (offset + kHugePage - 1) & ~(kHugePage - 1);
-  const size_t end = std::min(offset + length, size_) & ~(kHugePage - 1);
+  if ((base & (kHugePageSize - 1)) != 0) return;  // Not mapped aligned.
+  const size_t begin = (offset + kHugePageSize - 1) & ~(kHugePageSize - 1);
+  const size_t end = std::min(offset + length, size_) & ~(kHugePageSize - 1);
   if (end <= begin) return;
   // Best effort: EINVAL before Linux 6.1 or without transparent huge
   // pages, EAGAIN or ENOMEM when no huge page could be had (a full tmpfs:
@@ -356,7 +344,6 @@ absl::StatusOr<Segment> FileWriter::Finish() {
   segment.fd_ = fd_;
   segment.data_ = static_cast<char*>(data);
   segment.size_ = size_;
-  AdviseSharedHugePages(data, size_);
   fd_ = -1;
   size_ = 0;
   return segment;
@@ -419,7 +406,6 @@ absl::StatusOr<Segment> Segment::Open(const std::string& path,
   if (data == MAP_FAILED) return PosixError(path, errno);
   segment.data_ = static_cast<char*>(data);
   segment.size_ = size;
-  AdviseSharedHugePages(data, size);
   return segment;
 }
 
