@@ -1,9 +1,10 @@
 // background.h: the background thread of one DB handle. It runs the
 // compactions the writer schedules (the work itself is DBImpl's, passed in
 // as a function), drops retired generations (unmapping a large one takes a
-// while), reserves log pages ahead of the writer, and builds the sorted
-// runs of the log that the writer asks for (run_builder.h) when no
-// compaction is scheduled.
+// while), reserves log pages ahead of the writer, turns each snapshot it
+// or the writer published into huge pages, and builds the sorted runs of
+// the log that the writer asks for (run_builder.h) when no compaction is
+// scheduled.
 //
 // The thread starts at the first request and lives until Stop(). It exists
 // only in the process that made the handle: in a fork child the requests
@@ -106,6 +107,16 @@ class Background {
   void AskRun(const std::shared_ptr<Generation>& g, uint32_t end)
       ABSL_LOCKS_EXCLUDED(mu_);
 
+  // The writer, after publishing g: asks the thread to turn g's snapshot
+  // into 2 MiB pages (port::Segment::CollapseHugePages), a step at a time,
+  // while g is the dictionary's generation. The snapshot was written with
+  // write(2) into 4 KiB pages, and every Get and every put of a key new
+  // to the log probes it at random: on this project's VMs a TLB miss there
+  // cost about as much as the cache miss. After a compaction, before any
+  // run is built; replaces an earlier request.
+  void AskCollapse(const std::shared_ptr<const Generation>& g)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
   // Stops the thread and waits for it (in the process that made it).
   void Stop() ABSL_LOCKS_EXCLUDED(mu_);
   // In a fork child (where the thread does not exist): forgets the thread
@@ -140,7 +151,16 @@ class Background {
     bool pending = false;
   };
 
+  // A writer's request to collapse a snapshot (AskCollapse); weak as
+  // ReserveRequest.
+  struct CollapseRequest {
+    std::weak_ptr<const Generation> gen;
+    bool pending = false;
+  };
+
   void WakeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // On the thread: collapses the requested snapshot, if any.
+  void ServeCollapse() ABSL_LOCKS_EXCLUDED(mu_);
   // On the thread: builds the requested run, if any.
   void ServeRun() ABSL_LOCKS_EXCLUDED(mu_);
   void Loop() ABSL_LOCKS_EXCLUDED(mu_);
@@ -169,6 +189,7 @@ class Background {
   std::vector<std::shared_ptr<const Generation>> retired_ ABSL_GUARDED_BY(mu_);
   ReserveRequest reserve_ ABSL_GUARDED_BY(mu_);
   RunRequest run_ ABSL_GUARDED_BY(mu_);
+  CollapseRequest collapse_ ABSL_GUARDED_BY(mu_);
   // stop_, for a look without mu_ amid a run's build.
   std::atomic<bool> stop_hint_{false};
   // Used by the thread only.

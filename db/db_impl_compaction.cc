@@ -182,6 +182,7 @@ absl::Status DBImpl::PublishAsWriter(const Generation& old,
         next->run_due_at.load(std::memory_order_relaxed)) {
       background_->AskRun(next, carried);
     }
+    background_->AskCollapse(next);
     current_ = std::move(next);
   }
   if (old.gen != 0) {

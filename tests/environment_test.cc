@@ -140,11 +140,13 @@ TEST(EnvironmentTest, FullHugePageFilesystemIsResourceExhaustedNotSigbus) {
   }
 }
 
-// Mappings of files under dir in this process: how many, and how many of
-// them map some of their file with 2 MiB pages (ShmemPmdMapped in smaps
-// for a tmpfs file, FilePmdMapped for others).
+// Mappings of files under dir in this process (of dictionary `name`'s
+// segments when given, and of those whose paths contain `kind`): how
+// many, and how many of them map some of their file with 2 MiB pages
+// (ShmemPmdMapped in smaps for a tmpfs file, FilePmdMapped for others).
 void CountHugeMappings(const std::string& dir, int* mappings, int* huge,
-                       const std::string& name = "") {
+                       const std::string& name = "",
+                       const std::string& kind = "") {
   *mappings = *huge = 0;
   char resolved[PATH_MAX];  // smaps names files by their canonical paths.
   if (realpath(dir.c_str(), resolved) == nullptr) return;
@@ -160,7 +162,8 @@ void CountHugeMappings(const std::string& dir, int* mappings, int* huge,
     if (std::sscanf(line, "ShmemPmdMapped: %ld kB", &kb) == 1 ||
         std::sscanf(line, "FilePmdMapped: %ld kB", &kb) == 1) {
       if (in_dir && kb > 0) ++*huge;
-    } else if (text.find(prefix) != std::string::npos) {
+    } else if (text.find(prefix) != std::string::npos &&
+               text.find(kind) != std::string::npos) {
       in_dir = true;
       ++*mappings;
     } else if (std::isxdigit(static_cast<unsigned char>(line[0])) &&
@@ -217,6 +220,51 @@ TEST(EnvironmentTest, LogOnDevShmIsCollapsedIntoHugePages) {
   EXPECT_GE(huge, 2)
       << mappings << " mappings of the log, " << huge
       << " with huge pages (the writer's and the other handle's)";
+}
+
+// On /dev/shm, a snapshot that a compaction wrote (with write(2), in 4
+// KiB pages) is turned into huge pages by the background thread after it
+// is published, for the handle that compacted and for every other one.
+TEST(EnvironmentTest, SnapshotOnDevShmIsCollapsedAfterACompaction) {
+  const std::string dir = port::SegmentDirectory("");
+  if (!KernelCollapsesFilePages(dir)) {
+    GTEST_SKIP() << "the kernel does not collapse file pages (MADV_COLLAPSE), "
+                    "or had no huge page to give";
+  }
+  const std::string name = UniqueName("snapcollapse");
+  Options options;
+  testing::ScopedDestroy destroy(name, options);
+  auto db = DB::Open(options, name);
+  ASSERT_THAT(db.status(), IsOk());
+  const std::string value(100, 'v');
+  constexpr int kKeys = 80000;  // A snapshot of 10 MB: 4 whole blocks.
+  for (int i = 0; i < kKeys; i++) {
+    ASSERT_THAT((*db)->Put(absl::StrCat("key", i), value), IsOk());
+  }
+  ASSERT_THAT((*db)->CompactLog(), IsOk());
+  auto other = DB::Open(options, name);
+  ASSERT_THAT(other.status(), IsOk());
+  int mappings = 0, huge = 0;
+  std::string got;
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    // Reads map the snapshot's pages into both handles' mappings.
+    for (int i = 0; i < kKeys; i += 97) {
+      ASSERT_THAT((*db)->Get(absl::StrCat("key", i), &got), IsOk());
+      ASSERT_THAT((*other)->Get(absl::StrCat("key", i), &got), IsOk());
+    }
+    CountHugeMappings(dir, &mappings, &huge, name, ".snap");
+    if (huge >= 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_GE(huge, 2) << mappings << " mappings of the snapshot, " << huge
+                     << " with huge pages (the writer's and the other "
+                        "handle's)";
+  for (int i = 0; i < kKeys; i++) {
+    ASSERT_THAT((*other)->Get(absl::StrCat("key", i), &got), IsOk());
+    ASSERT_EQ(got, value);
+  }
 }
 
 // On a tmpfs mounted with huge=advise, the log's whole blocks are huge
