@@ -161,6 +161,8 @@ class Background {
   void WakeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // On the thread: collapses the requested snapshot, if any.
   void ServeCollapse() ABSL_LOCKS_EXCLUDED(mu_);
+  // On the thread: drops the generations retired so far.
+  void DropRetired() ABSL_LOCKS_EXCLUDED(mu_);
   // On the thread: builds the requested run, if any.
   void ServeRun() ABSL_LOCKS_EXCLUDED(mu_);
   void Loop() ABSL_LOCKS_EXCLUDED(mu_);

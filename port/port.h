@@ -85,8 +85,10 @@ class Segment {
   // process mapping them: a block's holes are filled (allocated), its
   // pages copied (a process writing to them waits meanwhile). Reserve
   // does it for the whole blocks it reserves, from their first page. Best
-  // effort; a no-op elsewhere.
-  void CollapseHugePages(size_t offset, size_t length) const;
+  // effort: false when the kernel did not (no huge page to give, a page
+  // in use elsewhere, no MADV_COLLAPSE; a no-op elsewhere), true when it
+  // did or there was no whole block in the range.
+  bool CollapseHugePages(size_t offset, size_t length) const;
 
   // Flushes the mapping to the file (msync).
   absl::Status Sync() const;

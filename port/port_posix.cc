@@ -234,23 +234,25 @@ absl::Status Segment::ReserveRange(size_t offset, size_t length) const {
   return absl::OkStatus();
 }
 
-void Segment::CollapseHugePages(size_t offset, size_t length) const {
+bool Segment::CollapseHugePages(size_t offset, size_t length) const {
 #ifdef __linux__
   // MADV_COLLAPSE (Linux 6.1; not in glibc 2.36's headers).
   constexpr int kCollapse = 25;
-  if (data_ == nullptr) return;
+  if (data_ == nullptr) return false;
   const uintptr_t base = reinterpret_cast<uintptr_t>(data_);
-  if ((base & (kHugePageSize - 1)) != 0) return;  // Not mapped aligned.
+  if ((base & (kHugePageSize - 1)) != 0) return false;  // Not mapped aligned.
   const size_t begin = (offset + kHugePageSize - 1) & ~(kHugePageSize - 1);
   const size_t end = std::min(offset + length, size_) & ~(kHugePageSize - 1);
-  if (end <= begin) return;
+  if (end <= begin) return true;
   // Best effort: EINVAL before Linux 6.1 or without transparent huge
-  // pages, EAGAIN or ENOMEM when no huge page could be had (a full tmpfs:
-  // the posix_fallocate that follows reports it).
-  madvise(data_ + begin, end - begin, kCollapse);
+  // pages, EAGAIN when a page is in use elsewhere, ENOMEM when no huge
+  // page could be had (a full tmpfs: the posix_fallocate that follows a
+  // reservation's collapse reports it).
+  return madvise(data_ + begin, end - begin, kCollapse) == 0;
 #else
   (void)offset;
   (void)length;
+  return false;
 #endif
 }
 

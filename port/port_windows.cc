@@ -569,7 +569,7 @@ absl::StatusOr<std::vector<std::string>> ListDirectory(const std::string& dir) {
   return names;
 }
 
-void Segment::CollapseHugePages(size_t, size_t) const {}
+bool Segment::CollapseHugePages(size_t, size_t) const { return false; }
 
 std::string DescribePages(const std::string&) { return "unknown"; }
 
