@@ -136,7 +136,7 @@ class DBIter : public Iterator {
     // Their entries' lines, at once (their misses overlap): the first
     // kRunEntryLines of each, which decoding reads whole (its check). With
     // the log in 2 MiB pages (readseq over a run of 0.73-0.77 M keys, ns
-    // per entry): 113-124 with the first line only, 59-66 with three.
+    // per entry): 113-124 with the first line only, 59-69 with three.
     // (In 4 KiB pages the first line alone had measured best: 103-121,
     // against 172-205 for the lines up to 128 bytes further, each line
     // beyond a page boundary a TLB miss of its own.)
