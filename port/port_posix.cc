@@ -140,6 +140,17 @@ void* MapSegment(size_t size, int prot, int flags, int fd) {
   return data;
 }
 
+// The whole 2 MiB-aligned blocks of a file within [begin, end): the bytes
+// [first, last), none when last <= first.
+struct BlockRange {
+  size_t first;
+  size_t last;
+};
+BlockRange WholeBlocks(size_t begin, size_t end) {
+  return {(begin + kHugePageSize - 1) & ~(kHugePageSize - 1),
+          end & ~(kHugePageSize - 1)};
+}
+
 }  // namespace
 
 void Segment::Release() {
@@ -192,16 +203,16 @@ absl::Status Segment::ReserveRange(size_t offset, size_t length) const {
   // first page (allocated here) and holes: nothing else to copy. Not when
   // the filesystem may be too full for the whole range: a collapsed block
   // stays allocated when the posix_fallocate below then fails.
-  const size_t first = (offset + kHugePageSize - 1) & ~(kHugePageSize - 1);
-  const size_t last = (offset + length) & ~(kHugePageSize - 1);
+  const BlockRange blocks = WholeBlocks(offset, offset + length);
   struct statvfs fs;
-  if (first < last && fstatvfs(fd_, &fs) == 0 &&
+  if (blocks.first < blocks.last && fstatvfs(fd_, &fs) == 0 &&
       static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize >=
           length + kHugePageSize) {
-    for (size_t block = first; block < last; block += kHugePageSize) {
+    for (size_t block = blocks.first; block < blocks.last;
+         block += kHugePageSize) {
       if (posix_fallocate(fd_, static_cast<off_t>(block), 4096) != 0) break;
     }
-    CollapseHugePages(first, last - first);
+    CollapseHugePages(blocks.first, blocks.last - blocks.first);
   }
   int e;
   do {  // tmpfs gives up with EINTR when a signal is pending.
@@ -241,14 +252,15 @@ bool Segment::CollapseHugePages(size_t offset, size_t length) const {
   if (data_ == nullptr) return false;
   const uintptr_t base = reinterpret_cast<uintptr_t>(data_);
   if ((base & (kHugePageSize - 1)) != 0) return false;  // Not mapped aligned.
-  const size_t begin = (offset + kHugePageSize - 1) & ~(kHugePageSize - 1);
-  const size_t end = std::min(offset + length, size_) & ~(kHugePageSize - 1);
-  if (end <= begin) return true;
+  const BlockRange blocks =
+      WholeBlocks(offset, std::min(offset + length, size_));
+  if (blocks.last <= blocks.first) return true;
   // Best effort: EINVAL before Linux 6.1 or without transparent huge
   // pages, EAGAIN when a page is in use elsewhere, ENOMEM when no huge
   // page could be had (a full tmpfs: the posix_fallocate that follows a
   // reservation's collapse reports it).
-  return madvise(data_ + begin, end - begin, kCollapse) == 0;
+  return madvise(data_ + blocks.first, blocks.last - blocks.first, kCollapse) ==
+         0;
 #else
   (void)offset;
   (void)length;

@@ -82,7 +82,7 @@ bool Mapped(const char* p) {
 // process maps would leave a mapping behind (vm.max_map_count).
 TEST(SegmentMappingTest, OddSizedSegmentsLeaveNoMappingBehind) {
   const std::string dir = SegmentDirectory("");
-  const size_t huge = size_t{2} << 20;
+  const size_t huge = kHugePageSize;
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   for (const size_t size : {huge + 8, 3 * huge + 4096 + 24, huge, huge - 8}) {
     const std::string path =
