@@ -262,10 +262,27 @@ bool DestroyOnCloseRule(Lifetime lifetime, bool closer_is_creator,
   return false;
 }
 
-bool ShouldDestroyOnClose(int fd, const Block& block, bool closer_is_creator) {
+MemberProbe::~MemberProbe() {
+  if (range_locked_) port::UnlockRange(fd_, kMemberLockBase, kMaxMembers);
+  if (probe_locked_) port::UnlockByte(fd_, kProbeLockByte);
+}
+
+bool MemberProbe::NoMemberAlive() {
+  for (int i = 0; i < 5000 && !probe_locked_; i++) {
+    probe_locked_ = port::TryLockByte(fd_, kProbeLockByte, /*exclusive=*/true);
+    if (!probe_locked_)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (!probe_locked_) return false;
+  range_locked_ = port::TryLockRange(fd_, kMemberLockBase, kMaxMembers);
+  return range_locked_;
+}
+
+bool ShouldDestroyOnClose(int fd, const Block& block, bool closer_is_creator,
+                          MemberProbe* probe) {
   return DestroyOnCloseRule(
       block.lifetime(), closer_is_creator,
-      [&] { return port::TryLockRange(fd, kMemberLockBase, kMaxMembers); },
+      [&] { return probe->NoMemberAlive(); },
       [&] {
         for (const Member& m : LiveMembers(fd, block, kMaxMembers)) {
           if (m.token == block.creator_token()) return true;

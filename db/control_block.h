@@ -98,6 +98,10 @@ inline constexpr size_t kSize = kMembersOffset + 8 * kMaxMembers;
 inline constexpr uint64_t kMemberLockBase = uint64_t{1} << 20;
 // OFD lock byte taken while adopting a control segment after a reboot.
 inline constexpr uint64_t kAdoptLockByte = kMemberLockBase - 1;
+// OFD lock byte held by whoever locks every member slot at once to prove
+// that no member is alive (MemberProbe): one such prober at a time, so
+// that another's range lock never reads as a live member.
+inline constexpr uint64_t kProbeLockByte = kMemberLockBase - 2;
 
 inline constexpr uint32_t kStateReady = 1;
 inline constexpr uint32_t kStateDestroyed = 2;
@@ -238,14 +242,40 @@ bool DestroyOnCloseRule(Lifetime lifetime, bool closer_is_creator,
                         absl::FunctionRef<bool()> no_member_alive,
                         absl::FunctionRef<bool()> creator_alive);
 
+// The proof that no member of the control segment open as `fd` is alive:
+// every member slot's liveness byte locked at once (TryLockRange), which
+// the kernel allows only when no live process holds one. Probers (a last
+// Close, RemoveIfAbandoned in an open or a ListDBs of another process)
+// take turns on kProbeLockByte first: without it, two probing at once
+// would each find the other's range lock and conclude that a member is
+// alive. The locks are held until the probe is destroyed (or fd closed),
+// so a joiner waits meanwhile and then finds the state the prober left.
+class MemberProbe {
+ public:
+  explicit MemberProbe(int fd) : fd_(fd) {}
+  MemberProbe(const MemberProbe&) = delete;
+  MemberProbe& operator=(const MemberProbe&) = delete;
+  ~MemberProbe();
+
+  // True when no member is alive; asked once. Waits up to 5 s for another
+  // prober (one removing an abandoned dictionary holds its turn for as long
+  // as the removal takes); false, as if a member were alive, when its turn
+  // did not come by then.
+  bool NoMemberAlive();
+
+ private:
+  const int fd_;
+  bool probe_locked_ = false;
+  bool range_locked_ = false;
+};
+
 // DestroyOnCloseRule for block's lifetime with the real probes, for a
-// member closing the control segment open as `fd` after ReleaseMember of
-// its own slot. "No member alive" is proven by locking every member slot's
-// liveness byte at once (TryLockRange on fd): when that succeeds the locks
-// stay held until fd is closed, so joiners wait meanwhile and then see the
-// destroyed state. "Creator alive": a live member (LiveMembers) holds the
-// creator's token.
-bool ShouldDestroyOnClose(int fd, const Block& block, bool closer_is_creator);
+// member closing the control segment after ReleaseMember of its own slot.
+// "No member alive": probe->NoMemberAlive(), whose locks the caller holds
+// while it destroys the dictionary. "Creator alive": a live member
+// (LiveMembers on fd) holds the creator's token.
+bool ShouldDestroyOnClose(int fd, const Block& block, bool closer_is_creator,
+                          MemberProbe* probe);
 
 }  // namespace control
 }  // namespace ultradict

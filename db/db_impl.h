@@ -105,7 +105,8 @@ class DBImpl : public DB, private ForkAware {
   // When the non-persistent dictionary `name` whose control segment is
   // `segment` (validated) has no live member, marks it destroyed and
   // removes its files: a member that was killed never closed it. True when
-  // it was removed.
+  // it is gone: removed here, or found destroyed (by another process that
+  // removed it first, or a DestroyDB).
   static bool RemoveIfAbandoned(const std::string& dir, std::string_view name,
                                 const port::Segment& segment);
   // Removes every file of dictionary `name` in `dir`. NotFound when it has

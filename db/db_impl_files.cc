@@ -42,18 +42,17 @@ bool DBImpl::RemoveIfAbandoned(const std::string& dir, std::string_view name,
                                const port::Segment& segment) {
   const control::Block block(segment.data());
   if (block.lifetime() == Lifetime::kPersistent) return false;
-  // Holding every slot's liveness lock at once proves that no member is
-  // alive (the kernel released the locks of those that died); a process
-  // that opened it meanwhile and has not joined yet sees the destroyed
-  // state when it joins, and starts over (as after a last Close).
-  const int fd = segment.fd();
-  if (!port::TryLockRange(fd, control::kMemberLockBase, control::kMaxMembers)) {
-    return false;
+  // The probe proves that no member is alive (the kernel released the
+  // locks of those that died); a process that opened it meanwhile and has
+  // not joined yet sees the destroyed state when it joins, and starts over
+  // (as after a last Close).
+  control::MemberProbe probe(segment.fd());
+  if (probe.NoMemberAlive()) {
+    MarkDestroyedAndRemove(dir, name, segment, 1000, nullptr);
   }
-  const bool removed =
-      MarkDestroyedAndRemove(dir, name, segment, 1000, nullptr);
-  port::UnlockRange(fd, control::kMemberLockBase, control::kMaxMembers);
-  return removed;
+  // Destroyed here, or by another prober whose turn came first, or by a
+  // DestroyDB: gone in every case.
+  return block.state().load(std::memory_order_acquire) != control::kStateReady;
 }
 
 absl::Status DBImpl::DestroyFiles(const std::string& dir, std::string_view name,
@@ -154,6 +153,9 @@ absl::StatusOr<std::vector<std::string>> ListDBs(const Options& options) {
     const std::string path = ControlFileName(dir, name);
     absl::StatusOr<port::Segment> segment =
         port::Segment::Open(path, options.allow_other_owner, true);
+    // Removed since the directory was read (by another process's probe, a
+    // last close or a DestroyDB): not listed.
+    if (absl::IsNotFound(segment.status())) continue;
     if (segment.ok() &&
         control::Block::Validate(segment->data(), segment->size(), path, name)
             .ok() &&

@@ -231,7 +231,8 @@ void DBImpl::Close() {
   const int fd = control_segment_.fd();
   const bool creator = token_ == block_.creator_token();
   control::ReleaseMember(fd, block_, slot_);
-  if (control::ShouldDestroyOnClose(fd, block_, creator)) {
+  control::MemberProbe probe(fd);
+  if (control::ShouldDestroyOnClose(fd, block_, creator, &probe)) {
     MarkDestroyedAndRemove(dir_, name_, control_segment_, 1000, nullptr);
   }
 }

@@ -10,10 +10,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "gtest/gtest.h"
 #include "port/port.h"
@@ -157,16 +159,25 @@ class ShouldDestroyOnCloseTest : public ::testing::Test {
   }
   // The member dies without closing: its lock goes, its slot stays.
   void Die() { port::UnlockByte(other_, kMemberLockBase + kOtherSlot); }
+  // ShouldDestroyOnClose for `closer`, whose probe's locks are kept until
+  // the next call or the end of the test (as a closer keeps them while it
+  // destroys the dictionary).
+  bool Closes(const Block& block, bool closer_is_creator) {
+    probe_ = std::make_unique<MemberProbe>(closer_);
+    return ShouldDestroyOnClose(closer_, block, closer_is_creator,
+                                probe_.get());
+  }
 
   std::string path_;
   int closer_ = -1;
   int other_ = -1;
   std::unique_ptr<uint64_t[]> memory_;
+  std::unique_ptr<MemberProbe> probe_;
 };
 
 TEST_F(ShouldDestroyOnCloseTest, PersistentTakesNoLock) {
   const Block block = MakeBlock(Lifetime::kPersistent);
-  EXPECT_FALSE(ShouldDestroyOnClose(closer_, block, true));
+  EXPECT_FALSE(Closes(block, true));
   // The member slots are all free for another process.
   EXPECT_TRUE(port::TryLockRange(other_, kMemberLockBase, kMaxMembers));
 }
@@ -174,9 +185,9 @@ TEST_F(ShouldDestroyOnCloseTest, PersistentTakesNoLock) {
 TEST_F(ShouldDestroyOnCloseTest, UntilLastClose) {
   const Block block = MakeBlock(Lifetime::kUntilLastClose);
   Join(block, 99);
-  EXPECT_FALSE(ShouldDestroyOnClose(closer_, block, true));
+  EXPECT_FALSE(Closes(block, true));
   Die();
-  EXPECT_TRUE(ShouldDestroyOnClose(closer_, block, false));
+  EXPECT_TRUE(Closes(block, false));
   // The closer keeps every slot locked: a joiner cannot claim one.
   EXPECT_FALSE(port::TryLockByte(other_, kMemberLockBase, true));
   EXPECT_FALSE(
@@ -186,16 +197,44 @@ TEST_F(ShouldDestroyOnCloseTest, UntilLastClose) {
 TEST_F(ShouldDestroyOnCloseTest, UntilCreatorCloses) {
   const Block block = MakeBlock(Lifetime::kUntilCreatorCloses);
   Join(block, kCreatorToken);
-  EXPECT_FALSE(ShouldDestroyOnClose(closer_, block, false));
-  EXPECT_TRUE(ShouldDestroyOnClose(closer_, block, true));
+  EXPECT_FALSE(Closes(block, false));
+  EXPECT_TRUE(Closes(block, true));
   Die();  // The creator died without closing.
-  EXPECT_TRUE(ShouldDestroyOnClose(closer_, block, false));
+  EXPECT_TRUE(Closes(block, false));
 }
 
 TEST_F(ShouldDestroyOnCloseTest, UntilCreatorClosesOtherMemberAlive) {
   const Block block = MakeBlock(Lifetime::kUntilCreatorCloses);
   Join(block, 99);  // Alive, but not the creator.
-  EXPECT_TRUE(ShouldDestroyOnClose(closer_, block, false));
+  EXPECT_TRUE(Closes(block, false));
+}
+
+// Two probers at once (a last close and another process's ListDBs): the
+// second waits for the first's turn to end instead of taking its range
+// lock for a live member.
+TEST_F(ShouldDestroyOnCloseTest, ProbersTakeTurns) {
+  auto first = std::make_unique<MemberProbe>(closer_);
+  ASSERT_TRUE(first->NoMemberAlive());
+  std::thread release([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    first.reset();
+  });
+  MemberProbe second(other_);
+  EXPECT_TRUE(second.NoMemberAlive());
+  release.join();
+}
+
+// A live member is found, and a probe leaves nothing locked behind.
+TEST_F(ShouldDestroyOnCloseTest, ProbeFindsALiveMember) {
+  const Block block = MakeBlock(Lifetime::kUntilLastClose);
+  Join(block, 99);
+  {
+    MemberProbe probe(closer_);
+    EXPECT_FALSE(probe.NoMemberAlive());
+  }
+  Die();
+  MemberProbe probe(closer_);
+  EXPECT_TRUE(probe.NoMemberAlive());
 }
 
 }  // namespace

@@ -30,21 +30,22 @@ using testing::IsOk;
 using testing::LeftoverFiles;
 using testing::UniqueName;
 
-bool Listed(const std::string& name) {
-  absl::StatusOr<std::vector<std::string>> names = ListDBs();
+// The names ListDBs lists in `directory` ("": the default one).
+bool Listed(const std::string& name, const std::string& directory = "") {
+  Options options;
+  options.directory = directory;
+  absl::StatusOr<std::vector<std::string>> names = ListDBs(options);
   EXPECT_THAT(names.status(), IsOk());
   if (!names.ok()) return false;
   return std::find(names->begin(), names->end(), name) != names->end();
 }
 
-// A child process creates `name` with `lifetime`, writes and compacts (so
+// A child process creates `name` with `options`, writes and compacts (so
 // that it has generation files), then is killed without closing it.
-void CreateAndDie(const std::string& name, Lifetime lifetime) {
+void CreateAndDie(const std::string& name, const Options& options) {
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    Options options;
-    options.lifetime = lifetime;
     auto db = DB::Open(options, name);
     if (!db.ok() || !(*db)->Put("k", "v").ok() || !(*db)->CompactLog().ok() ||
         !(*db)->Put("k2", "v2").ok()) {
@@ -59,54 +60,127 @@ void CreateAndDie(const std::string& name, Lifetime lifetime) {
       << "status " << status;
 }
 
-class AbandonedTest : public ::testing::TestWithParam<Lifetime> {};
+// The dictionaries of these tests live in a directory of the test's own:
+// any ListDBs or open in the default directory, by another test process
+// running meanwhile, removes every abandoned dictionary there, these too.
+class AbandonedTest : public ::testing::TestWithParam<Lifetime> {
+ protected:
+  void SetUp() override {
+    dir_ = absl::StrCat(::testing::TempDir(), "/", UniqueName("abandoned"));
+    ASSERT_EQ(mkdir(dir_.c_str(), 0700), 0) << dir_;
+  }
+  void TearDown() override {
+    for (const std::string& f : LeftoverFiles("", dir_)) {
+      unlink((dir_ + "/" + f).c_str());
+    }
+    rmdir(dir_.c_str());
+  }
+  // Options of the test's directory and lifetime.
+  Options Opts() const {
+    Options options;
+    options.directory = dir_;
+    options.lifetime = GetParam();
+    return options;
+  }
+  Options Observer() const {
+    Options options = Opts();
+    options.observer = true;
+    options.create_if_missing = false;
+    return options;
+  }
+  bool Listed(const std::string& name) const {
+    return ultradict::Listed(name, dir_);
+  }
+  std::vector<std::string> Left(const std::string& name) const {
+    return LeftoverFiles(name, dir_);
+  }
+
+  std::string dir_;
+};
 
 // The only member was SIGKILLed: `ultradict list` (ListDBs) removes the
 // dictionary instead of listing it, and nothing of it is left.
 TEST_P(AbandonedTest, ListRemovesADictionaryWhoseOnlyMemberWasKilled) {
-  const std::string name = UniqueName("abandoned_list");
-  testing::ScopedDestroy destroy(name);
-  CreateAndDie(name, GetParam());
-  ASSERT_FALSE(LeftoverFiles(name).empty()) << "the child left nothing?";
+  const std::string name = "abandoned_list";
+  CreateAndDie(name, Opts());
+  ASSERT_FALSE(Left(name).empty()) << "the child left nothing?";
   EXPECT_FALSE(Listed(name));
-  EXPECT_TRUE(LeftoverFiles(name).empty())
-      << "left: " << LeftoverFiles(name)[0];
+  EXPECT_TRUE(Left(name).empty()) << "left: " << Left(name)[0];
 }
 
 // Any open of the name removes it too: an observer (`ultradict stat`) finds
 // no dictionary, and a later open creates a new, empty one.
 TEST_P(AbandonedTest, OpenRemovesADictionaryWhoseOnlyMemberWasKilled) {
-  const std::string name = UniqueName("abandoned_open");
-  testing::ScopedDestroy destroy(name);
-  CreateAndDie(name, GetParam());
-  Options observer;
-  observer.observer = true;
-  observer.create_if_missing = false;
-  EXPECT_TRUE(absl::IsNotFound(DB::Open(observer, name).status()));
-  EXPECT_TRUE(LeftoverFiles(name).empty());
+  const std::string name = "abandoned_open";
+  CreateAndDie(name, Opts());
+  EXPECT_TRUE(absl::IsNotFound(DB::Open(Observer(), name).status()));
+  EXPECT_TRUE(Left(name).empty());
 
-  CreateAndDie(name, GetParam());
-  Options options;
-  options.lifetime = GetParam();
-  auto db = DB::Open(options, name);
+  CreateAndDie(name, Opts());
+  auto db = DB::Open(Opts(), name);
   ASSERT_THAT(db.status(), IsOk());
   std::string value;
   EXPECT_TRUE(absl::IsNotFound((*db)->Get("k", &value)));
 }
 
+// Several processes list (or, in odd rounds, open) an abandoned
+// dictionary at the same time: each finds it gone. Each probe of the member
+// slots locks them all at once; probes take turns, so that no prober takes
+// another's locks for a live member (and lists the dictionary) nor returns
+// while the other is still removing its files.
+TEST_P(AbandonedTest, ProcessesProbingAtOnceAllFindItGone) {
+  constexpr int kRounds = 20, kProbers = 4;
+  for (int round = 0; round < kRounds; round++) {
+    const std::string name = absl::StrCat("abandoned_race", round);
+    CreateAndDie(name, Opts());
+    int go[2];
+    ASSERT_EQ(pipe(go), 0);
+    std::vector<pid_t> pids;
+    for (int i = 0; i < kProbers; i++) {
+      const pid_t pid = fork();
+      ASSERT_GE(pid, 0);
+      if (pid == 0) {
+        close(go[1]);
+        char c;
+        if (read(go[0], &c, 1) != 0) _exit(10);  // EOF: all start at once.
+        if (round % 2 == 0) _exit(Listed(name) ? 11 : 0);
+        // The first to open creates it anew; the others join that one (or
+        // create another when it went meanwhile): the old "k" is gone.
+        auto db = DB::Open(Opts(), name);
+        if (!db.ok()) _exit(12);
+        std::string value;
+        const int code = absl::IsNotFound((*db)->Get("k", &value)) ? 0 : 13;
+        db->reset();
+        _exit(code);
+      }
+      pids.push_back(pid);
+    }
+    close(go[0]);
+    close(go[1]);
+    for (pid_t pid : pids) {
+      int status = 0;
+      ASSERT_EQ(waitpid(pid, &status, 0), pid);
+      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+          << "round " << round << ": status " << status;
+    }
+    // Nothing is left: the old files went before any prober returned, and
+    // a new one went with its last close (or its creator's).
+    EXPECT_TRUE(Left(name).empty())
+        << "round " << round << ": left " << Left(name)[0];
+    if (HasFailure()) break;
+  }
+}
+
 // A live member keeps it, whatever else is listed or opened meanwhile.
 TEST_P(AbandonedTest, ALiveMemberKeepsIt) {
-  const std::string name = UniqueName("abandoned_live");
-  testing::ScopedDestroy destroy(name);
+  const std::string name = "abandoned_live";
   int ready[2], done[2];
   ASSERT_EQ(pipe(ready), 0);
   ASSERT_EQ(pipe(done), 0);
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    Options options;
-    options.lifetime = GetParam();
-    auto db = DB::Open(options, name);
+    auto db = DB::Open(Opts(), name);
     if (!db.ok() || !(*db)->Put("k", "v").ok()) _exit(2);
     if (write(ready[1], "r", 1) != 1) _exit(3);
     char c;
@@ -117,11 +191,8 @@ TEST_P(AbandonedTest, ALiveMemberKeepsIt) {
   char c;
   ASSERT_EQ(read(ready[0], &c, 1), 1);
   EXPECT_TRUE(Listed(name));
-  Options observer;
-  observer.observer = true;
-  observer.create_if_missing = false;
   {
-    auto db = DB::Open(observer, name);
+    auto db = DB::Open(Observer(), name);
     ASSERT_THAT(db.status(), IsOk());
     std::string value;
     EXPECT_THAT((*db)->Get("k", &value), IsOk());
@@ -131,18 +202,16 @@ TEST_P(AbandonedTest, ALiveMemberKeepsIt) {
   int status = 0;
   waitpid(pid, &status, 0);
   EXPECT_FALSE(Listed(name));
-  EXPECT_TRUE(LeftoverFiles(name).empty());
+  EXPECT_TRUE(Left(name).empty());
   for (int fd : {ready[0], ready[1], done[0], done[1]}) close(fd);
 }
 
 // error_if_exists does not stop the removal: the abandoned one does not
 // exist any more, and a new one is created.
 TEST_P(AbandonedTest, ErrorIfExistsCreatesAnew) {
-  const std::string name = UniqueName("abandoned_excl");
-  testing::ScopedDestroy destroy(name);
-  CreateAndDie(name, GetParam());
-  Options options;
-  options.lifetime = GetParam();
+  const std::string name = "abandoned_excl";
+  CreateAndDie(name, Opts());
+  Options options = Opts();
   options.error_if_exists = true;
   auto db = DB::Open(options, name);
   ASSERT_THAT(db.status(), IsOk());
@@ -155,29 +224,26 @@ TEST_P(AbandonedTest, ErrorIfExistsCreatesAnew) {
 // remove the new dictionary's files (it found no live member of the old
 // one, and removed every file of the name).
 TEST_P(AbandonedTest, LateCloseLeavesTheSuccessorAlone) {
-  const std::string name = UniqueName("successor");
-  testing::ScopedDestroy destroy(name);
-  Options options;
-  options.lifetime = GetParam();
-  auto old_db = DB::Open(options, name);
+  const std::string name = "successor";
+  auto old_db = DB::Open(Opts(), name);
   ASSERT_THAT(old_db.status(), IsOk());
   ASSERT_THAT((*old_db)->Put("old", "1"), IsOk());
-  ASSERT_THAT(DestroyDB(name), IsOk());
-  Options persistent;
+  ASSERT_THAT(DestroyDB(name, Opts()), IsOk());
+  Options persistent = Opts();
+  persistent.lifetime = Lifetime::kPersistent;
   auto successor = DB::Open(persistent, name);
   ASSERT_THAT(successor.status(), IsOk());
   ASSERT_THAT((*successor)->Put("new", "2"), IsOk());
   successor->reset();
   old_db->reset();  // The old dictionary's last close.
   EXPECT_TRUE(Listed(name));
-  Options observer;
-  observer.observer = true;
-  observer.create_if_missing = false;
-  auto reopened = DB::Open(observer, name);
+  auto reopened = DB::Open(Observer(), name);
   ASSERT_THAT(reopened.status(), IsOk());
   std::string value;
   EXPECT_THAT((*reopened)->Get("new", &value), IsOk());
   EXPECT_EQ(value, "2");
+  reopened->reset();
+  EXPECT_THAT(DestroyDB(name, persistent), IsOk());
 }
 
 INSTANTIATE_TEST_SUITE_P(Lifetimes, AbandonedTest,
@@ -188,7 +254,7 @@ INSTANTIATE_TEST_SUITE_P(Lifetimes, AbandonedTest,
 TEST(Issue17Test, PersistentDictionaryOutlivesItsKilledMember) {
   const std::string name = UniqueName("persistent_killed");
   testing::ScopedDestroy destroy(name);
-  CreateAndDie(name, Lifetime::kPersistent);
+  CreateAndDie(name, Options());
   EXPECT_TRUE(Listed(name));
   auto db = DB::Open(Options(), name);
   ASSERT_THAT(db.status(), IsOk());

@@ -23,10 +23,11 @@ std::string UniqueName(const std::string& hint) {
   return absl::StrCat("t", getpid(), "_", counter++, "_", hint);
 }
 
-std::vector<std::string> LeftoverFiles(const std::string& prefix) {
+std::vector<std::string> LeftoverFiles(const std::string& prefix,
+                                       const std::string& directory) {
   std::vector<std::string> left;
   absl::StatusOr<std::vector<std::string>> files =
-      port::ListDirectory(port::SegmentDirectory(""));
+      port::ListDirectory(port::SegmentDirectory(directory));
   if (!files.ok()) return left;
   for (const std::string& f : *files) {
     if (absl::StartsWith(f, "ud." + prefix)) left.push_back(f);

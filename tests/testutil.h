@@ -25,8 +25,10 @@ MATCHER(IsOk, "is OK") {
 // A unique dictionary name for this test process, e.g. "t1234_5_db".
 std::string UniqueName(const std::string& hint);
 
-// Files of this process's test dictionaries still in the segment directory.
-std::vector<std::string> LeftoverFiles(const std::string& prefix);
+// Files of this process's test dictionaries (names starting with
+// `prefix`) still in the segment directory `directory` ("": the default).
+std::vector<std::string> LeftoverFiles(const std::string& prefix,
+                                       const std::string& directory = "");
 
 #ifndef _WIN32  // popen and /bin/sh.
 // Where RunTool sends the tool's standard error.
