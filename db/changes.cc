@@ -47,14 +47,17 @@ void ReserveChanges(std::vector<Change>* changes, size_t n) {
   }
 }
 
-// From this many changes on, SortChanges sorts by radix (SortedRefs); below
-// it, by comparison, in place. The radix sort needs two arrays of refs and
-// a new list, in fresh memory: on this project's VMs that costs unless it
-// is in huge pages (port::AdviseHugePages: from 4 MiB). Sorting every list
-// by radix lost below ~250 K changes (10 K: 4.2 ms against 0.6; 100 K: 23
-// against 7.9); from 256 K on it wins (300 K: 15-16 ms against 26; 700 K:
-// 31 against 66-69; changes_benchmark, doc/benchmarks.md).
+// From this many changes on, SortChanges sorts by radix (RadixSortChanges);
+// below it, by comparison, in place. The radix sort needs two arrays of
+// refs and a new list, in fresh memory: on this project's VMs that costs
+// unless it is in huge pages (port::AdviseHugePages: from 4 MiB). With
+// 24-byte refs (PrefixRef), sorting every list by radix lost below ~250 K
+// changes (10 K: 4.2 ms against 0.6; 100 K: 23 against 7.9); from 256 K on
+// it wins (300 K: 15-16 ms against 26; 700 K: 31 against 66-69;
+// changes_benchmark, doc/benchmarks.md). With 12-byte refs (WindowRef), it
+// wins from 10 K on (0.20 ms against 0.59; 100 K: 1.8-2.6 against 7.7).
 constexpr size_t kRadixSortFrom = size_t{1} << 18;
+constexpr size_t kWindowRadixSortFrom = size_t{1} << 13;
 
 // A change's place in a radix sort: its key's prefix and its index in the
 // list (a list sorted by radix holds fewer than 2^32 changes).
@@ -64,56 +67,92 @@ struct PrefixRef {
   uint32_t index;
 };
 
-// Byte b of a ref's 16-byte prefix, b = 0 the least significant.
-inline unsigned PrefixByte(const PrefixRef& r, int b) {
+// The same in 12 bytes instead of 24, for lists whose prefixes differ only
+// within 8 consecutive bytes (db_bench's 16-byte decimal keys below 10^8
+// differ in their last 8): those bytes as a big-endian word, and the
+// index. The refs are written to fresh memory twice per sort, which on
+// this project's VMs costs more than the passes over them.
+#pragma pack(push, 4)
+struct WindowRef {
+  uint64_t key;
+  uint32_t index;
+};
+#pragma pack(pop)
+static_assert(sizeof(WindowRef) == 12, "WindowRef is packed");
+
+// Byte b of a ref's 16-byte prefix (or 8-byte window), b = 0 the least
+// significant.
+inline unsigned RefByte(const PrefixRef& r, int b) {
   const uint64_t word = b < 8 ? r.lo >> (8 * b) : r.hi >> (8 * (b - 8));
   return static_cast<unsigned>(word & 0xff);
+}
+inline unsigned RefByte(const WindowRef& r, int b) {
+  return static_cast<unsigned>((r.key >> (8 * b)) & 0xff);
+}
+inline bool SamePrefix(const PrefixRef& a, const PrefixRef& b) {
+  return a.hi == b.hi && a.lo == b.lo;
+}
+inline bool SamePrefix(const WindowRef& a, const WindowRef& b) {
+  return a.key == b.key;
 }
 
 // An uninitialized array of n refs in fresh memory, in huge pages where the
 // system has them (see ReserveChanges).
-std::unique_ptr<PrefixRef[]> NewRefs(size_t n) {
-  std::unique_ptr<PrefixRef[]> refs(new PrefixRef[n]);
-  port::AdviseHugePages(refs.get(), n * sizeof(PrefixRef));
+template <typename Ref>
+std::unique_ptr<Ref[]> NewRefs(size_t n) {
+  std::unique_ptr<Ref[]> refs(new Ref[n]);
+  port::AdviseHugePages(refs.get(), n * sizeof(Ref));
   return refs;
 }
 
-// The changes' refs ordered by prefix, stably (equal prefixes stay in list
-// order): least significant byte first, one pass per byte of the prefix
-// that not all keys share (db_bench's 16-byte decimal keys below 10^6 vary
-// in 6 of them). Null when all keys share their whole prefix: there is
-// nothing to sort by.
-std::unique_ptr<PrefixRef[]> SortedRefs(const std::vector<Change>& changes) {
-  const size_t n = changes.size();
-  std::unique_ptr<PrefixRef[]> refs = NewRefs(n);
-  std::vector<std::array<uint32_t, 256>> counts(16);
-  for (auto& count : counts) count.fill(0);
-  for (size_t i = 0; i < n; i++) {
-    PrefixRef& r = refs[i];
-    r = PrefixRef{changes[i].prefix.first, changes[i].prefix.second,
-                  static_cast<uint32_t>(i)};
-    for (int b = 0; b < 16; b++) counts[b][PrefixByte(r, b)]++;
-  }
-  std::unique_ptr<PrefixRef[]> other;
-  for (int b = 0; b < 16; b++) {
-    std::array<uint32_t, 256>& count = counts[b];
-    if (std::find(count.begin(), count.end(), n) != count.end()) {
-      continue;  // Every key has the same byte here.
-    }
-    if (other == nullptr) other = NewRefs(n);
+// Orders refs [0, n) by their bytes stably (equal ones stay in list
+// order): least significant byte first, one pass per byte b of the
+// `bytes` whose bit b of `varying` is set (the others are the same in
+// every ref). *refs is the result; (*counts)[b] holds the count of each
+// value of byte b.
+template <typename Ref>
+void RadixPasses(size_t n, int bytes, uint32_t varying,
+                 std::vector<std::array<uint32_t, 256>>* counts,
+                 std::unique_ptr<Ref[]>* refs) {
+  std::unique_ptr<Ref[]> other;
+  for (int b = 0; b < bytes; b++) {
+    if ((varying >> b & 1) == 0) continue;
+    if (other == nullptr) other = NewRefs<Ref>(n);
     uint32_t start = 0;  // Where the refs of each byte value go.
-    for (uint32_t& c : count) {
+    for (uint32_t& c : (*counts)[b]) {
       const uint32_t here = c;
       c = start;
       start += here;
     }
+    std::array<uint32_t, 256>& count = (*counts)[b];
     for (size_t i = 0; i < n; i++) {
-      other[count[PrefixByte(refs[i], b)]++] = refs[i];
+      other[count[RefByte((*refs)[i], b)]++] = (*refs)[i];
     }
-    refs.swap(other);
+    refs->swap(other);
   }
-  if (other == nullptr) return nullptr;  // No pass ran.
-  return refs;
+}
+
+// The bytes where prefixes differ, given the OR of each one's XOR with a
+// common one (hi, lo: the prefix's two words): bit b of the mask is byte b
+// of a PrefixRef (0 = the least significant of lo).
+uint32_t ByteMask(uint64_t hi, uint64_t lo) {
+  uint32_t mask = 0;
+  for (int b = 0; b < 8; b++) {
+    if ((lo >> (8 * b) & 0xff) != 0) mask |= 1u << b;
+    if ((hi >> (8 * b) & 0xff) != 0) mask |= 1u << (8 + b);
+  }
+  return mask;
+}
+
+// ByteMask of the first n changes' prefixes.
+uint32_t VaryingPrefixBytes(const std::vector<Change>& changes, size_t n) {
+  uint64_t hi = 0, lo = 0;
+  const KeyPrefix first = changes[0].prefix;
+  for (size_t i = 0; i < n; i++) {
+    hi |= changes[i].prefix.first ^ first.first;
+    lo |= changes[i].prefix.second ^ first.second;
+  }
+  return ByteMask(hi, lo);
 }
 
 // Sorts [first, last) by key, then order, and writes the last change of
@@ -135,10 +174,11 @@ Change* SortAndKeepLast(Change* first, Change* last, Change* out) {
 }
 
 // SortChanges of a large list, given its refs sorted by prefix
-// (SortedRefs): the changes gathered in that order into a new list, each
+// (RadixPasses): the changes gathered in that order into a new list, each
 // run of equal prefixes (one key's changes, or keys longer than the prefix)
 // sorted by key and order on the way.
-void GatherSortedChanges(const PrefixRef* refs, std::vector<Change>* changes) {
+template <typename Ref>
+void GatherSortedChanges(const Ref* refs, std::vector<Change>* changes) {
   const size_t total = changes->size();
   std::vector<Change> sorted;
   ReserveChanges(&sorted, total);  // Never grown below: runs sort in place.
@@ -148,9 +188,7 @@ void GatherSortedChanges(const PrefixRef* refs, std::vector<Change>* changes) {
   size_t loaded = 0;  // The changes of refs [0, loaded) were asked for.
   for (size_t i = 0; i < total;) {
     size_t j = i + 1;
-    while (j < total && refs[j].hi == refs[i].hi && refs[j].lo == refs[i].lo) {
-      j++;
-    }
+    while (j < total && SamePrefix(refs[j], refs[i])) j++;
     for (; loaded < std::min(j + kAhead, total); loaded++) {
       const char* c =
           reinterpret_cast<const char*>(changes->data() + refs[loaded].index);
@@ -173,6 +211,76 @@ void GatherSortedChanges(const PrefixRef* refs, std::vector<Change>* changes) {
   changes->swap(sorted);
 }
 
+// Sorts a list of kWindowRadixSortFrom changes or more by radix over its
+// prefixes' varying bytes, then gathers it (GatherSortedChanges). False,
+// with the list untouched, when every key has the same prefix (there is
+// nothing to sort by), or when the bytes that vary are not within 8
+// consecutive ones and the list is shorter than kRadixSortFrom.
+bool RadixSortChanges(std::vector<Change>* changes) {
+  const size_t n = changes->size();
+  // The bytes that vary, as the first changes show them: a pass over all
+  // of them first would read the whole list once more (10-20 ms at 1.5 M
+  // changes). The 12-byte refs' pass checks the guess; the 24-byte refs'
+  // pass counts every byte. A sample where nothing varies is checked by a
+  // pass first: most likely nothing does (a tenant's keys), and the
+  // comparison sort follows.
+  constexpr size_t kSample = 4096;
+  uint32_t varying = VaryingPrefixBytes(*changes, std::min(n, kSample));
+  if (varying == 0) varying = VaryingPrefixBytes(*changes, n);
+  if (varying == 0) return false;
+  std::vector<std::array<uint32_t, 256>> counts(16);
+  for (auto& count : counts) count.fill(0);
+  // The 8-byte window from the most significant varying byte down, when
+  // it holds them all: byte b of the window is bit shift + b of `varying`.
+  int top = 15;
+  while ((varying >> top & 1) == 0) top--;
+  const int shift = std::max(top - 7, 0);  // The window's lowest byte.
+  if ((varying & ((1u << shift) - 1)) == 0) {
+    std::unique_ptr<WindowRef[]> refs = NewRefs<WindowRef>(n);
+    const KeyPrefix first = (*changes)[0].prefix;
+    uint64_t hi = 0, lo = 0;
+    for (size_t i = 0; i < n; i++) {
+      const KeyPrefix& p = (*changes)[i].prefix;
+      hi |= p.first ^ first.first;
+      lo |= p.second ^ first.second;
+      // Bytes [shift, shift + 8) of the 128-bit prefix hi:lo.
+      const uint64_t key =
+          shift == 0   ? p.second
+          : shift == 8 ? p.first
+                       : p.second >> (8 * shift) | p.first << (64 - 8 * shift);
+      refs[i].key = key;
+      refs[i].index = static_cast<uint32_t>(i);
+      for (int b = 0; b < 8; b++) counts[b][key >> (8 * b) & 0xff]++;
+    }
+    varying = ByteMask(hi, lo);
+    if (varying >> shift << shift == varying && varying >> shift < 256) {
+      RadixPasses(n, 8, varying >> shift, &counts, &refs);
+      GatherSortedChanges(refs.get(), changes);
+      return true;
+    }
+    // A byte outside the window varies after the sample: 24-byte refs.
+    for (auto& count : counts) count.fill(0);
+  }
+  if (n < kRadixSortFrom) return false;
+  std::unique_ptr<PrefixRef[]> refs = NewRefs<PrefixRef>(n);
+  for (size_t i = 0; i < n; i++) {
+    PrefixRef& r = refs[i];
+    r = PrefixRef{(*changes)[i].prefix.first, (*changes)[i].prefix.second,
+                  static_cast<uint32_t>(i)};
+    for (int b = 0; b < 16; b++) counts[b][RefByte(r, b)]++;
+  }
+  // Byte b varies unless one value has every change's.
+  varying = 0;
+  for (int b = 0; b < 16; b++) {
+    if (std::find(counts[b].begin(), counts[b].end(), n) == counts[b].end()) {
+      varying |= 1u << b;
+    }
+  }
+  RadixPasses(n, 16, varying, &counts, &refs);
+  GatherSortedChanges(refs.get(), changes);
+  return true;
+}
+
 }  // namespace
 
 KeyPrefix PrefixOf(std::string_view key) {
@@ -180,16 +288,13 @@ KeyPrefix PrefixOf(std::string_view key) {
 }
 
 void SortChanges(std::vector<Change>* changes) {
-  if (changes->size() >= kRadixSortFrom &&
+  if (changes->size() >= kWindowRadixSortFrom &&
       changes->size() <= std::numeric_limits<uint32_t>::max()) {
-    const std::unique_ptr<PrefixRef[]> refs = SortedRefs(*changes);
-    if (refs != nullptr) {
-      GatherSortedChanges(refs.get(), changes);
-      return;
-    }
-    // Every key starts with the same 16 bytes (a tenant's keys, say): the
-    // comparison sort, in place. Gathering them first into one run took
-    // 214-216 ms at 300 K changes, in place 130-131 (changes_benchmark).
+    if (RadixSortChanges(changes)) return;
+    // Every key starts with the same 16 bytes (a tenant's keys, say), or a
+    // list too short for 24-byte refs: the comparison sort, in place.
+    // Gathering the first kind into one run took 214-216 ms at 300 K
+    // changes, in place 130-131 (changes_benchmark).
   }
   Change* const data = changes->data();
   changes->resize(SortAndKeepLast(data, data + changes->size(), data) - data);

@@ -104,7 +104,8 @@ inline void TouchAhead(const std::vector<Change>& changes, size_t i,
 // Sorts the changes by key and keeps only the last (highest order) change
 // of each key; deletions are kept (MergeSortedChanges drops them). A list
 // of 2^18 changes or more is sorted by radix over the keys' prefixes (into
-// a new list), a smaller one by comparison (in place).
+// a new list), and one of 2^13 or more when its prefixes differ only within
+// 8 consecutive bytes; others by comparison (in place).
 void SortChanges(std::vector<Change>* changes);
 
 // Every key's latest update below head offset `end`, unsorted, by the

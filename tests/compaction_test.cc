@@ -6,6 +6,7 @@
 #include "db/compaction.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <deque>
 #include <map>
 #include <optional>
@@ -114,16 +115,43 @@ TEST(CompactionTest, SortChangesKeepsALastDelete) {
 // of every kind the prefix makes hard: decimal keys that share most bytes, long
 // keys equal in their first 16 bytes, keys that differ only by trailing zero
 // bytes, the empty key, and changes whose order is not their position.
+// Lists whose prefixes differ only within 8 consecutive bytes are sorted by
+// those (12-byte refs, from 2^13 changes on): keys that vary in their last
+// bytes, in bytes 4-11 (a window across the prefix's two words), in their
+// first 8, and lists whose first changes vary in their last bytes only.
+// 8 bytes of r * an odd constant: distinct for distinct r, and every
+// byte varies over many r.
+std::string Scrambled(uint64_t r) {
+  const uint64_t x = r * 0x9E3779B97F4A7C15ULL;
+  std::string bytes(8, '\0');
+  for (int b = 0; b < 8; b++) bytes[b] = static_cast<char>(x >> (8 * (7 - b)));
+  return bytes;
+}
+
 TEST(CompactionTest, SortChangesOfLargeListsMatchesAModel) {
   std::mt19937_64 rng(7);
-  for (const size_t n : {size_t{5000}, size_t{300000}}) {
+  enum Kind { kMixed, kLastBytes, kMiddleBytes, kFirstBytes, kLateWide };
+  for (const auto& [n, kind] :
+       std::vector<std::pair<size_t, Kind>>{{5000, kMixed},
+                                            {20000, kLastBytes},
+                                            {300000, kMixed},
+                                            {300000, kLastBytes},
+                                            {300000, kMiddleBytes},
+                                            {300000, kFirstBytes},
+                                            {20000, kLateWide},
+                                            {300000, kLateWide}}) {
     std::vector<std::string> keys;  // Stable storage for the views.
     std::vector<std::string> values;
     keys.reserve(n);
     values.reserve(n);
     for (size_t i = 0; i < n; i++) {
       std::string key;
-      switch (rng() % 5) {
+      // kLateWide: db_bench's keys first, then any (the sorter guesses
+      // which bytes vary from the first changes, and must find it out).
+      const Kind now = kind != kLateWide ? kind
+                       : i < 6000        ? kLastBytes
+                                         : kMixed;
+      switch (now == kMixed ? rng() % 5 : 5 + now) {
         case 0:  // Decimal, 16 bytes, few distinct: many overwrites.
           key = absl::StrCat(std::string(10, '0'), 100000 + rng() % 3000);
           break;
@@ -136,9 +164,22 @@ TEST(CompactionTest, SortChangesOfLargeListsMatchesAModel) {
         case 3:
           key = "";
           break;
-        default:  // Random bytes, 0-24 long.
+        case 4:  // Random bytes, 0-24 long.
           key.resize(rng() % 25);
           for (char& c : key) c = static_cast<char>(rng() % 4);
+          break;
+        case 5 + kLastBytes: {  // db_bench's: 16 decimal digits, < 10^6.
+          char text[17];
+          std::snprintf(text, sizeof(text), "%016d",
+                        static_cast<int>(rng() % 400000));
+          key = text;
+          break;
+        }
+        case 5 + kMiddleBytes:  // "tnt:", 8 varying bytes, ":suffix".
+          key = "tnt:" + Scrambled(rng() % 250000) + ":suffix";
+          break;
+        default:  // kFirstBytes: 8 varying bytes, then a shared tail.
+          key = Scrambled(rng() % 250000) + "/shared/tail";
       }
       keys.push_back(std::move(key));
       values.push_back(std::to_string(i));
@@ -161,7 +202,7 @@ TEST(CompactionTest, SortChangesOfLargeListsMatchesAModel) {
       }
     }
     SortChanges(&changes);
-    ASSERT_EQ(changes.size(), model.size()) << n;
+    ASSERT_EQ(changes.size(), model.size()) << n << " kind " << kind;
     size_t i = 0;
     for (const auto& [key, latest] : model) {
       const Change& c = changes[i++];
