@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <numeric>
 
 #include "db/write_batch_internal.h"
 #include "port/port.h"
@@ -211,12 +212,14 @@ void GatherSortedChanges(const Ref* refs, std::vector<Change>* changes) {
   changes->swap(sorted);
 }
 
-// Sorts a list of kWindowRadixSortFrom changes or more by radix over its
-// prefixes' varying bytes, then gathers it (GatherSortedChanges). False,
-// with the list untouched, when every key has the same prefix (there is
-// nothing to sort by), or when the bytes that vary are not within 8
+// Sorts refs to a list of kWindowRadixSortFrom changes or more by radix
+// over its prefixes' varying bytes, then calls finish(refs) with them
+// (const WindowRef* or const PrefixRef*, n of them), which may change the
+// list. False, without a call, when every key has the same prefix (there
+// is nothing to sort by), or when the bytes that vary are not within 8
 // consecutive ones and the list is shorter than kRadixSortFrom.
-bool RadixSortChanges(std::vector<Change>* changes) {
+template <typename Finish>
+bool RadixSort(const std::vector<Change>* changes, Finish finish) {
   const size_t n = changes->size();
   // The bytes that vary, as the first changes show them: a pass over all
   // of them first would read the whole list once more (10-20 ms at 1.5 M
@@ -255,7 +258,7 @@ bool RadixSortChanges(std::vector<Change>* changes) {
     varying = ByteMask(hi, lo);
     if (varying >> shift << shift == varying && varying >> shift < 256) {
       RadixPasses(n, 8, varying >> shift, &counts, &refs);
-      GatherSortedChanges(refs.get(), changes);
+      finish(static_cast<const WindowRef*>(refs.get()));
       return true;
     }
     // A byte outside the window varies after the sample: 24-byte refs.
@@ -277,8 +280,57 @@ bool RadixSortChanges(std::vector<Change>* changes) {
     }
   }
   RadixPasses(n, 16, varying, &counts, &refs);
-  GatherSortedChanges(refs.get(), changes);
+  finish(static_cast<const PrefixRef*>(refs.get()));
   return true;
+}
+
+// SortChangeOrder's gathering (see GatherSortedChanges): the places of the
+// changes in the order of refs, sorted by prefix; in each run of equal
+// prefixes, sorted by key and order, the last of each key's.
+template <typename Ref>
+void GatherOrder(const Ref* refs, const std::vector<Change>& changes,
+                 std::vector<uint32_t>* order) {
+  const size_t total = changes.size();
+  order->clear();
+  order->reserve(total);
+  std::vector<uint32_t> run;
+  for (size_t i = 0; i < total;) {
+    size_t j = i + 1;
+    while (j < total && SamePrefix(refs[j], refs[i])) j++;
+    if (j == i + 1) {  // Most: a key of its own prefix, its change unread.
+      order->push_back(refs[i].index);
+      i = j;
+      continue;
+    }
+    run.clear();
+    for (size_t k = i; k < j; k++) run.push_back(refs[k].index);
+    std::sort(run.begin(), run.end(), [&changes](uint32_t x, uint32_t y) {
+      const Change& a = changes[x];
+      const Change& b = changes[y];
+      const int c = CompareKeys(a.prefix, a.key, b.prefix, b.key);
+      return c != 0 ? c < 0 : a.order < b.order;
+    });
+    for (size_t k = 0; k < run.size(); k++) {
+      if (k + 1 < run.size()) {
+        const Change& a = changes[run[k]];
+        const Change& b = changes[run[k + 1]];
+        if (CompareKeys(a.prefix, a.key, b.prefix, b.key) == 0) continue;
+      }
+      order->push_back(run[k]);
+    }
+    i = j;
+  }
+}
+
+// The comparison sort of a list, in place, keeping each key's last change.
+void SortInPlace(std::vector<Change>* changes) {
+  Change* const data = changes->data();
+  changes->resize(SortAndKeepLast(data, data + changes->size(), data) - data);
+}
+
+// Whether SortChanges and SortChangeOrder try the radix sort on n changes.
+bool RadixCandidate(size_t n) {
+  return n >= kWindowRadixSortFrom && n <= std::numeric_limits<uint32_t>::max();
 }
 
 }  // namespace
@@ -288,16 +340,30 @@ KeyPrefix PrefixOf(std::string_view key) {
 }
 
 void SortChanges(std::vector<Change>* changes) {
-  if (changes->size() >= kWindowRadixSortFrom &&
-      changes->size() <= std::numeric_limits<uint32_t>::max()) {
-    if (RadixSortChanges(changes)) return;
-    // Every key starts with the same 16 bytes (a tenant's keys, say), or a
-    // list too short for 24-byte refs: the comparison sort, in place.
-    // Gathering the first kind into one run took 214-216 ms at 300 K
-    // changes, in place 130-131 (changes_benchmark).
+  if (RadixCandidate(changes->size()) &&
+      RadixSort(changes, [changes](const auto* refs) {
+        GatherSortedChanges(refs, changes);
+      })) {
+    return;
   }
-  Change* const data = changes->data();
-  changes->resize(SortAndKeepLast(data, data + changes->size(), data) - data);
+  // Every key starts with the same 16 bytes (a tenant's keys, say), or a
+  // list too short for 24-byte refs: the comparison sort, in place.
+  // Gathering the first kind into one run took 214-216 ms at 300 K
+  // changes, in place 130-131 (changes_benchmark).
+  SortInPlace(changes);
+}
+
+void SortChangeOrder(std::vector<Change>* changes,
+                     std::vector<uint32_t>* order) {
+  if (RadixCandidate(changes->size()) &&
+      RadixSort(changes, [changes, order](const auto* refs) {
+        GatherOrder(refs, *changes, order);
+      })) {
+    return;
+  }
+  SortInPlace(changes);
+  order->resize(changes->size());
+  std::iota(order->begin(), order->end(), uint32_t{0});
 }
 
 absl::Status CollectIndexChanges(const Generation& g, uint32_t end,

@@ -101,12 +101,42 @@ inline void TouchAhead(const std::vector<Change>& changes, size_t i,
   TouchChanges(changes.data() + i, changes.data() + *touched);
 }
 
+// TouchAhead for a walk over changes[order[i]] (SortChangeOrder), whose
+// changes lie all over the list: also asks for the lines of the next
+// batch's changes, whose keys and values the next call loads.
+inline void TouchAheadInOrder(const std::vector<Change>& changes,
+                              const std::vector<uint32_t>& order, size_t i,
+                              size_t* touched) {
+  if (i < *touched) return;
+  *touched = std::min(i + kTouchBatch, order.size());
+  const size_t next = std::min(*touched + kTouchBatch, order.size());
+  for (size_t k = *touched; k < next; k++) {
+    const char* c = reinterpret_cast<const char*>(&changes[order[k]]);
+    __builtin_prefetch(c);
+    __builtin_prefetch(c + sizeof(Change) - 1);
+  }
+  for (size_t k = i; k < *touched; k++) {
+    const Change* c = &changes[order[k]];
+    TouchChanges(c, c + 1);
+  }
+}
+
 // Sorts the changes by key and keeps only the last (highest order) change
 // of each key; deletions are kept (MergeSortedChanges drops them). A list
 // of 2^18 changes or more is sorted by radix over the keys' prefixes (into
 // a new list), and one of 2^13 or more when its prefixes differ only within
 // 8 consecutive bytes; others by comparison (in place).
 void SortChanges(std::vector<Change>* changes);
+
+// SortChanges without the sorted copy of the list, for a walk that reads
+// the changes once in order (an iterator's): (*order)[i] is the place in
+// *changes of the i-th key's last change. A list that the radix sort takes
+// stays as it is, and order costs 4 bytes of fresh memory per change
+// where the copy cost 64 (which this project's VMs charge for: most of a
+// full log's iterator set-up); any other list is sorted in place, and
+// order is 0, 1, ...
+void SortChangeOrder(std::vector<Change>* changes,
+                     std::vector<uint32_t>* order);
 
 // Every key's latest update below head offset `end`, unsorted, by the
 // cheaper of two ways: when the log's entries are few more than its keys

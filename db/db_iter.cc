@@ -21,10 +21,11 @@ constexpr uint32_t kRunEntryLines = 3;
 class DBIter : public Iterator {
  public:
   DBIter(std::shared_ptr<const Generation> generation, IteratorLog log,
-         std::shared_ptr<std::atomic<int>> live)
+         std::vector<uint32_t> order, std::shared_ptr<std::atomic<int>> live)
       : gen_(std::move(generation)),
         run_(log.run),
         log_(std::move(log.changes)),
+        order_(std::move(order)),
         buffers_(std::move(log.buffers)),
         live_(std::move(live)) {
     snap_count_ = gen_->gen == 0 ? 0 : gen_->snapshot.count();
@@ -56,11 +57,12 @@ class DBIter : public Iterator {
 
   void Seek(std::string_view target) override {
     const KeyPrefix prefix = PrefixOf(target);
-    li_ = std::lower_bound(log_.begin(), log_.end(), target,
-                           [&prefix](const Change& c, std::string_view t) {
+    li_ = std::lower_bound(order_.begin(), order_.end(), target,
+                           [this, &prefix](uint32_t i, std::string_view t) {
+                             const Change& c = log_[i];
                              return CompareKeys(c.prefix, c.key, prefix, t) < 0;
                            }) -
-          log_.begin();
+          order_.begin();
     touched_ = li_;
     if (!SeekRun(target, prefix)) return;
     si_ = 0;
@@ -171,9 +173,9 @@ class DBIter : public Iterator {
   const Change* PeekLog() {
     for (;;) {
       const Change* listed = nullptr;
-      if (li_ < log_.size()) {
-        TouchAhead(log_, li_, &touched_);
-        listed = &log_[li_];
+      if (li_ < order_.size()) {
+        TouchAheadInOrder(log_, order_, li_, &touched_);
+        listed = &log_[order_[li_]];
       }
       if (ri_ >= run_.count) {
         from_run_ = false;
@@ -247,8 +249,10 @@ class DBIter : public Iterator {
   std::vector<Change> batch_;
   size_t batch_at_ = 0;
   bool from_run_ = false;  // PeekLog's change is the run's.
-  // The changes after the run.
+  // The changes after the run, and their order: log_[order_[i]] is the
+  // i-th key's newest (SortChangeOrder).
   std::vector<Change> log_;
+  std::vector<uint32_t> order_;
   // Decompressed batches that entries of log_ point into (a deque moves
   // without moving its elements, so the views stay valid).
   std::deque<std::string> buffers_;
@@ -257,7 +261,7 @@ class DBIter : public Iterator {
   // Reads the snapshot's entry si_ (when snap_count_ > 0).
   std::unique_ptr<snapshot::Scanner> scanner_;
   size_t li_ = 0;
-  size_t touched_ = 0;  // log_[li_, touched_) were loaded (TouchAhead).
+  size_t touched_ = 0;  // order_[li_, touched_) were loaded (TouchAhead).
   uint64_t si_ = 0;
   snapshot::Entry snap_;
   KeyPrefix snap_prefix_;
@@ -324,9 +328,10 @@ std::unique_ptr<Iterator> NewDBIterator(
   // One change per key: sorted by their prefixes, mostly without reading
   // the keys' bytes (scattered over the log, a cache miss each). Here, not
   // in ReadIteratorLog: the DB calls that with its handle's lock held.
-  SortChanges(&log.changes);
+  std::vector<uint32_t> order;
+  SortChangeOrder(&log.changes, &order);
   return std::make_unique<DBIter>(std::move(generation), std::move(log),
-                                  std::move(live));
+                                  std::move(order), std::move(live));
 }
 
 std::unique_ptr<Iterator> NewErrorIterator(absl::Status status) {

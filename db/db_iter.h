@@ -38,9 +38,9 @@ absl::Status ReadIteratorLog(const Generation& g, uint32_t end,
                              IteratorLog* log);
 
 // An iterator over `generation`'s snapshot and `log` (ReadIteratorLog),
-// which it keeps, after sorting its changes (SortChanges: one per key). `live`
-// counts the iterators alive (+1 while this one lives), for the DB's check that
-// none outlives it.
+// which it keeps, after sorting its changes (SortChangeOrder: one per key).
+// `live` counts the iterators alive (+1 while this one lives), for the DB's
+// check that none outlives it.
 std::unique_ptr<Iterator> NewDBIterator(
     std::shared_ptr<const Generation> generation, IteratorLog log,
     std::shared_ptr<std::atomic<int>> live);

@@ -201,16 +201,24 @@ TEST(CompactionTest, SortChangesOfLargeListsMatchesAModel) {
                                      : std::string_view(values[i])};
       }
     }
+    // SortChangeOrder (an iterator's) must give the same sequence.
+    std::vector<Change> unmoved = changes;
+    std::vector<uint32_t> order;
+    SortChangeOrder(&unmoved, &order);
     SortChanges(&changes);
     ASSERT_EQ(changes.size(), model.size()) << n << " kind " << kind;
+    ASSERT_EQ(order.size(), model.size()) << n << " kind " << kind;
     size_t i = 0;
     for (const auto& [key, latest] : model) {
-      const Change& c = changes[i++];
-      ASSERT_EQ(c.key, key) << n << " at " << i - 1;
-      EXPECT_EQ(c.order, latest.first) << absl::CEscape(key);
-      EXPECT_EQ(c.value.deleted ? std::string_view("(deleted)") : c.value.value,
-                latest.second)
-          << absl::CEscape(key);
+      for (const Change* c : {&changes[i], &unmoved[order[i]]}) {
+        ASSERT_EQ(c->key, key) << n << " kind " << kind << " at " << i;
+        EXPECT_EQ(c->order, latest.first) << absl::CEscape(key);
+        EXPECT_EQ(
+            c->value.deleted ? std::string_view("(deleted)") : c->value.value,
+            latest.second)
+            << absl::CEscape(key);
+      }
+      i++;
     }
   }
 }

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <optional>
@@ -155,6 +156,70 @@ INSTANTIATE_TEST_SUITE_P(Compressions, IteratorTest, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& info) {
                            return info.param ? "Zstd" : "Plain";
                          });
+
+// A log of thousands of changes is sorted by radix over the bytes in
+// which their keys' 16-byte prefixes differ, and the iterator reads the
+// changes where they lie, in that order (SortChangeOrder). Keys here are 8
+// digits and a shared tail, then a suffix: prefixes differ within 8 bytes
+// (12-byte references), and keys of one prefix (the same digits, other
+// suffixes, overwrites, deletes) are ordered among themselves. Few keys are
+// written twice, so the iterator reads the log's records in order, every
+// superseded change among them.
+TEST(IteratorTest, ALargeLogReadInRadixOrderIsLikeAMap) {
+  Options options;
+  options.log_size = 64 << 20;            // One log for everything.
+  options.background_compaction = false;  // No run: the iterator sorts.
+  const std::string name = UniqueName("radix");
+  ScopedDestroy destroy(name);
+  auto db = DB::Open(options, name);
+  ASSERT_THAT(db.status(), IsOk());
+  std::mt19937_64 rng(11);
+  std::map<std::string, std::string> model;
+  auto key_of = [](uint64_t number, uint64_t suffix) {
+    char digits[9];
+    std::snprintf(digits, sizeof(digits), "%08llu",
+                  static_cast<unsigned long long>(number));
+    return absl::StrCat(digits, "/shared-tail/", suffix);
+  };
+  for (int i = 0; i < 30000; i++) {
+    const std::string key = key_of(rng() % 30000, rng() % 3);
+    if (rng() % 6 == 0) {
+      ASSERT_THAT((*db)->Delete(key), IsOk());
+      model.erase(key);
+    } else {
+      const std::string value = absl::StrCat("v", i);
+      ASSERT_THAT((*db)->Put(key, value), IsOk());
+      model[key] = value;
+    }
+  }
+  std::unique_ptr<Iterator> it = (*db)->NewIterator();
+  auto m = model.begin();
+  for (it->SeekToFirst(); it->Valid(); it->Next(), ++m) {
+    ASSERT_NE(m, model.end()) << "extra key " << Escaped(it->key());
+    ASSERT_EQ(it->key(), m->first);
+    ASSERT_EQ(it->value(), m->second) << m->first;
+  }
+  ASSERT_THAT(it->status(), IsOk());
+  ASSERT_EQ(m, model.end()) << "missing key " << m->first;
+  for (int i = 0; i < 2000; i++) {
+    // A key that may be there, or one between two suffixes of a number.
+    std::string target = key_of(rng() % 30100, rng() % 3);
+    if (rng() % 2 == 0) target.back() = '0' + static_cast<char>(rng() % 10);
+    if (rng() % 3 == 0) target.resize(rng() % target.size());
+    it->Seek(target);
+    auto want = model.lower_bound(target);
+    for (int step = 0; step < 3; step++, ++want) {
+      if (want == model.end()) {
+        ASSERT_FALSE(it->Valid()) << Escaped(target);
+        break;
+      }
+      ASSERT_TRUE(it->Valid()) << Escaped(target);
+      ASSERT_EQ(it->key(), want->first) << Escaped(target);
+      ASSERT_EQ(it->value(), want->second);
+      it->Next();
+    }
+  }
+}
 
 // The "ultradict.log-run" property's "records below E": the end of the
 // run an iterator would read now (0 when there is none).
