@@ -16,13 +16,20 @@
 
 namespace ultradict {
 
-absl::Status MergeSortedChanges(snapshot::Scanner* base,
-                                const std::vector<Change>& changes,
-                                snapshot::Builder* builder,
-                                absl::FunctionRef<void()> tick) {
-  const size_t n = changes.size();
+namespace {
+
+// MergeSortedChanges over changes[i] (kInOrder false) or
+// changes[(*order)[i]] (true: SortChangeOrder's order).
+template <bool kInOrder>
+absl::Status Merge(snapshot::Scanner* base, const std::vector<Change>& changes,
+                   const std::vector<uint32_t>* order,
+                   snapshot::Builder* builder, absl::FunctionRef<void()> tick) {
+  const size_t n = kInOrder ? order->size() : changes.size();
+  auto at = [&](size_t i) -> const Change& {
+    return kInOrder ? changes[(*order)[i]] : changes[i];
+  };
   // The keys lie all over the log: loaded a batch at a time, ahead of use
-  // (TouchAhead, as DBIter does); changes[li, touched) were loaded.
+  // (TouchAhead, as DBIter does); changes [li, touched) were loaded.
   size_t touched = 0;
   const uint64_t snap_count = base == nullptr ? 0 : base->count();
   uint64_t si = 0;
@@ -41,15 +48,21 @@ absl::Status MergeSortedChanges(snapshot::Scanner* base,
     }
     const bool log_left = li < n;
     if (!have_entry && !log_left) break;
-    int order = -1;  // Of the next change against the next entry.
-    if (log_left && have_entry) {
-      const Change& c = changes[li];
-      order = CompareKeys(c.prefix, c.key, entry_prefix, entry.key);
+    if (log_left) {
+      if constexpr (kInOrder) {
+        TouchAheadInOrder(changes, *order, li, &touched);
+      } else {
+        TouchAhead(changes, li, &touched);
+      }
     }
-    if (log_left && order <= 0) {
-      TouchAhead(changes, li, &touched);
-      const Change& change = changes[li++];
-      if (order == 0) {
+    int order_of = -1;  // Of the next change against the next entry.
+    if (log_left && have_entry) {
+      const Change& c = at(li);
+      order_of = CompareKeys(c.prefix, c.key, entry_prefix, entry.key);
+    }
+    if (log_left && order_of <= 0) {
+      const Change& change = at(li++);
+      if (order_of == 0) {
         have_entry = false;
         si++;
       }
@@ -64,12 +77,23 @@ absl::Status MergeSortedChanges(snapshot::Scanner* base,
   return s;
 }
 
+}  // namespace
+
+absl::Status MergeSortedChanges(snapshot::Scanner* base,
+                                const std::vector<Change>& changes,
+                                snapshot::Builder* builder,
+                                absl::FunctionRef<void()> tick) {
+  return Merge<false>(base, changes, nullptr, builder, tick);
+}
+
 absl::Status BuildSnapshot(const Generation& g, std::vector<Change>* changes,
                            snapshot::BuildOptions options,
                            const std::string& path,
                            absl::FunctionRef<void()> tick, port::Segment* out,
                            uint64_t* count) {
-  SortChanges(changes);
+  // Read once, in order: no sorted copy of the list (SortChangeOrder).
+  std::vector<uint32_t> order;
+  SortChangeOrder(changes, &order);
   options.generation = g.gen + 1;
   // The snapshot is read in order out of its file, not through the
   // mapping (snapshot_scanner.h).
@@ -78,9 +102,9 @@ absl::Status BuildSnapshot(const Generation& g, std::vector<Change>* changes,
     base = std::make_unique<snapshot::Scanner>(&g.snapshot, g.SnapshotFile());
   }
   return BuildSnapshotWith(
-      path, options, (base == nullptr ? 0 : base->count()) + changes->size(),
+      path, options, (base == nullptr ? 0 : base->count()) + order.size(),
       [&](snapshot::Builder* builder) {
-        return MergeSortedChanges(base.get(), *changes, builder, tick);
+        return Merge<true>(base.get(), *changes, &order, builder, tick);
       },
       out, count);
 }

@@ -43,7 +43,8 @@ absl::Status MergeSortedChanges(snapshot::Scanner* base,
                                 absl::FunctionRef<void()> tick);
 
 // Writes the snapshot of generation g.gen + 1 at path: g's snapshot with
-// `changes` applied (sorted by SortChanges, then MergeSortedChanges).
+// `changes` applied (ordered by SortChangeOrder, which may sort the list in
+// place, then merged as MergeSortedChanges does).
 // `options` says how (its generation is set here). *count: its entries.
 absl::Status BuildSnapshot(const Generation& g, std::vector<Change>* changes,
                            snapshot::BuildOptions options,
