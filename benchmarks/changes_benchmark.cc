@@ -67,9 +67,10 @@ void CheckSorted(const std::vector<Change>& changes, size_t n) {
   }
 }
 
-// The comparison sort that SortChanges uses below kRadixSortFrom (and used
-// for every list before): std::sort by key and order, then the last change
-// of each key kept. The baseline of the radix sort above it.
+// The comparison sort that SortChanges uses below its radix thresholds
+// (2^13 changes for keys whose prefixes differ within 8 bytes, as here;
+// 2^18 for others), and used for every list before: std::sort by key and
+// order, then the last change of each key kept. The radix sort's baseline.
 void ComparisonSort(std::vector<Change>* changes) {
   std::sort(changes->begin(), changes->end(),
             [](const Change& a, const Change& b) {

@@ -48,7 +48,7 @@ void ReserveChanges(std::vector<Change>* changes, size_t n) {
   }
 }
 
-// From this many changes on, SortChanges sorts by radix (RadixSortChanges);
+// From this many changes on, SortChanges sorts by radix (RadixSort);
 // below it, by comparison, in place. The radix sort needs two arrays of
 // refs and a new list, in fresh memory: on this project's VMs that costs
 // unless it is in huge pages (port::AdviseHugePages: from 4 MiB). With
@@ -56,7 +56,7 @@ void ReserveChanges(std::vector<Change>* changes, size_t n) {
 // changes (10 K: 4.2 ms against 0.6; 100 K: 23 against 7.9); from 256 K on
 // it wins (300 K: 15-16 ms against 26; 700 K: 31 against 66-69;
 // changes_benchmark, doc/benchmarks.md). With 12-byte refs (WindowRef), it
-// wins from 10 K on (0.20 ms against 0.59; 100 K: 1.8-2.6 against 7.7).
+// wins from 10 K on (0.13 ms against 0.59; 100 K: 1.5-1.8 against 7.7).
 constexpr size_t kRadixSortFrom = size_t{1} << 18;
 constexpr size_t kWindowRadixSortFrom = size_t{1} << 13;
 
@@ -216,8 +216,9 @@ void GatherSortedChanges(const Ref* refs, std::vector<Change>* changes) {
 // over its prefixes' varying bytes, then calls finish(refs) with them
 // (const WindowRef* or const PrefixRef*, n of them), which may change the
 // list. False, without a call, when every key has the same prefix (there
-// is nothing to sort by), or when the bytes that vary are not within 8
-// consecutive ones and the list is shorter than kRadixSortFrom.
+// is nothing to sort by), or when the bytes that vary are not within the 8
+// down from the most significant one in which the first kSample changes
+// differ, and the list is shorter than kRadixSortFrom.
 template <typename Finish>
 bool RadixSort(const std::vector<Change>* changes, Finish finish) {
   const size_t n = changes->size();

@@ -125,7 +125,8 @@ inline void TouchAheadInOrder(const std::vector<Change>& changes,
 // of each key; deletions are kept (MergeSortedChanges drops them). A list
 // of 2^18 changes or more is sorted by radix over the keys' prefixes (into
 // a new list), and one of 2^13 or more when its prefixes differ only within
-// 8 consecutive bytes; others by comparison (in place).
+// 8 consecutive bytes: the 8 down from the most significant byte in which
+// its first 4,096 changes differ; others by comparison (in place).
 void SortChanges(std::vector<Change>* changes);
 
 // SortChanges without the sorted copy of the list, for a walk that reads

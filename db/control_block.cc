@@ -3,6 +3,7 @@
 #include "db/control_block.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <thread>
 
@@ -151,6 +152,25 @@ absl::Status Block::Validate(const char* base, size_t size,
   return absl::OkStatus();
 }
 
+namespace {
+
+// How long AdoptAfterReboot and MemberProbe wait for their lock byte.
+constexpr std::chrono::milliseconds kLockByteWait{5000};
+
+// Takes the exclusive OFD lock on byte `offset` of fd, trying every
+// millisecond until `wait` has passed (a deadline, not a count of sleeps:
+// a sleep of 1 ms may last a timer tick, ~15.6 ms on Windows).
+bool TryLockByteFor(int fd, uint64_t offset, std::chrono::milliseconds wait) {
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  for (;;) {
+    if (port::TryLockByte(fd, offset, /*exclusive=*/true)) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+}  // namespace
+
 uint32_t NewToken() {
   return static_cast<uint32_t>(std::stoul(port::RandomHex(4), nullptr, 16)) | 1;
 }
@@ -193,12 +213,7 @@ absl::Status AdoptAfterReboot(int fd, const Block& block) {
   if (boot == 0 || block.boot_id().load(std::memory_order_acquire) == boot) {
     return absl::OkStatus();
   }
-  bool locked = false;
-  for (int i = 0; i < 5000 && !locked; i++) {
-    locked = port::TryLockByte(fd, kAdoptLockByte, /*exclusive=*/true);
-    if (!locked) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  if (!locked) {
+  if (!TryLockByteFor(fd, kAdoptLockByte, kLockByteWait)) {
     return absl::UnavailableError("another process is adopting the dictionary");
   }
   absl::Status s;
@@ -268,11 +283,7 @@ MemberProbe::~MemberProbe() {
 }
 
 bool MemberProbe::NoMemberAlive() {
-  for (int i = 0; i < 5000 && !probe_locked_; i++) {
-    probe_locked_ = port::TryLockByte(fd_, kProbeLockByte, /*exclusive=*/true);
-    if (!probe_locked_)
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  probe_locked_ = TryLockByteFor(fd_, kProbeLockByte, kLockByteWait);
   if (!probe_locked_) return false;
   range_locked_ = port::TryLockRange(fd_, kMemberLockBase, kMaxMembers);
   return range_locked_;

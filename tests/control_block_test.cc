@@ -233,7 +233,9 @@ TEST_F(ShouldDestroyOnCloseTest, ProbeFindsALiveMember) {
     EXPECT_FALSE(probe.NoMemberAlive());
   }
   Die();
-  MemberProbe probe(closer_);
+  // Another description: one that the first probe had left a lock in
+  // would wait 5 s and find a member.
+  MemberProbe probe(other_);
   EXPECT_TRUE(probe.NoMemberAlive());
 }
 
