@@ -156,17 +156,25 @@ uint32_t VaryingPrefixBytes(const std::vector<Change>& changes, size_t n) {
   return ByteMask(hi, lo);
 }
 
+// The order SortChanges leaves changes in before it keeps each key's last:
+// by key, then by order.
+inline bool KeyThenOrderLess(const Change& a, const Change& b) {
+  const int c = CompareKeys(a.prefix, a.key, b.prefix, b.key);
+  return c != 0 ? c < 0 : a.order < b.order;
+}
+inline bool SameKey(const Change& a, const Change& b) {
+  return CompareKeys(a.prefix, a.key, b.prefix, b.key) == 0;
+}
+
 // Sorts [first, last) by key, then order, and writes the last change of
 // each key from `out` on (out may be first: each change is written at or
 // before where it was read); returns the end of what it wrote.
 Change* SortAndKeepLast(Change* first, Change* last, Change* out) {
   std::sort(first, last, [](const Change& a, const Change& b) {
-    const int c = CompareKeys(a.prefix, a.key, b.prefix, b.key);
-    return c != 0 ? c < 0 : a.order < b.order;
+    return KeyThenOrderLess(a, b);  // A lambda: inlined in the sort.
   });
   for (Change* c = first; c != last; c++) {
-    if (c + 1 != last &&
-        CompareKeys(c->prefix, c->key, c[1].prefix, c[1].key) == 0) {
+    if (c + 1 != last && SameKey(*c, c[1])) {
       continue;  // A later change of the same key follows.
     }
     *out++ = *c;
@@ -191,10 +199,7 @@ void GatherSortedChanges(const Ref* refs, std::vector<Change>* changes) {
     size_t j = i + 1;
     while (j < total && SamePrefix(refs[j], refs[i])) j++;
     for (; loaded < std::min(j + kAhead, total); loaded++) {
-      const char* c =
-          reinterpret_cast<const char*>(changes->data() + refs[loaded].index);
-      __builtin_prefetch(c);
-      __builtin_prefetch(c + sizeof(Change) - 1);
+      PrefetchChange(changes->data() + refs[loaded].index);
     }
     const size_t at = sorted.size();
     for (size_t k = i; k < j; k++) sorted.push_back((*changes)[refs[k].index]);
@@ -306,16 +311,11 @@ void GatherOrder(const Ref* refs, const std::vector<Change>& changes,
     run.clear();
     for (size_t k = i; k < j; k++) run.push_back(refs[k].index);
     std::sort(run.begin(), run.end(), [&changes](uint32_t x, uint32_t y) {
-      const Change& a = changes[x];
-      const Change& b = changes[y];
-      const int c = CompareKeys(a.prefix, a.key, b.prefix, b.key);
-      return c != 0 ? c < 0 : a.order < b.order;
+      return KeyThenOrderLess(changes[x], changes[y]);
     });
     for (size_t k = 0; k < run.size(); k++) {
-      if (k + 1 < run.size()) {
-        const Change& a = changes[run[k]];
-        const Change& b = changes[run[k + 1]];
-        if (CompareKeys(a.prefix, a.key, b.prefix, b.key) == 0) continue;
+      if (k + 1 < run.size() && SameKey(changes[run[k]], changes[run[k + 1]])) {
+        continue;  // A later change of the same key follows.
       }
       order->push_back(run[k]);
     }
