@@ -34,20 +34,6 @@ uint64_t KeyWord(std::string_view key, size_t start) {
   return word;
 }
 
-// Reserves room for n more changes. A list is filled front to back right
-// after: its fresh pages go to huge pages where the system has them
-// (port::AdviseHugePages: at 1 M changes, 64 MiB of 4 KiB pages took
-// 40% of collecting the log's changes in page faults).
-void ReserveChanges(std::vector<Change>* changes, size_t n) {
-  const size_t capacity = changes->capacity();
-  changes->reserve(changes->size() + n);
-  if (changes->capacity() != capacity) {
-    port::AdviseHugePages(
-        changes->data() + changes->size(),
-        (changes->capacity() - changes->size()) * sizeof(Change));
-  }
-}
-
 // From this many changes on, SortChanges sorts by radix (RadixSort);
 // below it, by comparison, in place. The radix sort needs two arrays of
 // refs and a new list, in fresh memory: on this project's VMs that costs
@@ -365,6 +351,16 @@ void SortChangeOrder(std::vector<Change>* changes,
   SortInPlace(changes);
   order->resize(changes->size());
   std::iota(order->begin(), order->end(), uint32_t{0});
+}
+
+void ReserveChanges(std::vector<Change>* changes, size_t n) {
+  const size_t capacity = changes->capacity();
+  changes->reserve(changes->size() + n);
+  if (changes->capacity() != capacity) {
+    port::AdviseHugePages(
+        changes->data() + changes->size(),
+        (changes->capacity() - changes->size()) * sizeof(Change));
+  }
 }
 
 absl::Status CollectIndexChanges(const Generation& g, uint32_t end,

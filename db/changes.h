@@ -125,6 +125,13 @@ inline void TouchAheadInOrder(const std::vector<Change>& changes,
   }
 }
 
+// Reserves room for n more changes. A list is filled front to back right
+// after: its fresh pages go to huge pages where the system has them
+// (port::AdviseHugePages: at 1 M changes, 64 MiB of 4 KiB pages took
+// 40% of collecting the log's changes in page faults; 64% of an
+// iterator's run build, RunBuilder::BuildOnce).
+void ReserveChanges(std::vector<Change>* changes, size_t n);
+
 // Sorts the changes by key and keeps only the last (highest order) change
 // of each key; deletions are kept (MergeSortedChanges drops them). A list
 // of 2^18 changes or more is sorted by radix over the keys' prefixes (into

@@ -11,6 +11,7 @@
 #include "db/changes.h"
 #include "db/db_impl.h"
 #include "db/db_iter.h"
+#include "db/run_builder.h"
 
 namespace ultradict {
 
@@ -134,14 +135,34 @@ absl::Status DBImpl::GetPinned(std::string_view key, PinnableValue* value) {
 }
 
 std::unique_ptr<Iterator> DBImpl::NewIterator() {
-  std::shared_ptr<const Generation> g;
+  std::shared_ptr<Generation> g;
   IteratorLog log;
+  bool run_wanted = false;
+  uint32_t run_end = 0;
   absl::Status s = WithReadView([&](const std::shared_ptr<Generation>& view,
                                     uint32_t end) -> absl::Status {
     g = view;
-    return ReadIteratorLog(*view, end, &log);
+    run_end = end;
+    return ReadIteratorLog(*view, end, &log, &run_wanted);
   });
   if (!s.ok()) return NewErrorIterator(s);
+  if (run_wanted) {
+    // No run to read, and many records: sort them once for every process,
+    // into a published run (outside mu_: it takes as long as the sort this
+    // iterator would do), then read that. When none gets published (not
+    // due after all, no room, compressed records), this iterator sorts them
+    // itself, as it would have. Its errors are left to that sort: a full
+    // filesystem or a generation retired meanwhile only leave no run, and
+    // a damaged record is one the iterator reads too (DataLoss).
+    RunBuilder builder;
+    builder.BuildOnce(g, run_end).IgnoreError();
+    s = WithReadView([&](const std::shared_ptr<Generation>& view,
+                         uint32_t end) -> absl::Status {
+      g = view;
+      return ReadIteratorLog(*view, end, &log);
+    });
+    if (!s.ok()) return NewErrorIterator(s);
+  }
   return NewDBIterator(std::move(g), std::move(log), live_iterators_);
 }
 

@@ -33,9 +33,19 @@ struct IteratorLog {
 };
 
 // Reads g's log below head offset `end` for an iterator. DataLoss when a
-// run or a record is damaged.
+// run or a record is damaged. With `run_wanted`, when there is no run to
+// read and a run of the records below `end` would be worth building for
+// every process (RunWorthBuilding), sets *run_wanted and reads nothing.
 absl::Status ReadIteratorLog(const Generation& g, uint32_t end,
-                             IteratorLog* log);
+                             IteratorLog* log, bool* run_wanted = nullptr);
+
+// Whether an iterator that found no usable run below `end` should build
+// and publish one (RunBuilder::BuildOnce) rather than sort the records
+// for itself alone: when they are at least kMinRunEntries, no compaction
+// is due (which would replace the log and its runs soon; the writer's
+// runs stop then too) and g's runs are not known to be impossible
+// (compressed records) or being built in this process.
+bool RunWorthBuilding(const Generation& g, uint32_t end);
 
 // An iterator over `generation`'s snapshot and `log` (ReadIteratorLog),
 // which it keeps, after sorting its changes (SortChangeOrder: one per key).

@@ -35,7 +35,7 @@ RunBuilder::Collected RunBuilder::CollectTail(
     const Generation& g, uint32_t end, absl::FunctionRef<bool()> keep_going,
     std::vector<Change>* tail, absl::Status* status) {
   const uint32_t used = std::min(g.index.nodes_used(), g.index.node_capacity());
-  tail->reserve(used > nodes_ ? used - nodes_ : 0);
+  ReserveChanges(tail, used > nodes_ ? used - nodes_ : 0);
   bool compressed = false, abandoned = false;
   uint32_t records = 0;
   *status = ForEachBatch(
@@ -83,13 +83,17 @@ void RunBuilder::MergeTail(const std::vector<Change>& tail) {
   spare_.clear();
 }
 
-absl::Status RunBuilder::Publish(Generation* g) {
+absl::Status RunBuilder::Publish(Generation* g,
+                                 const std::vector<Change>& changes,
+                                 const std::vector<uint32_t>* order) {
   bool added = false;  // (Not when a newer run came first, or no room.)
   const size_t area_at = g->runs.file_offset();
+  const size_t count = order != nullptr ? order->size() : changes.size();
   return g->runs.Add(
-      end_, nodes_, static_cast<uint32_t>(sorted_.size()),
-      [this](char* dst) {
-        for (const Change& c : sorted_) {
+      end_, nodes_, static_cast<uint32_t>(count),
+      [&](char* dst) {
+        for (size_t i = 0; i < count; i++) {
+          const Change& c = changes[order != nullptr ? (*order)[i] : i];
           EncodeFixed32(dst, static_cast<uint32_t>(c.order >> 32));
           EncodeFixed32(dst + 4, static_cast<uint32_t>(c.order));
           dst += log::kRunEntrySize;
@@ -101,18 +105,23 @@ absl::Status RunBuilder::Publish(Generation* g) {
       &added);
 }
 
-absl::Status RunBuilder::Build(const std::shared_ptr<Generation>& g,
-                               uint32_t end,
-                               absl::FunctionRef<bool()> keep_going) {
-  // Another process (or an earlier request) may have made one since.
+bool RunBuilder::NotDue(Generation* g, uint32_t end) const {
   uint32_t newest_end = 0, newest_nodes = 0;
   if (g->runs.NewestEnd(&newest_end, &newest_nodes) &&
       (newest_end >= end ||
        g->index.nodes_used() < NextRunAt(newest_nodes, min_run_entries_))) {
     g->run_due_at.store(NextRunAt(newest_nodes, min_run_entries_),
                         std::memory_order_relaxed);
-    return absl::OkStatus();
+    return true;
   }
+  return false;
+}
+
+absl::Status RunBuilder::Build(const std::shared_ptr<Generation>& g,
+                               uint32_t end,
+                               absl::FunctionRef<bool()> keep_going) {
+  // Another process (or an earlier request) may have made one since.
+  if (NotDue(g.get(), end)) return absl::OkStatus();
   if (gen_.lock() != g || end_ > end) {
     Reset();
     gen_ = g;
@@ -141,11 +150,49 @@ absl::Status RunBuilder::Build(const std::shared_ptr<Generation>& g,
   MergeTail(tail);
   end_ = end;
   nodes_ = nodes;
-  s = Publish(g.get());
+  s = Publish(g.get(), sorted_, nullptr);
   if (!s.ok()) return s;
   g->run_due_at.store(NextRunAt(nodes, min_run_entries_),
                       std::memory_order_relaxed);
   return absl::OkStatus();
+}
+
+absl::Status RunBuilder::BuildOnce(const std::shared_ptr<Generation>& g,
+                                   uint32_t end) {
+  if (g->index.nodes_used() >= g->index.node_capacity() / 2 ||
+      NotDue(g.get(), end)) {
+    return absl::OkStatus();
+  }
+  Reset();
+  std::vector<Change> changes;
+  absl::Status s;
+  switch (CollectTail(
+      *g, end, [] { return true; }, &changes, &s)) {
+    case Collected::kAll:
+      break;
+    case Collected::kAbandoned:  // (Not asked to stop.)
+      return absl::OkStatus();
+    case Collected::kCompressed:
+      g->run_due_at.store(UINT32_MAX, std::memory_order_relaxed);
+      return absl::OkStatus();
+    case Collected::kDamaged:
+      return s;
+  }
+  // Due by the entries below `end` too (the index's count may be past
+  // them): runs grow by kRunGrowth, which the area's size counts on.
+  uint32_t newest_end = 0, newest_nodes = 0;
+  const uint32_t due = g->runs.NewestEnd(&newest_end, &newest_nodes)
+                           ? NextRunAt(newest_nodes, min_run_entries_)
+                           : min_run_entries_;
+  if (changes.size() < due) return absl::OkStatus();
+  const auto entries = static_cast<uint32_t>(changes.size());
+  std::vector<uint32_t> order;
+  SortChangeOrder(&changes, &order);  // (May drop changes: not its count.)
+  end_ = end;
+  nodes_ = entries;
+  s = Publish(g.get(), changes, &order);
+  end_ = nodes_ = 0;
+  return s;
 }
 
 }  // namespace ultradict

@@ -47,6 +47,17 @@ class RunBuilder {
   absl::Status Build(const std::shared_ptr<Generation>& g, uint32_t end,
                      absl::FunctionRef<bool()> keep_going);
 
+  // Builds and publishes a run of all of g's records below head offset
+  // `end`, as Build does but keeping nothing for a next run: for an
+  // iterator that found no run to read (so that the log's records are
+  // sorted once for every process, not once per iterator). Sorts through
+  // an order (SortChangeOrder), without a sorted copy of the changes, so
+  // that it costs about what the iterator's own sort would. OK with
+  // nothing published as Build (not due, compressed, no room), and when
+  // the log's index is half full or more (its area is sized for runs
+  // below that: log_run_format.h); DataLoss when a record does not decode.
+  absl::Status BuildOnce(const std::shared_ptr<Generation>& g, uint32_t end);
+
   // Forgets the changes kept from the last run (their generation is gone).
   void Reset();
 
@@ -61,8 +72,13 @@ class RunBuilder {
   // sorted_ := sorted_ merged with tail (sorted, one per key), tail's
   // change winning for a key in both.
   void MergeTail(const std::vector<Change>& tail);
-  // Adds sorted_ to g's runs as the run of the records below end_.
-  absl::Status Publish(Generation* g);
+  // Whether g's newest published run makes one of the records below `end`
+  // not due yet (then sets g's run_due_at from it).
+  bool NotDue(Generation* g, uint32_t end) const;
+  // Adds changes[order[i]] (changes[i] without an order), i < count, to
+  // g's runs as the run of the records below end_ (nodes_ entries).
+  absl::Status Publish(Generation* g, const std::vector<Change>& changes,
+                       const std::vector<uint32_t>* order);
 
   // The sorted changes of the last run built (of gen_, below end_,
   // covering nodes_ entries), views into gen_'s log: used only while

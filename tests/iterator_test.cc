@@ -290,5 +290,56 @@ TEST(IteratorRunTest, ReadsTheSortedRunsOfALargeLog) {
   EXPECT_EQ(now, generation);  // All of it in one log, as meant.
 }
 
+// Without a background thread nobody builds runs as the log grows: the
+// first iterator over kMinRunEntries entries or more sorts them into a
+// published run (RunBuilder::BuildOnce), which later iterators, of this
+// handle and of another (as another process's would), read instead of
+// sorting the records again. Compressed records get no run; iterators
+// sort them themselves, as before.
+TEST(IteratorRunTest, AnIteratorThatFindsNoRunPublishesOne) {
+  for (const bool compressed : {false, true}) {
+    SCOPED_TRACE(compressed ? "compressed" : "plain");
+    Options options;
+    options.log_size = size_t{64} << 20;  // No compaction: one log.
+    options.background_compaction = false;
+    options.compression = compressed ? Compression::kZstdCompression
+                                     : Compression::kNoCompression;
+    options.compression_threshold = 64;
+    const std::string name = UniqueName("iterbuild");
+    ScopedDestroy destroy(name);
+    auto db = DB::Open(options, name);
+    ASSERT_THAT(db.status(), IsOk());
+    std::map<std::string, std::string> model;
+    std::mt19937_64 rng(13);
+    for (int i = 0; i < 70000; i++) {
+      const std::string key = absl::StrCat(
+          "key", rng() % 150000, rng() % 9 == 0 ? "-past-16-bytes" : "");
+      if (rng() % 10 == 0) {
+        ASSERT_THAT((*db)->Delete(key), IsOk());
+        model.erase(key);
+      } else {
+        // Compressible past the threshold when compression is on.
+        const std::string value = absl::StrCat(i, std::string(100, 'v'));
+        ASSERT_THAT((*db)->Put(key, value), IsOk());
+        model[key] = value;
+      }
+    }
+    EXPECT_EQ(RunEnd(db->get()), 0u);
+    ExpectLikeModel(db->get(), model, rng);
+    if (HasFatalFailure()) return;
+    const uint64_t run_end = RunEnd(db->get());
+    if (compressed) {
+      EXPECT_EQ(run_end, 0u);
+      continue;
+    }
+    EXPECT_GT(run_end, 0u);
+    auto other = DB::Open(options, name);
+    ASSERT_THAT(other.status(), IsOk());
+    EXPECT_EQ(RunEnd(other->get()), run_end);
+    ExpectLikeModel(other->get(), model, rng);
+    EXPECT_EQ(RunEnd(other->get()), run_end);  // Read, not built again.
+  }
+}
+
 }  // namespace
 }  // namespace ultradict

@@ -519,6 +519,58 @@ TEST_F(RunBuilderTest, CompressedLogGetsNoRun) {
   EXPECT_EQ(used, 0u);
 }
 
+// An iterator that finds no run has one built for every process
+// (RunBuilder::BuildOnce): of all the records below its head, the newest
+// entry of each key, which iterators then read and find like the model.
+// Nothing is published while a run is not due; a due one is built from
+// record 0 again (nothing is kept between them).
+TEST_F(RunBuilderTest, BuildOnceListsTheNewestEntryOfEveryKey) {
+  RunBuilder builder(/*min_run_entries=*/1);
+  Model model;
+  uint32_t end = 0;
+  Write(g_.get(), 400, &rng_, &end, &model);
+  EXPECT_FALSE(RunWorthBuilding(*g_, end));  // Below kMinRunEntries.
+  ASSERT_THAT(builder.BuildOnce(g_, end), IsOk());
+  uint32_t newest = 0, nodes = 0;
+  ASSERT_TRUE(g_->runs.NewestEnd(&newest, &nodes));
+  EXPECT_EQ(newest, end);
+  EXPECT_EQ(nodes, g_->index.nodes_used());
+  uint32_t used = 0;
+  CheckIterator(g_, end, StateOf(snapshot_, model), &rng_, &used);
+  if (HasFatalFailure()) return;
+  EXPECT_EQ(used, end);
+  const uint32_t first = end;
+  Write(g_.get(), 5, &rng_, &end, &model);
+  ASSERT_THAT(builder.BuildOnce(g_, end), IsOk());
+  ASSERT_TRUE(g_->runs.NewestEnd(&newest, &nodes));
+  EXPECT_EQ(newest, first);
+  Write(g_.get(), 200, &rng_, &end, &model);
+  ASSERT_THAT(builder.BuildOnce(g_, end), IsOk());
+  ASSERT_TRUE(g_->runs.NewestEnd(&newest, &nodes));
+  EXPECT_EQ(newest, end);
+  EXPECT_EQ(nodes, g_->index.nodes_used());
+  CheckIterator(g_, end, StateOf(snapshot_, model), &rng_, &used);
+  EXPECT_EQ(used, end);
+}
+
+// A log with a compressed record gets no run from an iterator either, and
+// later iterators do not try again.
+TEST_F(RunBuilderTest, BuildOnceLeavesACompressedLogWithoutRuns) {
+  RunBuilder builder(1);
+  Model model;
+  uint32_t end = 0;
+  Write(g_.get(), 50, &rng_, &end, &model);
+  Write(g_.get(), 20, &rng_, &end, &model, /*compress=*/true);
+  ASSERT_THAT(builder.BuildOnce(g_, end), IsOk());
+  uint32_t newest = 0, nodes = 0;
+  EXPECT_FALSE(g_->runs.NewestEnd(&newest, &nodes));
+  EXPECT_EQ(g_->run_due_at.load(), UINT32_MAX);
+  EXPECT_FALSE(RunWorthBuilding(*g_, end));
+  uint32_t used = 0;
+  CheckIterator(g_, end, StateOf(snapshot_, model), &rng_, &used);
+  EXPECT_EQ(used, 0u);
+}
+
 // A run whose checksums hold but whose entries lead to the wrong bytes,
 // or are out of order, makes the iterator fail with DataLoss naming the
 // log and the run; a damaged run header fails ReadIteratorLog.
