@@ -446,6 +446,42 @@ TEST(EnvironmentTest, SortedRunOnAFullFilesystemIsNotASigbus) {
   EXPECT_EQ(rc, 0) << "child failed at step " << rc << " (negative: signal)";
 }
 
+// An iterator that finds no run over 65,536 entries builds one for every
+// process (RunBuilder::BuildOnce); on a full filesystem it cannot reserve
+// the run's pages, publishes nothing and sorts the records itself.
+TEST(EnvironmentTest, IteratorsRunBuildOnAFullFilesystemIsNotASigbus) {
+  const std::string dir = PrivateDir("tmpfs-iterrun");
+  const int rc = InChild([&]() -> int {
+    if (!MountSmallTmpfs(dir, "size=64m")) return kSkipExit;
+    Options options;
+    options.directory = dir;
+    options.log_size = 32 << 20;            // One log for all of it.
+    options.background_compaction = false;  // No runs but the iterator's.
+    auto db = DB::Open(options, "fulliterrun");
+    if (!db.ok()) return 10;
+    const int n = 66000;
+    for (int i = 0; i < n; i++) {
+      if (!(*db)->Put(absl::StrCat("k", i), "v").ok()) return 11;
+    }
+    if (!FillFilesystem(dir)) return 12;
+    std::fprintf(stderr, "filesystem full; iterating\n");
+    std::unique_ptr<Iterator> it = (*db)->NewIterator();
+    int seen = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) seen++;
+    if (!it->status().ok() || seen != n) return 13;
+    it.reset();
+    std::string run;
+    if (!(*db)->GetProperty("ultradict.log-run", &run) || run != "none") {
+      return 14;
+    }
+    db->reset();
+    return 0;
+  });
+  if (rc == kSkipExit)
+    GTEST_SKIP() << "needs root and mount namespaces (unshare -m)";
+  EXPECT_EQ(rc, 0) << "child failed at step " << rc << " (negative: signal)";
+}
+
 TEST(EnvironmentTest, MembersInAnotherPidNamespaceAreTrackedAndReclaimed) {
   const std::string name = UniqueName("pidns");
   testing::ScopedDestroy destroy(name);
