@@ -271,6 +271,7 @@ set(ULTRADICT_OWN_MAIN_TESTS
 # Links the fault-point variant of the engine.
 set(ULTRADICT_FAULT_POINT_TESTS
   tests/crash_test.cc
+  tests/destroy_crash_test.cc
   tests/index_crash_test.cc
   tests/ingest_crash_test.cc
 )

@@ -106,7 +106,8 @@ class DBImpl : public DB, private ForkAware {
   // `segment` (validated) has no live member, marks it destroyed and
   // removes its files: a member that was killed never closed it. True when
   // it is gone: removed here, or found destroyed (by another process that
-  // removed it first, or a DestroyDB).
+  // removed it first, or a DestroyDB; then this one removes what a
+  // destroyer that died left: MarkDestroyedAndRemove), persistent or not.
   static bool RemoveIfAbandoned(const std::string& dir, std::string_view name,
                                 const port::Segment& segment);
   // Removes every file of dictionary `name` in `dir`. NotFound when it has
@@ -125,9 +126,13 @@ class DBImpl : public DB, private ForkAware {
   // Marks the dictionary of the (validated) control segment destroyed
   // under its write lock (waiting at most timeout_ms for it), so that no
   // writer of another process makes a generation after its files are gone,
-  // and removes its files (*status, when given: DestroyFiles's). False,
-  // doing nothing, when it was destroyed already: the files of its name may
-  // be a newer dictionary's.
+  // and removes its files (*status, when given: DestroyFiles's). True
+  // also when it was destroyed already but its control segment is still at
+  // its path: the process that destroyed it died before removing its files
+  // (or is removing them now), and this one finishes that; only the
+  // dictionary's own files go (its key's), not a newer one's of its name.
+  // False, doing nothing, when it was destroyed and its control segment is
+  // gone.
   static bool MarkDestroyedAndRemove(const std::string& dir,
                                      std::string_view name,
                                      const port::Segment& segment,

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "db/db_impl.h"
+#include "db/fault_point.h"
 #include "db/filename.h"
 #include "util/strings.h"
 
@@ -25,22 +26,33 @@ bool DBImpl::MarkDestroyedAndRemove(const std::string& dir,
   // The state needs no repair after a dead writer: nothing is published
   // here, and the dictionary is going.
   lock.MarkConsistent();
-  // Destroyed already: its files are gone, and those of its name may be a
-  // new dictionary's now.
   const bool destroy =
       block.state().load(std::memory_order_acquire) == control::kStateReady;
   if (destroy) {
     block.state().store(control::kStateDestroyed, std::memory_order_release);
-    const FileKey key = block.file_key();
-    absl::Status s = DestroyFiles(dir, name, &key, &segment);
-    if (status != nullptr) *status = s;
+    FaultPoint("destroy.after_mark");
+  } else if (!segment.IsFileAt(ControlFileName(dir, name))) {
+    // Destroyed already and its control segment removed: the files of its
+    // name may be a new dictionary's now.
+    return false;
   }
-  return destroy;
+  // Marked here, or by a destroyer that died before its control segment
+  // was removed (then every open and list would find it destroyed again
+  // and again): its own files go, named with its key.
+  const FileKey key = block.file_key();
+  absl::Status s = DestroyFiles(dir, name, &key, &segment);
+  if (status != nullptr) *status = s;
+  return true;
 }
 
 bool DBImpl::RemoveIfAbandoned(const std::string& dir, std::string_view name,
                                const port::Segment& segment) {
   const control::Block block(segment.data());
+  if (block.state().load(std::memory_order_acquire) != control::kStateReady) {
+    // Destroyed: what its destroyer left, if it died, goes now.
+    MarkDestroyedAndRemove(dir, name, segment, 1000, nullptr);
+    return true;
+  }
   if (block.lifetime() == Lifetime::kPersistent) return false;
   // The probe proves that no member is alive (the kernel released the
   // locks of those that died); a process that opened it meanwhile and has

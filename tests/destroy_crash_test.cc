@@ -1,0 +1,147 @@
+// destroy_crash_test.cc: a process that destroys a dictionary (DestroyDB)
+// killed (SIGKILL) between marking it destroyed and removing its files.
+// The control segment is left at its path in the destroyed state; listing
+// the directory, opening the name and DestroyDB must each finish the
+// removal, not list it, refuse it or loop on it. The child is this binary
+// re-exec'd, linked with the fault-point engine.
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "tests/ingest_testutil.h"
+#include "tests/subprocess.h"
+#include "ultradict/db.h"
+
+namespace ultradict {
+namespace {
+
+using ingest_testing::FilesOf;
+using ingest_testing::IsOk;
+using ingest_testing::UniqueName;
+
+// Destroys the dictionary `name` when it goes out of scope (a test's
+// leftovers; the tests check their own removals).
+class Cleanup {
+ public:
+  explicit Cleanup(std::string name) : name_(std::move(name)) {}
+  ~Cleanup() { DestroyDB(name_).IgnoreError(); }
+
+ private:
+  const std::string name_;
+};
+
+Options OptionsFor(const std::string& lifetime) {
+  Options options;
+  options.lifetime = lifetime == "persistent" ? Lifetime::kPersistent
+                                              : Lifetime::kUntilLastClose;
+  return options;
+}
+
+// The child: creates the dictionary, writes and compacts (so that it has
+// generation files), then destroys it, and is killed at
+// $ULTRADICT_FAULT_POINT (destroy.after_mark) with its handle open.
+int RunChild(int argc, char** argv) {
+  std::map<std::string, std::string> args = testing::ParseChildArgs(argc, argv);
+  const Options options = OptionsFor(args["lifetime"]);
+  auto db = DB::Open(options, args["name"]);
+  if (!db.ok()) return 2;
+  for (int i = 0; i < 100; i++) {
+    if (!(*db)->Put(absl::StrCat("k", i), "v").ok()) return 3;
+  }
+  if (!(*db)->CompactLog().ok()) return 4;
+  if (!(*db)->Put("in-log", "v").ok()) return 5;
+  absl::Status s = DestroyDB(args["name"], options);
+  std::fprintf(stderr, "destroy child: not killed (%s)\n",
+               s.ToString().c_str());
+  return 6;
+}
+
+// Leaves `name` as a destroyer killed after marking it leaves it.
+void KillADestroyer(const std::string& name, const std::string& lifetime) {
+  testing::Child child = testing::SpawnSelf(
+      {"--child=destroy", "--name=" + name, "--lifetime=" + lifetime},
+      {"ULTRADICT_FAULT_POINT=destroy.after_mark", "ULTRADICT_FAULT_SKIP=0"});
+  ASSERT_GT(child.pid, 0);
+  int status = 0;
+  ASSERT_TRUE(testing::WaitExit(child.pid, 60 * 1000, &status));
+  testing::ClosePipes(&child);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+      << testing::DescribeStatus(status);
+  // Killed before a file was removed: the control segment and a generation.
+  ASSERT_GE(FilesOf(name).size(), 3u);
+}
+
+class DestroyCrashTest : public ::testing::TestWithParam<const char*> {
+ protected:
+  std::string lifetime() const { return GetParam(); }
+};
+
+// ListDBs does not list it and removes what was left; an open then makes
+// a new, empty dictionary of the name.
+TEST_P(DestroyCrashTest, ListRemovesWhatTheDestroyerLeft) {
+  const std::string name = UniqueName("dcrash-list");
+  Cleanup cleanup(name);
+  KillADestroyer(name, lifetime());
+  if (HasFatalFailure()) return;
+  auto names = ListDBs(Options());
+  ASSERT_THAT(names.status(), IsOk());
+  EXPECT_EQ(std::count(names->begin(), names->end(), name), 0);
+  EXPECT_TRUE(FilesOf(name).empty());
+  auto db = DB::Open(OptionsFor(lifetime()), name);
+  ASSERT_THAT(db.status(), IsOk());
+  std::string value;
+  EXPECT_TRUE(absl::IsNotFound((*db)->Get("k1", &value)));
+}
+
+// An open (with error_if_exists: it is gone) finishes the removal and
+// creates the dictionary anew, instead of finding it destroyed again and
+// again until it gives up.
+TEST_P(DestroyCrashTest, OpenMakesItAnew) {
+  const std::string name = UniqueName("dcrash-open");
+  Cleanup cleanup(name);
+  KillADestroyer(name, lifetime());
+  if (HasFatalFailure()) return;
+  Options options = OptionsFor(lifetime());
+  options.error_if_exists = true;
+  auto db = DB::Open(options, name);
+  ASSERT_THAT(db.status(), IsOk());
+  std::string value;
+  EXPECT_TRUE(absl::IsNotFound((*db)->Get("in-log", &value)));
+  ASSERT_THAT((*db)->Put("new", "1"), IsOk());
+  db->reset();
+  if (lifetime() == "persistent") {
+    auto again = DB::Open(OptionsFor(lifetime()), name);
+    ASSERT_THAT(again.status(), IsOk());
+    EXPECT_THAT((*again)->Get("new", &value), IsOk());
+  }
+}
+
+// DestroyDB finishes it: OK, and nothing of the name is left.
+TEST_P(DestroyCrashTest, DestroyFinishesIt) {
+  const std::string name = UniqueName("dcrash-destroy");
+  Cleanup cleanup(name);
+  KillADestroyer(name, lifetime());
+  if (HasFatalFailure()) return;
+  EXPECT_THAT(DestroyDB(name, OptionsFor(lifetime())), IsOk());
+  EXPECT_TRUE(FilesOf(name).empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Lifetimes, DestroyCrashTest,
+                         ::testing::Values("persistent", "until-last-close"));
+
+}  // namespace
+}  // namespace ultradict
+
+int main(int argc, char** argv) {
+  return ultradict::testing::TestMainWithChildren(argc, argv,
+                                                  ultradict::RunChild);
+}
