@@ -31,9 +31,12 @@ bool DBImpl::MarkDestroyedAndRemove(const std::string& dir,
   if (destroy) {
     block.state().store(control::kStateDestroyed, std::memory_order_release);
     FaultPoint("destroy.after_mark");
-  } else if (!segment.IsFileAt(ControlFileName(dir, name))) {
+  } else if (block.state().load(std::memory_order_acquire) !=
+                 control::kStateDestroyed ||
+             !segment.IsFileAt(ControlFileName(dir, name))) {
     // Destroyed already and its control segment removed: the files of its
-    // name may be a new dictionary's now.
+    // name may be a new dictionary's now. (A state neither ready nor
+    // destroyed is damage: nothing is removed for it.)
     return false;
   }
   // Marked here, or by a destroyer that died before its control segment
@@ -48,7 +51,8 @@ bool DBImpl::MarkDestroyedAndRemove(const std::string& dir,
 bool DBImpl::RemoveIfAbandoned(const std::string& dir, std::string_view name,
                                const port::Segment& segment) {
   const control::Block block(segment.data());
-  if (block.state().load(std::memory_order_acquire) != control::kStateReady) {
+  if (block.state().load(std::memory_order_acquire) ==
+      control::kStateDestroyed) {
     // Destroyed: what its destroyer left, if it died, goes now.
     MarkDestroyedAndRemove(dir, name, segment, 1000, nullptr);
     return true;
@@ -73,6 +77,16 @@ absl::Status DBImpl::DestroyFiles(const std::string& dir, std::string_view name,
   bool found = false;
   absl::Status first_error;
   std::vector<std::string> not_removed;  // "path: why", one per file.
+  std::string control_path;
+  auto unlink = [&](const std::string& path, bool own) {
+    FaultPoint("destroy.removing");
+    absl::Status s = port::Unlink(path);
+    // NotFound: removed meanwhile (another destroy, a compaction).
+    if (!s.ok() && !absl::IsNotFound(s) && own) {
+      if (first_error.ok()) first_error = s;
+      not_removed.emplace_back(s.message());
+    }
+  };
   absl::Status listed = ForEachFileOf(dir, name, [&](const DictionaryFile& f) {
     // With the key, only the dictionary's own files are removed and
     // reported: its control segment (if `path` is still that file) and the
@@ -95,14 +109,18 @@ absl::Status DBImpl::DestroyFiles(const std::string& dir, std::string_view name,
     }
     if (!remove) return;
     found = true;
-    absl::Status s = port::Unlink(f.path);
-    // NotFound: removed meanwhile (another destroy, a compaction).
-    if (!s.ok() && !absl::IsNotFound(s) && own) {
-      if (first_error.ok()) first_error = s;
-      not_removed.emplace_back(s.message());
+    if (f.type == FileType::kControl) {
+      control_path = f.path;  // Last (below).
+      return;
     }
+    unlink(f.path, own);
   });
   if (!listed.ok()) return listed;
+  // The control segment goes last: a destroyer killed before leaves it at
+  // its path, destroyed, and whoever finds it so removes the rest
+  // (MarkDestroyedAndRemove); removed first, the rest would stay behind
+  // with nothing to lead to it.
+  if (!control_path.empty()) unlink(control_path, true);
   if (!found) {
     return absl::NotFoundError(absl::StrCat("dictionary \"", AsAbsl(name),
                                             "\" does not exist in ", dir));

@@ -1,5 +1,6 @@
 // destroy_crash_test.cc: a process that destroys a dictionary (DestroyDB)
-// killed (SIGKILL) between marking it destroyed and removing its files.
+// killed (SIGKILL) between marking it destroyed and removing its files, or
+// after removing some of them (its control segment goes last).
 // The control segment is left at its path in the destroyed state; listing
 // the directory, opening the name and DestroyDB must each finish the
 // removal, not list it, refuse it or loop on it. The child is this binary
@@ -65,24 +66,46 @@ int RunChild(int argc, char** argv) {
   return 6;
 }
 
-// Leaves `name` as a destroyer killed after marking it leaves it.
-void KillADestroyer(const std::string& name, const std::string& lifetime) {
-  testing::Child child = testing::SpawnSelf(
-      {"--child=destroy", "--name=" + name, "--lifetime=" + lifetime},
-      {"ULTRADICT_FAULT_POINT=destroy.after_mark", "ULTRADICT_FAULT_SKIP=0"});
+// Where the destroyer is killed: after marking the dictionary destroyed,
+// or after removing its first file (the control segment goes last).
+struct Kill {
+  const char* lifetime;
+  const char* point;
+  int skip;  // Passes of the point survived.
+};
+
+std::string KillName(const ::testing::TestParamInfo<Kill>& info) {
+  std::string n = absl::StrCat(info.param.lifetime, "_", info.param.point, "_",
+                               info.param.skip);
+  for (char& c : n) {
+    if (c == '-' || c == '.') c = '_';
+  }
+  return n;
+}
+
+// Leaves `name` as a destroyer killed at `kill` leaves it.
+void KillADestroyer(const std::string& name, const Kill& kill) {
+  testing::Child child =
+      testing::SpawnSelf({"--child=destroy", "--name=" + name,
+                          absl::StrCat("--lifetime=", kill.lifetime)},
+                         {absl::StrCat("ULTRADICT_FAULT_POINT=", kill.point),
+                          absl::StrCat("ULTRADICT_FAULT_SKIP=", kill.skip)});
   ASSERT_GT(child.pid, 0);
   int status = 0;
   ASSERT_TRUE(testing::WaitExit(child.pid, 60 * 1000, &status));
   testing::ClosePipes(&child);
   ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
       << testing::DescribeStatus(status);
-  // Killed before a file was removed: the control segment and a generation.
-  ASSERT_GE(FilesOf(name).size(), 3u);
+  // The control segment is left, and a generation's files, all of them or
+  // all but the first removed (the child made a log and a snapshot).
+  const std::vector<std::string> left = FilesOf(name);
+  EXPECT_EQ(std::count(left.begin(), left.end(), "ud." + name), 1);
+  ASSERT_EQ(left.size(), 3u - kill.skip);
 }
 
-class DestroyCrashTest : public ::testing::TestWithParam<const char*> {
+class DestroyCrashTest : public ::testing::TestWithParam<Kill> {
  protected:
-  std::string lifetime() const { return GetParam(); }
+  std::string lifetime() const { return GetParam().lifetime; }
 };
 
 // ListDBs does not list it and removes what was left; an open then makes
@@ -90,7 +113,7 @@ class DestroyCrashTest : public ::testing::TestWithParam<const char*> {
 TEST_P(DestroyCrashTest, ListRemovesWhatTheDestroyerLeft) {
   const std::string name = UniqueName("dcrash-list");
   Cleanup cleanup(name);
-  KillADestroyer(name, lifetime());
+  KillADestroyer(name, GetParam());
   if (HasFatalFailure()) return;
   auto names = ListDBs(Options());
   ASSERT_THAT(names.status(), IsOk());
@@ -108,7 +131,7 @@ TEST_P(DestroyCrashTest, ListRemovesWhatTheDestroyerLeft) {
 TEST_P(DestroyCrashTest, OpenMakesItAnew) {
   const std::string name = UniqueName("dcrash-open");
   Cleanup cleanup(name);
-  KillADestroyer(name, lifetime());
+  KillADestroyer(name, GetParam());
   if (HasFatalFailure()) return;
   Options options = OptionsFor(lifetime());
   options.error_if_exists = true;
@@ -129,14 +152,19 @@ TEST_P(DestroyCrashTest, OpenMakesItAnew) {
 TEST_P(DestroyCrashTest, DestroyFinishesIt) {
   const std::string name = UniqueName("dcrash-destroy");
   Cleanup cleanup(name);
-  KillADestroyer(name, lifetime());
+  KillADestroyer(name, GetParam());
   if (HasFatalFailure()) return;
   EXPECT_THAT(DestroyDB(name, OptionsFor(lifetime())), IsOk());
   EXPECT_TRUE(FilesOf(name).empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(Lifetimes, DestroyCrashTest,
-                         ::testing::Values("persistent", "until-last-close"));
+INSTANTIATE_TEST_SUITE_P(
+    Kills, DestroyCrashTest,
+    ::testing::Values(Kill{"persistent", "destroy.after_mark", 0},
+                      Kill{"until-last-close", "destroy.after_mark", 0},
+                      Kill{"persistent", "destroy.removing", 1},
+                      Kill{"until-last-close", "destroy.removing", 1}),
+    KillName);
 
 }  // namespace
 }  // namespace ultradict
