@@ -149,17 +149,24 @@ std::unique_ptr<Iterator> DBImpl::NewIterator() {
   if (run_wanted) {
     // No run to read, and many records: sort them once for every process,
     // into a published run (outside mu_: it takes as long as the sort this
-    // iterator would do), then read that. When none gets published (not
-    // due after all, no room, compressed records), this iterator sorts them
-    // itself, as it would have. Its errors are left to that sort: a full
-    // filesystem or a generation retired meanwhile only leave no run, and
-    // a damaged record is one the iterator reads too (DataLoss).
+    // iterator would do), then read that, at the same head: records below
+    // it never change, and a head that moved on meanwhile could leave the
+    // run too far behind to be read. When none gets published (not due
+    // after all, no room, compressed records, another iterator of this
+    // process building one), this iterator sorts the records itself, as it
+    // would have. The build's errors leave no run and no second try in
+    // this process (RunBuilder::BuildOnce); they are not this iterator's:
+    // a full filesystem, a generation retired meanwhile, or a damaged
+    // record that its own read may not even need (one overwritten since).
     RunBuilder builder;
     builder.BuildOnce(g, run_end).IgnoreError();
     s = WithReadView([&](const std::shared_ptr<Generation>& view,
                          uint32_t end) -> absl::Status {
-      g = view;
-      return ReadIteratorLog(*view, end, &log);
+      if (view != g) {  // Compacted meanwhile: the new generation, now.
+        g = view;
+        run_end = end;
+      }
+      return ReadIteratorLog(*g, run_end, &log);
     });
     if (!s.ok()) return NewErrorIterator(s);
   }

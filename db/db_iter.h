@@ -43,8 +43,9 @@ absl::Status ReadIteratorLog(const Generation& g, uint32_t end,
 // and publish one (RunBuilder::BuildOnce) rather than sort the records
 // for itself alone: when they are at least kMinRunEntries, no compaction
 // is due (which would replace the log and its runs soon; the writer's
-// runs stop then too) and g's runs are not known to be impossible
-// (compressed records) or being built in this process.
+// runs stop then too) and g's run_due_at is not "never" in this process
+// (compressed records, a failed build, or the writer's background thread
+// asked to build one).
 bool RunWorthBuilding(const Generation& g, uint32_t end);
 
 // An iterator over `generation`'s snapshot and `log` (ReadIteratorLog),

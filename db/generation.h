@@ -114,13 +114,21 @@ struct Generation {
   // written by the holder of the write lock, read by everyone.
   LogIndex index;
   // Sorted runs of the log's keys, after the index in the log segment
-  // (log_run.h): added by background threads, read by iterators.
+  // (log_run.h): added by background threads and by iterators that found
+  // none (RunBuilder::BuildOnce), read by iterators.
   LogRuns runs;
   // The index entries (nodes_used) at which the writer asks this process's
   // background thread for the next run: set by that thread after each
   // build (RunBuilder, Background::ServeRun) and to "never" by the writer
   // when it asks (Background::AskRun), read by the writer at each commit.
+  // An iterator's build sets it to "never" when it fails or finds the
+  // log's records compressed (then no iterator of this process tries
+  // again), and never raises it from "never".
   std::atomic<uint32_t> run_due_at{kMinRunEntries};
+  // Set while an iterator of this process builds a run of this log
+  // (RunBuilder::BuildOnce): the others sort for themselves meanwhile,
+  // instead of each building and claiming the same run's bytes.
+  std::atomic<bool> iterator_building_run{false};
   // Record bytes known to be reserved in the file (see kLogReserveStep):
   // all below it are. Raised by the writer (write lock held) and by the
   // background thread (background.h), each to the end of a range it

@@ -148,14 +148,29 @@ uint32_t LogRuns::LinkFor(uint64_t newest, size_t at, uint32_t end,
   return static_cast<uint32_t>(run_at + 1);
 }
 
+bool LogRuns::HasRoomFor(uint32_t count) const {
+  if (area_ == nullptr) return false;
+  const uint64_t used =
+      Word64(log::kRunClaimedOffset).load(std::memory_order_relaxed);
+  if (used > size_) return false;
+  const size_t at =
+      (log::kRunAreaHeaderSize + static_cast<size_t>(used) + 63) & ~size_t{63};
+  return at <= size_ && size_ - at >= RunBytes(count);
+}
+
 absl::Status LogRuns::Add(
     uint32_t end, uint32_t nodes, uint32_t count,
     absl::FunctionRef<void(char*)> fill,
     absl::FunctionRef<absl::Status(size_t, size_t)> reserve, bool* added) {
   *added = false;
   if (area_ == nullptr) return absl::OkStatus();
-  const size_t bytes =
-      (kRunHeaderSize + size_t{count} * log::kRunEntrySize + 63) & ~size_t{63};
+  // A run as new is there already (another builder's, finished first):
+  // nothing to publish, and no bytes to take for it.
+  uint32_t newest_end = 0, newest_nodes = 0;
+  if (NewestEnd(&newest_end, &newest_nodes) && newest_end >= end) {
+    return absl::OkStatus();
+  }
+  const size_t bytes = RunBytes(count);
   // Take the run's bytes.
   std::atomic<uint64_t>& claimed = Word64(log::kRunClaimedOffset);
   uint64_t used = claimed.load(std::memory_order_relaxed);

@@ -2,12 +2,12 @@
 // a view over the run area of a mapped log segment.
 //
 // Any process may add a run (the background thread of a writer's process
-// does, without the write lock: runs list committed records only, which
-// never change); any process reads the published ones without a lock. A
-// run never changes once published. The bytes are shared memory that
-// other processes write: every header is checked against its checksum and
-// the area's bounds, entries against their checksum, and a chain of runs
-// is followed only towards lower offsets (so it cannot loop).
+// does, and an iterator that found none, without the write lock: runs list
+// committed records only, which never change); any process reads the published
+// ones without a lock. A run never changes once published. The bytes are shared
+// memory that other processes write: every header is checked against its
+// checksum and the area's bounds, entries against their checksum, and a chain
+// of runs is followed only towards lower offsets (so it cannot loop).
 
 #ifndef ULTRADICT_DB_LOG_RUN_H_
 #define ULTRADICT_DB_LOG_RUN_H_
@@ -64,6 +64,9 @@ class LogRuns {
   // a writer deciding whether another is due; false when there is none or
   // its header is damaged (then a new one replaces it).
   bool NewestEnd(uint32_t* end, uint32_t* nodes) const;
+  // Whether the area has room left for a run of `count` entries (a hint:
+  // another adder may take it first).
+  bool HasRoomFor(uint32_t count) const;
 
   // --- Adding (any process; no lock: runs are added one after the
   // other in the area, each publication a compare-and-swap) ---
@@ -73,7 +76,8 @@ class LogRuns {
   // reserves the area's bytes [offset, offset + length) in the file before
   // they are written. *added false when the area has no room left, or
   // when a run with an end at or past `end` was published meanwhile (then
-  // this one is not published). Errors are reserve's.
+  // this one is not published; its bytes are not even taken when that run
+  // was there before they were). Errors are reserve's.
   absl::Status Add(uint32_t end, uint32_t nodes, uint32_t count,
                    absl::FunctionRef<void(char*)> fill,
                    absl::FunctionRef<absl::Status(size_t, size_t)> reserve,
@@ -84,6 +88,11 @@ class LogRuns {
   size_t file_offset() const { return file_offset_; }
 
  private:
+  // The area's bytes for a run of `count` entries (header included).
+  static size_t RunBytes(uint32_t count) {
+    return (log::kRunHeaderSize + size_t{count} * log::kRunEntrySize + 63) &
+           ~size_t{63};
+  }
   std::atomic<uint64_t>& Word64(size_t offset) const {
     return *reinterpret_cast<std::atomic<uint64_t>*>(area_ + offset);
   }

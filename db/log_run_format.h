@@ -5,8 +5,9 @@
 // with a worked example is in doc/design.md ("Sorted runs").
 //
 // A run is built without the write lock, by the background thread of a
-// writer's process, from records that no longer change (those below a
-// published head), and is never changed once published: an iterator at a
+// writer's process or by an iterator that found none (any process), from
+// records that no longer change (those below a published head), and is
+// never changed once published: an iterator at a
 // head at or past a run's `end` merges the snapshot, the run and its own
 // sort of the records [end, head) only.
 //

@@ -85,8 +85,8 @@ void RunBuilder::MergeTail(const std::vector<Change>& tail) {
 
 absl::Status RunBuilder::Publish(Generation* g,
                                  const std::vector<Change>& changes,
-                                 const std::vector<uint32_t>* order) {
-  bool added = false;  // (Not when a newer run came first, or no room.)
+                                 const std::vector<uint32_t>* order,
+                                 bool* added) {
   const size_t area_at = g->runs.file_offset();
   const size_t count = order != nullptr ? order->size() : changes.size();
   return g->runs.Add(
@@ -102,26 +102,21 @@ absl::Status RunBuilder::Publish(Generation* g,
       [&](size_t offset, size_t length) {
         return g->ReserveFile(area_at + offset, length);
       },
-      &added);
-}
-
-bool RunBuilder::NotDue(Generation* g, uint32_t end) const {
-  uint32_t newest_end = 0, newest_nodes = 0;
-  if (g->runs.NewestEnd(&newest_end, &newest_nodes) &&
-      (newest_end >= end ||
-       g->index.nodes_used() < NextRunAt(newest_nodes, min_run_entries_))) {
-    g->run_due_at.store(NextRunAt(newest_nodes, min_run_entries_),
-                        std::memory_order_relaxed);
-    return true;
-  }
-  return false;
+      added);
 }
 
 absl::Status RunBuilder::Build(const std::shared_ptr<Generation>& g,
                                uint32_t end,
                                absl::FunctionRef<bool()> keep_going) {
   // Another process (or an earlier request) may have made one since.
-  if (NotDue(g.get(), end)) return absl::OkStatus();
+  uint32_t newest_end = 0, newest_nodes = 0;
+  if (g->runs.NewestEnd(&newest_end, &newest_nodes) &&
+      (newest_end >= end ||
+       g->index.nodes_used() < NextRunAt(newest_nodes, min_run_entries_))) {
+    g->run_due_at.store(NextRunAt(newest_nodes, min_run_entries_),
+                        std::memory_order_relaxed);
+    return absl::OkStatus();
+  }
   if (gen_.lock() != g || end_ > end) {
     Reset();
     gen_ = g;
@@ -150,7 +145,8 @@ absl::Status RunBuilder::Build(const std::shared_ptr<Generation>& g,
   MergeTail(tail);
   end_ = end;
   nodes_ = nodes;
-  s = Publish(g.get(), sorted_, nullptr);
+  bool added = false;  // (Not when a newer run came first, or no room.)
+  s = Publish(g.get(), sorted_, nullptr, &added);
   if (!s.ok()) return s;
   g->run_due_at.store(NextRunAt(nodes, min_run_entries_),
                       std::memory_order_relaxed);
@@ -159,8 +155,39 @@ absl::Status RunBuilder::Build(const std::shared_ptr<Generation>& g,
 
 absl::Status RunBuilder::BuildOnce(const std::shared_ptr<Generation>& g,
                                    uint32_t end) {
+  // One iterator of this process at a time; the others sort for
+  // themselves meanwhile (their build would publish nothing new).
+  if (g->iterator_building_run.exchange(true, std::memory_order_acquire)) {
+    return absl::OkStatus();
+  }
+  absl::Status s = BuildOnceLocked(g.get(), end);
+  g->iterator_building_run.store(false, std::memory_order_release);
+  return s;
+}
+
+absl::Status RunBuilder::BuildOnceLocked(Generation* g, uint32_t end) {
   if (g->index.nodes_used() >= g->index.node_capacity() / 2 ||
-      NotDue(g.get(), end)) {
+      g->run_due_at.load(std::memory_order_relaxed) == UINT32_MAX) {
+    return absl::OkStatus();
+  }
+  // Not due by the newest run's rule, counted by the entries below `end`
+  // (the index's count may be past them): runs grow by a 1/kRunGrowth at
+  // least, which the area's size counts on. Checked before collecting,
+  // and again by the entries collected.
+  uint32_t newest_end = 0, newest_nodes = 0;
+  const bool have_run = g->runs.NewestEnd(&newest_end, &newest_nodes);
+  if (have_run && newest_end >= end) return absl::OkStatus();
+  const uint32_t due =
+      have_run ? NextRunAt(newest_nodes, min_run_entries_) : min_run_entries_;
+  if (g->index.nodes_used() < due) return absl::OkStatus();
+  // A failure (a full area, a full filesystem, a damaged record) is not
+  // tried again by this process's iterators, which then sort for
+  // themselves: "never" (run_due_at), as a compressed log gets.
+  auto never = [g] {
+    g->run_due_at.store(UINT32_MAX, std::memory_order_relaxed);
+  };
+  if (!g->runs.HasRoomFor(g->index.keys())) {
+    never();
     return absl::OkStatus();
   }
   Reset();
@@ -173,25 +200,28 @@ absl::Status RunBuilder::BuildOnce(const std::shared_ptr<Generation>& g,
     case Collected::kAbandoned:  // (Not asked to stop.)
       return absl::OkStatus();
     case Collected::kCompressed:
-      g->run_due_at.store(UINT32_MAX, std::memory_order_relaxed);
+      never();
       return absl::OkStatus();
     case Collected::kDamaged:
+      never();
       return s;
   }
-  // Due by the entries below `end` too (the index's count may be past
-  // them): runs grow by kRunGrowth, which the area's size counts on.
-  uint32_t newest_end = 0, newest_nodes = 0;
-  const uint32_t due = g->runs.NewestEnd(&newest_end, &newest_nodes)
-                           ? NextRunAt(newest_nodes, min_run_entries_)
-                           : min_run_entries_;
   if (changes.size() < due) return absl::OkStatus();
   const auto entries = static_cast<uint32_t>(changes.size());
   std::vector<uint32_t> order;
   SortChangeOrder(&changes, &order);  // (May drop changes: not its count.)
   end_ = end;
   nodes_ = entries;
-  s = Publish(g.get(), changes, &order);
+  bool added = false;
+  s = Publish(g, changes, &order, &added);
   end_ = nodes_ = 0;
+  // Not added, and no run as new was published instead: no room (or
+  // damage). A retired generation's files are closed (FailedPrecondition):
+  // nothing to remember for it.
+  if (!added &&
+      !(g->runs.NewestEnd(&newest_end, &newest_nodes) && newest_end >= end)) {
+    never();
+  }
   return s;
 }
 

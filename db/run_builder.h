@@ -1,6 +1,7 @@
 // run_builder.h: builds the sorted runs of a generation's log (log_run.h)
-// on the background thread of a writer's process, so that iterators in
-// every process read the log in key order instead of sorting it.
+// on the background thread of a writer's process, and for an iterator of
+// any process that found none (BuildOnce), so that iterators in every
+// process read the log in key order instead of sorting it.
 //
 // A run lists each key's newest entry below a published head offset, read
 // from records that no longer change, so it is built without the write
@@ -53,9 +54,13 @@ class RunBuilder {
   // sorted once for every process, not once per iterator). Sorts through
   // an order (SortChangeOrder), without a sorted copy of the changes, so
   // that it costs about what the iterator's own sort would. OK with
-  // nothing published as Build (not due, compressed, no room), and when
-  // the log's index is half full or more (its area is sized for runs
-  // below that: log_run_format.h); DataLoss when a record does not decode.
+  // nothing published when a run is not due by Build's rule (counted by
+  // the entries below `end`), when the log's index is half full or more
+  // (its area is sized for runs below that: log_run_format.h), while
+  // another iterator of this process builds one, and after a failure of
+  // this process's (g's run_due_at "never"). Sets "never" when the area
+  // has no room, a record is compressed, or the build fails (reserve's
+  // error; DataLoss when a record does not decode).
   absl::Status BuildOnce(const std::shared_ptr<Generation>& g, uint32_t end);
 
   // Forgets the changes kept from the last run (their generation is gone).
@@ -72,13 +77,13 @@ class RunBuilder {
   // sorted_ := sorted_ merged with tail (sorted, one per key), tail's
   // change winning for a key in both.
   void MergeTail(const std::vector<Change>& tail);
-  // Whether g's newest published run makes one of the records below `end`
-  // not due yet (then sets g's run_due_at from it).
-  bool NotDue(Generation* g, uint32_t end) const;
   // Adds changes[order[i]] (changes[i] without an order), i < count, to
-  // g's runs as the run of the records below end_ (nodes_ entries).
+  // g's runs as the run of the records below end_ (nodes_ entries);
+  // *added as LogRuns::Add's.
   absl::Status Publish(Generation* g, const std::vector<Change>& changes,
-                       const std::vector<uint32_t>* order);
+                       const std::vector<uint32_t>* order, bool* added);
+  // BuildOnce, the only iterator of this process building for g.
+  absl::Status BuildOnceLocked(Generation* g, uint32_t end);
 
   // The sorted changes of the last run built (of gen_, below end_,
   // covering nodes_ entries), views into gen_'s log: used only while

@@ -553,6 +553,57 @@ TEST_F(RunBuilderTest, BuildOnceListsTheNewestEntryOfEveryKey) {
   EXPECT_EQ(used, end);
 }
 
+// The run area's claimed bytes (log_run_format.h): what adders took.
+uint64_t Claimed(const Generation& g) {
+  uint64_t claimed;
+  std::memcpy(
+      &claimed,
+      g.log_segment.data() + g.runs.file_offset() + log::kRunClaimedOffset, 8);
+  return claimed;
+}
+
+// A run is due by the entries below the head asked for, not by the
+// index's count (which may be past them): an older head's build publishes
+// nothing and takes no bytes. Builders racing in one process publish the
+// run once, and take its bytes once.
+TEST_F(RunBuilderTest, BuildOnceCountsTheEntriesBelowItsHeadAndBuildsOnce) {
+  Model model;
+  uint32_t end = 0;
+  Write(g_.get(), 400, &rng_, &end, &model);
+  const uint32_t first = end;
+  ASSERT_THAT(RunBuilder(1).BuildOnce(g_, first), IsOk());
+  const uint64_t claimed = Claimed(*g_);
+  EXPECT_GT(claimed, 0u);
+  Write(g_.get(), 5, &rng_, &end, &model);
+  const uint32_t older = end;
+  Write(g_.get(), 300, &rng_, &end, &model);
+  uint32_t newest = 0, nodes = 0;
+  ASSERT_TRUE(g_->runs.NewestEnd(&newest, &nodes));
+  ASSERT_GE(g_->index.nodes_used(), NextRunAt(nodes, 1));  // Due by it.
+  ASSERT_THAT(RunBuilder(1).BuildOnce(g_, older), IsOk());
+  ASSERT_TRUE(g_->runs.NewestEnd(&newest, &nodes));
+  EXPECT_EQ(newest, first);
+  EXPECT_EQ(Claimed(*g_), claimed);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; t++) {
+    threads.emplace_back(
+        [this, end] { EXPECT_THAT(RunBuilder(1).BuildOnce(g_, end), IsOk()); });
+  }
+  for (std::thread& t : threads) t.join();
+  ASSERT_TRUE(g_->runs.NewestEnd(&newest, &nodes));
+  EXPECT_EQ(newest, end);
+  LogRuns::Run run;
+  bool found = false;
+  ASSERT_THAT(g_->runs.Newest(end, &run, &found), IsOk());
+  ASSERT_TRUE(found);
+  EXPECT_EQ(Claimed(*g_), claimed + ((log::kRunHeaderSize +
+                                      run.count * log::kRunEntrySize + 63) &
+                                     ~uint64_t{63}));
+  uint32_t used = 0;
+  CheckIterator(g_, end, StateOf(snapshot_, model), &rng_, &used);
+  EXPECT_EQ(used, end);
+}
+
 // A log with a compressed record gets no run from an iterator either, and
 // later iterators do not try again.
 TEST_F(RunBuilderTest, BuildOnceLeavesACompressedLogWithoutRuns) {
