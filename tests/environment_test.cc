@@ -374,35 +374,47 @@ bool FillFilesystem(const std::string& dir) {
 // A full filesystem must not make reads fault either: an iterator, the
 // "ultradict.log-run" property and Gets of a dictionary whose log holds
 // no sorted run (the run area's pages never written) go on as before.
+// With `n` of 65,536 entries or more and no background thread, the
+// iterator tries to build a run for every process (RunBuilder::BuildOnce),
+// cannot reserve its pages, publishes nothing and sorts for itself.
+int IterateOnAFullFilesystem(const std::string& dir, int n) {
+  if (!MountSmallTmpfs(dir, n < 65536 ? "size=8m" : "size=64m")) {
+    return kSkipExit;
+  }
+  Options options;
+  options.directory = dir;
+  options.log_size = n < 65536 ? 1 << 20 : 32 << 20;  // One log for all.
+  options.background_compaction = n < 65536;  // No runs but the iterator's.
+  auto db = DB::Open(options, "fulliter");
+  if (!db.ok()) return 10;
+  for (int i = 0; i < n; i++) {
+    if (!(*db)->Put(absl::StrCat("k", i), "v").ok()) return 11;
+  }
+  if (!FillFilesystem(dir)) return 12;
+  std::fprintf(stderr, "filesystem full; iterating\n");
+  std::unique_ptr<Iterator> it = (*db)->NewIterator();
+  int seen = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) seen++;
+  if (!it->status().ok() || seen != n) return 13;
+  it.reset();
+  std::string run;
+  if (!(*db)->GetProperty("ultradict.log-run", &run) || run != "none") {
+    return 14;
+  }
+  db->reset();
+  return 0;
+}
+
 TEST(EnvironmentTest, IteratorsOnAFullFilesystemAreNotASigbus) {
-  const std::string dir = PrivateDir("tmpfs-iter");
-  const int rc = InChild([&]() -> int {
-    if (!MountSmallTmpfs(dir)) return kSkipExit;
-    Options options;
-    options.directory = dir;
-    options.log_size = 1 << 20;
-    auto db = DB::Open(options, "fulliter");
-    if (!db.ok()) return 10;
-    for (int i = 0; i < 100; i++) {
-      if (!(*db)->Put(absl::StrCat("k", i), "v").ok()) return 11;
-    }
-    if (!FillFilesystem(dir)) return 12;
-    std::fprintf(stderr, "filesystem full; iterating\n");
-    std::unique_ptr<Iterator> it = (*db)->NewIterator();
-    int n = 0;
-    for (it->SeekToFirst(); it->Valid(); it->Next()) n++;
-    if (!it->status().ok() || n != 100) return 13;
-    it.reset();
-    std::string run;
-    if (!(*db)->GetProperty("ultradict.log-run", &run) || run != "none") {
-      return 14;
-    }
-    db->reset();
-    return 0;
-  });
-  if (rc == kSkipExit)
-    GTEST_SKIP() << "needs root and mount namespaces (unshare -m)";
-  EXPECT_EQ(rc, 0) << "child failed at step " << rc << " (negative: signal)";
+  for (const int n : {100, 66000}) {
+    SCOPED_TRACE(n);
+    const std::string dir = PrivateDir(absl::StrCat("tmpfs-iter", n));
+    const int rc =
+        InChild([&]() -> int { return IterateOnAFullFilesystem(dir, n); });
+    if (rc == kSkipExit)
+      GTEST_SKIP() << "needs root and mount namespaces (unshare -m)";
+    EXPECT_EQ(rc, 0) << "child failed at step " << rc << " (negative: signal)";
+  }
 }
 
 // The writer's background thread, asked for the log's first sorted run
@@ -438,42 +450,6 @@ TEST(EnvironmentTest, SortedRunOnAFullFilesystemIsNotASigbus) {
     std::this_thread::sleep_for(std::chrono::seconds(1));  // Its attempt.
     std::string value;
     if (!(*db)->Get("k7", &value).ok()) return 14;
-    db->reset();
-    return 0;
-  });
-  if (rc == kSkipExit)
-    GTEST_SKIP() << "needs root and mount namespaces (unshare -m)";
-  EXPECT_EQ(rc, 0) << "child failed at step " << rc << " (negative: signal)";
-}
-
-// An iterator that finds no run over 65,536 entries builds one for every
-// process (RunBuilder::BuildOnce); on a full filesystem it cannot reserve
-// the run's pages, publishes nothing and sorts the records itself.
-TEST(EnvironmentTest, IteratorsRunBuildOnAFullFilesystemIsNotASigbus) {
-  const std::string dir = PrivateDir("tmpfs-iterrun");
-  const int rc = InChild([&]() -> int {
-    if (!MountSmallTmpfs(dir, "size=64m")) return kSkipExit;
-    Options options;
-    options.directory = dir;
-    options.log_size = 32 << 20;            // One log for all of it.
-    options.background_compaction = false;  // No runs but the iterator's.
-    auto db = DB::Open(options, "fulliterrun");
-    if (!db.ok()) return 10;
-    const int n = 66000;
-    for (int i = 0; i < n; i++) {
-      if (!(*db)->Put(absl::StrCat("k", i), "v").ok()) return 11;
-    }
-    if (!FillFilesystem(dir)) return 12;
-    std::fprintf(stderr, "filesystem full; iterating\n");
-    std::unique_ptr<Iterator> it = (*db)->NewIterator();
-    int seen = 0;
-    for (it->SeekToFirst(); it->Valid(); it->Next()) seen++;
-    if (!it->status().ok() || seen != n) return 13;
-    it.reset();
-    std::string run;
-    if (!(*db)->GetProperty("ultradict.log-run", &run) || run != "none") {
-      return 14;
-    }
     db->reset();
     return 0;
   });

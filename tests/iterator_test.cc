@@ -213,6 +213,26 @@ TEST(IteratorTest, ALargeLogReadInRadixOrderIsLikeAMap) {
       2000);
 }
 
+// n writes to keys "key<0-149999>" (one in nine longer than 16 bytes),
+// one in ten a Delete, the others a Put of "<i><value_tail>"; the model
+// follows.
+void WriteRandomly(DB* db, int n, const std::string& value_tail,
+                   std::mt19937_64& rng,
+                   std::map<std::string, std::string>* model) {
+  for (int i = 0; i < n; i++) {
+    const std::string key = absl::StrCat(
+        "key", rng() % 150000, rng() % 9 == 0 ? "-past-16-bytes" : "");
+    if (rng() % 10 == 0) {
+      ASSERT_THAT(db->Delete(key), IsOk());
+      model->erase(key);
+    } else {
+      const std::string value = absl::StrCat(i, value_tail);
+      ASSERT_THAT(db->Put(key, value), IsOk());
+      (*model)[key] = value;
+    }
+  }
+}
+
 // The "ultradict.log-run" property's "records below E": the end of the
 // run an iterator would read now (0 when there is none).
 uint64_t RunEnd(DB* db) {
@@ -237,20 +257,7 @@ TEST(IteratorRunTest, ReadsTheSortedRunsOfALargeLog) {
   ASSERT_THAT(db.status(), IsOk());
   std::map<std::string, std::string> model;
   std::mt19937_64 rng(11);
-  auto write = [&](int n) {
-    for (int i = 0; i < n; i++) {
-      const std::string key = absl::StrCat(
-          "key", rng() % 150000, rng() % 9 == 0 ? "-past-16-bytes" : "");
-      if (rng() % 10 == 0) {
-        ASSERT_THAT((*db)->Delete(key), IsOk());
-        model.erase(key);
-      } else {
-        const std::string value = absl::StrCat(i, "v");
-        ASSERT_THAT((*db)->Put(key, value), IsOk());
-        model[key] = value;
-      }
-    }
-  };
+  auto write = [&](int n) { WriteRandomly(db->get(), n, "v", rng, &model); };
   write(140000);
   if (HasFatalFailure()) return;
   // The background thread builds the run after the commit that made it
@@ -303,19 +310,9 @@ TEST(IteratorRunTest, AnIteratorThatFindsNoRunPublishesOne) {
     ASSERT_THAT(db.status(), IsOk());
     std::map<std::string, std::string> model;
     std::mt19937_64 rng(13);
-    for (int i = 0; i < 70000; i++) {
-      const std::string key = absl::StrCat(
-          "key", rng() % 150000, rng() % 9 == 0 ? "-past-16-bytes" : "");
-      if (rng() % 10 == 0) {
-        ASSERT_THAT((*db)->Delete(key), IsOk());
-        model.erase(key);
-      } else {
-        // Compressible past the threshold when compression is on.
-        const std::string value = absl::StrCat(i, std::string(100, 'v'));
-        ASSERT_THAT((*db)->Put(key, value), IsOk());
-        model[key] = value;
-      }
-    }
+    // Values compressible past the threshold when compression is on.
+    WriteRandomly(db->get(), 70000, std::string(100, 'v'), rng, &model);
+    if (HasFatalFailure()) return;
     EXPECT_EQ(RunEnd(db->get()), 0u);
     ExpectLikeModel(db->get(), model, rng);
     if (HasFatalFailure()) return;
