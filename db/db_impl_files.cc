@@ -26,13 +26,11 @@ bool DBImpl::MarkDestroyedAndRemove(const std::string& dir,
   // The state needs no repair after a dead writer: nothing is published
   // here, and the dictionary is going.
   lock.MarkConsistent();
-  const bool destroy =
-      block.state().load(std::memory_order_acquire) == control::kStateReady;
-  if (destroy) {
+  const uint32_t state = block.state().load(std::memory_order_acquire);
+  if (state == control::kStateReady) {
     block.state().store(control::kStateDestroyed, std::memory_order_release);
     FaultPoint("destroy.after_mark");
-  } else if (block.state().load(std::memory_order_acquire) !=
-                 control::kStateDestroyed ||
+  } else if (state != control::kStateDestroyed ||
              !segment.IsFileAt(ControlFileName(dir, name))) {
     // Destroyed already and its control segment removed: the files of its
     // name may be a new dictionary's now. (A state neither ready nor
@@ -78,7 +76,7 @@ absl::Status DBImpl::DestroyFiles(const std::string& dir, std::string_view name,
   absl::Status first_error;
   std::vector<std::string> not_removed;  // "path: why", one per file.
   std::string control_path;
-  auto unlink = [&](const std::string& path, bool own) {
+  auto remove_file = [&](const std::string& path, bool own) {
     FaultPoint("destroy.removing");
     absl::Status s = port::Unlink(path);
     // NotFound: removed meanwhile (another destroy, a compaction).
@@ -113,14 +111,14 @@ absl::Status DBImpl::DestroyFiles(const std::string& dir, std::string_view name,
       control_path = f.path;  // Last (below).
       return;
     }
-    unlink(f.path, own);
+    remove_file(f.path, own);
   });
   if (!listed.ok()) return listed;
   // The control segment goes last: a destroyer killed before leaves it at
   // its path, destroyed, and whoever finds it so removes the rest
   // (MarkDestroyedAndRemove); removed first, the rest would stay behind
   // with nothing to lead to it.
-  if (!control_path.empty()) unlink(control_path, true);
+  if (!control_path.empty()) remove_file(control_path, true);
   if (!found) {
     return absl::NotFoundError(absl::StrCat("dictionary \"", AsAbsl(name),
                                             "\" does not exist in ", dir));

@@ -148,14 +148,19 @@ uint32_t LogRuns::LinkFor(uint64_t newest, size_t at, uint32_t end,
   return static_cast<uint32_t>(run_at + 1);
 }
 
-bool LogRuns::HasRoomFor(uint32_t count) const {
-  if (area_ == nullptr) return false;
-  const uint64_t used =
-      Word64(log::kRunClaimedOffset).load(std::memory_order_relaxed);
-  if (used > size_) return false;
-  const size_t at =
+bool LogRuns::PlaceAfter(uint64_t used, size_t bytes, size_t* at) const {
+  if (used > size_) return false;  // Damaged: no more runs.
+  *at =
       (log::kRunAreaHeaderSize + static_cast<size_t>(used) + 63) & ~size_t{63};
-  return at <= size_ && size_ - at >= RunBytes(count);
+  return *at <= size_ && size_ - *at >= bytes;
+}
+
+bool LogRuns::HasRoomFor(uint32_t count) const {
+  size_t at;
+  return area_ != nullptr &&
+         PlaceAfter(
+             Word64(log::kRunClaimedOffset).load(std::memory_order_relaxed),
+             RunBytes(count), &at);
 }
 
 absl::Status LogRuns::Add(
@@ -176,10 +181,7 @@ absl::Status LogRuns::Add(
   uint64_t used = claimed.load(std::memory_order_relaxed);
   size_t at;
   for (;;) {
-    if (used > size_) return absl::OkStatus();  // Damaged: no more runs.
-    at = (log::kRunAreaHeaderSize + static_cast<size_t>(used) + 63) &
-         ~size_t{63};
-    if (at > size_ || size_ - at < bytes) return absl::OkStatus();  // Full.
+    if (!PlaceAfter(used, bytes, &at)) return absl::OkStatus();  // Full.
     if (at + 1 > UINT32_MAX) return absl::OkStatus();  // Links are 32-bit.
     if (claimed.compare_exchange_weak(used,
                                       at + bytes - log::kRunAreaHeaderSize,

@@ -88,6 +88,10 @@ class LogRuns {
   size_t file_offset() const { return file_offset_; }
 
  private:
+  // Where the next run of `bytes` bytes goes when runs have taken `used`
+  // bytes (the `claimed` word): *at, an area offset; false when it does
+  // not fit, or `used` is past the area (damage).
+  bool PlaceAfter(uint64_t used, size_t bytes, size_t* at) const;
   // The area's bytes for a run of `count` entries (header included).
   static size_t RunBytes(uint32_t count) {
     return (log::kRunHeaderSize + size_t{count} * log::kRunEntrySize + 63) &

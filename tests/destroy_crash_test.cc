@@ -6,14 +6,9 @@
 // removal, not list it, refuse it or loop on it. The child is this binary
 // re-exec'd, linked with the fault-point engine.
 
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <map>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -28,17 +23,6 @@ namespace {
 using ingest_testing::FilesOf;
 using ingest_testing::IsOk;
 using ingest_testing::UniqueName;
-
-// Destroys the dictionary `name` when it goes out of scope (a test's
-// leftovers; the tests check their own removals).
-class Cleanup {
- public:
-  explicit Cleanup(std::string name) : name_(std::move(name)) {}
-  ~Cleanup() { DestroyDB(name_).IgnoreError(); }
-
- private:
-  const std::string name_;
-};
 
 Options OptionsFor(const std::string& lifetime) {
   Options options;
@@ -83,43 +67,41 @@ std::string KillName(const ::testing::TestParamInfo<Kill>& info) {
   return n;
 }
 
-// Leaves `name` as a destroyer killed at `kill` leaves it.
-void KillADestroyer(const std::string& name, const Kill& kill) {
-  testing::Child child =
-      testing::SpawnSelf({"--child=destroy", "--name=" + name,
-                          absl::StrCat("--lifetime=", kill.lifetime)},
-                         {absl::StrCat("ULTRADICT_FAULT_POINT=", kill.point),
-                          absl::StrCat("ULTRADICT_FAULT_SKIP=", kill.skip)});
-  ASSERT_GT(child.pid, 0);
-  int status = 0;
-  ASSERT_TRUE(testing::WaitExit(child.pid, 60 * 1000, &status));
-  testing::ClosePipes(&child);
-  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
-      << testing::DescribeStatus(status);
-  // The control segment is left, and a generation's files, all of them or
-  // all but the first removed (the child made a log and a snapshot).
-  const std::vector<std::string> left = FilesOf(name);
-  EXPECT_EQ(std::count(left.begin(), left.end(), "ud." + name), 1);
-  ASSERT_EQ(left.size(), 3u - kill.skip);
-}
-
+// Each test starts from a dictionary that a destroyer killed at the
+// test's Kill left.
 class DestroyCrashTest : public ::testing::TestWithParam<Kill> {
  protected:
+  void SetUp() override {
+    const Kill& kill = GetParam();
+    std::string how;
+    ASSERT_TRUE(testing::RunSelfUntilKilled(
+        {"--child=destroy", "--name=" + name_,
+         absl::StrCat("--lifetime=", kill.lifetime)},
+        {absl::StrCat("ULTRADICT_FAULT_POINT=", kill.point),
+         absl::StrCat("ULTRADICT_FAULT_SKIP=", kill.skip)},
+        60 * 1000, &how))
+        << how;
+    // The control segment is left, and a generation's files, all of them
+    // or all but the first removed (the child made a log and a snapshot).
+    const std::vector<std::string> left = FilesOf(name_);
+    EXPECT_EQ(std::count(left.begin(), left.end(), "ud." + name_), 1);
+    ASSERT_EQ(left.size(), 3u - kill.skip);
+  }
+  void TearDown() override { DestroyDB(name_).IgnoreError(); }
+
   std::string lifetime() const { return GetParam().lifetime; }
+
+  const std::string name_ = UniqueName("dcrash");
 };
 
 // ListDBs does not list it and removes what was left; an open then makes
 // a new, empty dictionary of the name.
 TEST_P(DestroyCrashTest, ListRemovesWhatTheDestroyerLeft) {
-  const std::string name = UniqueName("dcrash-list");
-  Cleanup cleanup(name);
-  KillADestroyer(name, GetParam());
-  if (HasFatalFailure()) return;
   auto names = ListDBs(Options());
   ASSERT_THAT(names.status(), IsOk());
-  EXPECT_EQ(std::count(names->begin(), names->end(), name), 0);
-  EXPECT_TRUE(FilesOf(name).empty());
-  auto db = DB::Open(OptionsFor(lifetime()), name);
+  EXPECT_EQ(std::count(names->begin(), names->end(), name_), 0);
+  EXPECT_TRUE(FilesOf(name_).empty());
+  auto db = DB::Open(OptionsFor(lifetime()), name_);
   ASSERT_THAT(db.status(), IsOk());
   std::string value;
   EXPECT_TRUE(absl::IsNotFound((*db)->Get("k1", &value)));
@@ -129,20 +111,16 @@ TEST_P(DestroyCrashTest, ListRemovesWhatTheDestroyerLeft) {
 // creates the dictionary anew, instead of finding it destroyed again and
 // again until it gives up.
 TEST_P(DestroyCrashTest, OpenMakesItAnew) {
-  const std::string name = UniqueName("dcrash-open");
-  Cleanup cleanup(name);
-  KillADestroyer(name, GetParam());
-  if (HasFatalFailure()) return;
   Options options = OptionsFor(lifetime());
   options.error_if_exists = true;
-  auto db = DB::Open(options, name);
+  auto db = DB::Open(options, name_);
   ASSERT_THAT(db.status(), IsOk());
   std::string value;
   EXPECT_TRUE(absl::IsNotFound((*db)->Get("in-log", &value)));
   ASSERT_THAT((*db)->Put("new", "1"), IsOk());
   db->reset();
   if (lifetime() == "persistent") {
-    auto again = DB::Open(OptionsFor(lifetime()), name);
+    auto again = DB::Open(OptionsFor(lifetime()), name_);
     ASSERT_THAT(again.status(), IsOk());
     EXPECT_THAT((*again)->Get("new", &value), IsOk());
   }
@@ -150,12 +128,8 @@ TEST_P(DestroyCrashTest, OpenMakesItAnew) {
 
 // DestroyDB finishes it: OK, and nothing of the name is left.
 TEST_P(DestroyCrashTest, DestroyFinishesIt) {
-  const std::string name = UniqueName("dcrash-destroy");
-  Cleanup cleanup(name);
-  KillADestroyer(name, GetParam());
-  if (HasFatalFailure()) return;
-  EXPECT_THAT(DestroyDB(name, OptionsFor(lifetime())), IsOk());
-  EXPECT_TRUE(FilesOf(name).empty());
+  EXPECT_THAT(DestroyDB(name_, OptionsFor(lifetime())), IsOk());
+  EXPECT_TRUE(FilesOf(name_).empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -5,8 +5,6 @@
 // never a mix, nothing acknowledged is lost, and the next writer removes
 // what the child left.
 
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -109,17 +107,14 @@ TEST_F(IngestCrashTest, KilledAtEachFaultPointLeavesOldOrNew) {
     for (int i = 0; i < 50; i++) {
       ASSERT_THAT(db_->Put(Key(i), absl::StrCat("r", round, "-", i)), IsOk());
     }
-    testing::Child child =
-        testing::SpawnSelf({"--child=once", "--name=" + name_,
-                            absl::StrCat("--round=", round + 1)},
-                           {absl::StrCat("ULTRADICT_FAULT_POINT=", point.name),
-                            "ULTRADICT_FAULT_SKIP=0"});
-    ASSERT_GT(child.pid, 0);
-    int status = 0;
-    ASSERT_TRUE(testing::WaitExit(child.pid, 60 * 1000, &status));
-    testing::ClosePipes(&child);
-    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
-        << testing::DescribeStatus(status);
+    std::string how;
+    ASSERT_TRUE(testing::RunSelfUntilKilled(
+        {"--child=once", "--name=" + name_,
+         absl::StrCat("--round=", round + 1)},
+        {absl::StrCat("ULTRADICT_FAULT_POINT=", point.name),
+         "ULTRADICT_FAULT_SKIP=0"},
+        60 * 1000, &how))
+        << how;
     EXPECT_EQ(RoundHeld(), point.published ? round + 1 : round);
     ExpectRecovered();
     EXPECT_EQ(RoundHeld(), point.published ? round + 1 : round);

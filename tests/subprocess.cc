@@ -170,6 +170,22 @@ std::string DescribeStatus(int status) {
   return "status " + std::to_string(status);
 }
 
+bool RunSelfUntilKilled(const std::vector<std::string>& args,
+                        const std::vector<std::string>& extra_env,
+                        int64_t timeout_ms, std::string* how) {
+  Child child = SpawnSelf(args, extra_env);
+  if (child.pid <= 0) {
+    *how = "did not start";
+    return false;
+  }
+  int status = 0;
+  const bool ended = WaitExit(child.pid, timeout_ms, &status);
+  if (!ended) KillAndReap(child.pid);
+  ClosePipes(&child);
+  *how = ended ? DescribeStatus(status) : "still running";
+  return ended && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+}
+
 int TestMainWithChildren(int argc, char** argv,
                          int (*run_child)(int argc, char** argv)) {
   for (int i = 1; i < argc; i++) {

@@ -67,6 +67,14 @@ int TestMainWithChildren(int argc, char** argv,
 // Text for a waitpid status ("exit 0", "signal 9").
 std::string DescribeStatus(int status);
 
+// Starts this binary (SpawnSelf with args and extra_env), waits at most
+// timeout_ms for it to end and closes its pipes. True when a SIGKILL
+// ended it (a fault point's); else false, with *how saying what happened
+// ("did not start", "still running", DescribeStatus).
+bool RunSelfUntilKilled(const std::vector<std::string>& args,
+                        const std::vector<std::string>& extra_env,
+                        int64_t timeout_ms, std::string* how);
+
 }  // namespace testing
 }  // namespace ultradict
 
